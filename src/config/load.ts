@@ -1,0 +1,118 @@
+/**
+ * Config loading: file (YAML or JSON) → `${VAR}` interpolation → environment overrides →
+ * command-line overrides → validation (every problem collected) → derived values → frozen.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type ParsedConfig } from './schema.js';
+import { applyEnvOverrides, interpolate, type Env } from './env.js';
+
+export type Config = ParsedConfig & {
+  server: ParsedConfig['server'] & { publicUrl: string };
+  oidc?: NonNullable<ParsedConfig['oidc']> & { redirectUri: string };
+};
+
+export interface LoadResult {
+  config?: Config;
+  problems: string[];
+  file?: string;
+}
+
+export interface LoadOptions {
+  file?: string;
+  /** A document to start from instead of (or merged over) the file: the CLI's zero-config form uses it. */
+  doc?: Record<string, unknown>;
+  env?: Env;
+  cwd?: string;
+  /** Applied after the environment: `--port`, `--host`. */
+  overrides?: { port?: number; host?: string };
+}
+
+/** `--config`, else MCP_PROXY_CONFIG, else config/proxy.yaml when it exists. */
+export function resolveConfigFile(explicit: string | undefined, env: Env, cwd: string): string | undefined {
+  const chosen = explicit ?? env.MCP_PROXY_CONFIG;
+  if (chosen) return resolve(cwd, chosen);
+  const fallback = resolve(cwd, 'config/proxy.yaml');
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+export function parseDocument(text: string, file: string): Record<string, unknown> {
+  const doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('the top level must be a mapping');
+  return doc as Record<string, unknown>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadResult {
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  let doc: Record<string, unknown> = {};
+  if (opts.file) {
+    try {
+      doc = parseDocument(readFileSync(opts.file, 'utf8'), opts.file);
+    } catch (e) {
+      return { problems: [`${opts.file}: ${(e as Error).message}`], file: opts.file };
+    }
+  }
+  if (opts.doc) doc = { ...doc, ...opts.doc };
+  doc = interpolate(doc, env, problems) as Record<string, unknown>;
+  applyEnvOverrides(doc, env, problems);
+  if (opts.overrides?.port !== undefined || opts.overrides?.host !== undefined) {
+    const server = { ...((doc.server as object) ?? {}) } as Record<string, unknown>;
+    if (opts.overrides.port !== undefined) server.port = opts.overrides.port;
+    if (opts.overrides.host !== undefined) server.host = opts.overrides.host;
+    doc.server = server;
+  }
+  const parsed = ConfigSchema.safeParse(doc);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
+  }
+  if (problems.length || !parsed.success) return { problems, file: opts.file };
+  return { config: deepFreeze(derive(parsed.data)), problems, file: opts.file };
+}
+
+function formatPath(path: PropertyKey[]): string {
+  if (!path.length) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+const stripSlash = (u: string) => u.replace(/\/+$/, '');
+
+/** Values that follow from others: publicUrl, the redirect URI, the embedded dev IdP as issuer. */
+function derive(c: ParsedConfig): Config {
+  const redirect = c.oidc?.redirectUri;
+  let publicUrl = c.server.publicUrl ?? (redirect ? new URL(redirect).origin : undefined);
+  if (!publicUrl) {
+    const host = ['0.0.0.0', '::', ''].includes(c.server.host) ? '127.0.0.1' : c.server.host;
+    publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${c.server.port}`;
+  }
+  publicUrl = stripSlash(publicUrl);
+  const out = { ...c, server: { ...c.server, publicUrl } } as Config;
+  const oidc = c.oidc ?? (c.devIdp?.enabled ? devIdpClient(publicUrl) : undefined);
+  if (oidc) out.oidc = { ...oidc, redirectUri: redirect ?? `${publicUrl}/oauth/callback` };
+  return out;
+}
+
+/** With the embedded dev IdP on and no `oidc` section, the proxy logs in at its own dev IdP. */
+export const DEV_IDP_PATH = '/_dev/idp';
+function devIdpClient(publicUrl: string): NonNullable<ParsedConfig['oidc']> {
+  return {
+    issuer: `${publicUrl}${DEV_IDP_PATH}`,
+    clientId: 'mcp-oidc-proxy-dev',
+    clientSecret: randomBytes(24).toString('base64url'),
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    groupsClaim: 'groups',
+    allowInsecure: true,
+    extraAuthParams: {},
+  };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,190 @@
+/**
+ * The configuration schema (DESIGN §4). Every object is strict: unknown keys are errors.
+ * Durations are parsed to milliseconds here, so the rest of the code sees numbers.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (def: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 30s, 10m, 8h, 30d)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const strList = z.array(z.string()).default([]);
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'names use letters, digits, "-" and "_" (max 63)');
+
+export const AllowSchema = z.strictObject({
+  groups: strList,
+  emails: strList,
+  domains: strList,
+  scopes: strList,
+  apiKeys: strList,
+  tenants: strList,
+  subjects: strList,
+});
+
+const RuleSchema = z.strictObject({ match: z.string().min(1), allow: AllowSchema.optional(), deny: z.boolean().default(false) });
+
+const IdentitySchema = z.strictObject({
+  headers: z.boolean().default(true),
+  assertion: z.boolean().default(true),
+  meta: z.boolean().optional(),
+  env: z.boolean().optional(),
+});
+
+const RateLimitSchema = z.strictObject({ max: z.number().int().positive(), window: duration('1m') });
+
+const HttpBackendSchema = z.strictObject({
+  url,
+  timeout: duration('60s'),
+  connectTimeout: duration('10s'),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const StdioBackendSchema = z.strictObject({
+  command: z.string().min(1),
+  args: strList,
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+  isolation: z.enum(['session', 'user', 'shared']).default('session'),
+  idleTimeout: duration('10m'),
+  maxProcesses: z.number().int().positive().default(100),
+  maxProcessesPerUser: z.number().int().positive().optional(),
+  requestTimeout: duration('60s'),
+});
+
+export const BackendSchema = z
+  .strictObject({
+    name,
+    title: z.string().optional(),
+    description: z.string().optional(),
+    http: HttpBackendSchema.optional(),
+    stdio: StdioBackendSchema.optional(),
+    allow: AllowSchema.optional(),
+    tools: z.array(RuleSchema).optional(),
+    resources: z.array(RuleSchema).optional(),
+    prompts: z.array(RuleSchema).optional(),
+    identity: IdentitySchema.optional(),
+    forwardAccessToken: z.boolean().default(false),
+    rateLimit: RateLimitSchema.optional(),
+    default: z.boolean().default(false),
+  })
+  .superRefine((b, ctx) => {
+    if (!!b.http === !!b.stdio) ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
+  });
+
+const key32 = z.string().refine((k) => Buffer.from(k, 'base64').length === 32, {
+  message: 'session keys are 32 bytes, base64-encoded (generate one: openssl rand -base64 32)',
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        publicUrl: url.optional(),
+        trustProxy: z.union([z.boolean(), z.string(), z.number()]).default(false),
+        bodyLimit: z.number().int().positive().default(4 * 1024 * 1024),
+        allowedOrigins: strList,
+        shutdownTimeout: duration('10s'),
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    oidc: z
+      .strictObject({
+        issuer: url,
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).optional(),
+        redirectUri: url.optional(),
+        scopes: z.array(z.string()).default(['openid', 'profile', 'email', 'offline_access']),
+        groupsClaim: z.string().default('groups'),
+        tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+        postLogoutRedirectUri: url.optional(),
+        allowInsecure: z.boolean().default(false),
+        extraAuthParams: z.record(z.string(), z.string()).default({}),
+      })
+      .optional(),
+    session: z.strictObject({
+      keys: z.array(key32).min(1, 'at least one session key is required'),
+      cookieName: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('mcp_proxy_session'),
+      maxAge: duration('8h'),
+      idleTimeout: duration('1h'),
+    }),
+    authorizationServer: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        accessTokenTtl: duration('10m'),
+        refreshTokenTtl: duration('30d'),
+        registration: z.enum(['open', 'off']).default('open'),
+        clientIdMetadataDocuments: z.boolean().default(true),
+      })
+      .optional(),
+    externalTokens: z
+      .strictObject({
+        jwt: z
+          .array(z.strictObject({ issuer: z.string().min(1), audience: z.array(z.string()).default([]), jwksUri: url.optional(), groupsClaim: z.string().default('groups') }))
+          .default([]),
+        introspection: z.strictObject({ endpoint: url, clientId: z.string(), clientSecret: z.string() }).optional(),
+      })
+      .optional(),
+    apiKeys: z
+      .array(
+        z.strictObject({
+          name,
+          sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 is 64 hex characters'),
+          subject: z.string().min(1),
+          scopes: strList,
+          groups: strList,
+          email: z.string().optional(),
+          tenant: z.string().optional(),
+        }),
+      )
+      .default([]),
+    backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    devIdp: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        consent: z.boolean().default(false),
+        users: z
+          .array(
+            z.strictObject({
+              username: z.string().min(1),
+              password: z.string().min(1),
+              email: z.string().optional(),
+              name: z.string().optional(),
+              groups: strList,
+            }),
+          )
+          .default([]),
+      })
+      .optional(),
+    store: z
+      .strictObject({ kind: z.enum(['memory', 'redis', 'postgres']).default('memory'), url: z.string().optional() })
+      .prefault({}),
+    signing: z.strictObject({ keyFile: z.string().optional() }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.backends.forEach((b, i) => {
+      if (seen.has(b.name)) ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate backend name "${b.name}"` });
+      seen.add(b.name);
+    });
+    if (c.backends.filter((b) => b.default).length > 1) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
+    if (c.oidc && !c.oidc.clientSecret) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecret'], message: 'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)' });
+    if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
+  });
+
+export type RawConfig = z.input<typeof ConfigSchema>;
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+export type BackendConfig = z.output<typeof BackendSchema>;
+export type AllowRule = z.output<typeof AllowSchema>;

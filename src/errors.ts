@@ -1,0 +1,63 @@
+/**
+ * The one registry of error codes. Every error the proxy answers with is created here,
+ * carries its HTTP status and whether its message may be shown to the client (`expose`).
+ * Rendering (JSON, JSON-RPC or HTML) happens in observability/error-handler.ts.
+ */
+import createError from '@fastify/error';
+
+export interface ProxyErrorShape extends Error {
+  code: string;
+  statusCode: number;
+  expose?: boolean;
+  headers?: Record<string, string>;
+}
+
+type Ctor = ReturnType<typeof createError>;
+
+function def(code: string, message: string, status: number): Ctor {
+  const C = createError(code, message, status);
+  return C;
+}
+
+export const Errors = {
+  CONFIG_INVALID: def('CONFIG_INVALID', 'invalid configuration:\n%s', 500),
+  UNAUTHENTICATED: def('UNAUTHENTICATED', 'authentication required', 401),
+  INVALID_TOKEN: def('INVALID_TOKEN', 'the access token is invalid or expired', 401),
+  FORBIDDEN: def('FORBIDDEN', 'access denied: %s', 403),
+  CSRF_FAILED: def('CSRF_FAILED', 'missing or invalid CSRF token', 403),
+  ORIGIN_FORBIDDEN: def('ORIGIN_FORBIDDEN', 'origin %s is not allowed', 403),
+  HOST_FORBIDDEN: def('HOST_FORBIDDEN', 'host %s is not allowed', 403),
+  NOT_FOUND: def('NOT_FOUND', 'not found', 404),
+  BACKEND_NOT_FOUND: def('BACKEND_NOT_FOUND', 'unknown backend "%s"', 404),
+  MCP_SESSION_NOT_FOUND: def('MCP_SESSION_NOT_FOUND', 'MCP session not found', 404),
+  METHOD_NOT_ALLOWED: def('METHOD_NOT_ALLOWED', 'method %s not allowed here', 405),
+  BODY_TOO_LARGE: def('BODY_TOO_LARGE', 'request body larger than %s bytes', 413),
+  UNSUPPORTED_MEDIA_TYPE: def('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type', 415),
+  BAD_REQUEST: def('BAD_REQUEST', '%s', 400),
+  LOGIN_FAILED: def('LOGIN_FAILED', 'login failed: %s', 400),
+  IDP_UNAVAILABLE: def('IDP_UNAVAILABLE', 'the identity provider is unavailable', 502),
+  BACKEND_UNAVAILABLE: def('BACKEND_UNAVAILABLE', 'backend "%s" is unavailable', 502),
+  BACKEND_TIMEOUT: def('BACKEND_TIMEOUT', 'backend "%s" did not answer in time', 504),
+  BACKEND_BUSY: def('BACKEND_BUSY', 'backend "%s" is at capacity', 503),
+  NOT_IMPLEMENTED: def('NOT_IMPLEMENTED', '%s is not available in this build', 501),
+  RATE_LIMITED: def('RATE_LIMITED', 'too many requests', 429),
+  INTERNAL: def('INTERNAL', 'internal error', 500),
+} as const;
+
+export type ErrorCode = keyof typeof Errors;
+
+/** JSON-RPC error codes used when an error is answered on an MCP endpoint. */
+export function jsonRpcCode(status: number): number {
+  if (status === 401 || status === 403) return -32001;
+  if (status === 404) return -32001;
+  if (status === 413) return -32600;
+  if (status === 400 || status === 415) return -32600;
+  return -32603;
+}
+
+/** Whether an error's message may be shown to the client. 5xx errors are hidden unless coded by us. */
+export function isExposed(err: Partial<ProxyErrorShape>): boolean {
+  if (typeof err.code === 'string' && err.code in Errors) return true;
+  if (err.expose !== undefined) return err.expose;
+  return (err.statusCode ?? 500) < 500;
+}
