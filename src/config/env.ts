@@ -20,7 +20,8 @@ export function envValue(env: Env, name: string): string | undefined {
 /** Replace `${VAR}` and `${VAR:-default}` in every string of a parsed document. */
 export function interpolate(value: unknown, env: Env, problems: string[], path = ''): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
+    const whole = /^\$\{[^}]+\}$/.test(value);
+    const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
       let v: string | undefined;
       try {
         v = envValue(env, name);
@@ -33,6 +34,8 @@ export function interpolate(value: unknown, env: Env, problems: string[], path =
       problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
       return '';
     });
+    // `port: ${PORT:-8080}` is a number, `enabled: ${X:-true}` a boolean.
+    return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(out) ? parseYamlScalar(out) : out;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
   if (value && typeof value === 'object') {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { isLoopbackHost } from '../lib/net.js';
 
 const duration = (def: string) =>
   z
@@ -181,6 +182,8 @@ export const ConfigSchema = z
     });
     if (c.backends.filter((b) => b.default).length > 1) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
     if (c.oidc && !c.oidc.clientSecret) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecret'], message: 'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)' });
+    if (c.oidc && new URL(c.oidc.issuer).protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(new URL(c.oidc.issuer).hostname))
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true' });
     if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
   });
 

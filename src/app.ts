@@ -1,0 +1,90 @@
+/**
+ * buildApp(config, deps): the whole pipeline, registered explicitly in the order a request
+ * meets it (DESIGN §1). It never listens; cli.ts does.
+ *
+ *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config/load.js';
+import { DEV_IDP_PATH } from './config/load.js';
+import { BackendRegistry, type BackendFactory } from './backends/registry.js';
+import { devIdpPlugin } from './devidp/plugin.js';
+import identity from './identity/resolve.js';
+import { sessionSource } from './identity/session-source.js';
+import { mcpRoutes } from './mcp/routes.js';
+import { UpstreamClient, type FetchLike } from './oidc/client.js';
+import { oidcRoutes } from './oidc/routes.js';
+import { registerErrorHandling } from './observability/error-handler.js';
+import { healthRoutes } from './observability/health.js';
+import { loggerOptions } from './observability/logger.js';
+import { AssertionSigner } from './propagation/assertion.js';
+import { jwksRoute } from './propagation/jwks.js';
+import { loadSigningKey, type SigningKey } from './propagation/keys.js';
+import security from './security/plugin.js';
+import session from './session/plugin.js';
+import { SessionTokens } from './session/tokens.js';
+import { createStore, type Store } from './store/index.js';
+import { homeRoutes } from './web/home.js';
+
+export interface AppDeps {
+  /** fetch used for every call to the IdP (tests inject one). */
+  fetch?: FetchLike;
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
+  store?: Store;
+  signingKey?: SigningKey;
+  backendFactory?: BackendFactory;
+}
+
+export interface ProxyApp {
+  app: FastifyInstance;
+  config: Config;
+  backends: BackendRegistry;
+  client?: UpstreamClient;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
+  const app = Fastify({
+    logger: loggerOptions(config.server.logLevel, deps.logStream),
+    trustProxy: config.server.trustProxy as boolean | string,
+    bodyLimit: config.server.bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const store = deps.store ?? createStore(config.store);
+  const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
+  const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
+  const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
+  const backends = new BackendRegistry(config.backends, deps.backendFactory);
+  const signer = new AssertionSigner(key, config.server.publicUrl);
+
+  registerErrorHandling(app);
+  // 1. security: headers, Host and Origin checks
+  await app.register(security, { config });
+  // 2. sessions: encrypted cookies decoded
+  await app.register(session, { config });
+  // 3. identity: the first source that recognises the request wins
+  await app.register(identity, { sources: [sessionSource({ idleMs: config.session.idleTimeout, tokens })] });
+  // 4. routes
+  await app.register(oidcRoutes, { config, client, tokens });
+  await app.register(mcpRoutes, { config, backends, signer, tokens });
+  await app.register(jwksRoute, { keys: [key] });
+  await app.register(homeRoutes, { config, backends });
+  await app.register(healthRoutes, { backends, client });
+  if (config.devIdp?.enabled) {
+    await app.register(devIdpPlugin, {
+      issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
+      prefix: DEV_IDP_PATH,
+      users: config.devIdp.users,
+      consent: config.devIdp.consent,
+      clients: config.oidc ? [{ client_id: config.oidc.clientId, client_secret: config.oidc.clientSecret!, redirect_uris: [config.oidc.redirectUri], post_logout_redirect_uris: [`${config.server.publicUrl}/`] }] : [],
+    });
+  }
+
+  app.addHook('onClose', async () => {
+    await backends.close();
+    await store.close();
+  });
+  return { app, config, backends, client };
+}

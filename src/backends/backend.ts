@@ -1,0 +1,29 @@
+/** What every backend kind (HTTP, stdio) offers the MCP route. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BackendConfig } from '../config/schema.js';
+import type { Principal } from '../identity/principal.js';
+
+export interface McpForward {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  principal: Principal;
+  /** The raw request body (POST), already size-limited. */
+  body?: Buffer;
+  /** Headers for the backend, identity included (built by propagation). */
+  headers: Record<string, string>;
+}
+
+export interface BackendStatus {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly config: BackendConfig;
+  /** Values for the assertion's `aud`. */
+  readonly audience: string[];
+  forward(f: McpForward): Promise<void>;
+  status(): Promise<BackendStatus>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,80 @@
+/**
+ * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways (SSE
+ * unbuffered). The upstream URL is fixed by config; nothing of the client's path reaches it.
+ */
+import { Pool, errors as undiciErrors } from 'undici';
+import type { BackendConfig } from '../config/schema.js';
+import { Errors } from '../errors.js';
+import type { Backend, BackendStatus, McpForward } from './backend.js';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
+
+export class HttpBackend implements Backend {
+  readonly audience: string[];
+  private readonly pool: Pool;
+  private readonly url: URL;
+  private readonly http: NonNullable<BackendConfig['http']>;
+
+  constructor(readonly config: BackendConfig) {
+    this.http = config.http!;
+    this.url = new URL(this.http.url);
+    this.audience = [config.name, this.http.url];
+    this.pool = new Pool(this.url.origin, { connect: { timeout: this.http.connectTimeout }, keepAliveTimeout: 30_000, connections: 128 });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  async forward({ req, reply, body, headers }: McpForward): Promise<void> {
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    req.raw.once('close', onClose);
+    let res: Awaited<ReturnType<Pool['request']>>;
+    try {
+      res = await this.pool.request({
+        method: req.method as 'GET' | 'POST' | 'DELETE',
+        path: this.url.pathname + this.url.search,
+        headers,
+        body: body && body.length ? body : undefined,
+        headersTimeout: this.http.timeout,
+        bodyTimeout: 0,
+        signal: abort.signal,
+      });
+    } catch (e) {
+      req.raw.off('close', onClose);
+      throw this.mapError(e as Error, req.log);
+    }
+    res.body.once('close', () => req.raw.off('close', onClose));
+    reply.code(res.statusCode);
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    }
+    if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) reply.header('x-accel-buffering', 'no');
+    return reply.send(res.body);
+  }
+
+  private mapError(e: Error, log: McpForward['req']['log']): Error {
+    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError) return new Errors.BACKEND_TIMEOUT(this.name);
+    if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError) return new Errors.BACKEND_UNAVAILABLE(this.name);
+    log.warn({ backend: this.name, reason: (e as { code?: string }).code ?? e.message }, 'backend request failed');
+    return new Errors.BACKEND_UNAVAILABLE(this.name);
+  }
+
+  /** Reachable when any HTTP answer comes back within 2 s. */
+  async status(): Promise<BackendStatus> {
+    try {
+      const res = await this.pool.request({ method: 'GET', path: this.url.pathname, headers: { accept: 'text/event-stream' }, headersTimeout: 2000, bodyTimeout: 2000 });
+      res.body.destroy();
+      return { ok: true, detail: `HTTP ${res.statusCode}` };
+    } catch (e) {
+      return { ok: false, detail: (e as { code?: string }).code ?? (e as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => this.pool.destroy());
+  }
+}

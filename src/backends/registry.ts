@@ -1,0 +1,55 @@
+/** Backends by name, and the default one served at `/mcp`: the one marked default, or the only one. */
+import type { Config } from '../config/load.js';
+import { Errors } from '../errors.js';
+import type { Backend } from './backend.js';
+import { HttpBackend } from './http.js';
+
+export type BackendFactory = (cfg: Config['backends'][number]) => Backend;
+
+export const defaultFactory: BackendFactory = (cfg) => {
+  if (cfg.http) return new HttpBackend(cfg);
+  return unavailableStdio(cfg);
+};
+
+/** Until the stdio bridge lands, a stdio backend answers 501 instead of failing silently. */
+function unavailableStdio(cfg: Config['backends'][number]): Backend {
+  return {
+    name: cfg.name,
+    config: cfg,
+    audience: [cfg.name],
+    forward: async () => {
+      throw new Errors.NOT_IMPLEMENTED(`stdio backend "${cfg.name}"`);
+    },
+    status: async () => ({ ok: false, detail: 'stdio backends are not implemented yet' }),
+    close: async () => {},
+  };
+}
+
+export class BackendRegistry {
+  private readonly byName = new Map<string, Backend>();
+  readonly defaultName?: string;
+
+  constructor(backends: Config['backends'], factory: BackendFactory = defaultFactory) {
+    for (const b of backends) this.byName.set(b.name, factory(b));
+    this.defaultName = backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
+  }
+
+  get(name: string): Backend {
+    const b = this.byName.get(name);
+    if (!b) throw new Errors.BACKEND_NOT_FOUND(name);
+    return b;
+  }
+
+  getDefault(): Backend {
+    if (!this.defaultName) throw new Errors.BACKEND_NOT_FOUND('(default) — several backends are configured: use /mcp/<name>');
+    return this.get(this.defaultName);
+  }
+
+  all(): Backend[] {
+    return [...this.byName.values()];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((b) => b.close()));
+  }
+}

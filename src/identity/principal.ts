@@ -1,0 +1,30 @@
+/** The one Principal type: who is calling, whatever proved it. */
+export type PrincipalSource = 'session' | 'bearer' | 'external' | 'apikey';
+
+export interface Principal {
+  readonly sub: string;
+  readonly email?: string;
+  readonly name?: string;
+  readonly groups: readonly string[];
+  readonly tenant?: string;
+  readonly scopes: readonly string[];
+  readonly source: PrincipalSource;
+  /** API key name, for `allow.apiKeys` rules. */
+  readonly apiKey?: string;
+  /** When the credential stops being valid (ms since epoch). */
+  readonly expiresAt?: number;
+  /** Browser session id (session source only). */
+  readonly sessionId?: string;
+}
+
+/** The identity claims a backend is told about (headers, assertion, _meta). */
+export function identityClaims(p: Principal): { sub: string; email?: string; name?: string; groups: string[]; tenant?: string } {
+  return { sub: p.sub, email: p.email, name: p.name, groups: [...p.groups], tenant: p.tenant };
+}
+
+/** Read a groups claim that IdPs send as an array, a comma list or a space list. */
+export function readGroups(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
+  if (typeof value === 'string') return value.split(/[,\s]+/).filter(Boolean);
+  return [];
+}

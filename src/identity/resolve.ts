@@ -1,0 +1,31 @@
+/**
+ * Identity resolution: the first source that recognises the request wins. Sources are
+ * tried in the order DESIGN §1 gives (API key, proxy JWT, external token, session cookie);
+ * a source that recognises a credential but finds it bad throws (401), it does not fall through.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from './principal.js';
+
+export type IdentitySource = (req: FastifyRequest) => Promise<Principal | null> | Principal | null;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+async function identityPlugin(app: FastifyInstance, opts: { sources: IdentitySource[] }) {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    for (const source of opts.sources) {
+      const p = await source(req);
+      if (p) {
+        req.principal = p;
+        return;
+      }
+    }
+  });
+}
+
+export default fp(identityPlugin, { name: 'identity', dependencies: ['session'] });

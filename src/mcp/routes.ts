@@ -1,0 +1,68 @@
+/**
+ * The MCP endpoints: `/mcp/:backend` and `/mcp` (default backend), streamable HTTP.
+ * Requires a principal, enforces session ownership, builds the backend's headers
+ * (identity in, client credentials out) and hands the call to the backend.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/load.js';
+import { Errors } from '../errors.js';
+import type { Backend } from '../backends/backend.js';
+import type { BackendRegistry } from '../backends/registry.js';
+import { requirePrincipal } from '../identity/challenge.js';
+import type { AssertionSigner } from '../propagation/assertion.js';
+import { upstreamHeaders } from '../propagation/headers.js';
+import type { SessionTokens } from '../session/tokens.js';
+import { SessionOwners } from './session-owners.js';
+
+export interface McpRouteOptions {
+  config: Config;
+  backends: BackendRegistry;
+  signer: AssertionSigner;
+  tokens: SessionTokens;
+  owners?: SessionOwners;
+}
+
+export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
+  const { config, backends, signer, tokens } = opts;
+  const owners = opts.owners ?? new SessionOwners();
+  const publicUrl = new URL(config.server.publicUrl);
+
+  // Bodies are forwarded as bytes; policy parses only what it needs. The limit answers 413.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_req, body, done) => done(null, body));
+
+  async function handle(req: FastifyRequest, reply: FastifyReply, backend: () => Backend) {
+    const principal = requirePrincipal(req, reply, config.server.publicUrl);
+    if (!principal) return reply;
+    const b = backend();
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string' && !owners.mayUse(b.name, sessionId, principal)) {
+      req.log.warn({ event: 'mcp.session_foreign', backend: b.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
+      throw new Errors.MCP_SESSION_NOT_FOUND();
+    }
+    const identity = b.config.identity ?? { headers: true, assertion: true };
+    const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await tokens.current(principal.sessionId))?.accessToken : undefined;
+    const headers = upstreamHeaders(req.headers, {
+      principal,
+      assertion: identity.assertion === false ? undefined : await signer.sign(principal, b.audience),
+      identityHeaders: identity.headers,
+      clientIp: req.ip,
+      publicUrl,
+      extra: b.config.http?.headers,
+      accessToken,
+    });
+    await b.forward({ req, reply, principal, body: req.body as Buffer | undefined, headers });
+    // The backend's headers are set by now (the body may still be streaming): bind its session to this principal.
+    const issued = reply.getHeader('mcp-session-id');
+    if (typeof issued === 'string' && reply.statusCode < 400) owners.bind(b.name, issued, principal);
+    if (req.method === 'DELETE' && typeof sessionId === 'string' && reply.statusCode < 300) owners.forget(b.name, sessionId);
+    return reply;
+  }
+
+  const methods = ['GET', 'POST', 'DELETE'] as const;
+  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', handler: (req, reply) => handle(req, reply, () => backends.get(req.params.backend)) });
+  app.route({ method: [...methods], url: '/mcp', handler: (req, reply) => handle(req, reply, () => backends.getDefault()) });
+  for (const url of ['/mcp', '/mcp/:backend']) {
+    app.route({ method: ['PUT', 'PATCH'], url, handler: async (req) => { throw new Errors.METHOD_NOT_ALLOWED(req.method); } });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * One place that turns any error into a response: JSON-RPC on MCP endpoints,
+ * `{"error": {code, message}}` elsewhere, a small HTML page for browsers on pages.
+ * 5xx details never reach the client; they are logged.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isExposed, jsonRpcCode, type ProxyErrorShape } from '../errors.js';
+import { escapeHtml } from '../web/html.js';
+
+const PUBLIC_FASTIFY: Record<string, [number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'BODY_TOO_LARGE'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'BAD_REQUEST'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST'],
+  FST_ERR_VALIDATION: [400, 'BAD_REQUEST'],
+};
+
+export function isMcpPath(url: string): boolean {
+  return url === '/mcp' || url.startsWith('/mcp/') || url.startsWith('/mcp?');
+}
+
+export function wantsHtml(req: FastifyRequest): boolean {
+  const accept = req.headers.accept ?? '';
+  return accept.includes('text/html');
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, err: Partial<ProxyErrorShape> & { message?: string }): FastifyReply {
+  let status = err.statusCode ?? 500;
+  let code = err.code ?? 'INTERNAL';
+  const mapped = PUBLIC_FASTIFY[code];
+  if (mapped) [status, code] = mapped;
+  if (status < 400 || status > 599) status = 500;
+  const exposed = mapped !== undefined || isExposed({ ...err, statusCode: status });
+  const message = exposed ? (err.message ?? 'error') : 'internal error';
+  if (status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ code, status }, message);
+  if (!exposed) code = 'INTERNAL';
+  if (err.headers) reply.headers(err.headers);
+  reply.code(status);
+  if (isMcpPath(req.url)) {
+    return reply.type('application/json').send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(status), message, data: { code } } });
+  }
+  if (wantsHtml(req) && !req.url.startsWith('/api/')) {
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(`<!doctype html><meta charset="utf-8"><title>${status}</title><body style="font-family:system-ui;margin:3rem"><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></body>`);
+  }
+  return reply.type('application/json').send({ error: { code, message } });
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => sendError(req, reply, err as Partial<ProxyErrorShape>));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, { statusCode: 404, code: 'NOT_FOUND', message: 'not found' }));
+}

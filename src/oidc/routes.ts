@@ -1,0 +1,123 @@
+/**
+ * Browser login at the upstream IdP: `/oauth/login`, `/oauth/callback`, `POST /oauth/logout`,
+ * `/oauth/status`. State, nonce and PKCE live in a short-lived encrypted cookie scoped to the
+ * callback; a new session (new id, new CSRF token) is minted at every login.
+ */
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import * as oidc from 'openid-client';
+import type { Config } from '../config/load.js';
+import { Errors } from '../errors.js';
+import { randomId } from '../lib/crypto.js';
+import { readGroups } from '../identity/principal.js';
+import type { UserSessionData } from '../session/data.js';
+import type { SessionTokens } from '../session/tokens.js';
+import { assertCsrf } from '../security/csrf.js';
+import type { UpstreamClient } from './client.js';
+import { safeReturnTo } from './return-to.js';
+
+export interface OidcRouteOptions {
+  config: Config;
+  client?: UpstreamClient;
+  tokens: SessionTokens;
+}
+
+export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
+  const { config, client, tokens } = opts;
+  const publicUrl = new URL(config.server.publicUrl);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  const upstream = (): UpstreamClient => {
+    if (!client) throw new Errors.NOT_IMPLEMENTED('browser login (no "oidc" section is configured)');
+    return client;
+  };
+
+  app.get<{ Querystring: { returnTo?: string } }>('/oauth/login', async (req, reply) => {
+    const returnTo = safeReturnTo(req.query.returnTo);
+    // The login cookie must be set on the origin the IdP will send the browser back to.
+    if (req.host !== publicUrl.host) return reply.redirect(`${publicUrl.origin}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`, 302);
+    const tx = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo, iat: Date.now() };
+    const url = await upstream().authorizationUrl(tx);
+    req.loginTx.set('tx', tx);
+    return reply.header('cache-control', 'no-store').redirect(url, 302);
+  });
+
+  app.get('/oauth/callback', async (req, reply) => {
+    const tx = req.loginTx.get('tx');
+    req.loginTx.delete(); // single use: a replayed callback finds no transaction
+    if (!tx) throw new Errors.LOGIN_FAILED('no login in progress (it expired or was already completed): start again at /oauth/login');
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const params = new URLSearchParams(query);
+    if (params.has('error')) throw new Errors.LOGIN_FAILED(`the identity provider answered "${params.get('error')}"`);
+    let result;
+    try {
+      result = await upstream().finishLogin(query, tx);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'IDP_UNAVAILABLE') throw e;
+      req.log.warn({ event: 'login.failed', reason: (e as Error).message }, 'login callback refused');
+      throw new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : (e as Error).message);
+    }
+    const user = newSession(result.claims, config);
+    req.session.set('user', user);
+    await tokens.save(user.sid, result.tokens);
+    req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
+    return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);
+  });
+
+  app.get('/oauth/logout', async (_req, reply) => {
+    reply.header('allow', 'POST');
+    throw new Errors.METHOD_NOT_ALLOWED('GET (log out with a POST carrying the CSRF token)');
+  });
+
+  app.post('/oauth/logout', async (req, reply) => {
+    const user = req.session.get('user');
+    if (!user) return finish(req, reply, undefined);
+    assertCsrf(req, user.csrf);
+    const held = await tokens.get(user.sid);
+    await tokens.drop(user.sid);
+    req.session.delete();
+    req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
+    if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);
+    const after = config.oidc?.postLogoutRedirectUri ?? `${publicUrl.origin}/`;
+    const endSession = client ? await client.endSessionUrl(held?.idToken, after).catch(() => undefined) : undefined;
+    return finish(req, reply, endSession);
+  });
+
+  app.get('/oauth/status', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const p = req.principal;
+    if (!p) return { authenticated: false };
+    const user = req.session.get('user');
+    return {
+      authenticated: true,
+      user: { sub: p.sub, email: p.email ?? null, name: p.name ?? null, groups: p.groups, tenant: p.tenant ?? null },
+      source: p.source,
+      expiresAt: p.expiresAt ? new Date(p.expiresAt).toISOString() : null,
+      ...(p.source === 'session' && user ? { csrfToken: user.csrf } : {}),
+    };
+  });
+}
+
+/** Browsers are redirected (to the IdP's logout when it has one); fetch/API callers get JSON. */
+function finish(req: FastifyRequest, reply: FastifyReply, endSessionUrl: string | undefined) {
+  reply.header('cache-control', 'no-store');
+  if ((req.headers.accept ?? '').includes('application/json')) return reply.send({ loggedOut: true, endSessionUrl: endSessionUrl ?? null });
+  return reply.redirect(endSessionUrl ?? '/', 303);
+}
+
+function newSession(claims: Record<string, unknown>, config: Config): UserSessionData {
+  const now = Date.now();
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  return {
+    sid: randomId(),
+    sub: String(claims.sub),
+    email: str(claims.email),
+    name: str(claims.name) ?? str(claims.preferred_username),
+    groups: readGroups(claims[config.oidc!.groupsClaim]),
+    tenant: undefined,
+    iat: now,
+    seen: now,
+    exp: now + config.session.maxAge,
+    csrf: randomId(),
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The signed identity assertion (`X-MCP-Proxy-Assertion`): a short JWT a backend can verify
+ * with /.well-known/jwks.json. Signing costs ~0.1 ms, so one assertion is reused per
+ * principal and backend while it has more than half its life left.
+ */
+import { SignJWT } from 'jose';
+import { randomId } from '../lib/crypto.js';
+import { BoundedMap } from '../store/memory.js';
+import { identityClaims, type Principal } from '../identity/principal.js';
+import type { SigningKey } from './keys.js';
+
+export const ASSERTION_TTL_S = 60;
+
+export class AssertionSigner {
+  private readonly cache = new BoundedMap<string, { jwt: string; reuseUntil: number }>(10_000);
+
+  constructor(private readonly key: SigningKey, private readonly issuer: string) {}
+
+  async sign(p: Principal, audience: string | string[]): Promise<string> {
+    const claims = identityClaims(p);
+    const cacheKey = JSON.stringify([audience, claims, p.source, p.scopes]);
+    const now = Date.now();
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.reuseUntil > now) return hit.jwt;
+    const iat = Math.floor(now / 1000);
+    const jwt = await new SignJWT({ email: claims.email, name: claims.name, groups: claims.groups, tenant: claims.tenant, scope: p.scopes.join(' ') || undefined, src: p.source })
+      .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: 'mcp-proxy-assertion+jwt' })
+      .setIssuer(this.issuer)
+      .setSubject(claims.sub)
+      .setAudience(audience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ASSERTION_TTL_S)
+      .setJti(randomId(12))
+      .sign(this.key.privateKey);
+    this.cache.set(cacheKey, { jwt, reuseUntil: now + (ASSERTION_TTL_S * 1000) / 2 });
+    return jwt;
+  }
+}
