@@ -67,7 +67,7 @@ export class HttpBackend implements Backend {
   async status(): Promise<BackendStatus> {
     try {
       const res = await this.pool.request({ method: 'GET', path: this.url.pathname, headers: { accept: 'text/event-stream' }, headersTimeout: 2000, bodyTimeout: 2000 });
-      res.body.destroy();
+      await res.body.dump({ limit: 0 }).catch(() => undefined);
       return { ok: true, detail: `HTTP ${res.statusCode}` };
     } catch (e) {
       return { ok: false, detail: (e as { code?: string }).code ?? (e as Error).message };

@@ -1,0 +1,45 @@
+/**
+ * A whole real stack for end-to-end tests: an Okta-like IdP (oidc-provider on loopback,
+ * issuer path /oauth2/default), the demo HTTP MCP server built with the SDK, and the proxy
+ * in front of it, configured as a user would.
+ */
+import { startStandaloneIdp, type StandaloneIdp } from '../../src/devidp/plugin.js';
+import { startDemoHttpServer, type DemoHttpServer } from '../../examples/demo-http-server.mjs';
+import { freePort } from './ports.js';
+import { startProxy, type RunningProxy } from './proxy.js';
+
+export const CLIENT_ID = 'mcp-proxy-test';
+export const CLIENT_SECRET = 'test-client-secret-0123456789';
+
+export interface Stack {
+  idp: StandaloneIdp;
+  backend: DemoHttpServer;
+  proxy: RunningProxy;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: unknown[] } = {}): Promise<Stack> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const idp = await startStandaloneIdp({
+    consent: opts.consent ?? true,
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], post_logout_redirect_uris: [`${publicUrl}/`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+  });
+  const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
+  const proxy = await startProxy({
+    server: { port, publicUrl },
+    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    backends: opts.backends ?? [{ name: 'demo', http: { url: backend.url } }],
+    ...opts.proxy,
+  });
+  return {
+    idp,
+    backend,
+    proxy,
+    async close() {
+      await proxy.close();
+      await backend.close();
+      await idp.close();
+    },
+  };
+}
