@@ -28,6 +28,6 @@ export async function startProxy(doc: Record<string, unknown>, deps: AppDeps = {
     for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
   });
   const built = await buildApp(config, { logStream, ...deps });
-  await built.app.listen({ host: '127.0.0.1', port });
+  await built.app.listen({ host: '127.0.0.1', port: config.server.port });
   return { ...built, url: config.server.publicUrl, logs: () => lines, close: () => built.app.close() };
 }

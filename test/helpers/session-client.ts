@@ -1,0 +1,43 @@
+/** Log a user in through the real proxy and IdP, and talk MCP with the resulting cookie. */
+import { CookieJar, headlessLogin } from './login.js';
+
+export async function loginThroughProxy(proxyUrl: string, username = 'alice', password = username, returnTo = '/') {
+  const jar = new CookieJar();
+  const result = await headlessLogin({ startUrl: `${proxyUrl}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`, username, password, jar });
+  return { jar, result, cookie: jar.header(`${proxyUrl}/`) ?? '' };
+}
+
+export const MCP_ACCEPT = 'application/json, text/event-stream';
+
+export function rpc(method: string, params: unknown = {}, id: number | string = 1) {
+  return JSON.stringify({ jsonrpc: '2.0', id, method, params });
+}
+
+export const INITIALIZE = rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } });
+
+/** Parse a JSON or single-event SSE response body into its JSON-RPC message. */
+export async function readRpc(res: Response): Promise<any> {
+  const text = await res.text();
+  if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    const data = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim());
+    return JSON.parse(data.at(-1)!);
+  }
+  return JSON.parse(text);
+}
+
+/** An initialized MCP session over plain fetch: returns a caller bound to the session id. */
+export async function mcpSession(url: string, headers: Record<string, string>) {
+  const base = { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers };
+  const init = await fetch(url, { method: 'POST', headers: base, body: INITIALIZE });
+  if (init.status !== 200) throw new Error(`initialize: HTTP ${init.status} ${await init.text()}`);
+  await readRpc(init);
+  const sessionId = init.headers.get('mcp-session-id')!;
+  const h = { ...base, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+  await fetch(url, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  let id = 10;
+  return {
+    sessionId,
+    headers: h,
+    call: (method: string, params: unknown = {}, extra: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { ...h, ...extra }, body: rpc(method, params, id++) }),
+  };
+}
