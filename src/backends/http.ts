@@ -31,7 +31,8 @@ export class HttpBackend implements Backend {
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
     };
-    req.raw.once('close', onClose);
+    // The response closing before it finished means the client went away: stop the upstream call.
+    reply.raw.once('close', onClose);
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
       res = await this.pool.request({
@@ -44,15 +45,19 @@ export class HttpBackend implements Backend {
         signal: abort.signal,
       });
     } catch (e) {
-      req.raw.off('close', onClose);
+      reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
-    res.body.once('close', () => req.raw.off('close', onClose));
     reply.code(res.statusCode);
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
     }
-    if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) reply.header('x-accel-buffering', 'no');
+    if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+      reply.header('x-accel-buffering', 'no');
+      // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay
+      // quiet for minutes, so send the head as soon as Fastify starts piping.
+      reply.raw.once('pipe', () => reply.raw.flushHeaders());
+    }
     return reply.send(res.body);
   }
 
