@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
 import { DEV_IDP_PATH } from './config/load.js';
 import { BackendRegistry, type BackendFactory } from './backends/registry.js';
-import { devIdpPlugin } from './devidp/plugin.js';
+import { DEFAULT_DEV_USERS, devIdpPlugin } from './devidp/plugin.js';
 import identity from './identity/resolve.js';
 import { sessionSource } from './identity/session-source.js';
 import { mcpRoutes } from './mcp/routes.js';
@@ -76,9 +76,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
       prefix: DEV_IDP_PATH,
-      users: config.devIdp.users,
+      users: config.devIdp.users.length ? config.devIdp.users : DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] })),
+      trustProxy: Boolean(config.server.trustProxy),
       consent: config.devIdp.consent,
-      clients: config.oidc ? [{ client_id: config.oidc.clientId, client_secret: config.oidc.clientSecret!, redirect_uris: [config.oidc.redirectUri], post_logout_redirect_uris: [`${config.server.publicUrl}/`] }] : [],
+      clients: config.oidc ? [{ client_id: config.oidc.clientId, client_secret: config.oidc.clientSecret!, redirect_uris: [config.oidc.redirectUri], grant_types: ['authorization_code', 'refresh_token'], post_logout_redirect_uris: [`${config.server.publicUrl}/`] }] : [],
     });
   }
 

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { OTHER_SESSION_KEY, startProxy } from '../helpers/proxy.js';
+import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
 
 const backend = await startDemoHttpServer();
 const proxy = await startProxy({
@@ -39,8 +40,7 @@ t.test('tampered, truncated and other-key cookies are no session', async (t) => 
   const { app } = proxy;
   const good = app.encodeSecureSession(app.createSecureSession({ user: { sid: 's', sub: 'mallory', groups: ['admin'], iat: Date.now(), seen: Date.now(), exp: Date.now() + 60_000, csrf: 'c' } }));
   const flipped = good.slice(0, 10) + (good[10] === 'A' ? 'B' : 'A') + good.slice(11);
-  const { fastify } = await import('../helpers/foreign-cookie.js');
-  const foreign = await fastify(OTHER_SESSION_KEY, { sid: 's', sub: 'mallory', groups: [], iat: Date.now(), seen: Date.now(), exp: Date.now() + 60_000, csrf: 'c' });
+  const foreign = await sealSessionCookie(OTHER_SESSION_KEY, sessionUser('mallory'));
   for (const [label, cookie] of [['tampered', flipped], ['truncated', good.slice(0, good.length - 8)], ['other key', foreign], ['garbage', 'not-a-cookie']] as const) {
     const res = await post('/mcp/demo', { cookie: `mcp_proxy_session=${encodeURIComponent(cookie)}` });
     t.equal(res.status, 401, label);

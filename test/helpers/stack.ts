@@ -4,6 +4,7 @@
  * in front of it, configured as a user would.
  */
 import { startStandaloneIdp, type StandaloneIdp } from '../../src/devidp/plugin.js';
+import type { DevIdpTtl } from '../../src/devidp/provider.js';
 import { startDemoHttpServer, type DemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { freePort } from './ports.js';
 import { startProxy, type RunningProxy } from './proxy.js';
@@ -18,18 +19,19 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: unknown[] } = {}): Promise<Stack> {
+export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: (backendUrl: string) => unknown[]; idpTtl?: DevIdpTtl } = {}): Promise<Stack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const idp = await startStandaloneIdp({
     consent: opts.consent ?? true,
+    ttl: opts.idpTtl,
     clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], post_logout_redirect_uris: [`${publicUrl}/`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
   });
   const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
   const proxy = await startProxy({
     server: { port, publicUrl },
     oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-    backends: opts.backends ?? [{ name: 'demo', http: { url: backend.url } }],
+    backends: opts.backends?.(backend.url) ?? [{ name: 'demo', http: { url: backend.url } }],
     ...opts.proxy,
   });
   return {

@@ -1,0 +1,87 @@
+// The command line as users run it: plain Node on bin/, real processes, real signals.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
+import { freePort } from '../helpers/ports.js';
+import { TEST_SESSION_KEY } from '../helpers/proxy.js';
+import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
+import { mcpSession } from '../helpers/session-client.js';
+import { exited, runCli, startAndWait, BIN } from '../helpers/spawn.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+const file = (name: string, text: string) => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
+
+t.test('--version and --help', async (t) => {
+  const v = await runCli(['--version']);
+  t.equal(v.code, 0);
+  t.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  const h = await runCli(['--help']);
+  t.equal(h.code, 0);
+  t.match(h.stdout, 'check-config');
+  t.match(h.stdout, '--client-secret-file');
+  const bad = await runCli(['--nope']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /error: .*--nope/);
+});
+
+t.test('check-config prints the effective config with secrets masked', async (t) => {
+  const f = file('ok.yaml', `oidc: { issuer: "https://dev-1.okta.com/oauth2/default", clientId: abc, clientSecret: "\${OIDC_CLIENT_SECRET}" }
+session: { keys: [${TEST_SESSION_KEY}] }
+backends: [{ name: tickets, http: { url: "http://127.0.0.1:9000/mcp" } }]
+`);
+  const r = await runCli(['check-config', '--config', f], { OIDC_CLIENT_SECRET: 'hunter2-secret' });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, 'configuration OK');
+  t.match(r.stdout, '"clientId": "abc"');
+  t.notMatch(r.stdout, 'hunter2-secret');
+  t.notMatch(r.stdout, TEST_SESSION_KEY);
+});
+
+t.test('check-config lists every problem and exits 1', async (t) => {
+  const f = file('bad.yaml', `server: { port: -1 }\nsession: { keys: [nope] }\nbackends: [{ name: a }]\nwhat: 1\n`);
+  const r = await runCli(['check-config', '--config', f]);
+  t.equal(r.code, 1);
+  for (const p of ['server.port', 'session.keys[0]', 'backends[0]', 'Unrecognized key: "what"']) t.match(r.stderr, p);
+  const missing = await runCli(['check-config', '--config', join(dir, 'absent.yaml')]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /absent\.yaml: ENOENT/);
+});
+
+t.test('the zero-config wrap form builds a stdio backend named default', async (t) => {
+  const secretFile = file('secret', 'wrapped-secret\n');
+  const r = await runCli(['check-config', '--issuer', 'https://dev-1.okta.com/oauth2/default', '--client-id', 'cid', '--client-secret-file', secretFile, '--', 'node', 'server.js', '--flag'], { MCP_PROXY_SESSION_KEYS: TEST_SESSION_KEY });
+  t.equal(r.code, 0, r.stderr);
+  const printed = JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}') + 1));
+  t.same(printed.backends[0].name, 'default');
+  t.same(printed.backends[0].stdio.command, 'node');
+  t.same(printed.backends[0].stdio.args, ['server.js', '--flag']);
+  t.equal(printed.oidc.clientId, 'cid');
+  t.equal(printed.oidc.clientSecret, '********');
+});
+
+t.test('SIGTERM drains an in-flight request, then exits 0', async (t) => {
+  const backend = await startDemoHttpServer();
+  t.teardown(() => backend.close());
+  const port = await freePort();
+  const f = file('run.yaml', `server: { port: ${port} }
+session: { keys: [${TEST_SESSION_KEY}] }
+backends: [{ name: demo, http: { url: "${backend.url}" } }]
+`);
+  const { child } = await startAndWait(BIN, ['--config', f], {}, `http://127.0.0.1:${port}/healthz`);
+  t.teardown(() => child.kill('SIGKILL'));
+  const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, sessionUser('alice')))}`;
+  const mcp = await mcpSession(`http://127.0.0.1:${port}/mcp`, { cookie });
+  const slow = mcp.call('tools/call', { name: 'slow_count', arguments: { n: 3, delayMs: 300 } }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  while (!backend.seen.some((s) => JSON.stringify(s.body ?? '').includes('slow_count'))) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGTERM');
+  const done = await slow;
+  t.equal(done.status, 200, 'the in-flight request completed');
+  t.match(done.body, 'counted to 3');
+  t.equal(await exited(child), 0, 'clean exit');
+});
