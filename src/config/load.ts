@@ -1,5 +1,5 @@
 /**
- * Config loading: file (YAML or JSON) → `${VAR}` interpolation → environment overrides →
+ * Config loading: file (YAML or JSON) → environment overrides → `${VAR}` interpolation →
  * command-line overrides → validation (every problem collected) → derived values → frozen.
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -57,8 +57,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     }
   }
   if (opts.doc) doc = { ...doc, ...opts.doc };
-  doc = interpolate(doc, env, problems) as Record<string, unknown>;
+  // Overrides first: a key the environment replaces needs none of the file's ${VARS}.
   applyEnvOverrides(doc, env, problems);
+  doc = interpolate(doc, env, problems) as Record<string, unknown>;
   if (opts.overrides?.port !== undefined || opts.overrides?.host !== undefined) {
     const server = { ...((doc.server as object) ?? {}) } as Record<string, unknown>;
     if (opts.overrides.port !== undefined) server.port = opts.overrides.port;

@@ -7,6 +7,18 @@ import type { BackendRegistry } from '../backends/registry.js';
 import type { UpstreamClient } from '../oidc/client.js';
 
 const CACHE_MS = 5000;
+const PROBE_MS = 1500;
+
+/** Discovery state, waiting at most PROBE_MS: a slow IdP must not make the readiness probe time out. */
+async function idpStatus(client: UpstreamClient) {
+  const issuer = client.settings.issuer;
+  const settled = client.get().then(
+    () => ({ ok: true, issuer }),
+    () => ({ ok: false, issuer, detail: client.lastError }),
+  );
+  const slow = new Promise<{ ok: boolean; issuer: string; detail?: string }>((r) => setTimeout(() => r({ ok: false, issuer, detail: 'discovery in progress' }), PROBE_MS).unref());
+  return Promise.race([settled, slow]);
+}
 
 export async function healthRoutes(app: FastifyInstance, opts: { backends: BackendRegistry; client?: UpstreamClient }) {
   let cached: { at: number; body: unknown } | undefined;
@@ -14,12 +26,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { backends: Backe
   app.get('/readyz', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
     if (cached && Date.now() - cached.at < CACHE_MS) return cached.body;
-    const idp = opts.client
-      ? await opts.client.get().then(
-          () => ({ ok: true, issuer: opts.client!.settings.issuer }),
-          () => ({ ok: false, issuer: opts.client!.settings.issuer, detail: opts.client!.lastError }),
-        )
-      : { ok: true, detail: 'no upstream IdP configured' };
+    const idp = opts.client ? await idpStatus(opts.client) : { ok: true, detail: 'no upstream IdP configured' };
     const entries = await Promise.all(opts.backends.all().map(async (b) => [b.name, await b.status()] as const));
     const body = { ready: true, idp, backends: Object.fromEntries(entries) };
     cached = { at: Date.now(), body };

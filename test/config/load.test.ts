@@ -105,3 +105,9 @@ t.test('secrets are masked for display', async (t) => {
   t.notMatch(shown, KEY);
   t.match(shown, '"clientId":"abc"');
 });
+
+t.test('a key replaced from the environment needs none of the file ${VARS}', async (t) => {
+  const { config, problems } = loadConfig({ file: write('ok5.yaml', minimal), env: { MCP_PROXY_OIDC_CLIENT_SECRET: 'direct' } });
+  t.same(problems, []);
+  t.equal(config!.oidc!.clientSecret, 'direct');
+});
