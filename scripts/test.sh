@@ -55,6 +55,9 @@ export TS_NODE_COMPILER="${TS_NODE_COMPILER:-typescript5}"
 
 echo "test.sh: type-checking" >&2
 npx tsc --noEmit
+# The CLI tests run bin/ with plain Node, as users do: compile src/ to dist/ first.
+echo "test.sh: building dist/" >&2
+npm run --silent build
 
 if (($# == 0)); then
   set -- 'test/**/*.test.ts' # quoted: tap expands the glob (recursively)

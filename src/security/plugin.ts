@@ -42,7 +42,8 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
       },
     },
     hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
+    // 'same-origin': with 'no-referrer' browsers send `Origin: null` on our own form POSTs (logout).
+    referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
   });
 
