@@ -16,6 +16,9 @@ import { assertCsrf } from '../security/csrf.js';
 import type { UpstreamClient } from './client.js';
 import { safeReturnTo } from './return-to.js';
 
+/** Browsers keep cookies up to 4096 bytes (name + value); leave room for the attributes. */
+const MAX_COOKIE_BYTES = 3900;
+
 export interface OidcRouteOptions {
   config: Config;
   client?: UpstreamClient;
@@ -59,6 +62,13 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     }
     const user = newSession(result.claims, config);
     req.session.set('user', user);
+    // Tokens stay server-side, but an identity with hundreds of groups can still overflow a cookie.
+    const size = req.server.encodeSecureSession(req.session).length + config.session.cookieName.length;
+    if (size > MAX_COOKIE_BYTES) {
+      req.session.delete();
+      req.log.warn({ event: 'login.cookie_too_large', sub: user.sub, groups: user.groups.length, bytes: size }, 'session would not fit a cookie');
+      throw new Errors.LOGIN_FAILED(`your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`);
+    }
     await tokens.save(user.sid, result.tokens);
     req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
     return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);

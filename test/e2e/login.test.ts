@@ -4,7 +4,7 @@ import t from 'tap';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { CookieJar, headlessLogin } from '../helpers/login.js';
 import { loginThroughProxy, mcpSession, readRpc } from '../helpers/session-client.js';
-import { startStack } from '../helpers/stack.js';
+import { CLIENT_SECRET, startStack } from '../helpers/stack.js';
 
 const stack = await startStack({ consent: true });
 const { proxy, backend, idp } = stack;
@@ -146,4 +146,14 @@ t.test('oversized body → 413; backend down → 502 JSON-RPC error naming it', 
   const res = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: big });
   t.equal(res.status, 413);
   t.equal(((await res.json()) as any).error.code, -32600);
+});
+
+t.test('secrets, codes and tokens never reach the logs', async (t) => {
+  await loginThroughProxy(proxy.url, 'alice');
+  const text = JSON.stringify(proxy.logs());
+  t.notMatch(text, CLIENT_SECRET);
+  t.notMatch(text, /code=(?!\[redacted\])[A-Za-z0-9_-]{10,}/, 'authorization codes are redacted from logged URLs');
+  t.notMatch(text, /state=(?!\[redacted\])[A-Za-z0-9_-]{10,}/);
+  t.notMatch(text, /eyJ[A-Za-z0-9_-]{10,}\./, 'no JWT in any log line');
+  t.notMatch(text, /mcp_proxy_session=/, 'no cookie value');
 });
