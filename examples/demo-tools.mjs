@@ -131,6 +131,31 @@ export function createDemoServer({ name, version = '1.0.0', describeIdentity }) 
   );
 
   server.registerTool(
+    'ask_client',
+    {
+      description: 'Asks the client to sample an LLM completion for the question (sampling/createMessage) and returns its answer.',
+      inputSchema: { question: z.string() },
+    },
+    async ({ question }) => {
+      const answer = await server.server.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: question } }],
+        maxTokens: 100,
+      });
+      return textResult(`client answered: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}`);
+    },
+  );
+
+  server.registerTool(
+    'crash',
+    { description: 'Exits the server process mid-call when DEMO_ALLOW_CRASH=1 (failure tests); otherwise fails.' },
+    async () => {
+      if (process.env.DEMO_ALLOW_CRASH !== '1') throw new Error('crash is disabled (set DEMO_ALLOW_CRASH=1)');
+      process.stderr.write('demo: crashing on purpose\n');
+      process.exit(3);
+    },
+  );
+
+  server.registerTool(
     'delete_everything',
     {
       description: 'Harmless demo tool whose name is useful for policy tests. Deletes nothing.',

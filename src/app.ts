@@ -21,7 +21,7 @@ import { AssertionSigner } from './propagation/assertion.js';
 import { jwksRoute } from './propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from './propagation/keys.js';
 import security from './security/plugin.js';
-import session from './session/plugin.js';
+import session, { sessionSettings } from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { createStore, type Store } from './store/index.js';
 import { homeRoutes } from './web/home.js';
@@ -56,7 +56,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const backends = new BackendRegistry(config.backends, deps.backendFactory);
+  const backends = new BackendRegistry(config.backends, { log: app.log, session: sessionSettings(config) }, deps.backendFactory);
   const signer = new AssertionSigner(key, config.server.publicUrl);
 
   registerErrorHandling(app);
@@ -83,6 +83,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     });
   }
 
+  // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
+  app.addHook('preClose', () => backends.drain());
   app.addHook('onClose', async () => {
     await backends.close();
     await store.close();

@@ -25,5 +25,7 @@ export interface Backend {
   readonly audience: string[];
   forward(f: McpForward): Promise<void>;
   status(): Promise<BackendStatus>;
+  /** Shutdown begins: stop taking new sessions, end idle streams (in-flight calls finish). */
+  drain?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,34 +3,18 @@ import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import type { Backend } from './backend.js';
 import { HttpBackend } from './http.js';
+import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
 
-export type BackendFactory = (cfg: Config['backends'][number]) => Backend;
+export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
 
-export const defaultFactory: BackendFactory = (cfg) => {
-  if (cfg.http) return new HttpBackend(cfg);
-  return unavailableStdio(cfg);
-};
-
-/** Until the stdio bridge lands, a stdio backend answers 501 instead of failing silently. */
-function unavailableStdio(cfg: Config['backends'][number]): Backend {
-  return {
-    name: cfg.name,
-    config: cfg,
-    audience: [cfg.name],
-    forward: async () => {
-      throw new Errors.NOT_IMPLEMENTED(`stdio backend "${cfg.name}"`);
-    },
-    status: async () => ({ ok: false, detail: 'stdio backends are not implemented yet' }),
-    close: async () => {},
-  };
-}
+export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg) : new StdioBackend(cfg, deps));
 
 export class BackendRegistry {
   private readonly byName = new Map<string, Backend>();
   readonly defaultName?: string;
 
-  constructor(backends: Config['backends'], factory: BackendFactory = defaultFactory) {
-    for (const b of backends) this.byName.set(b.name, factory(b));
+  constructor(backends: Config['backends'], deps: StdioBackendDeps, factory: BackendFactory = defaultFactory) {
+    for (const b of backends) this.byName.set(b.name, factory(b, deps));
     this.defaultName = backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
   }
 
@@ -47,6 +31,10 @@ export class BackendRegistry {
 
   all(): Backend[] {
     return [...this.byName.values()];
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.all().map((b) => b.drain?.()));
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
   const publicUrl = new URL(config.server.publicUrl);
 
   // Bodies are forwarded as bytes; policy parses only what it needs. The limit answers 413.
+  // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
+  const getStreams = new Set<import('node:http').ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of getStreams) res.destroy();
+  });
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_req, body, done) => done(null, body));
 
@@ -35,6 +41,10 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const principal = requirePrincipal(req, reply, config.server.publicUrl);
     if (!principal) return reply;
     const b = backend();
+    if (req.method === 'GET') {
+      getStreams.add(reply.raw);
+      reply.raw.once('close', () => getStreams.delete(reply.raw));
+    }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string' && !owners.mayUse(b.name, sessionId, principal)) {
       req.log.warn({ event: 'mcp.session_foreign', backend: b.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
@@ -42,7 +52,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     }
     const identity = b.config.identity ?? { headers: true, assertion: true };
     const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await tokens.current(principal.sessionId))?.accessToken : undefined;
-    const headers = upstreamHeaders(req.headers, {
+    // Only HTTP backends take headers; stdio ones get identity in _meta and the environment.
+    const headers = !b.config.http ? {} : upstreamHeaders(req.headers, {
       principal,
       assertion: identity.assertion === false ? undefined : await signer.sign(principal, b.audience),
       identityHeaders: identity.headers,

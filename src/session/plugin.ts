@@ -64,3 +64,17 @@ export default fp(sessionPlugin, { name: 'session' });
 export function hasCookie(req: FastifyRequest, name: string): boolean {
   return (req.headers.cookie ?? '').includes(`${name}=`);
 }
+
+/**
+ * For replies that bypass Fastify (hijacked streams): write the session cookie if this
+ * request changed it, as secure-session's onSend hook would have.
+ */
+export function commitSessionCookie(req: FastifyRequest, raw: import('node:http').ServerResponse, s: SessionSettings): void {
+  const session = req.session;
+  if (!session?.changed) return;
+  const opts = { httpOnly: true, sameSite: 'lax' as const, secure: s.secure, path: '/' };
+  const value = session.deleted
+    ? req.server.serializeCookie(s.cookieName, '', { ...opts, expires: new Date(0), maxAge: 0 })
+    : req.server.serializeCookie(s.cookieName, req.server.encodeSecureSession(session, 'session'), { ...opts, maxAge: Math.ceil(s.maxAgeMs / 1000) });
+  raw.appendHeader('set-cookie', value);
+}

@@ -1,0 +1,188 @@
+/**
+ * stdio backends: streamable HTTP outside (the SDK's server transport, one per MCP session),
+ * newline JSON-RPC inside (ChildBridge). Children are keyed by isolation: one per session,
+ * per user, or one for all; bounded by maxProcesses (global and per user) and reaped when idle.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { BackendConfig } from '../../config/schema.js';
+import { Errors } from '../../errors.js';
+import type { Principal } from '../../identity/principal.js';
+import { commitSessionCookie, type SessionSettings } from '../../session/plugin.js';
+import type { Backend, BackendStatus, McpForward } from '../backend.js';
+import { ChildBridge, type SessionLink } from './bridge.js';
+import { StdioChild, childEnv } from './child.js';
+
+interface StdioSession {
+  link: SessionLink;
+  transport: StreamableHTTPServerTransport;
+  bridge: ChildBridge;
+}
+
+export interface StdioBackendDeps {
+  log: FastifyBaseLogger;
+  session: SessionSettings;
+}
+
+export class StdioBackend implements Backend {
+  readonly audience: string[];
+  private readonly stdio: NonNullable<BackendConfig['stdio']>;
+  private readonly sessions = new Map<string, StdioSession>();
+  private readonly bridges = new Map<string, ChildBridge>();
+  private readonly reaper: NodeJS.Timeout;
+  private readonly log: FastifyBaseLogger;
+  private closing = false;
+
+  constructor(readonly config: BackendConfig, private readonly deps: StdioBackendDeps) {
+    this.stdio = config.stdio!;
+    this.audience = [config.name];
+    this.log = deps.log.child({ backend: config.name });
+    this.reaper = setInterval(() => this.reap(), Math.max(1000, Math.min(30_000, this.stdio.idleTimeout / 4)));
+    this.reaper.unref();
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Live child processes (for tests and status). */
+  get processes(): number[] {
+    return [...this.bridges.values()].map((b) => b.child.pid!).filter(Boolean);
+  }
+
+  async forward({ req, reply, principal, body }: McpForward): Promise<void> {
+    let parsed: unknown;
+    if (req.method === 'POST') {
+      try {
+        parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+      } catch {
+        throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
+      }
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    let session: StdioSession;
+    if (typeof sessionId === 'string') {
+      const found = this.sessions.get(sessionId);
+      if (!found) throw new Errors.MCP_SESSION_NOT_FOUND();
+      if (found.link.principal.sub !== principal.sub) {
+        req.log.warn({ event: 'mcp.session_foreign', backend: this.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
+        throw new Errors.MCP_SESSION_NOT_FOUND();
+      }
+      session = found;
+    } else if (req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed))) {
+      session = await this.open(principal);
+    } else {
+      throw new Errors.BAD_REQUEST('Mcp-Session-Id header is required (initialize first)');
+    }
+    session.link.lastActive = Date.now();
+    if (req.method === 'GET') {
+      session.link.getStreamOpen = true;
+      reply.raw.once('close', () => (session.link.getStreamOpen = false));
+    }
+    reply.hijack();
+    commitSessionCookie(req, reply.raw, this.deps.session);
+    await session.transport.handleRequest(req.raw, reply.raw, parsed);
+  }
+
+  private async open(principal: Principal): Promise<StdioSession> {
+    if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
+    const bridge = this.bridgeFor(principal);
+    let session!: StdioSession;
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void this.sessions.set(id, session),
+      onsessionclosed: (id) => this.end(id),
+    });
+    const link: SessionLink = {
+      get id() {
+        return transport.sessionId ?? '';
+      },
+      principal,
+      lastActive: Date.now(),
+      getStreamOpen: false,
+      deliver: (msg, relatedRequestId) => {
+        transport.send(msg, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((e: Error) => this.log.debug({ event: 'stdio.undeliverable', reason: e.message }, 'message for a closed stream dropped'));
+      },
+      gone: () => {
+        if (transport.sessionId) this.end(transport.sessionId);
+      },
+    };
+    transport.onmessage = (msg: JSONRPCMessage) => bridge.fromClient(link, msg);
+    session = { link, transport, bridge };
+    bridge.attach(link);
+    return session;
+  }
+
+  /** The child for this principal under the configured isolation; spawned within the limits. */
+  private bridgeFor(p: Principal): ChildBridge {
+    const iso = this.stdio.isolation;
+    const key = iso === 'shared' ? '*' : iso === 'user' ? `user:${p.sub}` : `session:${randomUUID()}`;
+    const existing = this.bridges.get(key);
+    if (existing && !existing.child.exited) return existing;
+    const owned = [...this.bridges.values()].filter((b) => !b.child.exited);
+    const perUser = this.stdio.maxProcessesPerUser;
+    if (owned.length >= this.stdio.maxProcesses || (perUser !== undefined && owned.filter((b) => b.owner === p.sub).length >= perUser)) {
+      this.log.warn({ event: 'stdio.full', processes: owned.length, sub: p.sub }, 'stdio backend at maxProcesses');
+      throw new Errors.BACKEND_BUSY(this.name);
+    }
+    const identityEnv: Record<string, string> = (this.config.identity?.env ?? iso === 'user') && iso !== 'shared'
+      ? { MCP_PROXY_USER_SUB: p.sub, MCP_PROXY_USER_EMAIL: p.email ?? '', MCP_PROXY_USER_GROUPS: p.groups.join(',') }
+      : {};
+    const child = new StdioChild({ command: this.stdio.command, args: this.stdio.args, cwd: this.stdio.cwd, env: childEnv(this.stdio.env, identityEnv), log: this.log.child({ isolation: key.split(':')[0] }) });
+    this.log.info({ event: 'stdio.spawn', pid: child.pid, isolation: iso, sub: iso === 'shared' ? undefined : p.sub }, 'stdio server started');
+    const bridge = new ChildBridge(child, { log: this.log, requestTimeoutMs: this.stdio.requestTimeout, meta: this.config.identity?.meta ?? true, shared: iso === 'shared', owner: iso === 'shared' ? undefined : p.sub });
+    child.proc.once('exit', () => {
+      if (this.bridges.get(key) === bridge) this.bridges.delete(key);
+    });
+    this.bridges.set(key, bridge);
+    return bridge;
+  }
+
+  /** End one MCP session; a child left with no session (per-session isolation, or idle) stops. */
+  private end(sessionId: string): void {
+    const s = this.sessions.get(sessionId);
+    if (!s) return;
+    this.sessions.delete(sessionId);
+    s.bridge.detach(s.link);
+    void s.transport.close().catch(() => undefined);
+    if (this.stdio.isolation === 'session' && s.bridge.sessions.size === 0) void s.bridge.child.stop();
+  }
+
+  private reap(): void {
+    const cutoff = Date.now() - this.stdio.idleTimeout;
+    for (const [id, s] of this.sessions) if (s.link.lastActive < cutoff && !s.link.getStreamOpen && !s.bridge.busy) this.end(id);
+    for (const b of this.bridges.values()) {
+      if (b.sessions.size === 0 && b.lastActive < cutoff) {
+        this.log.info({ event: 'stdio.reap', pid: b.child.pid }, 'idle stdio server stopped');
+        void b.child.stop();
+      }
+    }
+  }
+
+  async status(): Promise<BackendStatus> {
+    const ok = commandExists(this.stdio.command, this.stdio.env.PATH ?? process.env.PATH ?? '', this.stdio.cwd);
+    return ok ? { ok: true, detail: `${this.processes.length} process(es)` } : { ok: false, detail: `command not found: ${this.stdio.command}` };
+  }
+
+  async drain(): Promise<void> {
+    this.closing = true;
+    for (const [id, s] of this.sessions) if (!s.bridge.busy) this.end(id);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.reaper);
+    for (const id of [...this.sessions.keys()]) this.end(id);
+    await Promise.all([...this.bridges.values()].map((b) => b.child.stop()));
+    this.bridges.clear();
+  }
+}
+
+function commandExists(command: string, pathVar: string, cwd?: string): boolean {
+  if (isAbsolute(command) || command.includes('/')) return existsSync(isAbsolute(command) ? command : join(cwd ?? process.cwd(), command));
+  return pathVar.split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
+}
