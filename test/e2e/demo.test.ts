@@ -32,6 +32,12 @@ t.test('log in as alice and see yourself come back from the demo whoami tool', a
   t.same(who.groups, ['admin', 'support']);
   t.equal(who.assertion.valid, true, 'the demo verified the assertion with the proxy JWKS');
   await client.close();
+  const stdio = new Client({ name: 'demo-test', version: '1' });
+  await stdio.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp/legacy`), { requestInit: { headers: { cookie } } }));
+  const inside = (await stdio.callTool({ name: 'whoami', arguments: {} })).structuredContent as any;
+  t.equal(inside.meta.sub, 'alice', 'the stdio demo sees alice in _meta');
+  t.equal(inside.env.MCP_PROXY_USER_EMAIL, 'alice@example.com', 'and in its environment (isolation: user)');
+  await stdio.close();
 });
 
 t.test('a wrong password does not log in', async (t) => {

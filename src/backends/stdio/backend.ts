@@ -154,7 +154,8 @@ export class StdioBackend implements Backend {
 
   private reap(): void {
     const cutoff = Date.now() - this.stdio.idleTimeout;
-    for (const [id, s] of this.sessions) if (s.link.lastActive < cutoff && !s.link.getStreamOpen && !s.bridge.busy) this.end(id);
+    // An open GET stream alone does not keep a process: no request for idleTimeout ends the session.
+    for (const [id, s] of this.sessions) if (s.link.lastActive < cutoff && !s.bridge.busy) this.end(id);
     for (const b of this.bridges.values()) {
       if (b.sessions.size === 0 && b.lastActive < cutoff) {
         this.log.info({ event: 'stdio.reap', pid: b.child.pid }, 'idle stdio server stopped');
