@@ -1,4 +1,5 @@
 /** The proxy with stdio backends running examples/demo-stdio-server.mjs, behind a real IdP. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ROOT } from './spawn.js';
@@ -25,20 +26,23 @@ export async function whoami(client: Client): Promise<any> {
   return (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent;
 }
 
-/** Process ids of live children of this process running the demo stdio server. */
-export async function demoChildren(): Promise<number[]> {
-  const { readdirSync, readFileSync } = await import('node:fs');
+/** Live (not zombie) processes whose parent is `ppid`, optionally whose command line contains `match`. */
+export function childrenOf(ppid: number, match?: string): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (ppid === process.pid && state !== 'Z' && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('demo-stdio-server')) pids.push(Number(d));
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(parent) === ppid && state !== 'Z' && (!match || readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(match))) pids.push(Number(d));
     } catch {
       /* the process ended while we looked */
     }
   }
   return pids.sort();
+}
+
+/** Process ids of this process's children running the demo stdio server. */
+export async function demoChildren(): Promise<number[]> {
+  return childrenOf(process.pid, 'demo-stdio-server');
 }

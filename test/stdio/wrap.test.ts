@@ -1,29 +1,12 @@
 // The zero-config form as users run it: `mcp-oidc-proxy --issuer … --client-id … -- node server.js`,
 // a real IdP, a real SDK client, then SIGTERM: every child process goes with the proxy.
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { freePort } from '../helpers/ports.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
 import { BIN, exited, startAndWait } from '../helpers/spawn.js';
-import { DEMO_STDIO, connect, whoami } from '../helpers/stdio-stack.js';
-
-/** Live processes whose parent is `ppid`. */
-function childrenOf(ppid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(parent) === ppid && state !== 'Z';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { DEMO_STDIO, childrenOf, connect, whoami } from '../helpers/stdio-stack.js';
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
