@@ -24,6 +24,7 @@ import security from './security/plugin.js';
 import session, { sessionSettings } from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { createStore, type Store } from './store/index.js';
+import { apiRoutes } from './web/api.js';
 import { homeRoutes } from './web/home.js';
 
 export interface AppDeps {
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(mcpRoutes, { config, backends, signer, tokens });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
+  await app.register(apiRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {

@@ -3,6 +3,7 @@
  * Requires a principal, enforces session ownership, builds the backend's headers
  * (identity in, client credentials out) and hands the call to the backend.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
@@ -27,13 +28,13 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
   const owners = opts.owners ?? new SessionOwners();
   const publicUrl = new URL(config.server.publicUrl);
 
-  // Bodies are forwarded as bytes; policy parses only what it needs. The limit answers 413.
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
-  const getStreams = new Set<import('node:http').ServerResponse>();
+  const getStreams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     for (const res of getStreams) res.destroy();
   });
 
+  // Bodies are forwarded as bytes; policy parses only what it needs. The limit answers 413.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_req, body, done) => done(null, body));
 

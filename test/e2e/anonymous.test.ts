@@ -112,3 +112,12 @@ t.test('health and jwks', async (t) => {
   t.equal(jwks.keys[0].kty, 'EC');
   t.notOk('d' in jwks.keys[0], 'no private part');
 });
+
+t.test('/api/* is deny-by-default too', async (t) => {
+  for (const path of ['/api/backends', '/api/backends/demo/tools', '/api/nothing']) {
+    const res = await fetch(`${proxy.url}${path}`);
+    t.equal(res.status, 401, path);
+    t.equal(res.headers.get('www-authenticate'), `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}"`);
+    t.same(await res.json(), { error: { code: 'UNAUTHENTICATED', message: 'authentication required' } });
+  }
+});

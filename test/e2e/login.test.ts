@@ -157,3 +157,13 @@ t.test('secrets, codes and tokens never reach the logs', async (t) => {
   t.notMatch(text, /eyJ[A-Za-z0-9_-]{10,}\./, 'no JWT in any log line');
   t.notMatch(text, /mcp_proxy_session=/, 'no cookie value');
 });
+
+t.test('GET /api/backends with a session lists the backends; unknown API paths are JSON 404', async (t) => {
+  const { cookie } = await loginThroughProxy(proxy.url, 'alice');
+  const res = await fetch(`${proxy.url}/api/backends`, { headers: { cookie } });
+  t.equal(res.status, 200);
+  t.same(await res.json(), { backends: [{ name: 'demo', title: null, description: null, kind: 'http', url: `${proxy.url}/mcp/demo`, default: true }] });
+  const missing = await fetch(`${proxy.url}/api/nope`, { headers: { cookie } });
+  t.equal(missing.status, 404);
+  t.equal(((await missing.json()) as any).error.code, 'NOT_FOUND');
+});

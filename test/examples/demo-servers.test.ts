@@ -244,7 +244,7 @@ t.test('stdio whoami reports env vars, _meta and pid', async (t) => {
   t.equal(id.pid, transport.pid, 'pid is the child process');
 
   const { tools } = await client.listTools();
-  t.same(tools.map((tool) => tool.name).sort(), ['delete_everything', 'echo', 'slow_count', 'whoami']);
+  t.same(tools.map((tool) => tool.name).sort(), ['ask_client', 'crash', 'delete_everything', 'echo', 'slow_count', 'whoami']);
   const progress: number[] = [];
   const counted = await client.callTool({ name: 'slow_count', arguments: { n: 2, delayMs: 50 } }, undefined, {
     onprogress: (p) => progress.push(p.progress),
