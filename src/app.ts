@@ -7,6 +7,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
 import { DEV_IDP_PATH } from './config/load.js';
+import { authorizationServerPlugin } from './authz-server/plugin.js';
+import { createAuthorizationServer, mcpResources } from './authz-server/provider.js';
+import { resourceMetadataRoutes } from './authz-server/resource-metadata.js';
+import { RevokedGrants } from './authz-server/revoked.js';
 import { BackendRegistry, type BackendFactory } from './backends/registry.js';
 import { DEFAULT_DEV_USERS, devIdpPlugin } from './devidp/plugin.js';
 import identity from './identity/resolve.js';
@@ -20,12 +24,18 @@ import { loggerOptions } from './observability/logger.js';
 import { AssertionSigner } from './propagation/assertion.js';
 import { jwksRoute } from './propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from './propagation/keys.js';
+import cors from './security/cors.js';
 import security from './security/plugin.js';
 import session, { sessionSettings } from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { createStore, type Store } from './store/index.js';
 import { apiRoutes } from './web/api.js';
 import { homeRoutes } from './web/home.js';
+import { ApiKeys } from './tokens/apikeys.js';
+import { bearerSource } from './tokens/bearer.js';
+import { ExternalJwtVerifier } from './tokens/external-jwt.js';
+import { IntrospectionVerifier } from './tokens/introspection.js';
+import { ProxyTokenVerifier } from './tokens/proxy-jwt.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -59,14 +69,31 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
   const backends = new BackendRegistry(config.backends, { log: app.log, session: sessionSettings(config) }, deps.backendFactory);
   const signer = new AssertionSigner(key, config.server.publicUrl);
+  const resources = mcpResources(config, backends.defaultName);
+  // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
+  const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
+  const revoked = new RevokedGrants(config.authorizationServer.accessTokenTtl + 60_000);
+  const provider = as
+    ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, allowCimdHost: (h) => as.cimdAllowLoopbackHosts.includes(h) })
+    : undefined;
+  const ext = config.externalTokens;
+  const bearer = bearerSource({
+    publicUrl: config.server.publicUrl,
+    resources,
+    apiKeys: config.apiKeys.length ? new ApiKeys(config.apiKeys) : undefined,
+    proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, revoked) : undefined,
+    external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
+    introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch }) : undefined,
+  });
 
   registerErrorHandling(app);
-  // 1. security: headers, Host and Origin checks
+  // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
+  await app.register(cors, { config });
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins
-  await app.register(identity, { sources: [sessionSource({ idleMs: config.session.idleTimeout, tokens })] });
+  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })] });
   // 4. routes
   await app.register(oidcRoutes, { config, client, tokens });
   await app.register(mcpRoutes, { config, backends, signer, tokens });
@@ -74,6 +101,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client });
+  await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider) });
+  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,

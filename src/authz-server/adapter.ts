@@ -1,0 +1,62 @@
+/**
+ * oidc-provider's persistence on the proxy's `Store` (memory now; Redis/PostgreSQL plug in
+ * behind the same interface). Secondary indexes (uid, user code, grant) are plain keys.
+ */
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Store } from '../store/index.js';
+
+const FOREVER_S = 30 * 24 * 3600;
+
+export function storeAdapter(store: Store, prefix = 'as') {
+  return class StoreAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    private key(id: string): string {
+      return `${prefix}:${this.model}:${id}`;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const ttl = (expiresIn || FOREVER_S) * 1000;
+      await store.set(this.key(id), payload, ttl);
+      if (payload.uid) await store.set(`${prefix}:uid:${payload.uid}`, id, ttl);
+      if (payload.userCode) await store.set(`${prefix}:usercode:${payload.userCode}`, id, ttl);
+      if (payload.grantId) {
+        const gk = `${prefix}:grant:${payload.grantId}`;
+        const keys = (await store.get<string[]>(gk)) ?? [];
+        keys.push(this.key(id));
+        await store.set(gk, keys, Math.max(ttl, FOREVER_S * 1000));
+      }
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return store.get<AdapterPayload>(this.key(id));
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get<string>(`${prefix}:uid:${uid}`);
+      return id ? this.find(id) : undefined;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get<string>(`${prefix}:usercode:${userCode}`);
+      return id ? this.find(id) : undefined;
+    }
+
+    async consume(id: string): Promise<void> {
+      const payload = await this.find(id);
+      if (!payload) return;
+      payload.consumed = Math.floor(Date.now() / 1000);
+      await store.set(this.key(id), payload, payload.exp ? Math.max(1000, payload.exp * 1000 - Date.now()) : FOREVER_S * 1000);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await store.delete(this.key(id));
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      const gk = `${prefix}:grant:${grantId}`;
+      for (const k of (await store.get<string[]>(gk)) ?? []) await store.delete(k);
+      await store.delete(gk);
+    }
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Mounts the authorization server at the proxy's root (metadata, /reg, /auth, /token, …),
+ * its interaction pages, CORS for browser clients on registration, and keeps the
+ * revoked-grant set current from the provider's events.
+ */
+import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
+import { mountProvider } from '../lib/oidc-provider-mount.js';
+import type { Store } from '../store/index.js';
+import { asInteractions } from './interactions.js';
+import type { RevokedGrants } from './revoked.js';
+
+export interface AsPluginOptions {
+  provider: Provider;
+  store: Store;
+  revoked: RevokedGrants;
+  rememberMs: number;
+}
+
+export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
+  const { provider, revoked } = opts;
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => revoked.add(grantId));
+  provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
+  // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === provider.pathFor('registration') && ctx.get('origin')) {
+      ctx.set('access-control-allow-origin', ctx.get('origin'));
+      ctx.set('vary', 'origin');
+      if (ctx.method === 'OPTIONS') {
+        ctx.set('access-control-allow-methods', 'POST');
+        ctx.set('access-control-allow-headers', 'content-type, authorization');
+        ctx.set('access-control-max-age', '3600');
+        ctx.status = 204;
+        return;
+      }
+    }
+    await next();
+  });
+  await mountProvider(app, { provider });
+  await app.register(asInteractions, { provider, store: opts.store, rememberMs: opts.rememberMs });
+}

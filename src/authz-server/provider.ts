@@ -1,0 +1,145 @@
+/**
+ * The OAuth authorization server MCP clients talk to, built on oidc-provider (certified; no
+ * hand-rolled OAuth). Issuer = publicUrl. PKCE S256 required, DCR open (or off), Client ID
+ * Metadata Documents, `resource` required → ES256 JWT access tokens with `aud` = the MCP
+ * URL, rotated refresh tokens, revocation, introspection, device flow. Logins happen through
+ * the proxy's own browser session (interactions.ts).
+ */
+import { hkdfSync } from 'node:crypto';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/load.js';
+import type { SigningKey } from '../propagation/keys.js';
+import type { Store } from '../store/index.js';
+import { isLoopbackHost } from '../lib/net.js';
+import { storeAdapter } from './adapter.js';
+import { deviceSources } from './device-pages.js';
+
+export const MCP_SCOPE = 'mcp';
+type As = NonNullable<Config['authorizationServer']>;
+
+export interface AccountClaims {
+  sub: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  tenant?: string;
+}
+
+/** Every URL an MCP client may name as `resource`: `/mcp` (with a default backend) and `/mcp/<name>`. */
+export function mcpResources(config: Config, defaultBackend?: string): Set<string> {
+  const base = config.server.publicUrl;
+  const out = new Set(config.backends.map((b) => `${base}/mcp/${b.name}`));
+  if (defaultBackend) out.add(`${base}/mcp`);
+  return out;
+}
+
+const cookieKey = (config: Config) =>
+  config.session.keys.map((k) => Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32)).toString('base64url'));
+
+export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Set<string>; defaultResource?: string; allowCimdHost?: (host: string) => boolean }): Provider {
+  const { config, as, key, store, resources } = opts;
+  const accounts = (sub: string) => store.get<AccountClaims>(`as:account:${sub}`);
+  const secure = config.server.publicUrl.startsWith('https:');
+  const configuration: Configuration = {
+    adapter: storeAdapter(store),
+    clients: [],
+    jwks: { keys: [key.privateJwk as never] },
+    cookies: {
+      keys: cookieKey(config),
+      names: { session: 'mcp_proxy_as_session', interaction: 'mcp_proxy_as_interaction', resume: 'mcp_proxy_as_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure },
+      short: { httpOnly: true, sameSite: 'lax', secure },
+    },
+    pkce: { required: () => true },
+    scopes: ['openid', 'offline_access', 'profile', 'email', MCP_SCOPE],
+    claims: { openid: ['sub'], profile: ['name', 'groups'], email: ['email'] },
+    responseTypes: ['code'],
+    ttl: {
+      AccessToken: Math.round(as.accessTokenTtl / 1000),
+      RefreshToken: Math.round(as.refreshTokenTtl / 1000),
+      AuthorizationCode: 60,
+      Grant: Math.round(as.refreshTokenTtl / 1000),
+      Session: Math.round(config.session.maxAge / 1000),
+      Interaction: 600,
+      DeviceCode: 600,
+      IdToken: 3600,
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx, sub) => {
+      const claims = await accounts(sub);
+      if (!claims) return undefined;
+      return { accountId: sub, claims: () => ({ ...claims }) };
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const t = token as { accountId?: string; grantId?: string };
+      const claims = t.accountId ? await accounts(t.accountId) : undefined;
+      return { email: claims?.email, name: claims?.name, groups: claims?.groups ?? [], tenant: claims?.tenant, gid: t.grantId };
+    },
+    clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.clientAuthMethod === 'none' ? (client.redirectUris ?? []).some((u) => URL.parse(u)?.origin === origin) : false),
+    features: {
+      devInteractions: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      registration: { enabled: as.registration === 'open', initialAccessToken: false },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      deviceFlow: { enabled: true, ...deviceSources() },
+      rpInitiatedLogout: { enabled: false },
+      clientIdMetadataDocument: {
+        enabled: as.clientIdMetadataDocuments,
+        ack: 'draft-02',
+        allowFetch: async (_ctx, clientId) => {
+          const u = URL.parse(clientId);
+          return !!u && u.protocol === 'https:' && (!isLoopbackHost(u.hostname) || !!opts.allowCimdHost?.(u.host));
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        useGrantedResource: () => true,
+        defaultResource: () => {
+          if (opts.defaultResource) return opts.defaultResource;
+          throw new errors.InvalidTarget('the resource parameter is required: name the MCP endpoint (e.g. <proxy>/mcp/<backend>)');
+        },
+        getResourceServerInfo: (_ctx, resource) => {
+          if (!resources.has(resource)) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
+          return { audience: resource, scope: MCP_SCOPE, accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
+        },
+      },
+    },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
+    clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><meta charset="utf-8"><title>Error</title><body style="font-family:system-ui;margin:3rem"><h1>${escape(out.error)}</h1><p>${escape(out.error_description ?? '')}</p></body>`;
+    },
+  };
+  const provider = new Provider(config.server.publicUrl, configuration);
+  provider.proxy = Boolean(config.server.trustProxy);
+  allowLoopbackRedirects(provider);
+  return provider;
+}
+
+function escape(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * RFC 8252 §7.3: a loopback redirect URI matches on any port. oidc-provider does this only
+ * for `application_type: native`; Claude Code and Inspector register as web clients.
+ */
+function allowLoopbackRedirects(provider: Provider): void {
+  const proto = provider.Client.prototype as unknown as { redirectUriAllowed(v: string): boolean; redirectUris: string[] };
+  const original = proto.redirectUriAllowed;
+  proto.redirectUriAllowed = function (this: typeof proto, value: string) {
+    if (original.call(this, value)) return true;
+    const u = URL.parse(value);
+    if (!u || u.protocol !== 'http:' || !isLoopbackHost(u.hostname)) return false;
+    return this.redirectUris.some((r) => {
+      const a = URL.parse(r);
+      return !!a && a.protocol === 'http:' && a.hostname === u.hostname && a.pathname === u.pathname && a.search === u.search;
+    });
+  };
+}
+
+export type { KoaContextWithOIDC };

@@ -1,0 +1,62 @@
+/**
+ * Bearer credentials as an identity source, tried in DESIGN §1 order: API key (hash lookup,
+ * `Authorization: Bearer` or `X-API-Key`), a JWT this proxy issued, a JWT from a configured
+ * external issuer, then an opaque token by introspection. A credential that is presented but
+ * bad is a 401 `invalid_token` (never a fall-through to the cookie). Tokens in the query
+ * string are refused.
+ */
+import type { FastifyRequest } from 'fastify';
+import { Errors } from '../errors.js';
+import { bearerChallenge, resourcePath } from '../identity/challenge.js';
+import type { Principal } from '../identity/principal.js';
+import type { ApiKeys } from './apikeys.js';
+import { unverifiedIssuer, type ExternalJwtVerifier } from './external-jwt.js';
+import type { IntrospectionVerifier } from './introspection.js';
+import type { ProxyTokenVerifier } from './proxy-jwt.js';
+
+export interface BearerSourceOptions {
+  publicUrl: string;
+  /** Every MCP resource URL of this proxy (tokens for any of them are valid on `/api` and `/oauth/status`). */
+  resources: ReadonlySet<string>;
+  apiKeys?: ApiKeys;
+  proxy?: ProxyTokenVerifier;
+  external?: ExternalJwtVerifier;
+  introspection?: IntrospectionVerifier;
+}
+
+export function bearerSource(o: BearerSourceOptions) {
+  const all = [...o.resources];
+  /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours. */
+  const audiencesFor = (path: string) => (path === '/mcp' || path.startsWith('/mcp/') ? [`${o.publicUrl}${path}`] : all);
+
+  const reject = (req: FastifyRequest, reason: string, e?: unknown): never => {
+    req.log.info({ event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason }, 'bearer credential refused');
+    const err = (e instanceof Error && (e as { statusCode?: number }).statusCode !== 401 ? e : new Errors.INVALID_TOKEN()) as Error & { headers?: Record<string, string> };
+    if ((err as { statusCode?: number }).statusCode === 401) err.headers = { 'www-authenticate': bearerChallenge(o.publicUrl, resourcePath(req), { error: 'invalid_token', error_description: reason }) };
+    throw err;
+  };
+
+  return async function fromBearer(req: FastifyRequest): Promise<Principal | null> {
+    const query = req.url.indexOf('?');
+    if (query !== -1 && /[?&]access_token=/.test(req.url.slice(query))) reject(req, 'tokens in the query string are not accepted: use the Authorization header');
+    const apiKeyHeader = req.headers['x-api-key'];
+    const auth = req.headers.authorization;
+    const token = typeof apiKeyHeader === 'string' ? apiKeyHeader : auth?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (!token) {
+      if (auth && !/^Basic /i.test(auth)) reject(req, 'unsupported Authorization scheme: use Bearer');
+      return null;
+    }
+    const byKey = o.apiKeys?.lookup(token);
+    if (byKey) return byKey;
+    if (typeof apiKeyHeader === 'string') return reject(req, 'unknown API key');
+    const iss = unverifiedIssuer(token);
+    try {
+      if (o.proxy?.handles(iss)) return await o.proxy.verify(token, audiencesFor(resourcePath(req)));
+      if (iss && o.external?.handles(iss)) return await o.external.verify(token);
+      if (o.introspection) return await o.introspection.verify(token);
+    } catch (e) {
+      return reject(req, 'the access token is invalid or expired', e);
+    }
+    return reject(req, 'unknown token issuer');
+  };
+}

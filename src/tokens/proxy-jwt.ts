@@ -1,0 +1,58 @@
+/**
+ * Access tokens this proxy's authorization server issued: ES256 JWTs checked locally with
+ * jose (no store round trip), `aud` = the MCP URL the client calls, cached by token hash
+ * until `exp`, and refused as soon as their grant is revoked.
+ */
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { RevokedGrants } from '../authz-server/revoked.js';
+import { Errors } from '../errors.js';
+import { sha256Hex } from '../lib/crypto.js';
+import { readGroups, type Principal } from '../identity/principal.js';
+import type { SigningKey } from '../propagation/keys.js';
+import { BoundedMap } from '../store/memory.js';
+
+export class ProxyTokenVerifier {
+  private readonly jwks: ReturnType<typeof createLocalJWKSet>;
+  private readonly cache = new BoundedMap<string, JWTPayload>(50_000);
+
+  constructor(keys: SigningKey[], readonly issuer: string, private readonly revoked: RevokedGrants) {
+    this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
+  }
+
+  handles(iss: string | undefined): boolean {
+    return iss === this.issuer;
+  }
+
+  /** `audiences`: the resources this request may be called with (one for `/mcp/<b>`, all ours for `/api`). */
+  async verify(token: string, audiences: readonly string[]): Promise<Principal> {
+    const key = sha256Hex(token);
+    let payload = this.cache.get(key);
+    if (!payload || (payload.exp ?? 0) * 1000 <= Date.now()) {
+      try {
+        ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.issuer, algorithms: ['ES256'], typ: 'at+jwt' }));
+      } catch (e) {
+        throw invalid((e as { code?: string }).code ?? 'verification failed');
+      }
+      this.cache.set(key, payload);
+    }
+    const aud = [payload.aud ?? []].flat();
+    if (!aud.some((a) => audiences.includes(a))) throw invalid('token audience is another resource');
+    if (this.revoked.has(payload.gid as string | undefined)) throw invalid('grant revoked');
+    return {
+      sub: String(payload.sub),
+      email: typeof payload.email === 'string' ? payload.email : undefined,
+      name: typeof payload.name === 'string' ? payload.name : undefined,
+      groups: readGroups(payload.groups),
+      tenant: typeof payload.tenant === 'string' ? payload.tenant : undefined,
+      scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
+      source: 'bearer',
+      expiresAt: (payload.exp ?? 0) * 1000,
+    };
+  }
+}
+
+function invalid(reason: string): Error {
+  const err = new Errors.INVALID_TOKEN() as Error & { reason?: string };
+  err.reason = reason;
+  return err;
+}
