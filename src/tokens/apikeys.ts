@@ -1,0 +1,55 @@
+/**
+ * API keys (DESIGN §1, §4 `apiKeys`): the configuration holds only the sha256 of each key,
+ * so a key never leaves the proxy and the config file is not a secret list. A presented
+ * key is hashed, found by digest in a Map (O(1), no loop over keys), then confirmed with a
+ * constant-time comparison of the digests.
+ */
+import type { Config } from '../config/load.js';
+import type { Principal } from '../identity/principal.js';
+import { safeEqual, sha256Hex } from '../lib/crypto.js';
+
+type ApiKeyConfig = Config['apiKeys'][number];
+
+/** The value to put in `apiKeys[].sha256` for a key (lowercase hex sha256 of its UTF-8 bytes). */
+export function hashApiKey(key: string): string {
+  return sha256Hex(key);
+}
+
+export class ApiKeys {
+  private readonly byDigest = new Map<string, { digest: string; principal: Principal }>();
+
+  constructor(keys: Config['apiKeys']) {
+    for (const k of keys) {
+      const digest = k.sha256.toLowerCase();
+      if (this.byDigest.has(digest)) throw new Error(`apiKeys: "${k.name}" has the same sha256 as another key`);
+      this.byDigest.set(digest, { digest, principal: toPrincipal(k) });
+    }
+  }
+
+  get size(): number {
+    return this.byDigest.size;
+  }
+
+  /** The principal of a configured key, or undefined (not a key of ours: let another source try). */
+  lookup(presented: string): Principal | undefined {
+    if (!presented || this.byDigest.size === 0) return undefined;
+    const digest = sha256Hex(presented);
+    const entry = this.byDigest.get(digest);
+    // The Map lookup already matched; the constant-time check keeps the decision itself
+    // free of early-exit string comparison, should the lookup structure ever change.
+    if (!entry || !safeEqual(digest, entry.digest)) return undefined;
+    return entry.principal;
+  }
+}
+
+function toPrincipal(k: ApiKeyConfig): Principal {
+  return Object.freeze({
+    sub: k.subject,
+    ...(k.email !== undefined ? { email: k.email } : {}),
+    groups: Object.freeze([...k.groups]),
+    ...(k.tenant !== undefined ? { tenant: k.tenant } : {}),
+    scopes: Object.freeze([...k.scopes]),
+    source: 'apikey' as const,
+    apiKey: k.name,
+  });
+}

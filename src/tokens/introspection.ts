@@ -1,0 +1,134 @@
+/**
+ * Opaque (or any) bearer tokens checked at the issuer's RFC 7662 introspection endpoint
+ * (DESIGN §4 `externalTokens.introspection`), authenticating with client_secret_basic.
+ * Answers are cached by sha256 of the token: an active one for at most 60 s and never
+ * beyond the token's `exp` (so a revocation reaches us within that time), an inactive one
+ * for a few seconds (so a client retrying a dead token does not hammer the IdP).
+ * `active: false` is INVALID_TOKEN (401); an endpoint that cannot answer is IDP_UNAVAILABLE (502).
+ */
+import type { Config } from '../config/load.js';
+import { Errors } from '../errors.js';
+import { readGroups, type Principal } from '../identity/principal.js';
+import { sha256Hex } from '../lib/crypto.js';
+import { BoundedMap } from '../store/memory.js';
+import { invalidToken, readScopes } from './external-jwt.js';
+
+type IntrospectionConfig = NonNullable<NonNullable<Config['externalTokens']>['introspection']>;
+
+export interface IntrospectionOptions {
+  fetch?: typeof fetch;
+  /** Upper bound for caching an active answer (default 60 s). */
+  activeTtlMs?: number;
+  /** How long an inactive answer is remembered (default 5 s). */
+  inactiveTtlMs?: number;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  cacheSize?: number;
+}
+
+/** RFC 6749 §2.3.1: client_secret_basic form-encodes id and secret before base64. */
+function basic(id: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+function unavailable(reason: string): Error {
+  const err = new Errors.IDP_UNAVAILABLE();
+  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
+  return err;
+}
+
+type Cached = { principal: Principal; until: number } | { principal: undefined; until: number };
+
+export class IntrospectionVerifier {
+  private readonly cache: BoundedMap<string, Cached>;
+  private readonly doFetch: typeof fetch;
+  private readonly auth: string;
+
+  constructor(private readonly cfg: IntrospectionConfig, private readonly opts: IntrospectionOptions = {}) {
+    this.cache = new BoundedMap(opts.cacheSize ?? 10_000);
+    this.doFetch = opts.fetch ?? fetch;
+    this.auth = basic(cfg.clientId, cfg.clientSecret);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    if (!token) throw invalidToken('empty');
+    const key = sha256Hex(token);
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) {
+      if (!hit.principal) throw invalidToken('inactive(cached)');
+      return hit.principal;
+    }
+    if (hit) this.cache.delete(key);
+
+    const body = await this.introspect(token);
+    const principal = body.active === true ? toPrincipal(body, now) : undefined;
+    if (!principal) {
+      this.cache.set(key, { principal: undefined, until: now + (this.opts.inactiveTtlMs ?? 5_000) });
+      throw invalidToken(body.active === true ? 'unusable_active_response' : 'inactive');
+    }
+    const maxTtl = this.opts.activeTtlMs ?? 60_000;
+    const until = Math.min(now + maxTtl, principal.expiresAt ?? Infinity);
+    if (until > now) this.cache.set(key, { principal, until });
+    return principal;
+  }
+
+  private async introspect(token: string): Promise<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await this.doFetch(this.cfg.endpoint, {
+        method: 'POST',
+        headers: { authorization: this.auth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      });
+    } catch (e) {
+      throw unavailable(`introspection: ${(e as Error).name}: ${(e as Error).message}`);
+    }
+    if (res.status === 400) {
+      // invalid_request is about the token we passed on (oidc-provider answers so for a JWT);
+      // invalid_client means our own credentials are refused: not the caller's fault.
+      const error = ((await res.json().catch(() => ({}))) as { error?: unknown }).error;
+      if (error !== 'invalid_client') throw invalidToken(`introspection: HTTP 400 ${String(error)}`);
+    }
+    // Any other non-200: our client is refused or the IdP is failing: not the caller's fault.
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => undefined);
+      throw unavailable(`introspection: HTTP ${res.status}`);
+    }
+    try {
+      const body = (await res.json()) as unknown;
+      if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+    } catch {
+      /* fall through */
+    }
+    throw unavailable('introspection: response is not a JSON object');
+  }
+}
+
+/** An active answer we can use, or undefined (treated as inactive). */
+function toPrincipal(b: Record<string, unknown>, now: number): Principal | undefined {
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const sub = str(b.sub) ?? str(b.username);
+  if (!sub) return undefined;
+  if (typeof b.exp === 'number' && b.exp * 1000 <= now) return undefined;
+  if (typeof b.nbf === 'number' && b.nbf * 1000 > now + 30_000) return undefined;
+  // A sender-constrained token (DPoP, mTLS) or one of another type must not pass as a plain bearer.
+  if (b.cnf !== undefined) return undefined;
+  for (const type of [str(b.token_type), str(b.typ)]) {
+    if (type && !['bearer', 'access_token'].includes(type.toLowerCase())) return undefined; // typ: Keycloak
+  }
+  const email = str(b.email);
+  const name = str(b.name) ?? str(b.username);
+  return Object.freeze({
+    sub,
+    ...(email ? { email } : {}),
+    ...(name ? { name } : {}),
+    groups: Object.freeze(readGroups(b.groups)),
+    scopes: Object.freeze(readScopes(b)),
+    source: 'external' as const,
+    ...(typeof b.exp === 'number' ? { expiresAt: b.exp * 1000 } : {}),
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * RFC 7662 introspection against a real oidc-provider (the dev IdP): live, revoked and
+ * garbage tokens, endpoint down, caching. A small stub endpoint covers claim mapping and
+ * the exp bound of the cache.
+ */
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as oidc from 'openid-client';
+import { startStandaloneIdp } from '../../src/devidp/plugin.js';
+import { IntrospectionVerifier } from '../../src/tokens/introspection.js';
+import { Errors } from '../../src/errors.js';
+import { freePort } from '../helpers/ports.js';
+import { CLIENT_ID, CLIENT_SECRET, discover, rpClient, rpLogin } from '../devidp/rp.js';
+
+type Failure = Error & { reason?: string; statusCode?: number };
+async function failure(p: Promise<unknown>): Promise<Failure> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Failure;
+  }
+  throw new Error('expected a failure');
+}
+
+/** fetch that counts the requests it makes. */
+function countingFetch() {
+  const f = Object.assign(
+    async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      f.calls += 1;
+      return fetch(input, init);
+    },
+    { calls: 0 },
+  );
+  return f;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('against the dev IdP (oidc-provider)', async (t) => {
+  const idp = await startStandaloneIdp({ clients: [rpClient], consent: false });
+  t.teardown(() => idp.close());
+  const config = await discover(idp.issuer);
+  const endpoint = config.serverMetadata().introspection_endpoint!;
+  t.ok(endpoint, 'introspection advertised');
+  const cfg = { endpoint, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
+  const bob = { username: 'bob', password: 'bob' };
+
+  t.test('a live token → principal; the second check is served from the cache', async (t) => {
+    const { tokens } = await rpLogin(config, bob);
+    const counting = countingFetch();
+    const v = new IntrospectionVerifier(cfg, { fetch: counting });
+    const p = await v.verify(tokens!.access_token);
+    t.equal(p.sub, 'bob');
+    t.equal(p.source, 'external');
+    t.same([...p.scopes].sort(), ['email', 'groups', 'openid', 'profile'], 'scope of the access token');
+    t.ok(p.expiresAt! > Date.now() && p.expiresAt! <= Date.now() + 3600_000, 'expiresAt from exp');
+    t.equal(counting.calls, 1);
+    t.equal(await v.verify(tokens!.access_token), p, 'same principal');
+    t.equal(counting.calls, 1, 'no second request to the IdP');
+  });
+
+  t.test('revoked and garbage tokens are INVALID_TOKEN', async (t) => {
+    const { tokens } = await rpLogin(config, bob);
+    await oidc.tokenRevocation(config, tokens!.access_token);
+    const counting = countingFetch();
+    const v = new IntrospectionVerifier(cfg, { fetch: counting });
+    const revoked = await failure(v.verify(tokens!.access_token));
+    t.ok(revoked instanceof Errors.INVALID_TOKEN, 'revoked');
+    t.equal(revoked.statusCode, 401);
+    t.equal(revoked.reason, 'inactive');
+    const again = await failure(v.verify(tokens!.access_token));
+    t.ok(again instanceof Errors.INVALID_TOKEN);
+    t.equal(counting.calls, 1, 'an inactive answer is cached briefly');
+
+    // A JWT it did not issue as an access token: oidc-provider answers 400 invalid_request.
+    const jwt = await failure(v.verify(tokens!.id_token!));
+    t.ok(jwt instanceof Errors.INVALID_TOKEN, `a JWT is refused as a bad token, not a 502 (${jwt.reason})`);
+
+    const garbage = await failure(v.verify('not-a-token-at-all'));
+    t.ok(garbage instanceof Errors.INVALID_TOKEN, 'garbage');
+    t.ok((await failure(v.verify(''))) instanceof Errors.INVALID_TOKEN, 'empty');
+  });
+
+  t.test('an inactive answer is cached for a few seconds only', async (t) => {
+    const counting = countingFetch();
+    const v = new IntrospectionVerifier(cfg, { fetch: counting, inactiveTtlMs: 50 });
+    await failure(v.verify('garbage-1'));
+    await sleep(80);
+    await failure(v.verify('garbage-1'));
+    t.equal(counting.calls, 2);
+  });
+
+  t.test('wrong client credentials: the IdP refuses us, not the token (502)', async (t) => {
+    const { tokens } = await rpLogin(config, bob);
+    const v = new IntrospectionVerifier({ ...cfg, clientSecret: 'wrong-secret' });
+    const err = await failure(v.verify(tokens!.access_token));
+    t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
+    t.equal(err.statusCode, 502);
+    t.match(err.reason, /HTTP 401/);
+  });
+});
+
+t.test('endpoint down → IDP_UNAVAILABLE', async (t) => {
+  const port = await freePort();
+  const v = new IntrospectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'c', clientSecret: 's' });
+  const err = await failure(v.verify('some-token'));
+  t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
+  t.equal(err.statusCode, 502);
+  t.equal(err.message, 'the identity provider is unavailable');
+});
+
+t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
+  let answer: Record<string, unknown> = {};
+  let seen: { auth?: string; body?: string; type?: string } = {};
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      seen = { auth: req.headers.authorization, body, type: req.headers['content-type'] };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/introspect`;
+  const now = () => Math.floor(Date.now() / 1000);
+
+  t.test('request shape and principal', async (t) => {
+    answer = { active: true, username: 'carol', email: 'carol@example.com', groups: ['ops', 'dev'], scope: 'mcp read', exp: now() + 600, token_type: 'Bearer' };
+    const v = new IntrospectionVerifier({ endpoint, clientId: 'my client', clientSecret: 's:e/c' });
+    const p = await v.verify('tok-1');
+    t.same(p, { sub: 'carol', email: 'carol@example.com', name: 'carol', groups: ['ops', 'dev'], scopes: ['mcp', 'read'], source: 'external', expiresAt: (answer.exp as number) * 1000 });
+    t.equal(seen.type, 'application/x-www-form-urlencoded');
+    t.same(Object.fromEntries(new URLSearchParams(seen.body)), { token: 'tok-1', token_type_hint: 'access_token' });
+    t.equal(Buffer.from(seen.auth!.replace(/^Basic /, ''), 'base64').toString(), 'my+client:s%3Ae%2Fc', 'client_secret_basic, form-encoded');
+  });
+
+  t.test('never cached beyond the token lifetime', async (t) => {
+    answer = { active: true, sub: 'dave', exp: now() + 2 };
+    const counting = countingFetch();
+    const v = new IntrospectionVerifier({ endpoint, clientId: 'c', clientSecret: 's' }, { fetch: counting });
+    await v.verify('tok-short');
+    await v.verify('tok-short');
+    t.equal(counting.calls, 1, 'cached while valid');
+    await sleep(Math.max(0, (answer.exp as number) * 1000 - Date.now() + 20));
+    const err = await failure(v.verify('tok-short'));
+    t.ok(err instanceof Errors.INVALID_TOKEN, 'expired: asked again, and exp refused even though active');
+    t.equal(counting.calls, 2);
+  });
+
+  t.test('active answers we cannot use as a bearer token', async (t) => {
+    const v = new IntrospectionVerifier({ endpoint, clientId: 'c', clientSecret: 's' }, { inactiveTtlMs: 0 });
+    for (const [what, a] of [
+      ['no subject', { active: true, scope: 'x' }],
+      ['sender-constrained (DPoP)', { active: true, sub: 'x', cnf: { jkt: 'abc' }, token_type: 'DPoP' }],
+      ['a refresh token', { active: true, sub: 'x', token_type: 'refresh_token' }],
+      ['a Keycloak refresh token', { active: true, sub: 'x', typ: 'Refresh' }],
+      ['active as a string', { active: 'true', sub: 'x' }],
+    ] as const) {
+      answer = a;
+      const err = await failure(v.verify(`tok-${what}`));
+      t.ok(err instanceof Errors.INVALID_TOKEN, what);
+    }
+    answer = { active: true, sub: 'x' };
+    t.equal((await v.verify('tok-ok')).sub, 'x', 'no exp: accepted, cached 60 s at most');
+  });
+});
