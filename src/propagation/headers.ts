@@ -16,7 +16,7 @@ export const IDENTITY_HEADERS = {
 const DROP = new Set([
   'host', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
   'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'expect',
-  'cookie', 'authorization', 'accept-encoding', 'forwarded', 'x-real-ip',
+  'cookie', 'authorization', 'x-api-key', 'accept-encoding', 'forwarded', 'x-real-ip',
 ]);
 
 /** Is this client header one we never pass on? */

@@ -11,7 +11,7 @@ t.test('client identity headers and credentials are replaced, never forwarded', 
   const h = upstreamHeaders(
     {
       'x-forwarded-user': 'mallory', 'x-forwarded-email': 'm@evil', 'x-forwarded-groups': 'admin', 'x-forwarded-tenant': 'evil',
-      'x-mcp-proxy-assertion': 'forged', authorization: 'Bearer client-token', cookie: 'mcp_proxy_session=abc',
+      'x-mcp-proxy-assertion': 'forged', authorization: 'Bearer client-token', 'x-api-key': 'secret-key', cookie: 'mcp_proxy_session=abc',
       'mcp-session-id': 's1', 'mcp-protocol-version': '2025-06-18', accept: 'application/json, text/event-stream', host: 'proxy', connection: 'keep-alive',
     },
     { principal: alice, assertion: 'signed', clientIp: '127.0.0.1', publicUrl: new URL('https://mcp.example.com') },
@@ -23,6 +23,7 @@ t.test('client identity headers and credentials are replaced, never forwarded', 
   t.equal(h['x-mcp-proxy-assertion'], 'signed');
   t.equal(h.authorization, undefined, 'no token passthrough');
   t.equal(h.cookie, undefined, 'no cookie passthrough');
+  t.equal(h['x-api-key'], undefined, 'no API key passthrough');
   t.equal(h.host, undefined);
   t.equal(h.connection, undefined);
   t.equal(h['mcp-session-id'], 's1');
