@@ -10,7 +10,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.js';
 import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
-import { isLoopbackHost } from '../lib/net.js';
+import { isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
 import { storeAdapter } from './adapter.js';
 import { deviceSources } from './device-pages.js';
 
@@ -91,7 +91,9 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         ack: 'draft-02',
         allowFetch: async (_ctx, clientId) => {
           const u = URL.parse(clientId);
-          return !!u && u.protocol === 'https:' && (!isLoopbackHost(u.hostname) || !!opts.allowCimdHost?.(u.host));
+          if (!u || u.protocol !== 'https:') return false;
+          if (opts.allowCimdHost?.(u.host)) return true;
+          return !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname);
         },
       },
       resourceIndicators: {
