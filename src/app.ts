@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
 import { DEV_IDP_PATH } from './config/load.js';
 import { authorizationServerPlugin } from './authz-server/plugin.js';
-import { createAuthorizationServer, mcpResources } from './authz-server/provider.js';
+import { createAuthorizationServer, mcpResources, type CimdTestOrigin } from './authz-server/provider.js';
 import { resourceMetadataRoutes } from './authz-server/resource-metadata.js';
 import { RevokedGrants } from './authz-server/revoked.js';
 import { BackendRegistry, type BackendFactory } from './backends/registry.js';
@@ -45,6 +45,8 @@ export interface AppDeps {
   store?: Store;
   signingKey?: SigningKey;
   backendFactory?: BackendFactory;
+  /** Tests only: a loopback https origin allowed to serve Client ID Metadata Documents. */
+  cimdTestOrigin?: CimdTestOrigin;
 }
 
 export interface ProxyApp {
@@ -74,7 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
   const revoked = new RevokedGrants(config.authorizationServer.accessTokenTtl + 60_000);
   const provider = as
-    ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, allowCimdHost: (h) => as.cimdAllowLoopbackHosts.includes(h) })
+    ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin })
     : undefined;
   const ext = config.externalTokens;
   const bearer = bearerSource({

@@ -6,6 +6,7 @@
  * the proxy's own browser session (interactions.ts).
  */
 import { hkdfSync } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.js';
 import type { SigningKey } from '../propagation/keys.js';
@@ -36,7 +37,16 @@ export function mcpResources(config: Config, defaultBackend?: string): Set<strin
 const cookieKey = (config: Config) =>
   config.session.keys.map((k) => Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32)).toString('base64url'));
 
-export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Set<string>; defaultResource?: string; allowCimdHost?: (host: string) => boolean }): Provider {
+/**
+ * Tests only: a host (`127.0.0.1:port`) whose Client ID Metadata Documents may be fetched
+ * despite being loopback, with a fetch that trusts its test certificate. Never from config.
+ */
+export interface CimdTestOrigin {
+  host: string;
+  fetch: typeof fetch;
+}
+
+export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Set<string>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin }): Provider {
   const { config, as, key, store, resources } = opts;
   const accounts = (sub: string) => store.get<AccountClaims>(`as:account:${sub}`);
   const secure = config.server.publicUrl.startsWith('https:');
@@ -92,8 +102,8 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         allowFetch: async (_ctx, clientId) => {
           const u = URL.parse(clientId);
           if (!u || u.protocol !== 'https:') return false;
-          if (opts.allowCimdHost?.(u.host)) return true;
-          return !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname);
+          if (opts.cimdTestOrigin?.host === u.host) return true;
+          return !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname) && !(await resolvesToSpecialUse(u.hostname));
         },
       },
       resourceIndicators: {
@@ -109,6 +119,8 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         },
       },
     },
+    // The provider's one outbound fetch keeps its connect-time special-use-IP guard; only the test origin bypasses it.
+    ...(opts.cimdTestOrigin ? { fetch: testOriginFetch(opts.cimdTestOrigin) } : {}),
     enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     renderError: async (ctx, out) => {
@@ -120,6 +132,20 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
   provider.proxy = Boolean(config.server.trustProxy);
   allowLoopbackRedirects(provider);
   return provider;
+}
+
+function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
+  return (input, init) => (new URL(input instanceof Request ? input.url : input).host === origin.host ? origin.fetch(input, init) : fetch(input, init));
+}
+
+/** Refuse names that resolve to special-use addresses before connecting at all (the provider re-checks at connect time). */
+async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
+  try {
+    const addrs = await lookup(hostname, { all: true });
+    return addrs.some((a) => isLoopbackHost(a.address) || isSpecialUseAddress(a.address));
+  } catch {
+    return false; // unresolvable: the fetch fails on its own
+  }
 }
 
 function escape(s: unknown): string {

@@ -128,8 +128,6 @@ export const ConfigSchema = z
         refreshTokenTtl: duration('30d'),
         registration: z.enum(['open', 'off']).default('open'),
         clientIdMetadataDocuments: z.boolean().default(true),
-        /** Test-only escape hatch: hosts (host:port) whose CIMD URLs may resolve to loopback. */
-        cimdAllowLoopbackHosts: strList,
       })
       .prefault({}),
     externalTokens: z

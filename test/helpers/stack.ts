@@ -6,6 +6,7 @@
 import { startStandaloneIdp, type StandaloneIdp } from '../../src/devidp/plugin.js';
 import type { DevIdpTtl } from '../../src/devidp/provider.js';
 import { startDemoHttpServer, type DemoHttpServer } from '../../examples/demo-http-server.mjs';
+import type { AppDeps } from '../../src/app.js';
 import { freePort } from './ports.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 
@@ -19,7 +20,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: (backendUrl: string) => unknown[]; idpTtl?: DevIdpTtl } = {}): Promise<Stack> {
+export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: (backendUrl: string) => unknown[]; idpTtl?: DevIdpTtl; deps?: AppDeps } = {}): Promise<Stack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const idp = await startStandaloneIdp({
@@ -33,7 +34,7 @@ export async function startStack(opts: { consent?: boolean; proxy?: Record<strin
     oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
     backends: opts.backends?.(backend.url) ?? [{ name: 'demo', http: { url: backend.url } }],
     ...opts.proxy,
-  });
+  }, opts.deps);
   return {
     idp,
     backend,
