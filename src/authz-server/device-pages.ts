@@ -4,11 +4,14 @@ import { escapeHtml, page } from '../web/html.js';
 
 export function deviceSources() {
   return {
-    userCodeInputSource: (ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error) => {
+    userCodeInputSource: (ctx: KoaContextWithOIDC, form: string, out?: { error?: string; error_description?: string }, err?: Error & { error?: string }) => {
       ctx.type = 'html';
-      const error = err ? `<p class="muted" id="error">${escapeHtml(err.message === 'invalid_grant' || /expired|not found|invalid/i.test(err.message) ? 'That code is not valid or has expired.' : 'Something went wrong: try again.')}</p>` : '';
-      const withField = form.replace('</form>', '<p><label>Code shown on your device <input type="text" name="user_code" autocomplete="off" autofocus></label></p><button type="submit">Continue</button></form>');
-      ctx.body = page('Connect a device', `<h1>Connect a device</h1>${error}<div class="card">${withField}</div>`);
+      const code = out?.error ?? err?.error;
+      const message = code === 'access_denied' ? 'The request was cancelled: nothing was connected.' : code ? 'That code is not valid or has expired: check it and try again.' : '';
+      const error = message ? `<p class="muted" id="error">${escapeHtml(message)}</p>` : '';
+      // oidc-provider's form already has the user_code input: add only the button (a second input would post the field twice).
+      const withButton = form.replace('</form>', '<button type="submit" id="continue">Continue</button></form>');
+      ctx.body = page('Connect a device', `<h1>Connect a device</h1>${error}<div class="card"><p>Enter the code shown on your device.</p>${withButton}</div>`);
     },
     userCodeConfirmSource: (ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) => {
       ctx.type = 'html';
