@@ -104,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(apiRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client });
   await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider) });
-  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl });
+  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open' });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,

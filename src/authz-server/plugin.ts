@@ -15,6 +15,8 @@ export interface AsPluginOptions {
   store: Store;
   revoked: RevokedGrants;
   rememberMs: number;
+  /** Dynamic Client Registration is on (`authorizationServer.registration: open`). */
+  registration: boolean;
 }
 
 export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
@@ -22,8 +24,9 @@ export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPl
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => revoked.add(grantId));
   provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
+  const registration = opts.registration ? provider.pathFor('registration') : undefined;
   provider.use(async (ctx, next) => {
-    if (ctx.path === provider.pathFor('registration') && ctx.get('origin')) {
+    if (registration && ctx.path === registration && ctx.get('origin')) {
       ctx.set('access-control-allow-origin', ctx.get('origin'));
       ctx.set('vary', 'origin');
       if (ctx.method === 'OPTIONS') {

@@ -59,3 +59,16 @@ t.test('a token for one backend is refused at another path', async (t) => {
   t.equal(status.user.sub, 'bob', 'the same token identifies bob on /oauth/status');
   t.equal(status.source, 'bearer');
 });
+
+t.test('consent is remembered per user and client, and asked again for a new client', async (t) => {
+  const first = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice' });
+  t.match(first.login.hops.join('\n'), /\/confirm/, 'first time: consent asked');
+  await first.client.close();
+  first.provider.saved = undefined;
+  const again = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice', jar: first.jar }, first.provider);
+  t.notMatch(again.login.hops.join('\n'), /\/confirm|\/oauth\/login/, 'same client, same user: no login, no consent page');
+  await again.client.close();
+  const other = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice', jar: first.jar });
+  t.match(other.login.hops.join('\n'), /\/confirm/, 'another client: consent asked again (confused-deputy defence)');
+  await other.client.close();
+});

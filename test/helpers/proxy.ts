@@ -29,5 +29,15 @@ export async function startProxy(doc: Record<string, unknown>, deps: AppDeps = {
   });
   const built = await buildApp(config, { logStream, ...deps });
   await built.app.listen({ host: '127.0.0.1', port: config.server.port });
-  return { ...built, url: config.server.publicUrl, logs: () => lines, close: () => built.app.close() };
+  return { ...built, url: config.server.publicUrl, logs: () => lines, close: () => closeSoon(built.app) };
+}
+
+/**
+ * Close like the CLI does: drain, then cut what is still open after a grace period (the CLI
+ * uses server.shutdownTimeout) — clients left connected would otherwise hold the server open.
+ */
+export async function closeSoon(app: ProxyApp['app'], graceMs = 500): Promise<void> {
+  const force = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  await app.close();
+  clearTimeout(force);
 }
