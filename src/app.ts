@@ -21,6 +21,7 @@ import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
 import { healthRoutes } from './observability/health.js';
 import { loggerOptions } from './observability/logger.js';
+import { AuditLog } from './observability/audit.js';
 import { AssertionSigner } from './propagation/assertion.js';
 import { jwksRoute } from './propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from './propagation/keys.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   fetch?: FetchLike;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /** Where audit lines go (default: the log stream, else stdout). */
+  auditStream?: NodeJS.WritableStream;
   store?: Store;
   signingKey?: SigningKey;
   backendFactory?: BackendFactory;
@@ -98,7 +101,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })] });
   // 4. routes
   await app.register(oidcRoutes, { config, client, tokens });
-  await app.register(mcpRoutes, { config, backends, signer, tokens });
+  await app.register(mcpRoutes, { config, backends, signer, tokens, audit: new AuditLog(deps.auditStream ?? deps.logStream) });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends });

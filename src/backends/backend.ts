@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
+import type { Rewrite } from '../mcp/response-rewrite.js';
 
 export interface McpForward {
   req: FastifyRequest;
@@ -11,6 +12,8 @@ export interface McpForward {
   body?: Buffer;
   /** Headers for the backend, identity included (built by propagation). */
   headers: Record<string, string>;
+  /** Policy's rewrite of response messages (list filtering), when this request needs one. */
+  rewrite?: Rewrite;
 }
 
 export interface BackendStatus {

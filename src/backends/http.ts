@@ -5,6 +5,7 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
+import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import type { Backend, BackendStatus, McpForward } from './backend.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
@@ -26,7 +27,7 @@ export class HttpBackend implements Backend {
     return this.config.name;
   }
 
-  async forward({ req, reply, body, headers }: McpForward): Promise<void> {
+  async forward({ req, reply, body, headers, rewrite }: McpForward): Promise<void> {
     const abort = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -52,13 +53,15 @@ export class HttpBackend implements Backend {
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
     }
-    if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    const type = String(res.headers['content-type'] ?? '');
+    if (rewrite && type.startsWith('application/json')) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
+    if (type.startsWith('text/event-stream')) {
       reply.header('x-accel-buffering', 'no');
       // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay
       // quiet for minutes, so send the head as soon as Fastify starts piping.
       reply.raw.once('pipe', () => reply.raw.flushHeaders());
     }
-    return reply.send(res.body);
+    return reply.send(rewrite && type.startsWith('text/event-stream') ? res.body.pipe(sseRewriter(rewrite)) : res.body);
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {

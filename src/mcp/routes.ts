@@ -14,17 +14,20 @@ import type { AssertionSigner } from '../propagation/assertion.js';
 import { upstreamHeaders } from '../propagation/headers.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { SessionOwners } from './session-owners.js';
+import { gateRequest } from './policy-gate.js';
+import type { AuditLog } from '../observability/audit.js';
 
 export interface McpRouteOptions {
   config: Config;
   backends: BackendRegistry;
   signer: AssertionSigner;
   tokens: SessionTokens;
+  audit: AuditLog;
   owners?: SessionOwners;
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
-  const { config, backends, signer, tokens } = opts;
+  const { config, backends, signer, tokens, audit } = opts;
   const owners = opts.owners ?? new SessionOwners();
   const publicUrl = new URL(config.server.publicUrl);
 
@@ -51,6 +54,15 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       req.log.warn({ event: 'mcp.session_foreign', backend: b.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
       throw new Errors.MCP_SESSION_NOT_FOUND();
     }
+    // Policy: the backend allow list and every named call; refusals never reach the backend.
+    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, typeof sessionId === 'string' ? sessionId : undefined);
+    const started = performance.now();
+    reply.raw.once('close', () => {
+      const status = reply.raw.statusCode;
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      for (const e of gate.entries) audit.write({ ...e, status, latencyMs });
+    });
+    if (gate.refuse) return reply.code(gate.refuse.status).type('application/json').send(gate.refuse.body);
     const identity = b.config.identity ?? { headers: true, assertion: true };
     const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await tokens.current(principal.sessionId))?.accessToken : undefined;
     // Only HTTP backends take headers; stdio ones get identity in _meta and the environment.
@@ -63,7 +75,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       extra: b.config.http?.headers,
       accessToken,
     });
-    await b.forward({ req, reply, principal, body: req.body as Buffer | undefined, headers });
+    await b.forward({ req, reply, principal, body: req.body as Buffer | undefined, headers, rewrite: gate.rewrite });
     // The backend's headers are set by now (the body may still be streaming): bind its session to this principal.
     const issued = reply.getHeader('mcp-session-id');
     if (typeof issued === 'string' && reply.statusCode < 400) owners.bind(b.name, issued, principal);

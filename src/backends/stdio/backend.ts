@@ -12,6 +12,7 @@ import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/
 import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
 import type { Principal } from '../../identity/principal.js';
+import { filterListResult } from '../../policy/engine.js';
 import { commitSessionCookie, type SessionSettings } from '../../session/plugin.js';
 import type { Backend, BackendStatus, McpForward } from '../backend.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
@@ -107,6 +108,7 @@ export class StdioBackend implements Backend {
       deliver: (msg, relatedRequestId) => {
         transport.send(msg, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((e: Error) => this.log.debug({ event: 'stdio.undeliverable', reason: e.message }, 'message for a closed stream dropped'));
       },
+      filterResult: (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => {
         if (transport.sessionId) this.end(transport.sessionId);
       },

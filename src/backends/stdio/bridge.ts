@@ -20,6 +20,8 @@ export interface SessionLink {
   deliver(msg: JSONRPCMessage, relatedRequestId?: RequestId): void;
   /** The child is gone: the session ends (the next request gets 404 and re-initializes). */
   gone(): void;
+  /** Policy's filter for list results (tools/list …), by method. */
+  filterResult?(method: string, result: unknown): unknown;
 }
 
 interface Pending {
@@ -153,7 +155,8 @@ export class ChildBridge {
       if (msg.result) this.initResult = msg.result;
       for (const w of this.initWaiters.splice(0)) w.session.deliver({ ...msg, id: w.id } as JSONRPCMessage);
     }
-    p.session.deliver({ ...msg, id: p.originalId } as JSONRPCMessage);
+    const result = msg.result !== undefined && p.session.filterResult ? p.session.filterResult(p.method, msg.result) : msg.result;
+    p.session.deliver({ ...msg, ...(result !== undefined ? { result } : {}), id: p.originalId } as JSONRPCMessage);
   }
 
   /**

@@ -1,0 +1,56 @@
+/**
+ * Where policy meets a request: the backend allow list, then every named call in the body
+ * (tools/call, resources/read, prompts/get). A refused call is answered here — the backend
+ * never sees it — and every request gets an audit entry, completed when the response ends.
+ */
+import type { BackendConfig } from '../config/schema.js';
+import type { Principal } from '../identity/principal.js';
+import type { AuditEntry } from '../observability/audit.js';
+import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult } from '../policy/engine.js';
+import { isRequest, parseMessages, rpcError, type RequestId, type RpcMessage } from './jsonrpc.js';
+
+/** JSON-RPC error code for a policy refusal (implementation-defined server error range). */
+export const POLICY_DENIED = -32003;
+
+export interface GateOutcome {
+  refuse?: { status: number; body: unknown };
+  entries: Array<Omit<AuditEntry, 'status' | 'latencyMs'>>;
+  /** Rewrites list responses (by request id) so nobody sees what they may not use. */
+  rewrite?: (m: RpcMessage) => RpcMessage;
+}
+
+export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, session?: string): GateOutcome {
+  const base = { principal: p, backend: b.name, session };
+  const access = backendDecision(p, b);
+  const parsed = httpMethod === 'POST' ? parseMessages(body) : undefined;
+  const requests = (parsed?.messages ?? []).filter(isRequest);
+  if (!access.allow) {
+    const first = requests[0];
+    return {
+      refuse: { status: 403, body: rpcError(first?.id ?? null, POLICY_DENIED, `access denied: you may not use backend "${b.name}"`) },
+      entries: [{ ...base, decision: 'deny', reason: access.reason, rule: access.rule, method: first?.method ?? httpMethod, id: first?.id }],
+    };
+  }
+  if (httpMethod !== 'POST') return { entries: [{ ...base, decision: 'allow', reason: access.reason, method: httpMethod === 'GET' ? 'GET (stream)' : `${httpMethod} (session)` }] };
+  const entries: GateOutcome['entries'] = [];
+  const lists = new Map<RequestId, string>();
+  const denied: Array<{ id: RequestId; what: string }> = [];
+  for (const m of requests) {
+    const named = NAMED_CALLS[m.method];
+    if (named) {
+      const name = String(m.params?.[named.param] ?? '');
+      const d = callDecision(p, b, named.kind, name);
+      entries.push({ ...base, decision: d.allow ? 'allow' : 'deny', reason: d.reason, rule: d.rule, method: m.method, name, id: m.id });
+      if (!d.allow) denied.push({ id: m.id, what: `${named.kind.slice(0, -1)} "${name}"` });
+      continue;
+    }
+    if (LIST_METHODS[m.method]) lists.set(m.id, m.method);
+    entries.push({ ...base, decision: 'allow', reason: access.reason, method: m.method, id: m.id });
+  }
+  const rewrite = lists.size
+    ? (m: RpcMessage) => (m.id != null && m.result !== undefined && lists.has(m.id) ? { ...m, result: filterListResult(p, b, lists.get(m.id)!, m.result) } : m)
+    : undefined;
+  if (!denied.length) return { entries, rewrite };
+  if (parsed?.batch) return { entries, refuse: { status: 403, body: rpcError(null, POLICY_DENIED, 'access denied: the batch contains a call you may not make') } };
+  return { entries, refuse: { status: 200, body: rpcError(denied[0]!.id, POLICY_DENIED, `access denied: you may not use ${denied[0]!.what}`) } };
+}

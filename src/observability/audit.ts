@@ -1,0 +1,47 @@
+/**
+ * The audit trail: one JSON line per MCP request, `"audit": true`, on its own stream
+ * (stdout by default), separate from the debug log. Arguments are never written.
+ */
+import pino, { type Logger } from 'pino';
+import type { Principal } from '../identity/principal.js';
+
+export interface AuditEntry {
+  decision: 'allow' | 'deny';
+  reason: string;
+  rule?: string;
+  principal: Principal;
+  backend: string;
+  session?: string;
+  method?: string;
+  name?: string;
+  id?: string | number | null;
+  status?: number;
+  latencyMs?: number;
+  dryRun?: boolean;
+}
+
+export class AuditLog {
+  private readonly log: Logger;
+  constructor(stream?: NodeJS.WritableStream) {
+    this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, (stream ?? process.stdout) as pino.DestinationStream);
+  }
+
+  write(e: AuditEntry): void {
+    const p = e.principal;
+    this.log.info({
+      audit: true,
+      decision: e.decision,
+      reason: e.reason,
+      rule: e.rule,
+      principal: { sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, apiKey: p.apiKey },
+      backend: e.backend,
+      session: e.session,
+      method: e.method,
+      name: e.name,
+      id: e.id,
+      status: e.status,
+      latencyMs: e.latencyMs,
+      dryRun: e.dryRun || undefined,
+    });
+  }
+}
