@@ -14,6 +14,7 @@ import { RevokedGrants } from './authz-server/revoked.js';
 import { BackendRegistry, type BackendFactory } from './backends/registry.js';
 import { DEFAULT_DEV_USERS, devIdpPlugin } from './devidp/plugin.js';
 import identity from './identity/resolve.js';
+import { withTenant } from './identity/tenant.js';
 import { sessionSource } from './identity/session-source.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { UpstreamClient, type FetchLike } from './oidc/client.js';
@@ -26,6 +27,7 @@ import { AssertionSigner } from './propagation/assertion.js';
 import { jwksRoute } from './propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from './propagation/keys.js';
 import cors from './security/cors.js';
+import rateLimits from './security/rate-limit.js';
 import security from './security/plugin.js';
 import session, { sessionSettings } from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
@@ -72,7 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const backends = new BackendRegistry(config.backends, { log: app.log, session: sessionSettings(config) }, deps.backendFactory);
+  const backends = new BackendRegistry(config.backends, { log: app.log, session: sessionSettings(config), enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
   const signer = new AssertionSigner(key, config.server.publicUrl);
   const resources = mcpResources(config, backends.defaultName);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
@@ -95,10 +97,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });
+  await app.register(rateLimits, { config, paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token') } });
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins
-  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })] });
+  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(config.tenants, p) });
   // 4. routes
   await app.register(oidcRoutes, { config, client, tokens });
   await app.register(mcpRoutes, { config, backends, signer, tokens, audit: new AuditLog(deps.auditStream ?? deps.logStream) });
@@ -106,7 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client });
-  await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider) });
+  await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider), resources });
   if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open' });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {

@@ -13,6 +13,7 @@ import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
 import { isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
 import { storeAdapter } from './adapter.js';
+import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 
 export const MCP_SCOPE = 'mcp';
@@ -26,11 +27,16 @@ export interface AccountClaims {
   tenant?: string;
 }
 
-/** Every URL an MCP client may name as `resource`: `/mcp` (with a default backend) and `/mcp/<name>`. */
-export function mcpResources(config: Config, defaultBackend?: string): Set<string> {
+/**
+ * Every URL an MCP client may name as `resource` (`/mcp/<name>`, and `/mcp` with a default
+ * backend), each with the scopes it offers: `mcp` plus those its policy rules require.
+ */
+export function mcpResources(config: Config, defaultBackend?: string): Map<string, string[]> {
   const base = config.server.publicUrl;
-  const out = new Set(config.backends.map((b) => `${base}/mcp/${b.name}`));
-  if (defaultBackend) out.add(`${base}/mcp`);
+  const scopes = (b: Config['backends'][number]) => [MCP_SCOPE, ...ruleScopes(b)];
+  const out = new Map<string, string[]>(config.backends.map((b) => [`${base}/mcp/${b.name}`, scopes(b)]));
+  const def = config.backends.find((b) => b.name === defaultBackend);
+  if (def) out.set(`${base}/mcp`, scopes(def));
   return out;
 }
 
@@ -46,7 +52,7 @@ export interface CimdTestOrigin {
   fetch: typeof fetch;
 }
 
-export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Set<string>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin }): Provider {
+export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Map<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin }): Provider {
   const { config, as, key, store, resources } = opts;
   const accounts = (sub: string) => store.get<AccountClaims>(`as:account:${sub}`);
   const secure = config.server.publicUrl.startsWith('https:');
@@ -61,7 +67,7 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
       short: { httpOnly: true, sameSite: 'lax', secure },
     },
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email', MCP_SCOPE],
+    scopes: ['openid', 'offline_access', 'profile', 'email', ...new Set([...resources.values()].flat())],
     claims: { openid: ['sub'], profile: ['name', 'groups'], email: ['email'] },
     responseTypes: ['code'],
     ttl: {
@@ -115,7 +121,7 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         },
         getResourceServerInfo: (_ctx, resource) => {
           if (!resources.has(resource)) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
-          return { audience: resource, scope: MCP_SCOPE, accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
+          return { audience: resource, scope: resources.get(resource)!.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
         },
       },
     },

@@ -9,13 +9,13 @@ import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { MCP_SCOPE } from './provider.js';
 
-export async function resourceMetadataRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; asEnabled: boolean }) {
+export async function resourceMetadataRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; asEnabled: boolean; resources: ReadonlyMap<string, string[]> }) {
   const { config, backends } = opts;
   const base = config.server.publicUrl;
   const body = (path: string) => ({
     resource: `${base}${path}`,
     authorization_servers: opts.asEnabled ? [base] : [],
-    scopes_supported: [MCP_SCOPE],
+    scopes_supported: opts.resources.get(`${base}${path}`) ?? [MCP_SCOPE],
     bearer_methods_supported: ['header'],
     resource_name: path.startsWith('/mcp/') ? `MCP server "${path.slice(5)}" via mcp-oidc-proxy` : 'mcp-oidc-proxy',
     resource_documentation: `${base}/`,

@@ -33,7 +33,13 @@ export const AllowSchema = z.strictObject({
   subjects: strList,
 });
 
-const RuleSchema = z.strictObject({ match: z.string().min(1), allow: AllowSchema.optional(), deny: z.boolean().default(false) });
+const RuleSchema = z.strictObject({
+  match: z.string().min(1),
+  allow: AllowSchema.optional(),
+  deny: z.boolean().default(false),
+  /** OAuth scopes a bearer token must carry for this call (MCP step-up: 403 insufficient_scope). */
+  scopes: strList,
+});
 
 const IdentitySchema = z.strictObject({
   headers: z.boolean().default(true),
@@ -42,7 +48,7 @@ const IdentitySchema = z.strictObject({
   env: z.boolean().optional(),
 });
 
-const RateLimitSchema = z.strictObject({ max: z.number().int().positive(), window: duration('1m') });
+const RateLimitSchema = z.strictObject({ max: z.number().int().positive(), window: duration('1m'), per: z.enum(['user', 'tenant']).default('user') });
 
 const HttpBackendSchema = z.strictObject({
   url,
@@ -152,6 +158,19 @@ export const ConfigSchema = z
       )
       .default([]),
     backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
+    tenants: z
+      .strictObject({
+        /** Email domain → tenant. */
+        domains: z.record(z.string(), z.string()).default({}),
+        /** A token or ID-token claim naming the tenant directly, tried before the domain map. */
+        claim: z.string().optional(),
+        default: z.string().optional(),
+      })
+      .optional(),
+    rateLimit: z
+      .strictObject({ login: RateLimitSchema.optional(), register: RateLimitSchema.optional(), token: RateLimitSchema.optional() })
+      .optional(),
     devIdp: z
       .strictObject({
         enabled: z.boolean().default(false),

@@ -15,13 +15,13 @@ declare module 'fastify' {
   }
 }
 
-async function identityPlugin(app: FastifyInstance, opts: { sources: IdentitySource[] }) {
+async function identityPlugin(app: FastifyInstance, opts: { sources: IdentitySource[]; enrich?: (p: Principal) => Principal }) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     for (const source of opts.sources) {
       const p = await source(req);
       if (p) {
-        req.principal = p;
+        req.principal = opts.enrich ? opts.enrich(p) : p;
         return;
       }
     }

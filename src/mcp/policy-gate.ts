@@ -6,25 +6,26 @@
 import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
 import type { AuditEntry } from '../observability/audit.js';
-import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult } from '../policy/engine.js';
+import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult, missingScopes } from '../policy/engine.js';
 import { isRequest, parseMessages, rpcError, type RequestId, type RpcMessage } from './jsonrpc.js';
 
 /** JSON-RPC error code for a policy refusal (implementation-defined server error range). */
 export const POLICY_DENIED = -32003;
 
 export interface GateOutcome {
-  refuse?: { status: number; body: unknown };
+  /** `stepUp`: the scopes to ask for in a 403 insufficient_scope challenge. */
+  refuse?: { status: number; body: unknown; stepUp?: string[] };
   entries: Array<Omit<AuditEntry, 'status' | 'latencyMs'>>;
   /** Rewrites list responses (by request id) so nobody sees what they may not use. */
   rewrite?: (m: RpcMessage) => RpcMessage;
 }
 
-export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, session?: string): GateOutcome {
-  const base = { principal: p, backend: b.name, session };
+export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, session?: string, dryRun = false): GateOutcome {
+  const base = { principal: p, backend: b.name, session, dryRun };
   const access = backendDecision(p, b);
   const parsed = httpMethod === 'POST' ? parseMessages(body) : undefined;
   const requests = (parsed?.messages ?? []).filter(isRequest);
-  if (!access.allow) {
+  if (!access.allow && !dryRun) {
     const first = requests[0];
     return {
       refuse: { status: 403, body: rpcError(first?.id ?? null, POLICY_DENIED, `access denied: you may not use backend "${b.name}"`) },
@@ -35,18 +36,24 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   const entries: GateOutcome['entries'] = [];
   const lists = new Map<RequestId, string>();
   const denied: Array<{ id: RequestId; what: string }> = [];
+  const stepUp = new Set<string>();
   for (const m of requests) {
     const named = NAMED_CALLS[m.method];
     if (named) {
       const name = String(m.params?.[named.param] ?? '');
       const d = callDecision(p, b, named.kind, name);
-      entries.push({ ...base, decision: d.allow ? 'allow' : 'deny', reason: d.reason, rule: d.rule, method: m.method, name, id: m.id });
+      const missing = missingScopes(p, d);
+      const ok = d.allow && !missing.length;
+      entries.push({ ...base, decision: ok ? 'allow' : 'deny', reason: missing.length ? `token lacks scope ${missing.join(' ')}` : d.reason, rule: d.rule, method: m.method, name, id: m.id });
       if (!d.allow) denied.push({ id: m.id, what: `${named.kind.slice(0, -1)} "${name}"` });
+      for (const s of missing) stepUp.add(s);
       continue;
     }
     if (LIST_METHODS[m.method]) lists.set(m.id, m.method);
-    entries.push({ ...base, decision: 'allow', reason: access.reason, method: m.method, id: m.id });
+    entries.push({ ...base, decision: access.allow ? 'allow' : 'deny', reason: access.reason, rule: access.rule, method: m.method, id: m.id });
   }
+  if (dryRun) return { entries };
+  if (stepUp.size) return { entries, refuse: { status: 403, body: rpcError(requests[0]?.id ?? null, POLICY_DENIED, `insufficient scope: this call needs ${[...stepUp].join(' ')}`), stepUp: [...stepUp] } };
   const rewrite = lists.size
     ? (m: RpcMessage) => (m.id != null && m.result !== undefined && lists.has(m.id) ? { ...m, result: filterListResult(p, b, lists.get(m.id)!, m.result) } : m)
     : undefined;

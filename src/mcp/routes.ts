@@ -9,11 +9,13 @@ import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import type { BackendRegistry } from '../backends/registry.js';
-import { requirePrincipal } from '../identity/challenge.js';
+import { bearerChallenge, requirePrincipal, resourcePath } from '../identity/challenge.js';
+import { MCP_SCOPE } from '../authz-server/provider.js';
 import type { AssertionSigner } from '../propagation/assertion.js';
 import { upstreamHeaders } from '../propagation/headers.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { SessionOwners } from './session-owners.js';
+import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
 import type { AuditLog } from '../observability/audit.js';
 
@@ -30,6 +32,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
   const { config, backends, signer, tokens, audit } = opts;
   const owners = opts.owners ?? new SessionOwners();
   const publicUrl = new URL(config.server.publicUrl);
+  const limiters = new Map<string, Limiter>();
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
   const getStreams = new Set<ServerResponse>();
@@ -45,6 +48,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const principal = requirePrincipal(req, reply, config.server.publicUrl);
     if (!principal) return reply;
     const b = backend();
+    const limit = b.config.rateLimit;
+    if (limit) await (limiters.get(b.name) ?? limiters.set(b.name, app.limiter(limit)).get(b.name)!)(req, rateKey(b.name, limit.per, principal));
     if (req.method === 'GET') {
       getStreams.add(reply.raw);
       reply.raw.once('close', () => getStreams.delete(reply.raw));
@@ -55,13 +60,14 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       throw new Errors.MCP_SESSION_NOT_FOUND();
     }
     // Policy: the backend allow list and every named call; refusals never reach the backend.
-    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, typeof sessionId === 'string' ? sessionId : undefined);
+    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, typeof sessionId === 'string' ? sessionId : undefined, config.policy.mode === 'dry-run');
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       for (const e of gate.entries) audit.write({ ...e, status, latencyMs });
     });
+    if (gate.refuse?.stepUp) reply.header('www-authenticate', bearerChallenge(config.server.publicUrl, resourcePath(req), { error: 'insufficient_scope', scope: [MCP_SCOPE, ...gate.refuse.stepUp].join(' ') }));
     if (gate.refuse) return reply.code(gate.refuse.status).type('application/json').send(gate.refuse.body);
     const identity = b.config.identity ?? { headers: true, assertion: true };
     const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await tokens.current(principal.sessionId))?.accessToken : undefined;

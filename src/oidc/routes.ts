@@ -10,6 +10,7 @@ import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { randomId } from '../lib/crypto.js';
 import { readGroups } from '../identity/principal.js';
+import { tenantFor } from '../identity/tenant.js';
 import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { assertCsrf } from '../security/csrf.js';
@@ -124,7 +125,7 @@ function newSession(claims: Record<string, unknown>, config: Config): UserSessio
     email: str(claims.email),
     name: str(claims.name) ?? str(claims.preferred_username),
     groups: readGroups(claims[config.oidc!.groupsClaim]),
-    tenant: undefined,
+    tenant: tenantFor(config.tenants, str(claims.email), claims),
     iat: now,
     seen: now,
     exp: now + config.session.maxAge,

@@ -15,6 +15,8 @@ export interface Decision {
   allow: boolean;
   reason: string;
   rule?: string;
+  /** Scopes the matched rule requires of a bearer token (MCP step-up). */
+  scopes?: string[];
 }
 
 export type CallKind = 'tools' | 'resources' | 'prompts';
@@ -58,10 +60,11 @@ export function callDecision(p: Principal, b: BackendConfig, kind: CallKind, nam
   for (const [i, r] of rules.entries()) {
     if (!globMatch(r.match, name)) continue;
     const rule = `${kind}[${i}] ${r.match}`;
+    const scopes = r.scopes.length ? r.scopes : undefined;
     if (r.deny) return { allow: false, reason: 'denied by rule', rule };
-    if (!r.allow) return { allow: true, reason: 'allowed by rule', rule };
+    if (!r.allow) return { allow: true, reason: 'allowed by rule', rule, scopes };
     const by = admittedBy(p, r.allow);
-    return by ? { allow: true, reason: `allowed by rule (${by})`, rule } : { allow: false, reason: 'rule requires another group, email, scope or tenant', rule };
+    return by ? { allow: true, reason: `allowed by rule (${by})`, rule, scopes } : { allow: false, reason: 'rule requires another group, email, scope or tenant', rule };
   }
   return { allow: false, reason: `no ${kind} rule matches (default deny)` };
 }
@@ -90,4 +93,15 @@ export function filterListResult(p: Principal, b: BackendConfig, method: string,
   const items = r[spec.field];
   if (!Array.isArray(items)) return result;
   return { ...r, [spec.field]: items.filter((it) => callDecision(p, b, spec.kind, String((it as Record<string, unknown>)?.[spec.key] ?? '')).allow) };
+}
+
+/** Every scope a backend's rules may require: offered by the authorization server for its resource. */
+export function ruleScopes(b: BackendConfig): string[] {
+  return [...new Set([b.tools, b.resources, b.prompts].flatMap((rules) => (rules ?? []).flatMap((r) => r.scopes)))];
+}
+
+/** A bearer credential lacking a scope the decision requires (browser sessions carry no scopes and are not stepped up). */
+export function missingScopes(p: Principal, d: Decision): string[] {
+  if (!d.allow || !d.scopes || p.source === 'session') return [];
+  return d.scopes.filter((s) => !p.scopes.includes(s));
 }

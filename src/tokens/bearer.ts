@@ -17,7 +17,7 @@ import type { ProxyTokenVerifier } from './proxy-jwt.js';
 export interface BearerSourceOptions {
   publicUrl: string;
   /** Every MCP resource URL of this proxy (tokens for any of them are valid on `/api` and `/oauth/status`). */
-  resources: ReadonlySet<string>;
+  resources: ReadonlyMap<string, string[]>;
   apiKeys?: ApiKeys;
   proxy?: ProxyTokenVerifier;
   external?: ExternalJwtVerifier;
@@ -25,7 +25,7 @@ export interface BearerSourceOptions {
 }
 
 export function bearerSource(o: BearerSourceOptions) {
-  const all = [...o.resources];
+  const all = [...o.resources.keys()];
   /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours. */
   const audiencesFor = (path: string) => (path === '/mcp' || path.startsWith('/mcp/') ? [`${o.publicUrl}${path}`] : all);
 

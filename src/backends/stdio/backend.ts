@@ -27,6 +27,8 @@ interface StdioSession {
 export interface StdioBackendDeps {
   log: FastifyBaseLogger;
   session: SessionSettings;
+  /** Policy is enforced (false in `policy.mode: dry-run`: lists are not filtered). */
+  enforce?: boolean;
 }
 
 export class StdioBackend implements Backend {
@@ -108,7 +110,7 @@ export class StdioBackend implements Backend {
       deliver: (msg, relatedRequestId) => {
         transport.send(msg, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((e: Error) => this.log.debug({ event: 'stdio.undeliverable', reason: e.message }, 'message for a closed stream dropped'));
       },
-      filterResult: (method, result) => filterListResult(principal, this.config, method, result),
+      filterResult: this.deps.enforce === false ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => {
         if (transport.sessionId) this.end(transport.sessionId);
       },
