@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { loadConfig, resolveConfigFile, type Config } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
+import { lintPolicy } from './policy/lint.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -125,7 +126,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 1;
   }
   if (parsed.command === 'check-config') {
-    io.out(`${JSON.stringify(maskSecrets(config), null, 2)}\nconfiguration OK${file ? ` (${file})` : ''}\n`);
+    const warnings = lintPolicy(config);
+    io.out(`${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`);
     return 0;
   }
   return run(config);
@@ -133,6 +135,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
 async function run(config: Config): Promise<number> {
   const { app, client } = await buildApp(config);
+  for (const w of lintPolicy(config)) app.log.warn({ event: 'config.lint' }, w);
   await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) }, `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`);
   client?.get().catch(() => app.log.warn({ event: 'idp.discovery_failed', issuer: client.settings.issuer, reason: client.lastError }, 'IdP discovery failed; retrying at the next login'));

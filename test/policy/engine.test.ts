@@ -85,3 +85,20 @@ t.test('rewriting JSON bodies and SSE streams', async (t) => {
   t.match(out, 'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"tools":[]}}\n\n', 'an event split across chunks is rewritten whole');
   t.notMatch(out, 'secret');
 });
+
+t.test('lint: unreachable rules are reported', async (t) => {
+  const { lintPolicy } = await import('../../src/policy/lint.js');
+  const { loadConfig } = await import('../../src/config/load.js');
+  const { config } = loadConfig({
+    env: {},
+    doc: {
+      session: { keys: [Buffer.alloc(32, 1).toString('base64')] },
+      backends: [{ name: 'a', http: { url: 'http://127.0.0.1:9/mcp' }, allow: { groups: ['x'] }, tools: [{ match: 'delete_*' }, { match: 'delete_all' }, { match: '*' }, { match: 'echo' }] }],
+    },
+  });
+  const warnings = lintPolicy(config!);
+  t.match(warnings.join('\n'), 'backends[0].tools[1] ("delete_all") is unreachable: tools[0] ("delete_*") matches first');
+  t.match(warnings.join('\n'), 'backends[0].tools[3] ("echo") is unreachable');
+  t.match(warnings.join('\n'), 'nothing configured supplies groups');
+  t.equal(warnings.length, 3);
+});
