@@ -83,6 +83,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const provider = as
     ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin })
     : undefined;
+  const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
   const ext = config.externalTokens;
   const bearer = bearerSource({
     publicUrl: config.server.publicUrl,
@@ -104,7 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(config.tenants, p) });
   // 4. routes
   await app.register(oidcRoutes, { config, client, tokens });
-  await app.register(mcpRoutes, { config, backends, signer, tokens, audit: new AuditLog(deps.auditStream ?? deps.logStream) });
+  await app.register(mcpRoutes, { config, backends, signer, tokens, audit });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends });
@@ -125,6 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
   app.addHook('preClose', () => backends.drain());
   app.addHook('onClose', async () => {
+    audit.flush();
     await backends.close();
     await store.close();
   });

@@ -159,6 +159,8 @@ export const ConfigSchema = z
       .default([]),
     backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
+    /** Audit lines: stdout unless `file` names a file to append to. */
+    audit: z.strictObject({ file: z.string().min(1).optional() }).prefault({}),
     tenants: z
       .strictObject({
         /** Email domain → tenant. */

@@ -15,6 +15,8 @@ export interface Principal {
   readonly expiresAt?: number;
   /** Browser session id (session source only). */
   readonly sessionId?: string;
+  /** The OAuth client the token was issued to (bearer tokens). */
+  readonly clientId?: string;
 }
 
 /** The identity claims a backend is told about (headers, assertion, _meta). */

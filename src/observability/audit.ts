@@ -22,8 +22,14 @@ export interface AuditEntry {
 
 export class AuditLog {
   private readonly log: Logger;
-  constructor(stream?: NodeJS.WritableStream) {
-    this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, (stream ?? process.stdout) as pino.DestinationStream);
+  /** `file`: append audit lines there instead of the stream (stdout by default). */
+  constructor(stream?: NodeJS.WritableStream, file?: string) {
+    const dest = file ? pino.destination({ dest: file, append: true, mkdir: true, sync: false }) : ((stream ?? process.stdout) as pino.DestinationStream);
+    this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
+  }
+
+  flush(): void {
+    this.log.flush();
   }
 
   write(e: AuditEntry): void {
@@ -33,7 +39,7 @@ export class AuditLog {
       decision: e.decision,
       reason: e.reason,
       rule: e.rule,
-      principal: { sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, apiKey: p.apiKey },
+      principal: { sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, apiKey: p.apiKey, clientId: p.clientId },
       backend: e.backend,
       session: e.session,
       method: e.method,

@@ -46,6 +46,7 @@ export class ProxyTokenVerifier {
       tenant: typeof payload.tenant === 'string' ? payload.tenant : undefined,
       scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
       source: 'bearer',
+      clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
       expiresAt: (payload.exp ?? 0) * 1000,
     };
   }

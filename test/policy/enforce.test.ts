@@ -75,3 +75,15 @@ t.test('audit lines, field by field', async (t) => {
   t.equal(refused.status, 403);
   t.ok(audits().some((a) => a.method === 'tools/list'), 'list calls are audited');
 });
+
+t.test('a batch containing a refused call is refused whole, before the backend', async (t) => {
+  const seen = backend.seen.length;
+  const res = await fetch(`${proxy.url}/mcp/tickets`, {
+    method: 'POST',
+    headers: { cookie: bob, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
+    body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'a' } } }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_everything', arguments: {} } }]),
+  });
+  t.equal(res.status, 403);
+  t.match(((await res.json()) as any).error.message, /batch contains a call you may not make/);
+  t.equal(backend.seen.length, seen);
+});

@@ -89,3 +89,23 @@ t.test('rate limits: 429 with Retry-After and a JSON-RPC body; unauthenticated l
   for (let i = 0; i < 2; i++) statuses.push((await fetch(`${proxy.url}/oauth/login`, { redirect: 'manual' })).status);
   t.same(statuses, [302, 429], '/oauth/login: 2 logins above already counted, the 4th is refused');
 });
+
+t.test('audit lines can go to their own file, with the OAuth client id', async (t) => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.log');
+  const stack = await startStack({ consent: false, proxy: { audit: { file } } });
+  const { proxy } = stack;
+  const tok = await bearerFor(proxy.url, `${proxy.url}/mcp/demo`, 'mcp');
+  const mcp = await mcpSession(`${proxy.url}/mcp/demo`, { authorization: `Bearer ${tok.access_token}` });
+  await mcp.call('tools/list');
+  await stack.close();
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.same(lines.map((l) => l.method), ["initialize", "tools/list"], "one line per request (notifications are not requests)");
+  t.ok(lines.every((l) => l.audit === true));
+  const list = lines.find((l) => l.method === 'tools/list');
+  t.equal(list.principal.source, 'bearer');
+  t.match(list.principal.clientId, /\S+/, 'the OAuth client id');
+  t.notOk(proxy.logs().some((l: any) => l.audit), 'not mixed into the debug log');
+});
