@@ -160,7 +160,14 @@ export const ConfigSchema = z
     backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
     /** Audit lines: stdout unless `file` names a file to append to. */
-    audit: z.strictObject({ file: z.string().min(1).optional() }).prefault({}),
+    audit: z
+      .strictObject({
+        file: z.string().min(1).optional(),
+        /** Write tool/prompt arguments into audit lines (off by default), with these keys redacted at any depth. */
+        arguments: z.boolean().default(false),
+        redact: z.array(z.string()).default(['password', 'secret', 'token', 'apiKey', 'api_key', 'authorization', 'cookie']),
+      })
+      .prefault({}),
     tenants: z
       .strictObject({
         /** Email domain → tenant. */

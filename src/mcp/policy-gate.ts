@@ -5,7 +5,7 @@
  */
 import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
-import type { AuditEntry } from '../observability/audit.js';
+import { redactKeys, type AuditEntry } from '../observability/audit.js';
 import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult, missingScopes } from '../policy/engine.js';
 import { isRequest, parseMessages, rpcError, type RequestId, type RpcMessage } from './jsonrpc.js';
 
@@ -20,7 +20,15 @@ export interface GateOutcome {
   rewrite?: (m: RpcMessage) => RpcMessage;
 }
 
-export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, session?: string, dryRun = false): GateOutcome {
+export interface GateOptions {
+  session?: string;
+  dryRun?: boolean;
+  /** Keys to redact when arguments are audited; undefined = arguments are not audited. */
+  auditArguments?: ReadonlySet<string>;
+}
+
+export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, opts: GateOptions = {}): GateOutcome {
+  const { session, dryRun = false } = opts;
   const base = { principal: p, backend: b.name, session, dryRun };
   const access = backendDecision(p, b);
   const parsed = httpMethod === 'POST' ? parseMessages(body) : undefined;
@@ -44,7 +52,8 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
       const d = callDecision(p, b, named.kind, name);
       const missing = missingScopes(p, d);
       const ok = d.allow && !missing.length;
-      entries.push({ ...base, decision: ok ? 'allow' : 'deny', reason: missing.length ? `token lacks scope ${missing.join(' ')}` : d.reason, rule: d.rule, method: m.method, name, id: m.id });
+      const args = opts.auditArguments && m.params?.arguments !== undefined ? redactKeys(m.params.arguments, opts.auditArguments) : undefined;
+      entries.push({ ...base, decision: ok ? 'allow' : 'deny', reason: missing.length ? `token lacks scope ${missing.join(' ')}` : d.reason, rule: d.rule, method: m.method, name, id: m.id, arguments: args });
       if (!d.allow) denied.push({ id: m.id, what: `${named.kind.slice(0, -1)} "${name}"` });
       for (const s of missing) stepUp.add(s);
       continue;

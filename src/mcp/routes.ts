@@ -33,6 +33,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
   const owners = opts.owners ?? new SessionOwners();
   const publicUrl = new URL(config.server.publicUrl);
   const limiters = new Map<string, Limiter>();
+  const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
   const getStreams = new Set<ServerResponse>();
@@ -60,7 +61,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       throw new Errors.MCP_SESSION_NOT_FOUND();
     }
     // Policy: the backend allow list and every named call; refusals never reach the backend.
-    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, typeof sessionId === 'string' ? sessionId : undefined, config.policy.mode === 'dry-run');
+    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;

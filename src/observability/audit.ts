@@ -18,6 +18,17 @@ export interface AuditEntry {
   status?: number;
   latencyMs?: number;
   dryRun?: boolean;
+  arguments?: unknown;
+}
+
+/** A copy of `value` with every key named in `keys` (case-insensitive, any depth) replaced. */
+export function redactKeys(value: unknown, keys: ReadonlySet<string>, depth = 0): unknown {
+  if (depth > 20) return '[too deep]';
+  if (Array.isArray(value)) return value.map((v) => redactKeys(v, keys, depth + 1));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keys.has(k.toLowerCase()) ? '[redacted]' : redactKeys(v, keys, depth + 1)]));
+  }
+  return value;
 }
 
 export class AuditLog {
@@ -48,6 +59,7 @@ export class AuditLog {
       status: e.status,
       latencyMs: e.latencyMs,
       dryRun: e.dryRun || undefined,
+      arguments: e.arguments,
     });
   }
 }
