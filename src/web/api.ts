@@ -1,35 +1,83 @@
 /**
  * The REST API over MCP (DESIGN §5). Deny by default: every `/api/*` path needs a principal
- * (401 with the resource-metadata pointer otherwise), unknown paths are JSON 404s.
- * `GET /api/backends` lists the backends; the per-backend MCP calls build on it.
+ * (401 with the resource-metadata pointer otherwise). Calls go through this proxy's own MCP
+ * route with the caller's credential (web/mcp-client.ts): same identity, policy and audit.
+ * Errors: `{"error": {code, message}}` with 400 / 401 / 403 / 404 / 502 / 504.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Config } from '../config/load.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
+import { POLICY_DENIED } from '../mcp/policy-gate.js';
+import { backendDecision } from '../policy/engine.js';
+import { assertCsrf } from '../security/csrf.js';
+import { RestMcpClients } from './mcp-client.js';
+
+const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } } as const;
+const uriBody = { type: 'object', required: ['uri'], additionalProperties: false, properties: { uri: { type: 'string', minLength: 1 } } } as const;
 
 export async function apiRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry }) {
   const { config, backends } = opts;
+  const clients = new RestMcpClients(app, config.server.publicUrl);
+  app.addHook('onClose', () => clients.close());
   app.addHook('onRequest', async (req, reply) => {
     if (!requirePrincipal(req, reply, config.server.publicUrl)) return reply;
   });
+  // Cookie-authenticated writes carry the session's CSRF token (header X-CSRF-Token).
+  app.addHook('preHandler', async (req) => {
+    if (req.method !== 'GET' && req.principal?.source === 'session') assertCsrf(req, req.session.get('user')?.csrf);
+  });
 
-  app.get('/api/backends', async (_req, reply) => {
+  app.get('/api/backends', async (req, reply) => {
     reply.header('cache-control', 'no-store');
     return {
-      backends: backends.all().map((b) => ({
-        name: b.name,
-        title: b.config.title ?? null,
-        description: b.config.description ?? null,
-        kind: b.config.http ? 'http' : 'stdio',
-        url: `${config.server.publicUrl}/mcp/${b.name}`,
-        default: b.name === backends.defaultName,
-      })),
+      backends: backends
+        .all()
+        .filter((b) => backendDecision(req.principal!, b.config).allow)
+        .map((b) => ({ name: b.name, title: b.config.title ?? null, description: b.config.description ?? null, kind: b.config.http ? 'http' : 'stdio', url: `${config.server.publicUrl}/mcp/${b.name}`, default: b.name === backends.defaultName })),
     };
   });
+
+  /** Run one MCP call for the caller on backend `:b`, mapping failures to REST errors. */
+  async function call<T>(req: FastifyRequest<{ Params: { b: string } }>, fn: (c: Client) => Promise<T>): Promise<T> {
+    const backend = backends.get(req.params.b); // 404 for an unknown backend
+    if (!backendDecision(req.principal!, backend.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${backend.name}"`);
+    const credential = RestMcpClients.credential(req.headers as Record<string, unknown>);
+    try {
+      return await fn(await clients.client(backend.name, credential));
+    } catch (e) {
+      if (!(e instanceof McpError)) await clients.dropFor(backend.name, credential);
+      throw restError(e, backend.name);
+    }
+  }
+
+  type P = { Params: { b: string } };
+  app.get<P>('/api/backends/:b/tools', async (req) => call(req, async (c) => ({ tools: (await c.listTools()).tools })));
+  app.get<P>('/api/backends/:b/resources', async (req) => call(req, async (c) => ({ resources: (await c.listResources()).resources })));
+  app.get<P>('/api/backends/:b/prompts', async (req) => call(req, async (c) => ({ prompts: (await c.listPrompts()).prompts })));
+  app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>('/api/backends/:b/tools/call', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.callTool({ name: req.body.name, arguments: req.body.arguments ?? {} })));
+  app.post<P & { Body: { uri: string } }>('/api/backends/:b/resources/read', { schema: { body: uriBody } }, async (req) => call(req, (c) => c.readResource({ uri: req.body.uri })));
+  app.post<P & { Body: { name: string; arguments?: Record<string, string> } }>('/api/backends/:b/prompts/get', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.getPrompt({ name: req.body.name, arguments: req.body.arguments as Record<string, string> | undefined })));
 
   app.all('/api/*', async () => {
     throw new Errors.NOT_FOUND();
   });
+}
+
+function restError(e: unknown, backend: string): Error {
+  if (e instanceof McpError) {
+    if (e.code === POLICY_DENIED) return new Errors.FORBIDDEN(e.message.replace(/^MCP error -?\d+: /, '').replace(/^access denied: /, ''));
+    if (e.code === -32602 && /not found|unknown/i.test(e.message)) return new Errors.NOT_FOUND();
+    if (e.code === -32602 || e.code === -32600) return new Errors.BAD_REQUEST(e.message.replace(/^MCP error -?\d+: /, ''));
+    if (e.code === -32001 && /timed out/i.test(e.message)) return new Errors.BACKEND_TIMEOUT(backend);
+  }
+  const status = e instanceof StreamableHTTPError ? e.code : undefined;
+  if (status === 401) return new Errors.UNAUTHENTICATED();
+  if (status === 403) return new Errors.FORBIDDEN(`you may not use backend "${backend}"`);
+  if (status === 504) return new Errors.BACKEND_TIMEOUT(backend);
+  return new Errors.BACKEND_UNAVAILABLE(backend);
 }
