@@ -33,6 +33,8 @@ import session, { sessionSettings } from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { createStore, type Store } from './store/index.js';
 import { apiRoutes } from './web/api.js';
+import { explorerRoutes } from './web/explorer.js';
+import { RestMcpClients } from './web/mcp-client.js';
 import { homeRoutes } from './web/home.js';
 import { ApiKeys } from './tokens/apikeys.js';
 import { bearerSource } from './tokens/bearer.js';
@@ -104,11 +106,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 3. identity: the first source that recognises the request wins
   await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(config.tenants, p) });
   // 4. routes
-  await app.register(oidcRoutes, { config, client, tokens });
+  const restClients = new RestMcpClients(app, config.server.publicUrl);
+  await app.register(oidcRoutes, { config, client, tokens, onLogout: (sid) => restClients.endSession(sid) });
   await app.register(mcpRoutes, { config, backends, signer, tokens, audit });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
-  await app.register(apiRoutes, { config, backends });
+  await app.register(apiRoutes, { config, backends, clients: restClients });
+  await app.register(explorerRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client });
   await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider), resources });
   if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open' });
@@ -126,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
   app.addHook('preClose', () => backends.drain());
   app.addHook('onClose', async () => {
+    await restClients.close();
     audit.flush();
     await backends.close();
     await store.close();

@@ -24,6 +24,8 @@ export interface OidcRouteOptions {
   config: Config;
   client?: UpstreamClient;
   tokens: SessionTokens;
+  /** Called at logout with the ended browser session's id (closes the MCP sessions held for it). */
+  onLogout?: (sessionId: string) => Promise<void>;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
@@ -86,6 +88,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     assertCsrf(req, user.csrf);
     const held = await tokens.get(user.sid);
     await tokens.drop(user.sid);
+    await opts.onLogout?.(user.sid).catch(() => undefined);
     req.session.delete();
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
     if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);

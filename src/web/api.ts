@@ -20,10 +20,8 @@ import { RestMcpClients } from './mcp-client.js';
 const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } } as const;
 const uriBody = { type: 'object', required: ['uri'], additionalProperties: false, properties: { uri: { type: 'string', minLength: 1 } } } as const;
 
-export async function apiRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry }) {
-  const { config, backends } = opts;
-  const clients = new RestMcpClients(app, config.server.publicUrl);
-  app.addHook('onClose', () => clients.close());
+export async function apiRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; clients: RestMcpClients }) {
+  const { config, backends, clients } = opts;
   app.addHook('onRequest', async (req, reply) => {
     if (!requirePrincipal(req, reply, config.server.publicUrl)) return reply;
   });
@@ -48,7 +46,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; ba
     if (!backendDecision(req.principal!, backend.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${backend.name}"`);
     const credential = RestMcpClients.credential(req.headers as Record<string, unknown>);
     try {
-      return await fn(await clients.client(backend.name, credential));
+      return await fn(await clients.client(backend.name, credential, req.principal!.sessionId));
     } catch (e) {
       if (!(e instanceof McpError)) await clients.dropFor(backend.name, credential);
       throw restError(e, backend.name);

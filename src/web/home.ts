@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import { escapeHtml, page } from './html.js';
+import { backendDecision } from '../policy/engine.js';
 
 export async function homeRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry }) {
   const { config, backends } = opts;
@@ -20,7 +21,8 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; b
     const csrf = req.session.get('user')?.csrf ?? '';
     const rows = backends
       .all()
-      .map((b) => `<tr><td><code>${escapeHtml(b.name)}</code></td><td><code>${escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`)}</code>${b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : ''}</td><td>${escapeHtml(b.config.description ?? '')}</td></tr>`)
+      .filter((b) => backendDecision(p, b.config).allow)
+      .map((b) => `<tr><td><a href="/explore/${encodeURIComponent(b.name)}"><code>${escapeHtml(b.name)}</code></a></td><td><code>${escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`)}</code>${b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : ''}</td><td>${escapeHtml(b.config.description ?? '')}</td></tr>`)
       .join('');
     const expires = p.expiresAt ? new Date(p.expiresAt).toISOString() : '';
     return page(

@@ -15,6 +15,6 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:52rem;mar
 h1{font-size:1.5rem;margin-bottom:.25rem}.muted{color:#667}.card{border:1px solid #dde2ea;border-radius:.6rem;padding:1rem 1.25rem;margin:1rem 0}
 button,.button{background:#2456d3;color:#fff;border:0;border-radius:.4rem;padding:.5rem 1rem;font-size:1rem;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#e8ecf3;color:#1d2330}code{background:#f2f4f8;padding:.1rem .3rem;border-radius:.25rem}
-table{border-collapse:collapse}td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}
+table{border-collapse:collapse}pre{background:#f6f7f9;padding:.6rem;border-radius:.4rem;white-space:pre-wrap}.error{color:#b3261e}.result img{max-width:100%}label{display:inline-block;min-width:8rem}textarea{width:100%}td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}
 </style></head><body>${body}</body></html>`;
 }

@@ -28,11 +28,14 @@ function injectFetch(app: FastifyInstance, credential: Record<string, string>): 
 
 interface Held {
   client: Client;
+  transport: StreamableHTTPClientTransport;
   timer: NodeJS.Timeout;
 }
 
 export class RestMcpClients {
   private readonly held = new Map<string, Promise<Held>>();
+  /** Browser session id → the keys of its MCP sessions, closed at logout. */
+  private readonly bySession = new Map<string, Set<string>>();
 
   constructor(private readonly app: FastifyInstance, private readonly publicUrl: string) {}
 
@@ -43,10 +46,11 @@ export class RestMcpClients {
     return out;
   }
 
-  async client(backend: string, credential: Record<string, string>): Promise<Client> {
+  async client(backend: string, credential: Record<string, string>, sessionId?: string): Promise<Client> {
     const key = `${backend}\0${sha256Hex(JSON.stringify(credential))}`;
     let entry = this.held.get(key);
     if (!entry) {
+      if (sessionId) (this.bySession.get(sessionId) ?? this.bySession.set(sessionId, new Set()).get(sessionId)!).add(key);
       entry = this.open(backend, credential, key);
       this.held.set(key, entry);
       entry.catch(() => this.held.delete(key));
@@ -62,7 +66,7 @@ export class RestMcpClients {
     await client.connect(transport);
     const timer = setTimeout(() => void this.drop(key), IDLE_MS);
     timer.unref();
-    return { client, timer };
+    return { client, transport, timer };
   }
 
   /** A session whose credential stopped working is dropped so the next call starts afresh. */
@@ -72,12 +76,20 @@ export class RestMcpClients {
     const held = await entry?.catch(() => undefined);
     if (held) {
       clearTimeout(held.timer);
+      await held.transport.terminateSession().catch(() => undefined); // DELETE: the backend ends its session too
       await held.client.close().catch(() => undefined);
     }
   }
 
   async dropFor(backend: string, credential: Record<string, string>): Promise<void> {
     await this.drop(`${backend}\0${sha256Hex(JSON.stringify(credential))}`);
+  }
+
+  /** Logout: close every MCP session held for this browser session. */
+  async endSession(sessionId: string): Promise<void> {
+    const keys = this.bySession.get(sessionId);
+    this.bySession.delete(sessionId);
+    await Promise.all([...(keys ?? [])].map((k) => this.drop(k)));
   }
 
   async close(): Promise<void> {

@@ -84,3 +84,17 @@ t.test('401, 403 backend, 502 backend down', async (t) => {
   t.equal(down.status, 502);
   t.equal(((await down.json()) as any).error.code, 'BACKEND_UNAVAILABLE');
 });
+
+t.test('logout closes the MCP sessions held for that browser session', async (t) => {
+  const alice = await loginThroughProxy(proxy.url, 'alice');
+  const status = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie: alice.cookie } })).json()) as any;
+  const h = { cookie: alice.cookie, 'x-csrf-token': status.csrfToken };
+  t.equal((await api('/api/backends/legacy/tools', { headers: h })).status, 200);
+  const before = stack.backend.seen.length;
+  t.equal((await api('/api/backends/tickets/tools', { headers: h })).status, 200);
+  const opened = stack.backend.seen.slice(before).find((s) => s.method === 'POST' && s.headers['mcp-session-id'] === undefined);
+  t.ok(opened, 'an MCP session was opened on the HTTP backend');
+  const out = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie: alice.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: `csrf=${encodeURIComponent(status.csrfToken)}` });
+  t.equal(out.status, 200);
+  t.ok(stack.backend.seen.some((s) => s.method === 'DELETE' && String(s.headers['x-forwarded-user']) === 'alice'), 'the HTTP backend session was DELETEd at logout');
+});
