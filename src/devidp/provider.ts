@@ -8,9 +8,6 @@
 import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import Provider, {
-  type Adapter,
-  type AdapterFactory,
-  type AdapterPayload,
   type ClientMetadata,
   type Configuration,
   type ErrorOut,
@@ -18,6 +15,8 @@ import Provider, {
 } from 'oidc-provider';
 import { safeEqual } from '../lib/crypto.js';
 import { escapeHtml, page } from '../web/html.js';
+import { storeAdapter } from '../authz-server/adapter.js';
+import { MemoryStore } from '../store/memory.js';
 
 export interface DevUser {
   username: string;
@@ -87,70 +86,6 @@ export function devIdpPage(title: string, body: string): string {
   return page(title, `${banner}${body}`);
 }
 
-/** One in-memory store per provider, bounded, with expiry. */
-export function memoryAdapter(maxEntries = 10_000): AdapterFactory {
-  const store = new Map<string, { payload: AdapterPayload; exp: number }>();
-  const byGrant = new Map<string, Set<string>>();
-  const byUid = new Map<string, string>();
-  const live = (key: string) => {
-    const entry = store.get(key);
-    if (entry && entry.exp < Date.now()) store.delete(key);
-    else return entry?.payload;
-    return undefined;
-  };
-  const prune = () => {
-    for (const [key, entry] of store) if (entry.exp < Date.now()) store.delete(key);
-    for (const key of store.keys()) {
-      if (store.size <= maxEntries) break;
-      store.delete(key); // oldest first
-    }
-    for (const [uid, id] of byUid) if (!store.has(`Session:${id}`)) byUid.delete(uid);
-    for (const [grantId, keys] of byGrant) {
-      for (const k of keys) if (!store.has(k)) keys.delete(k);
-      if (!keys.size) byGrant.delete(grantId);
-    }
-  };
-  return (name: string): Adapter => {
-    const key = (id: string) => `${name}:${id}`;
-    return {
-      async upsert(id, payload, expiresIn) {
-        if (store.size >= maxEntries) prune();
-        store.delete(key(id));
-        store.set(key(id), { payload, exp: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-        if (payload.grantId) {
-          const keys = byGrant.get(payload.grantId) ?? new Set<string>();
-          byGrant.set(payload.grantId, keys.add(key(id)));
-        }
-        if (name === 'Session' && payload.uid) byUid.set(payload.uid, id);
-      },
-      async find(id) {
-        return live(key(id));
-      },
-      async findByUid(uid) {
-        const id = byUid.get(uid);
-        return id ? live(key(id)) : undefined;
-      },
-      async findByUserCode(userCode) {
-        for (const [k, entry] of store) {
-          if (k.startsWith(`${name}:`) && entry.payload.userCode === userCode) return live(k);
-        }
-        return undefined;
-      },
-      async consume(id) {
-        const payload = live(key(id));
-        if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-      },
-      async destroy(id) {
-        store.delete(key(id));
-      },
-      async revokeByGrantId(grantId) {
-        for (const k of byGrant.get(grantId) ?? []) store.delete(k);
-        byGrant.delete(grantId);
-      },
-    };
-  };
-}
-
 /**
  * With `consent: false`: every requested OIDC scope and claim is granted on the spot, so
  * the provider never asks for consent.
@@ -211,7 +146,8 @@ export async function createDevIdpProvider(opts: DevIdpProviderOptions): Promise
   const prefix = opts.cookiePrefix ?? 'dev_idp';
   const users = [...opts.users];
   const configuration: Configuration = {
-    adapter: memoryAdapter(),
+    // One bounded in-memory store per provider: two providers in one process never see each other's tokens.
+    adapter: storeAdapter(new MemoryStore(10_000), 'devidp'),
     clients: opts.clients,
     jwks: { keys: [await signingKey()] },
     cookies: {
