@@ -35,7 +35,7 @@ export class AuditLog {
   private readonly log: Logger;
   /** `file`: append audit lines there instead of the stream (stdout by default). */
   constructor(stream?: NodeJS.WritableStream, file?: string) {
-    const dest = file ? pino.destination({ dest: file, append: true, mkdir: true, sync: false }) : ((stream ?? process.stdout) as pino.DestinationStream);
+    const dest = file ? pino.destination({ dest: file, append: true, mkdir: true, sync: true }) : ((stream ?? process.stdout) as pino.DestinationStream);
     this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
   }
 

@@ -99,8 +99,9 @@ t.test('audit lines can go to their own file, with the OAuth client id', async (
   const { proxy } = stack;
   const tok = await bearerFor(proxy.url, `${proxy.url}/mcp/demo`, 'mcp');
   const mcp = await mcpSession(`${proxy.url}/mcp/demo`, { authorization: `Bearer ${tok.access_token}` });
-  await mcp.call('tools/list');
-  await mcp.call('tools/call', { name: 'echo', arguments: { text: 'hello', nested: { password: 'hunter2', Token: 'x' } } });
+  await readRpc(await mcp.call('tools/list'));
+  await readRpc(await mcp.call('tools/call', { name: 'echo', arguments: { text: 'hello', nested: { password: 'hunter2', Token: 'x' } } }));
+  await new Promise((r) => setTimeout(r, 50)); // the audit line is written when the response closes
   await stack.close();
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   t.same(lines.map((l) => l.method), ['initialize', 'tools/list', 'tools/call'], 'one line per request (notifications are not requests)');
