@@ -61,3 +61,15 @@ export function isExposed(err: Partial<ProxyErrorShape>): boolean {
   if (err.expose !== undefined) return err.expose;
   return (err.statusCode ?? 500) < 500;
 }
+
+/**
+ * A registry error carrying a `reason` for the logs: not enumerable, so it never reaches a
+ * response body (clients see only the coded message).
+ */
+export function withReason<E extends Error>(err: E, reason: string): E & { reason: string } {
+  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
+  return err as E & { reason: string };
+}
+
+export const invalidToken = (reason: string) => withReason(new Errors.INVALID_TOKEN(), reason);
+export const idpUnavailable = (reason: string) => withReason(new Errors.IDP_UNAVAILABLE(), reason);

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isExposed, jsonRpcCode, type ProxyErrorShape } from '../errors.js';
 import { escapeHtml } from '../web/html.js';
+import { isApiPath, isMcpPath } from '../lib/paths.js';
 
 const PUBLIC_FASTIFY: Record<string, [number, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'BODY_TOO_LARGE'],
@@ -14,10 +15,6 @@ const PUBLIC_FASTIFY: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST'],
   FST_ERR_VALIDATION: [400, 'BAD_REQUEST'],
 };
-
-export function isMcpPath(url: string): boolean {
-  return url === '/mcp' || url.startsWith('/mcp/') || url.startsWith('/mcp?');
-}
 
 export function wantsHtml(req: FastifyRequest): boolean {
   const accept = req.headers.accept ?? '';
@@ -40,7 +37,7 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: Partial
   if (isMcpPath(req.url)) {
     return reply.type('application/json').send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(status), message, data: { code } } });
   }
-  if (wantsHtml(req) && !req.url.startsWith('/api/')) {
+  if (wantsHtml(req) && !isApiPath(req.url)) {
     return reply
       .type('text/html; charset=utf-8')
       .send(`<!doctype html><meta charset="utf-8"><title>${status}</title><body style="font-family:system-ui;margin:3rem"><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></body>`);

@@ -8,6 +8,7 @@ import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
 import { allowedOrigins } from './plugin.js';
+import { isApiPath, isMcpPath, isResourceMetadataPath } from '../lib/paths.js';
 
 async function corsPlugin(app: FastifyInstance, opts: { config: Config }) {
   const origins = allowedOrigins(opts.config);
@@ -15,7 +16,7 @@ async function corsPlugin(app: FastifyInstance, opts: { config: Config }) {
     hook: 'onRequest',
     delegator: (req, cb) => {
       const url = req.url ?? '';
-      const applies = url.startsWith('/mcp') || url.startsWith('/api/') || url.startsWith('/.well-known/oauth-protected-resource');
+      const applies = isMcpPath(url) || isApiPath(url) || isResourceMetadataPath(url);
       const origin = req.headers.origin;
       cb(null, {
         origin: applies && origin !== undefined && origins.has(origin) ? origin : false,

@@ -9,13 +9,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { isLoopbackHost } from '../lib/net.js';
+import { isApiPath, isMcpPath } from '../lib/paths.js';
 
 export function allowedOrigins(config: Config): Set<string> {
   return new Set([new URL(config.server.publicUrl).origin, ...config.server.allowedOrigins.map((o) => o.replace(/\/+$/, ''))]);
 }
 
 function needsOriginCheck(req: FastifyRequest, cookieName: string): boolean {
-  if (req.url === '/mcp' || req.url.startsWith('/mcp/') || req.url.startsWith('/mcp?') || req.url.startsWith('/api/')) return true;
+  if (isMcpPath(req.url) || isApiPath(req.url)) return true;
   const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
   return unsafe && (req.headers.cookie ?? '').includes(`${cookieName}=`);
 }

@@ -60,11 +60,6 @@ async function sessionPlugin(app: FastifyInstance, opts: { config: Config }) {
 
 export default fp(sessionPlugin, { name: 'session' });
 
-/** Has the request a session cookie at all (cheap check before decoding)? */
-export function hasCookie(req: FastifyRequest, name: string): boolean {
-  return (req.headers.cookie ?? '').includes(`${name}=`);
-}
-
 /**
  * For replies that bypass Fastify (hijacked streams): write the session cookie if this
  * request changed it, as secure-session's onSend hook would have.

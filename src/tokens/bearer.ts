@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
 import { bearerChallenge, resourcePath } from '../identity/challenge.js';
 import type { Principal } from '../identity/principal.js';
+import { isMcpPath } from '../lib/paths.js';
 import type { ApiKeys } from './apikeys.js';
 import { unverifiedIssuer, type ExternalJwtVerifier } from './external-jwt.js';
 import type { IntrospectionVerifier } from './introspection.js';
@@ -27,7 +28,7 @@ export interface BearerSourceOptions {
 export function bearerSource(o: BearerSourceOptions) {
   const all = [...o.resources.keys()];
   /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours. */
-  const audiencesFor = (path: string) => (path === '/mcp' || path.startsWith('/mcp/') ? [`${o.publicUrl}${path}`] : all);
+  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : all);
 
   const reject = (req: FastifyRequest, reason: string, e?: unknown): never => {
     req.log.info({ event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason }, 'bearer credential refused');

@@ -9,7 +9,7 @@
  */
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/load.js';
-import { Errors } from '../errors.js';
+import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { readGroups, type Principal } from '../identity/principal.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { isLoopbackHost } from '../lib/net.js';
@@ -42,17 +42,7 @@ export function unverifiedIssuer(token: string): string | undefined {
   }
 }
 
-export function invalidToken(reason: string): Error {
-  const err = new Errors.INVALID_TOKEN();
-  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
-  return err;
-}
 
-function unavailable(reason: string): Error {
-  const err = new Errors.IDP_UNAVAILABLE();
-  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
-  return err;
-}
 
 /** Plain http only to a loopback host (tests, local IdPs), as for the upstream OIDC client. */
 function checkUrl(url: string, what: string): URL {
@@ -72,14 +62,14 @@ class Issuer {
   getKey: GetKey = async (header, input) => {
     this.keys ??= this.remoteSet().catch((e: Error) => {
       this.keys = undefined; // retried at the next token
-      throw e instanceof Errors.IDP_UNAVAILABLE ? e : unavailable(`discovery: ${e.message}`);
+      throw e instanceof Errors.IDP_UNAVAILABLE ? e : idpUnavailable(`discovery: ${e.message}`);
     });
     const set = await this.keys;
     try {
       return await set(header, input);
     } catch (e) {
       if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) throw e;
-      throw unavailable(`jwks: ${(e as { code?: string }).code ?? (e as Error).message}`);
+      throw idpUnavailable(`jwks: ${(e as { code?: string }).code ?? (e as Error).message}`);
     }
   };
 
@@ -102,7 +92,7 @@ class Issuer {
       try {
         res = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
       } catch (e) {
-        throw unavailable(`discovery: ${(e as Error).message}`);
+        throw idpUnavailable(`discovery: ${(e as Error).message}`);
       }
       if (res.status !== 200) {
         await res.body?.cancel();
@@ -110,11 +100,11 @@ class Issuer {
       }
       const doc = (await res.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
       // RFC 8414 §3.3 / OIDC Discovery §4.3: the document must name the issuer we asked for.
-      if (doc.issuer !== this.cfg.issuer) throw unavailable(`discovery: issuer mismatch (${String(doc.issuer)})`);
-      if (typeof doc.jwks_uri !== 'string') throw unavailable('discovery: no jwks_uri');
+      if (doc.issuer !== this.cfg.issuer) throw idpUnavailable(`discovery: issuer mismatch (${String(doc.issuer)})`);
+      if (typeof doc.jwks_uri !== 'string') throw idpUnavailable('discovery: no jwks_uri');
       return doc.jwks_uri;
     }
-    throw unavailable('discovery: no metadata document found');
+    throw idpUnavailable('discovery: no metadata document found');
   }
 }
 

@@ -7,11 +7,11 @@
  * `active: false` is INVALID_TOKEN (401); an endpoint that cannot answer is IDP_UNAVAILABLE (502).
  */
 import type { Config } from '../config/load.js';
-import { Errors } from '../errors.js';
+import { idpUnavailable, invalidToken } from '../errors.js';
 import { readGroups, type Principal } from '../identity/principal.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
-import { invalidToken, readScopes } from './external-jwt.js';
+import { readScopes } from './external-jwt.js';
 
 type IntrospectionConfig = NonNullable<NonNullable<Config['externalTokens']>['introspection']>;
 
@@ -32,11 +32,6 @@ function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
-function unavailable(reason: string): Error {
-  const err = new Errors.IDP_UNAVAILABLE();
-  Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
-  return err;
-}
 
 type Cached = { principal: Principal; until: number } | { principal: undefined; until: number };
 
@@ -85,7 +80,7 @@ export class IntrospectionVerifier {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (e) {
-      throw unavailable(`introspection: ${(e as Error).name}: ${(e as Error).message}`);
+      throw idpUnavailable(`introspection: ${(e as Error).name}: ${(e as Error).message}`);
     }
     if (res.status === 400) {
       // invalid_request is about the token we passed on (oidc-provider answers so for a JWT);
@@ -96,7 +91,7 @@ export class IntrospectionVerifier {
     // Any other non-200: our client is refused or the IdP is failing: not the caller's fault.
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
-      throw unavailable(`introspection: HTTP ${res.status}`);
+      throw idpUnavailable(`introspection: HTTP ${res.status}`);
     }
     try {
       const body = (await res.json()) as unknown;
@@ -104,7 +99,7 @@ export class IntrospectionVerifier {
     } catch {
       /* fall through */
     }
-    throw unavailable('introspection: response is not a JSON object');
+    throw idpUnavailable('introspection: response is not a JSON object');
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { RevokedGrants } from '../authz-server/revoked.js';
-import { Errors } from '../errors.js';
+import { invalidToken } from '../errors.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { readGroups, type Principal } from '../identity/principal.js';
 import type { SigningKey } from '../propagation/keys.js';
@@ -31,13 +31,13 @@ export class ProxyTokenVerifier {
       try {
         ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.issuer, algorithms: ['ES256'], typ: 'at+jwt' }));
       } catch (e) {
-        throw invalid((e as { code?: string }).code ?? 'verification failed');
+        throw invalidToken((e as { code?: string }).code ?? 'verification failed');
       }
       this.cache.set(key, payload);
     }
     const aud = [payload.aud ?? []].flat();
-    if (!aud.some((a) => audiences.includes(a))) throw invalid('token audience is another resource');
-    if (this.revoked.has(payload.gid as string | undefined)) throw invalid('grant revoked');
+    if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
+    if (this.revoked.has(payload.gid as string | undefined)) throw invalidToken('grant revoked');
     return {
       sub: String(payload.sub),
       email: typeof payload.email === 'string' ? payload.email : undefined,
@@ -52,8 +52,3 @@ export class ProxyTokenVerifier {
   }
 }
 
-function invalid(reason: string): Error {
-  const err = new Errors.INVALID_TOKEN() as Error & { reason?: string };
-  err.reason = reason;
-  return err;
-}
