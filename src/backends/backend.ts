@@ -10,6 +10,8 @@ export interface McpForward {
   principal: Principal;
   /** The raw request body (POST), already size-limited. */
   body?: Buffer;
+  /** The body parsed once by the route (undefined: empty or not JSON). */
+  json?: { value: unknown };
   /** Headers for the backend, identity included (built by propagation). */
   headers: Record<string, string>;
   /** Policy's rewrite of response messages (list filtering), when this request needs one. */

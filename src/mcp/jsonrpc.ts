@@ -10,17 +10,20 @@ export interface RpcMessage {
   error?: unknown;
 }
 
-/** The messages of a body (one or a batch), or undefined when it is not JSON-RPC-shaped JSON. */
-export function parseMessages(body: Buffer | undefined): { messages: RpcMessage[]; batch: boolean } | undefined {
+/** A POST body parsed once per request (`undefined`: empty or not JSON); policy and backends share it. */
+export function parseJson(body: Buffer | undefined): { value: unknown } | undefined {
   if (!body?.length) return undefined;
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return { value: JSON.parse(body.toString('utf8')) };
   } catch {
     return undefined;
   }
-  const batch = Array.isArray(parsed);
-  const list = (batch ? parsed : [parsed]) as unknown[];
+}
+
+/** The JSON-RPC messages of a parsed body (one or a batch), or undefined when it is not message-shaped. */
+export function toMessages(value: unknown): { messages: RpcMessage[]; batch: boolean } | undefined {
+  const batch = Array.isArray(value);
+  const list = (batch ? value : [value]) as unknown[];
   if (!list.every((m) => m && typeof m === 'object' && !Array.isArray(m))) return undefined;
   return { messages: list as RpcMessage[], batch };
 }

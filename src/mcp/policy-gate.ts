@@ -7,7 +7,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
 import { redactKeys, type AuditEntry } from '../observability/audit.js';
 import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult, missingScopes } from '../policy/engine.js';
-import { isRequest, parseMessages, rpcError, type RequestId, type RpcMessage } from './jsonrpc.js';
+import { isRequest, rpcError, toMessages, type RequestId, type RpcMessage } from './jsonrpc.js';
 
 /** JSON-RPC error code for a policy refusal (implementation-defined server error range). */
 export const POLICY_DENIED = -32003;
@@ -27,11 +27,11 @@ export interface GateOptions {
   auditArguments?: ReadonlySet<string>;
 }
 
-export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, body: Buffer | undefined, opts: GateOptions = {}): GateOutcome {
+export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, json: { value: unknown } | undefined, opts: GateOptions = {}): GateOutcome {
   const { session, dryRun = false } = opts;
   const base = { principal: p, backend: b.name, session, dryRun };
   const access = backendDecision(p, b);
-  const parsed = httpMethod === 'POST' ? parseMessages(body) : undefined;
+  const parsed = json ? toMessages(json.value) : undefined;
   const requests = (parsed?.messages ?? []).filter(isRequest);
   if (!access.allow && !dryRun) {
     const first = requests[0];

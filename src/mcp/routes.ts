@@ -17,6 +17,7 @@ import type { SessionTokens } from '../session/tokens.js';
 import { SessionOwners } from './session-owners.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
+import { parseJson } from './jsonrpc.js';
 import type { AuditLog } from '../observability/audit.js';
 
 export interface McpRouteOptions {
@@ -61,7 +62,9 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       throw new Errors.MCP_SESSION_NOT_FOUND();
     }
     // Policy: the backend allow list and every named call; refusals never reach the backend.
-    const gate = gateRequest(principal, b.config, req.method, req.body as Buffer | undefined, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
+    const body = req.body as Buffer | undefined;
+    const json = req.method === 'POST' ? parseJson(body) : undefined;
+    const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;
@@ -82,7 +85,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       extra: b.config.http?.headers,
       accessToken,
     });
-    await b.forward({ req, reply, principal, body: req.body as Buffer | undefined, headers, rewrite: gate.rewrite });
+    await b.forward({ req, reply, principal, body, json, headers, rewrite: gate.rewrite });
     // The backend's headers are set by now (the body may still be streaming): bind its session to this principal.
     const issued = reply.getHeader('mcp-session-id');
     if (typeof issued === 'string' && reply.statusCode < 400) owners.bind(b.name, issued, principal);

@@ -57,15 +57,9 @@ export class StdioBackend implements Backend {
     return [...this.bridges.values()].map((b) => b.child.pid!).filter(Boolean);
   }
 
-  async forward({ req, reply, principal, body }: McpForward): Promise<void> {
-    let parsed: unknown;
-    if (req.method === 'POST') {
-      try {
-        parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
-      } catch {
-        throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
-      }
-    }
+  async forward({ req, reply, principal, json }: McpForward): Promise<void> {
+    if (req.method === 'POST' && !json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
+    const parsed = json?.value;
     const sessionId = req.headers['mcp-session-id'];
     let session: StdioSession;
     if (typeof sessionId === 'string') {
