@@ -6,6 +6,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
+import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
 import type { Backend, BackendStatus, McpForward } from './backend.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
@@ -15,6 +16,7 @@ export class HttpBackend implements Backend {
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
+  private readonly owners = new SessionOwners();
 
   constructor(readonly config: BackendConfig) {
     this.http = config.http!;
@@ -27,7 +29,9 @@ export class HttpBackend implements Backend {
     return this.config.name;
   }
 
-  async forward({ req, reply, body, headers, rewrite }: McpForward): Promise<void> {
+  async forward({ req, reply, principal, body, headers, rewrite }: McpForward): Promise<void> {
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string' && !this.owners.mayUse(sessionId, principal)) throw foreignSession(req, this.name, principal);
     const abort = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -49,6 +53,10 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
+    // Bind the session the backend hands out to this principal (before its body streams).
+    const issued = res.headers['mcp-session-id'];
+    if (typeof issued === 'string' && res.statusCode < 400) this.owners.bind(issued, principal);
+    if (req.method === 'DELETE' && typeof sessionId === 'string' && res.statusCode < 300) this.owners.forget(sessionId);
     reply.code(res.statusCode);
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);

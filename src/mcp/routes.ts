@@ -14,7 +14,6 @@ import { MCP_SCOPE } from '../authz-server/provider.js';
 import type { AssertionSigner } from '../propagation/assertion.js';
 import { upstreamHeaders } from '../propagation/headers.js';
 import type { SessionTokens } from '../session/tokens.js';
-import { SessionOwners } from './session-owners.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
 import { parseJson } from './jsonrpc.js';
@@ -26,12 +25,10 @@ export interface McpRouteOptions {
   signer: AssertionSigner;
   tokens: SessionTokens;
   audit: AuditLog;
-  owners?: SessionOwners;
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
   const { config, backends, signer, tokens, audit } = opts;
-  const owners = opts.owners ?? new SessionOwners();
   const publicUrl = new URL(config.server.publicUrl);
   const limiters = new Map<string, Limiter>();
   const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
@@ -42,7 +39,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     for (const res of getStreams) res.destroy();
   });
 
-  // Bodies are forwarded as bytes; policy parses only what it needs. The limit answers 413.
+  // Bodies arrive as bytes (the limit answers 413), are parsed once below and forwarded as they came.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_req, body, done) => done(null, body));
 
@@ -56,11 +53,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       getStreams.add(reply.raw);
       reply.raw.once('close', () => getStreams.delete(reply.raw));
     }
+    // Session ownership (DESIGN §6) is enforced by each backend, which knows its sessions.
     const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string' && !owners.mayUse(b.name, sessionId, principal)) {
-      req.log.warn({ event: 'mcp.session_foreign', backend: b.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
-      throw new Errors.MCP_SESSION_NOT_FOUND();
-    }
     // Policy: the backend allow list and every named call; refusals never reach the backend.
     const body = req.body as Buffer | undefined;
     const json = req.method === 'POST' ? parseJson(body) : undefined;
@@ -86,10 +80,6 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       accessToken,
     });
     await b.forward({ req, reply, principal, body, json, headers, rewrite: gate.rewrite });
-    // The backend's headers are set by now (the body may still be streaming): bind its session to this principal.
-    const issued = reply.getHeader('mcp-session-id');
-    if (typeof issued === 'string' && reply.statusCode < 400) owners.bind(b.name, issued, principal);
-    if (req.method === 'DELETE' && typeof sessionId === 'string' && reply.statusCode < 300) owners.forget(b.name, sessionId);
     return reply;
   }
 

@@ -1,30 +1,34 @@
 /**
- * An MCP session belongs to the principal that created it (DESIGN §6): the backend's
- * `Mcp-Session-Id` is bound to the creator's subject when the backend hands it out, and
- * anyone else presenting it gets 404. Bounded, so open registration cannot grow it forever.
+ * An MCP session belongs to the principal that created it (DESIGN §6), for every backend kind:
+ * anyone else presenting its `Mcp-Session-Id` gets 404 and the attempt is logged.
+ * `SessionOwners` remembers owners of sessions a backend hands out (HTTP backends; stdio
+ * sessions carry their owner). Bounded, so open registration cannot grow it forever.
  */
-import { BoundedMap } from '../store/memory.js';
+import type { FastifyRequest } from 'fastify';
+import { Errors } from '../errors.js';
 import type { Principal } from '../identity/principal.js';
+import { BoundedMap } from '../store/memory.js';
+
+/** The 404 for a session presented by someone who does not own it, logged. */
+export function foreignSession(req: FastifyRequest, backend: string, p: Principal): Error {
+  req.log.warn({ event: 'mcp.session_foreign', backend, sub: p.sub }, 'MCP session presented by a principal that does not own it');
+  return new Errors.MCP_SESSION_NOT_FOUND();
+}
 
 export class SessionOwners {
   private readonly owners = new BoundedMap<string, string>(200_000);
 
-  private key(backend: string, sessionId: string): string {
-    return `${backend}\0${sessionId}`;
-  }
-
   /** False when the session is known to belong to someone else. */
-  mayUse(backend: string, sessionId: string, p: Principal): boolean {
-    const owner = this.owners.get(this.key(backend, sessionId));
+  mayUse(sessionId: string, p: Principal): boolean {
+    const owner = this.owners.get(sessionId);
     return owner === undefined || owner === p.sub;
   }
 
-  bind(backend: string, sessionId: string, p: Principal): void {
-    const k = this.key(backend, sessionId);
-    if (this.owners.peek(k) === undefined) this.owners.set(k, p.sub);
+  bind(sessionId: string, p: Principal): void {
+    if (this.owners.peek(sessionId) === undefined) this.owners.set(sessionId, p.sub);
   }
 
-  forget(backend: string, sessionId: string): void {
-    this.owners.delete(this.key(backend, sessionId));
+  forget(sessionId: string): void {
+    this.owners.delete(sessionId);
   }
 }

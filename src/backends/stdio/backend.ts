@@ -13,6 +13,7 @@ import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
 import type { Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
+import { foreignSession } from '../../mcp/session-owners.js';
 import { commitSessionCookie, type SessionSettings } from '../../session/plugin.js';
 import type { Backend, BackendStatus, McpForward } from '../backend.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
@@ -65,10 +66,7 @@ export class StdioBackend implements Backend {
     if (typeof sessionId === 'string') {
       const found = this.sessions.get(sessionId);
       if (!found) throw new Errors.MCP_SESSION_NOT_FOUND();
-      if (found.link.principal.sub !== principal.sub) {
-        req.log.warn({ event: 'mcp.session_foreign', backend: this.name, sub: principal.sub }, 'MCP session presented by a principal that does not own it');
-        throw new Errors.MCP_SESSION_NOT_FOUND();
-      }
+      if (found.link.principal.sub !== principal.sub) throw foreignSession(req, this.name, principal);
       session = found;
     } else if (req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed))) {
       session = await this.open(principal);
