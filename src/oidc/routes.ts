@@ -87,8 +87,9 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     if (!user) return finish(req, reply, undefined);
     assertCsrf(req, user.csrf);
     const held = await tokens.get(user.sid);
-    await tokens.drop(user.sid);
+    // MCP sessions held for this browser session close first: they still authenticate with it.
     await opts.onLogout?.(user.sid).catch(() => undefined);
+    await tokens.end(user.sid);
     req.session.delete();
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
     if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);

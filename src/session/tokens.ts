@@ -31,16 +31,26 @@ export class SessionTokens {
     return this.store.get<UpstreamTokens>(this.key(sid));
   }
 
+  /**
+   * Logout: the cookie is stateless, so a copy of it would still decrypt. Remember the ended
+   * session id until the cookie could have expired anyway; `current` then reports it ended.
+   */
+  async end(sid: string): Promise<void> {
+    await this.store.set(`session-ended:${sid}`, true, this.ttlMs);
+    await this.drop(sid);
+  }
+
   drop(sid: string): Promise<void> {
     return this.store.delete(this.key(sid));
   }
 
   /**
-   * Current tokens, refreshed when they expire within a minute. Returns null when the IdP
-   * refused the refresh (the session must end), undefined when no tokens are held.
+   * Current tokens, refreshed when they expire within a minute. Returns null when the session
+   * must end (logged out, or the IdP refused the refresh), undefined when no tokens are held.
    */
   async current(sid: string): Promise<UpstreamTokens | null | undefined> {
-    const t = await this.get(sid);
+    const [t, ended] = await Promise.all([this.get(sid), this.store.get<boolean>(`session-ended:${sid}`)]);
+    if (ended) return null;
     if (!t?.expiresAt || t.expiresAt - Date.now() > REFRESH_MARGIN_MS || !t.refreshToken || !this.client) return t;
     let p = this.inflight.get(sid);
     if (!p) {

@@ -27,7 +27,6 @@ t.test('login through both IdP forms lands on returnTo with a session', async (t
 });
 
 t.test('the session cookie is HttpOnly, SameSite=Lax, path /; the tx cookie is scoped to the callback', async (t) => {
-  const jar = new CookieJar();
   const start = await fetch(`${proxy.url}/oauth/login`, { redirect: 'manual' });
   t.equal(start.status, 302);
   const tx = start.headers.getSetCookie().find((c) => c.startsWith('mcp_proxy_session_tx='))!;
@@ -38,10 +37,20 @@ t.test('the session cookie is HttpOnly, SameSite=Lax, path /; the tx cookie is s
   t.equal(auth.searchParams.get('code_challenge_method'), 'S256');
   t.ok(auth.searchParams.get('state') && auth.searchParams.get('nonce') && auth.searchParams.get('code_challenge'));
   t.equal(auth.searchParams.get('redirect_uri'), `${proxy.url}/oauth/callback`);
-  void jar;
-  const done = await loginThroughProxy(proxy.url);
-  const cookieHeader = done.result.hops.length;
-  t.ok(cookieHeader > 3);
+  // Finish a login by hand to read the callback's own Set-Cookie headers.
+  const jar = new CookieJar();
+  const r = await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'alice', password: 'alice', jar, stopAt: (u) => u.pathname === '/oauth/callback' });
+  const callback = await fetch(r.finalUrl, { headers: { cookie: jar.header(r.finalUrl)! }, redirect: 'manual' });
+  t.equal(callback.status, 302);
+  const set = callback.headers.getSetCookie();
+  const session = set.find((c) => /^mcp_proxy_session=[^;]/.test(c))!;
+  t.ok(session, 'session cookie set');
+  t.match(session, /; Path=\/(;|$)/);
+  t.match(session, /HttpOnly/);
+  t.match(session, /SameSite=Lax/);
+  t.match(session, /Max-Age=28800/, 'browser keeps it for maxAge (8 h)');
+  t.notMatch(session, /Secure/, 'not Secure on a plain-http publicUrl');
+  t.ok(set.some((c) => /^mcp_proxy_session_tx=;/.test(c)), 'the login transaction cookie is cleared');
 });
 
 t.test('the backend sees the right identity and a valid assertion; credentials do not leak', async (t) => {
@@ -121,7 +130,7 @@ t.test('returnTo open-redirect forms fall back to /', async (t) => {
 });
 
 t.test('logout: POST with the CSRF token only; ends the session and goes to the IdP logout', async (t) => {
-  const { jar, cookie } = await loginThroughProxy(proxy.url, 'alice');
+  const { cookie } = await loginThroughProxy(proxy.url, 'alice');
   const status = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any;
   const noToken = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: '', redirect: 'manual' });
   t.equal(noToken.status, 403, 'no CSRF token');
@@ -137,7 +146,8 @@ t.test('logout: POST with the CSRF token only; ends the session and goes to the 
   t.ok(loc.searchParams.get('id_token_hint'));
   t.equal(loc.searchParams.get('post_logout_redirect_uri'), `${proxy.url}/`);
   t.ok(ok.headers.getSetCookie().some((c) => /^mcp_proxy_session=;/.test(c)), 'cookie cleared');
-  void jar;
+  const replayed = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any;
+  t.equal(replayed.authenticated, false, 'a copy of the old cookie no longer authenticates');
 });
 
 t.test('oversized body → 413; backend down → 502 JSON-RPC error naming it', async (t) => {
