@@ -13,6 +13,7 @@ import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
 import { isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
 import { storeAdapter } from './adapter.js';
+import { errorPage } from '../web/html.js';
 import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 
@@ -131,7 +132,7 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><meta charset="utf-8"><title>Error</title><body style="font-family:system-ui;margin:3rem"><h1>${escape(out.error)}</h1><p>${escape(out.error_description ?? '')}</p></body>`;
+      ctx.body = errorPage(String(out.error), String(out.error_description ?? ''));
     },
   };
   const provider = new Provider(config.server.publicUrl, configuration);
@@ -152,10 +153,6 @@ async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
   } catch {
     return false; // unresolvable: the fetch fails on its own
   }
-}
-
-function escape(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isExposed, jsonRpcCode, type ProxyErrorShape } from '../errors.js';
-import { escapeHtml } from '../web/html.js';
+import { errorPage } from '../web/html.js';
 import { isApiPath, isMcpPath } from '../lib/paths.js';
 
 const PUBLIC_FASTIFY: Record<string, [number, string]> = {
@@ -40,7 +40,7 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: Partial
   if (wantsHtml(req) && !isApiPath(req.url)) {
     return reply
       .type('text/html; charset=utf-8')
-      .send(`<!doctype html><meta charset="utf-8"><title>${status}</title><body style="font-family:system-ui;margin:3rem"><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/">Home</a></p></body>`);
+      .send(errorPage(String(status), message));
   }
   return reply.type('application/json').send({ error: { code, message } });
 }

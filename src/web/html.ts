@@ -18,3 +18,8 @@ button.secondary{background:#e8ecf3;color:#1d2330}code{background:#f2f4f8;paddin
 table{border-collapse:collapse}pre{background:#f6f7f9;padding:.6rem;border-radius:.4rem;white-space:pre-wrap}.error{color:#b3261e}.result img{max-width:100%}label{display:inline-block;min-width:8rem}textarea{width:100%}td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}
 </style></head><body>${body}</body></html>`;
 }
+
+/** The one error page (proxy errors and the authorization server's), in the shared look. */
+export function errorPage(title: string, message: string): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p id="error-message">${escapeHtml(message)}</p><p><a href="/">Home</a></p>`);
+}
