@@ -21,7 +21,7 @@ import { UpstreamClient, type FetchLike } from './oidc/client.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
 import { healthRoutes } from './observability/health.js';
-import { loggerOptions } from './observability/logger.js';
+import { accessLog, loggerOptions, OneLinePerRequest } from './observability/logger.js';
 import { AuditLog } from './observability/audit.js';
 import { AssertionSigner } from './propagation/assertion.js';
 import { jwksRoute } from './propagation/jwks.js';
@@ -29,7 +29,7 @@ import { loadSigningKey, type SigningKey } from './propagation/keys.js';
 import cors from './security/cors.js';
 import rateLimits from './security/rate-limit.js';
 import security from './security/plugin.js';
-import session, { sessionSettings } from './session/plugin.js';
+import session from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { createStore, type Store } from './store/index.js';
 import { apiRoutes } from './web/api.js';
@@ -66,6 +66,7 @@ export interface ProxyApp {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
   const app = Fastify({
     logger: loggerOptions(config.server.logLevel, deps.logStream),
+    logController: new OneLinePerRequest(),
     trustProxy: config.server.trustProxy as boolean | string,
     bodyLimit: config.server.bodyLimit,
     forceCloseConnections: 'idle',
@@ -76,7 +77,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const backends = new BackendRegistry(config.backends, { log: app.log, session: sessionSettings(config), enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
+  const backends = new BackendRegistry(config.backends, { log: app.log, enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
   const signer = new AssertionSigner(key, config.server.publicUrl);
   const resources = mcpResources(config, backends.defaultName);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
@@ -97,6 +98,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
 
   registerErrorHandling(app);
+  accessLog(app, config.server.logLevel, deps.logStream);
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });
@@ -131,7 +133,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   app.addHook('preClose', () => backends.drain());
   app.addHook('onClose', async () => {
     await restClients.close();
-    audit.flush();
+    await audit.flush();
     await backends.close();
     await store.close();
   });

@@ -31,6 +31,8 @@ export const Errors = {
   BACKEND_NOT_FOUND: def('BACKEND_NOT_FOUND', 'unknown backend "%s"', 404),
   MCP_SESSION_NOT_FOUND: def('MCP_SESSION_NOT_FOUND', 'MCP session not found', 404),
   METHOD_NOT_ALLOWED: def('METHOD_NOT_ALLOWED', 'method %s not allowed here', 405),
+  NOT_ACCEPTABLE: def('NOT_ACCEPTABLE', '%s', 406),
+  CONFLICT: def('CONFLICT', '%s', 409),
   BODY_TOO_LARGE: def('BODY_TOO_LARGE', 'request body larger than %s bytes', 413),
   UNSUPPORTED_MEDIA_TYPE: def('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type', 415),
   BAD_REQUEST: def('BAD_REQUEST', '%s', 400),

@@ -9,6 +9,7 @@ import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
 import type { Backend, BackendStatus, McpForward } from './backend.js';
 
+const SMALL_BODY = 256 * 1024;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
 
 export class HttpBackend implements Backend {
@@ -62,7 +63,11 @@ export class HttpBackend implements Backend {
       if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
     }
     const type = String(res.headers['content-type'] ?? '');
-    if (rewrite && type.startsWith('application/json')) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
+    const json = type.startsWith('application/json');
+    if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
+    // A small JSON answer goes out in one write with its length (streaming it would cost a
+    // chunked response and several writes); large or unsized ones stream.
+    if (json && Number(res.headers['content-length']) <= SMALL_BODY) return reply.send(Buffer.from(await res.body.arrayBuffer()));
     if (type.startsWith('text/event-stream')) {
       reply.header('x-accel-buffering', 'no');
       // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay

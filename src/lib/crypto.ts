@@ -7,6 +7,11 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
+/** Constant-time comparison of two hex digests of the same algorithm (no re-hashing). */
+export function safeEqualHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+}
+
 export function randomId(bytes = 24): string {
   return randomBytes(bytes).toString('base64url');
 }

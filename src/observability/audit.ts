@@ -35,12 +35,13 @@ export class AuditLog {
   private readonly log: Logger;
   /** `file`: append audit lines there instead of the stream (stdout by default). */
   constructor(stream?: NodeJS.WritableStream, file?: string) {
-    const dest = file ? pino.destination({ dest: file, append: true, mkdir: true, sync: true }) : ((stream ?? process.stdout) as pino.DestinationStream);
+    const dest = file ? pino.destination({ dest: file, append: true, mkdir: true, sync: false }) : ((stream ?? process.stdout) as pino.DestinationStream);
     this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
   }
 
-  flush(): void {
-    this.log.flush();
+  /** Written asynchronously (a file write per line would cost every MCP call); flushed at close. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.log.flush(() => resolve()));
   }
 
   write(e: AuditEntry): void {

@@ -11,17 +11,31 @@ import type { SigningKey } from './keys.js';
 
 export const ASSERTION_TTL_S = 60;
 
+interface Signed {
+  jwt: string;
+  reuseUntil: number;
+}
+
 export class AssertionSigner {
-  private readonly cache = new BoundedMap<string, { jwt: string; reuseUntil: number }>(10_000);
+  private readonly cache = new BoundedMap<string, Signed>(10_000);
+  /** Fast path for principals reused across requests (verified-token cache, API keys): no key to build. */
+  private readonly byPrincipal = new WeakMap<Principal, Map<string | string[], Signed>>();
 
   constructor(private readonly key: SigningKey, private readonly issuer: string) {}
 
   async sign(p: Principal, audience: string | string[]): Promise<string> {
+    const now = Date.now();
+    let mine = this.byPrincipal.get(p);
+    const fast = mine?.get(audience);
+    if (fast && fast.reuseUntil > now) return fast.jwt;
+    if (!mine) this.byPrincipal.set(p, (mine = new Map()));
     const claims = identityClaims(p);
     const cacheKey = JSON.stringify([audience, claims, p.source, p.scopes]);
-    const now = Date.now();
     const hit = this.cache.get(cacheKey);
-    if (hit && hit.reuseUntil > now) return hit.jwt;
+    if (hit && hit.reuseUntil > now) {
+      mine.set(audience, hit);
+      return hit.jwt;
+    }
     const iat = Math.floor(now / 1000);
     const jwt = await new SignJWT({ email: claims.email, name: claims.name, groups: claims.groups, tenant: claims.tenant, scope: p.scopes.join(' ') || undefined, src: p.source })
       .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: 'mcp-proxy-assertion+jwt' })
@@ -32,7 +46,9 @@ export class AssertionSigner {
       .setExpirationTime(iat + ASSERTION_TTL_S)
       .setJti(randomId(12))
       .sign(this.key.privateKey);
-    this.cache.set(cacheKey, { jwt, reuseUntil: now + (ASSERTION_TTL_S * 1000) / 2 });
+    const signed = { jwt, reuseUntil: now + (ASSERTION_TTL_S * 1000) / 2 };
+    this.cache.set(cacheKey, signed);
+    mine.set(audience, signed);
     return jwt;
   }
 }

@@ -4,7 +4,8 @@
  * cookie-authenticated writes.
  */
 import fp from 'fastify-plugin';
-import helmet from '@fastify/helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
@@ -25,10 +26,23 @@ function hostnameOf(host: string): string {
   return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
 }
 
+/**
+ * The security headers helmet sets, computed once: our helmet options have no per-request
+ * part (no CSP nonces), and @fastify/helmet would rebuild helmet on every request.
+ */
+export function securityHeaders(options: HelmetOptions): ReadonlyArray<readonly [string, string]> {
+  const headers = new Map<string, string>();
+  const res = { setHeader: (k: string, v: string) => headers.set(k, v), removeHeader: (k: string) => headers.delete(k) };
+  helmet(options)({} as IncomingMessage, res as unknown as ServerResponse, (e?: unknown) => {
+    if (e) throw e;
+  });
+  return [...headers];
+}
+
 async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
   const { config } = opts;
   const https = config.server.publicUrl.startsWith('https:');
-  await app.register(helmet, {
+  const headers = securityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -50,7 +64,9 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
 
   const origins = allowedOrigins(config);
   const loopbackBound = isLoopbackHost(config.server.host);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    // On the raw response (as @fastify/helmet does), so hijacked routes carry them too.
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
     if (loopbackBound) {
       const host = req.headers.host ?? '';
       if (!isLoopbackHost(hostnameOf(host))) throw new Errors.HOST_FORBIDDEN(JSON.stringify(host.slice(0, 100)));

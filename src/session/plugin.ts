@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin';
 import secureSession from '@fastify/secure-session';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
 import type { Config } from '../config/load.js';
 import './data.js';
@@ -59,17 +59,3 @@ async function sessionPlugin(app: FastifyInstance, opts: { config: Config }) {
 }
 
 export default fp(sessionPlugin, { name: 'session' });
-
-/**
- * For replies that bypass Fastify (hijacked streams): write the session cookie if this
- * request changed it, as secure-session's onSend hook would have.
- */
-export function commitSessionCookie(req: FastifyRequest, raw: import('node:http').ServerResponse, s: SessionSettings): void {
-  const session = req.session;
-  if (!session?.changed) return;
-  const opts = { httpOnly: true, sameSite: 'lax' as const, secure: s.secure, path: '/' };
-  const value = session.deleted
-    ? req.server.serializeCookie(s.cookieName, '', { ...opts, expires: new Date(0), maxAge: 0 })
-    : req.server.serializeCookie(s.cookieName, req.server.encodeSecureSession(session, 'session'), { ...opts, maxAge: Math.ceil(s.maxAgeMs / 1000) });
-  raw.appendHeader('set-cookie', value);
-}

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/load.js';
 import type { Principal } from '../identity/principal.js';
-import { safeEqual, sha256Hex } from '../lib/crypto.js';
+import { safeEqualHex, sha256Hex } from '../lib/crypto.js';
 
 type ApiKeyConfig = Config['apiKeys'][number];
 
@@ -32,12 +32,16 @@ export class ApiKeys {
 
   /** The principal of a configured key, or undefined (not a key of ours: let another source try). */
   lookup(presented: string): Principal | undefined {
-    if (!presented || this.byDigest.size === 0) return undefined;
-    const digest = sha256Hex(presented);
+    return presented ? this.lookupDigest(sha256Hex(presented)) : undefined;
+  }
+
+  /** As lookup, for a presented key already hashed (`sha256Hex`). */
+  lookupDigest(digest: string): Principal | undefined {
+    if (this.byDigest.size === 0) return undefined;
     const entry = this.byDigest.get(digest);
     // The Map lookup already matched; the constant-time check keeps the decision itself
     // free of early-exit string comparison, should the lookup structure ever change.
-    if (!entry || !safeEqual(digest, entry.digest)) return undefined;
+    if (!entry || !safeEqualHex(digest, entry.digest)) return undefined;
     return entry.principal;
   }
 }

@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
 import { bearerChallenge, resourcePath } from '../identity/challenge.js';
 import type { Principal } from '../identity/principal.js';
+import { sha256Hex } from '../lib/crypto.js';
 import { isMcpPath } from '../lib/paths.js';
 import type { ApiKeys } from './apikeys.js';
 import { unverifiedIssuer, type ExternalJwtVerifier } from './external-jwt.js';
@@ -47,12 +48,15 @@ export function bearerSource(o: BearerSourceOptions) {
       if (auth && !/^Basic /i.test(auth)) reject(req, 'unsupported Authorization scheme: use Bearer');
       return null;
     }
-    const byKey = o.apiKeys?.lookup(token);
+    // One digest per request serves the API key lookup and the verified-token cache.
+    const digest = sha256Hex(token);
+    const byKey = o.apiKeys?.lookupDigest(digest);
     if (byKey) return byKey;
     if (typeof apiKeyHeader === 'string') return reject(req, 'unknown API key');
-    const iss = unverifiedIssuer(token);
+    const known = o.proxy?.isCached(digest);
+    const iss = known ? undefined : unverifiedIssuer(token);
     try {
-      if (o.proxy?.handles(iss)) return await o.proxy.verify(token, audiencesFor(resourcePath(req)));
+      if (known || o.proxy?.handles(iss)) return await o.proxy!.verify(token, audiencesFor(resourcePath(req)), digest);
       if (iss && o.external?.handles(iss)) return await o.external.verify(token);
       if (o.introspection) return await o.introspection.verify(token);
     } catch (e) {

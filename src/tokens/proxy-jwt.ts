@@ -13,7 +13,8 @@ import { BoundedMap } from '../store/memory.js';
 
 export class ProxyTokenVerifier {
   private readonly jwks: ReturnType<typeof createLocalJWKSet>;
-  private readonly cache = new BoundedMap<string, JWTPayload>(50_000);
+  /** Verified tokens by digest: the claims and the principal built from them (reused, frozen). */
+  private readonly cache = new BoundedMap<string, { payload: JWTPayload; principal: Principal }>(50_000);
 
   constructor(keys: SigningKey[], readonly issuer: string, private readonly revoked: RevokedGrants) {
     this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
@@ -23,32 +24,43 @@ export class ProxyTokenVerifier {
     return iss === this.issuer;
   }
 
+  /** True when this token (by `sha256Hex`) was verified before: it is ours, no need to decode it to tell. */
+  isCached(digest: string): boolean {
+    return this.cache.peek(digest) !== undefined;
+  }
+
   /** `audiences`: the resources this request may be called with (one for `/mcp/<b>`, all ours for `/api`). */
-  async verify(token: string, audiences: readonly string[]): Promise<Principal> {
-    const key = sha256Hex(token);
-    let payload = this.cache.get(key);
-    if (!payload || (payload.exp ?? 0) * 1000 <= Date.now()) {
+  async verify(token: string, audiences: readonly string[], digest = sha256Hex(token)): Promise<Principal> {
+    let hit = this.cache.get(digest);
+    if (!hit || (hit.payload.exp ?? 0) * 1000 <= Date.now()) {
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.issuer, algorithms: ['ES256'], typ: 'at+jwt' }));
       } catch (e) {
         throw invalidToken((e as { code?: string }).code ?? 'verification failed');
       }
-      this.cache.set(key, payload);
+      hit = { payload, principal: toPrincipal(payload) };
+      this.cache.set(digest, hit);
     }
+    const { payload, principal } = hit;
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
     if (this.revoked.has(payload.gid as string | undefined)) throw invalidToken('grant revoked');
-    return {
-      sub: String(payload.sub),
-      email: typeof payload.email === 'string' ? payload.email : undefined,
-      name: typeof payload.name === 'string' ? payload.name : undefined,
-      groups: readGroups(payload.groups),
-      tenant: typeof payload.tenant === 'string' ? payload.tenant : undefined,
-      scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
-      source: 'bearer',
-      clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
-      expiresAt: (payload.exp ?? 0) * 1000,
-    };
+    return principal;
   }
 }
 
+
+function toPrincipal(payload: JWTPayload): Principal {
+  return Object.freeze({
+    sub: String(payload.sub),
+    email: typeof payload.email === 'string' ? payload.email : undefined,
+    name: typeof payload.name === 'string' ? payload.name : undefined,
+    groups: Object.freeze(readGroups(payload.groups)),
+    tenant: typeof payload.tenant === 'string' ? payload.tenant : undefined,
+    scopes: Object.freeze(String(payload.scope ?? '').split(' ').filter(Boolean)),
+    source: 'bearer' as const,
+    clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+    expiresAt: (payload.exp ?? 0) * 1000,
+  });
+}

@@ -1,33 +1,31 @@
 /**
- * stdio backends: streamable HTTP outside (the SDK's server transport, one per MCP session),
- * newline JSON-RPC inside (ChildBridge). Children are keyed by isolation: one per session,
+ * stdio backends: streamable HTTP outside (McpHttpSession, one per MCP session), newline
+ * JSON-RPC inside (ChildBridge). Children are keyed by isolation: one per session,
  * per user, or one for all; bounded by maxProcesses (global and per user) and reaped when idle.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
 import type { Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession } from '../../mcp/session-owners.js';
-import { commitSessionCookie, type SessionSettings } from '../../session/plugin.js';
 import type { Backend, BackendStatus, McpForward } from '../backend.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
 import { StdioChild, childEnv } from './child.js';
+import { McpHttpSession } from './http-session.js';
 
 interface StdioSession {
   link: SessionLink;
-  transport: StreamableHTTPServerTransport;
+  http: McpHttpSession;
   bridge: ChildBridge;
 }
 
 export interface StdioBackendDeps {
   log: FastifyBaseLogger;
-  session: SessionSettings;
   /** Policy is enforced (false in `policy.mode: dry-run`: lists are not filtered). */
   enforce?: boolean;
 }
@@ -69,46 +67,40 @@ export class StdioBackend implements Backend {
       if (found.link.principal.sub !== principal.sub) throw foreignSession(req, this.name, principal);
       session = found;
     } else if (req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed))) {
-      session = await this.open(principal);
+      session = this.open(principal);
     } else {
       throw new Errors.BAD_REQUEST('Mcp-Session-Id header is required (initialize first)');
     }
     session.link.lastActive = Date.now();
-    if (req.method === 'GET') {
-      session.link.getStreamOpen = true;
-      reply.raw.once('close', () => (session.link.getStreamOpen = false));
+    if (req.method === 'DELETE') {
+      this.end(session.http.id);
+      reply.code(200).send();
+    } else if (req.method === 'GET') {
+      session.http.get(req, reply);
+    } else {
+      session.http.post(req, reply, parsed, (m) => session.bridge.fromClient(session.link, m));
     }
-    reply.hijack();
-    commitSessionCookie(req, reply.raw, this.deps.session);
-    await session.transport.handleRequest(req.raw, reply.raw, parsed);
   }
 
-  private async open(principal: Principal): Promise<StdioSession> {
+  private open(principal: Principal): StdioSession {
     if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
     const bridge = this.bridgeFor(principal);
-    let session!: StdioSession;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void this.sessions.set(id, session),
-      onsessionclosed: (id) => this.end(id),
-    });
+    const http = new McpHttpSession();
     const link: SessionLink = {
-      get id() {
-        return transport.sessionId ?? '';
-      },
+      id: http.id,
       principal,
       lastActive: Date.now(),
-      getStreamOpen: false,
+      get getStreamOpen() {
+        return http.getStreamOpen;
+      },
       deliver: (msg, relatedRequestId) => {
-        transport.send(msg, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch((e: Error) => this.log.debug({ event: 'stdio.undeliverable', reason: e.message }, 'message for a closed stream dropped'));
+        if (!http.deliver(msg, relatedRequestId)) this.log.debug({ event: 'stdio.undeliverable' }, 'message for a closed stream dropped');
       },
       filterResult: this.deps.enforce === false ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
-      gone: () => {
-        if (transport.sessionId) this.end(transport.sessionId);
-      },
+      gone: () => this.end(http.id),
     };
-    transport.onmessage = (msg: JSONRPCMessage) => bridge.fromClient(link, msg);
-    session = { link, transport, bridge };
+    const session = { link, http, bridge };
+    this.sessions.set(http.id, session);
     bridge.attach(link);
     return session;
   }
@@ -144,7 +136,7 @@ export class StdioBackend implements Backend {
     if (!s) return;
     this.sessions.delete(sessionId);
     s.bridge.detach(s.link);
-    void s.transport.close().catch(() => undefined);
+    s.http.close();
     if (this.stdio.isolation === 'session' && s.bridge.sessions.size === 0) void s.bridge.child.stop();
   }
 

@@ -15,7 +15,7 @@ export interface SessionLink {
   readonly id: string;
   readonly principal: Principal;
   lastActive: number;
-  getStreamOpen: boolean;
+  readonly getStreamOpen: boolean;
   /** Deliver a message to the client (on the stream of `relatedRequestId`, else the GET stream). */
   deliver(msg: JSONRPCMessage, relatedRequestId?: RequestId): void;
   /** The child is gone: the session ends (the next request gets 404 and re-initializes). */
