@@ -3,7 +3,7 @@
  *
  * Backends: a raw HTTP MCP echo server and a raw stdio echo server (bench/servers/).
  * In front of them: this proxy (auth on: proxy-issued JWT, session cookie, API key; policy
- * on: one tool rule; audit on, to a file) and the baselines: direct, nginx (1 worker),
+ * on: one tool rule; audit on, to stdout as by default; the proxy's stdout goes to a file) and the baselines: direct, nginx (1 worker),
  * bare @fastify/http-proxy, supergateway and mcp-proxy. Prints the tables and the goals of
  * issue 7, writes bench/results/latest.json.
  *
@@ -136,7 +136,6 @@ async function startProxy(echoPort: number, apiKey: string): Promise<RunningProx
     session: { keys: [randomBytes(32).toString('base64')] },
     devIdp: { enabled: true, users: [{ username: 'alice', password: 'alice', email: 'alice@example.com', name: 'Alice', groups: ['admin'] }] },
     apiKeys: [{ name: 'bench', sha256: createHash('sha256').update(apiKey).digest('hex'), subject: 'bench-bot' }],
-    audit: { file: join(dir, 'audit.log') },
     backends: [
       { name: 'echo', default: true, http: { url: `http://127.0.0.1:${echoPort}/mcp` }, ...rule },
       { name: 'stdio', stdio: { command: node, args: [echoStdio], isolation: 'shared' }, ...rule },
@@ -258,7 +257,10 @@ const t0 = Date.now();
 try {
   await main();
   log(`done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  rmSync(dir, { recursive: true, force: true });
+} catch (e) {
+  log(`failed; the proxy's log and config are kept in ${dir}`);
+  throw e;
 } finally {
   await stopAll();
-  rmSync(dir, { recursive: true, force: true });
 }

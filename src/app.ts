@@ -21,6 +21,7 @@ import { UpstreamClient, type FetchLike } from './oidc/client.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
 import { healthRoutes } from './observability/health.js';
+import { isMcpPath } from './lib/paths.js';
 import { accessLog, loggerOptions, OneLinePerRequest } from './observability/logger.js';
 import { AuditLog } from './observability/audit.js';
 import { AssertionSigner } from './propagation/assertion.js';
@@ -98,7 +99,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
 
   registerErrorHandling(app);
-  accessLog(app, config.server.logLevel, deps.logStream);
+  // MCP requests get an audit line instead, unless audit lines go to a file of their own.
+  accessLog(app, config.server.logLevel, deps.logStream, config.audit.file || deps.auditStream ? undefined : isMcpPath);
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });

@@ -25,7 +25,9 @@ const server = http.createServer((req, res) => {
       setTimeout(() => res.end(`event: message\ndata: ${JSON.stringify(reply)}\n\n`), 5);
       return;
     }
-    res.writeHead(200, headers).end(JSON.stringify(reply));
+    const body = JSON.stringify(reply);
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(200, headers).end(body);
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -2,6 +2,7 @@
  * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways (SSE
  * unbuffered). The upstream URL is fixed by config; nothing of the client's path reaches it.
  */
+import { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
@@ -10,6 +11,24 @@ import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
 import type { Backend, BackendStatus, McpForward } from './backend.js';
 
 const SMALL_BODY = 256 * 1024;
+
+/** The whole body when it ends within `limit` bytes; else a stream of all of it (what was read, then the rest). */
+async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Readable> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    chunks.push(r.value);
+    size += r.value.length;
+    if (size > limit) {
+      return Readable.from((async function* () {
+        yield* chunks;
+        for (let rest = await it.next(); !rest.done; rest = await it.next()) yield rest.value;
+      })());
+    }
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
 
 export class HttpBackend implements Backend {
@@ -65,9 +84,9 @@ export class HttpBackend implements Backend {
     const type = String(res.headers['content-type'] ?? '');
     const json = type.startsWith('application/json');
     if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
-    // A small JSON answer goes out in one write with its length (streaming it would cost a
-    // chunked response and several writes); large or unsized ones stream.
-    if (json && Number(res.headers['content-length']) <= SMALL_BODY) return reply.send(Buffer.from(await res.body.arrayBuffer()));
+    // A small JSON answer goes out in one write with its length (streaming it costs a chunked
+    // response and several writes); a large one streams.
+    if (json) return reply.send(await bufferedUpTo(res.body, SMALL_BODY));
     if (type.startsWith('text/event-stream')) {
       reply.header('x-accel-buffering', 'no');
       // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay

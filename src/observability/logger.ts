@@ -62,13 +62,14 @@ export class OneLinePerRequest extends LogController {
  * One access line per request, when its response is done (Fastify's own request logging,
  * two lines per request, is off): request id, method, path (secrets redacted), client
  * address, status, time. Its own pino on the same stream, built from chosen fields only, so
- * it needs none of the redaction pass that costs every other line.
+ * it needs none of the redaction pass that costs every other line. `skip`: requests logged
+ * otherwise (MCP requests, whose audit line on the same stream says all this and more).
  */
-export function accessLog(app: FastifyInstance, level: string, stream?: NodeJS.WritableStream): void {
+export function accessLog(app: FastifyInstance, level: string, stream?: NodeJS.WritableStream, skip?: (url: string) => boolean): void {
   const log = pino({ level, messageKey: 'msg' }, (stream ?? process.stdout) as pino.DestinationStream);
   if (!log.isLevelEnabled('info')) return;
   app.addHook('onResponse', (req, reply, done) => {
-    log.info({ reqId: req.id, req: { method: req.method, url: safeUrl(req.url), ip: req.ip }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+    if (!skip?.(req.url)) log.info({ reqId: req.id, req: { method: req.method, url: safeUrl(req.url), ip: req.ip }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
     done();
   });
 }
