@@ -10,8 +10,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Debian packages the test suite uses (real browser; later: redis-server postgresql).
-DEB_PACKAGES=(chromium)
+# Debian packages the test suite uses: a real browser, real Redis and PostgreSQL servers
+# (tests start their own on loopback; see test/helpers/db-servers.ts).
+DEB_PACKAGES=(chromium redis-server postgresql)
 
 deb_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

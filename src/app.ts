@@ -74,7 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
-  const store = deps.store ?? createStore(config.store);
+  const store = deps.store ?? createStore(config.store, config.session.keys);
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
@@ -117,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends, clients: restClients });
   await app.register(explorerRoutes, { config, backends });
-  await app.register(healthRoutes, { backends, client });
+  await app.register(healthRoutes, { backends, client, store: { kind: config.store.kind, ready: store.ready?.bind(store) } });
   await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider), resources });
   if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open' });
   if (config.devIdp?.enabled) {

@@ -1,13 +1,30 @@
 /**
- * oidc-provider's persistence on the proxy's `Store` (memory now; Redis/PostgreSQL plug in
- * behind the same interface). Secondary indexes (uid, user code, grant) are plain keys.
+ * oidc-provider's persistence on the proxy's `Store` (memory, Redis or PostgreSQL).
+ * Secondary indexes (uid, user code, grant) are plain keys. A store that cannot be reached
+ * answers 503 `temporarily_unavailable` (fail closed, and say why), not a bare server_error.
  */
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Store } from '../store/index.js';
+
+function unavailable(): never {
+  const e = new errors.CustomOIDCProviderError('temporarily_unavailable', 'the proxy cannot reach its store; try again shortly');
+  throw Object.assign(e, { status: 503, statusCode: 503, expose: true });
+}
+
+/** The store, with its failures turned into the 503 above. */
+function guarded(store: Store): Store {
+  return {
+    get: <T>(k: string) => store.get<T>(k).catch(unavailable),
+    set: (k, v, ttl) => store.set(k, v, ttl).catch(unavailable),
+    delete: (k) => store.delete(k).catch(unavailable),
+    close: () => store.close(),
+  };
+}
 
 const FOREVER_S = 30 * 24 * 3600;
 
-export function storeAdapter(store: Store, prefix = 'as') {
+export function storeAdapter(backing: Store, prefix = 'as') {
+  const store = guarded(backing);
   return class StoreAdapter implements Adapter {
     constructor(private readonly model: string) {}
 

@@ -73,7 +73,7 @@ function setPath(doc: Record<string, unknown>, path: string[], value: unknown): 
   node[path.at(-1)!] = value;
 }
 
-/** Apply `MCP_PROXY_*` overrides and the seed-001 Okta variables onto a parsed document. */
+/** Apply `MCP_PROXY_*` overrides, the seed-001 Okta variables and seed 003's DATABASE_URL onto a parsed document. */
 export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, problems: string[]): string[] {
   const applied: string[] = [];
   const seed: Array<[string, string[]]> = [
@@ -88,6 +88,14 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, proble
       setPath(doc, path, v);
       applied.push(name);
     }
+  }
+  // Seed 003: DATABASE_URL names the PostgreSQL store unless the config chose another store.
+  const databaseUrl = envValue(env, 'DATABASE_URL');
+  const store = (doc.store ?? {}) as Record<string, unknown>;
+  if (databaseUrl && store.url === undefined && (store.kind === undefined || store.kind === 'postgres')) {
+    setPath(doc, ['store', 'kind'], 'postgres');
+    setPath(doc, ['store', 'url'], databaseUrl);
+    applied.push('DATABASE_URL');
   }
   for (const key of Object.keys(env)) {
     if (!key.startsWith('MCP_PROXY_') || key === 'MCP_PROXY_CONFIG') continue;

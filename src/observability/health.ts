@@ -1,6 +1,6 @@
 /**
  * `/healthz`: the process is alive. `/readyz`: config, keys and listeners are up (200); the
- * IdP and each backend are reported in the body but never make it fail (DESIGN §5).
+ * IdP, the store and each backend are reported in the body but never make it fail (DESIGN §5).
  */
 import type { FastifyInstance } from 'fastify';
 import type { BackendRegistry } from '../backends/registry.js';
@@ -20,7 +20,7 @@ async function idpStatus(client: UpstreamClient) {
   return Promise.race([settled, slow]);
 }
 
-export async function healthRoutes(app: FastifyInstance, opts: { backends: BackendRegistry; client?: UpstreamClient }) {
+export async function healthRoutes(app: FastifyInstance, opts: { backends: BackendRegistry; client?: UpstreamClient; store: { kind: string; ready?(): Promise<boolean> } }) {
   let cached: { at: number; body: unknown } | undefined;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -28,7 +28,8 @@ export async function healthRoutes(app: FastifyInstance, opts: { backends: Backe
     if (cached && Date.now() - cached.at < CACHE_MS) return cached.body;
     const idp = opts.client ? await idpStatus(opts.client) : { ok: true, detail: 'no upstream IdP configured' };
     const entries = await Promise.all(opts.backends.all().map(async (b) => [b.name, await b.status()] as const));
-    const body = { ready: true, idp, backends: Object.fromEntries(entries) };
+    const storeOk = opts.store.ready ? await opts.store.ready() : true;
+    const body = { ready: true, idp, store: { kind: opts.store.kind, ok: storeOk, ...(storeOk ? {} : { detail: 'unreachable: calls that need it fail until it is back' }) }, backends: Object.fromEntries(entries) };
     cached = { at: Date.now(), body };
     return body;
   });

@@ -1,12 +1,16 @@
 /** The store factory: one place that picks the implementation from config. */
 import type { Config } from '../config/load.js';
-import { Errors } from '../errors.js';
 import { MemoryStore } from './memory.js';
+import { PostgresStore } from './postgres.js';
+import { RedisStore } from './redis.js';
+import { Sealer } from './sealed.js';
 import type { Store } from './store.js';
 
 export type { Store } from './store.js';
 
-export function createStore(config: Config['store']): Store {
-  if (config.kind === 'memory') return new MemoryStore();
-  throw new Errors.NOT_IMPLEMENTED(`store kind "${config.kind}"`);
+/** `secrets`: key material for encryption at rest (session.keys), current first. */
+export function createStore(config: Config['store'], secrets: readonly string[]): Store {
+  if (config.kind === 'redis') return new RedisStore(config.url!, new Sealer(secrets));
+  if (config.kind === 'postgres') return new PostgresStore(config.url!, new Sealer(secrets));
+  return new MemoryStore();
 }

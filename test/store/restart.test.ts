@@ -1,0 +1,100 @@
+/**
+ * State that lasts: with `store.kind: redis` (and a signing key from a file, as replicas
+ * share it), a restart keeps registered MCP clients, refresh tokens and consent. Then Redis
+ * goes away: what the proxy can decide without it (a valid JWT) still works, what needs it
+ * (a refresh) fails with a clear error, /readyz says so, and all recovers when Redis is back.
+ */
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { startStandaloneIdp } from '../../src/devidp/plugin.js';
+import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
+import { startRedis } from '../helpers/db-servers.js';
+import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { freePort } from '../helpers/ports.js';
+import { startProxy } from '../helpers/proxy.js';
+import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
+
+const redis = await startRedis();
+t.teardown(() => redis.close());
+const dir = mkdtempSync(join(tmpdir(), 'restart-test-'));
+const keyFile = join(dir, 'signing.jwk');
+writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+
+const port = await freePort();
+const publicUrl = `http://127.0.0.1:${port}`;
+const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }] });
+t.teardown(() => idp.close());
+const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
+t.teardown(() => backend.close());
+const doc = {
+  server: { port, publicUrl },
+  oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+  backends: [{ name: 'demo', http: { url: backend.url } }],
+  store: { kind: 'redis', url: redis.url },
+  signing: { keyFile },
+};
+const REDIRECT = 'http://127.0.0.1:33418/callback';
+const resource = `${publicUrl}/mcp/demo`;
+
+const callMcp = (token: string) =>
+  fetch(resource, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  });
+
+let proxy = await startProxy(doc);
+const { meta, client } = await register(publicUrl, REDIRECT);
+const { verifier, challenge } = pkce();
+const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT);
+const first = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+
+t.test('before the restart: a token and a refresh token', async (t) => {
+  t.equal(first.status, 200, `token request: ${first.status} ${first.body.error ?? ''}`);
+  t.ok(first.body.access_token);
+  t.ok(first.body.refresh_token, 'a refresh token was issued');
+});
+
+t.test('after a restart: the client, its refresh token and its JWT still work', async (t) => {
+  await proxy.close();
+  proxy = await startProxy(doc);
+  const mcp = await callMcp(first.body.access_token!);
+  t.equal(mcp.status, 200, 'the access token from before the restart is accepted');
+  await mcp.text();
+  const refreshed = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  t.equal(refreshed.status, 200, `refresh after restart: ${refreshed.body.error ?? 'ok'}`);
+  t.ok(refreshed.body.access_token);
+  first.body.refresh_token = refreshed.body.refresh_token ?? first.body.refresh_token;
+  const again = await register(publicUrl, REDIRECT);
+  t.not(again.client.client_id, client.client_id, 'registration still works');
+});
+
+t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; then it recovers', async (t) => {
+  await redis.stop();
+  const ready = (await (await fetch(`${publicUrl}/readyz`)).json()) as { store: { kind: string; ok: boolean } };
+  t.same({ kind: ready.store.kind, ok: ready.store.ok }, { kind: 'redis', ok: false });
+  const mcp = await callMcp(first.body.access_token!);
+  t.equal(mcp.status, 200, 'a valid JWT needs no store');
+  await mcp.text();
+  const started = Date.now();
+  const refresh = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  t.equal(refresh.status, 503, 'refresh without the store fails closed');
+  t.equal(refresh.body.error, 'temporarily_unavailable');
+  t.match(refresh.body.error_description, /cannot reach its store/);
+  t.ok(Date.now() - started < 10_000, 'and does not hang');
+
+  await redis.start();
+  let ok = false;
+  for (let i = 0; i < 50 && !ok; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    ok = ((await (await fetch(`${publicUrl}/readyz`)).json()) as { store: { ok: boolean } }).store.ok;
+  }
+  t.ok(ok, '/readyz reports the store back');
+  const after = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  t.equal(after.status, 200, `refresh works again: ${after.body.error ?? 'ok'}`);
+});
+
+t.teardown(() => proxy.close());
