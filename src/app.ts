@@ -17,6 +17,7 @@ import identity from './identity/resolve.js';
 import { withTenant } from './identity/tenant.js';
 import { sessionSource } from './identity/session-source.js';
 import { mcpRoutes } from './mcp/routes.js';
+import { Replicas } from './mcp/replicas.js';
 import { UpstreamClient, type FetchLike } from './oidc/client.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
@@ -75,15 +76,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     routerOptions: { maxParamLength: 200 },
   });
   const store = deps.store ?? createStore(config.store, config.session.keys);
+  // State other replicas must see (revocations, session owners): only with a shared store.
+  const shared = config.store.kind === 'memory' ? undefined : store;
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const backends = new BackendRegistry(config.backends, { log: app.log, enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
+  const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
+  const backends = new BackendRegistry(config.backends, { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
   const signer = new AssertionSigner(key, config.server.publicUrl);
   const resources = mcpResources(config, backends.defaultName);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
   const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
-  const revoked = new RevokedGrants(config.authorizationServer.accessTokenTtl + 60_000);
+  const revoked = new RevokedGrants(config.authorizationServer.accessTokenTtl + 60_000, shared, app.log);
   const provider = as
     ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin })
     : undefined;
@@ -137,6 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await restClients.close();
     await audit.flush();
     await backends.close();
+    await replicas?.close();
     await store.close();
   });
   return { app, config, backends, client };

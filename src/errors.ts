@@ -41,6 +41,7 @@ export const Errors = {
   BACKEND_UNAVAILABLE: def('BACKEND_UNAVAILABLE', 'backend "%s" is unavailable', 502),
   BACKEND_TIMEOUT: def('BACKEND_TIMEOUT', 'backend "%s" did not answer in time', 504),
   BACKEND_BUSY: def('BACKEND_BUSY', 'backend "%s" is at capacity', 503),
+  STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 'the proxy cannot reach its store; try again shortly', 503),
   NOT_IMPLEMENTED: def('NOT_IMPLEMENTED', '%s is not available in this build', 501),
   RATE_LIMITED: def('RATE_LIMITED', 'too many requests', 429),
   INTERNAL: def('INTERNAL', 'internal error', 500),

@@ -21,7 +21,7 @@ export interface AsPluginOptions {
 
 export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
   const { provider, revoked } = opts;
-  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => revoked.add(grantId));
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => void revoked.add(grantId));
   provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
   const registration = opts.registration ? provider.pathFor('registration') : undefined;

@@ -9,6 +9,8 @@ import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
 import type { Backend, BackendStatus, McpForward } from './backend.js';
+import { relayHead } from './relay.js';
+import type { Store } from '../store/store.js';
 
 const SMALL_BODY = 256 * 1024;
 
@@ -29,16 +31,16 @@ async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Rea
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
 
 export class HttpBackend implements Backend {
   readonly audience: string[];
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
-  private readonly owners = new SessionOwners();
+  private readonly owners: SessionOwners;
 
-  constructor(readonly config: BackendConfig) {
+  constructor(readonly config: BackendConfig, store?: Store) {
+    this.owners = new SessionOwners(store, `mcp-owner:${config.name}`);
     this.http = config.http!;
     this.url = new URL(this.http.url);
     this.audience = [config.name, this.http.url];
@@ -51,7 +53,7 @@ export class HttpBackend implements Backend {
 
   async forward({ req, reply, principal, body, headers, rewrite }: McpForward): Promise<void> {
     const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string' && !this.owners.mayUse(sessionId, principal)) throw foreignSession(req, this.name, principal);
+    if (typeof sessionId === 'string' && !(await this.owners.mayUse(sessionId, principal))) throw foreignSession(req, this.name, principal);
     const abort = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -75,24 +77,15 @@ export class HttpBackend implements Backend {
     }
     // Bind the session the backend hands out to this principal (before its body streams).
     const issued = res.headers['mcp-session-id'];
-    if (typeof issued === 'string' && res.statusCode < 400) this.owners.bind(issued, principal);
+    if (typeof issued === 'string' && res.statusCode < 400) await this.owners.bind(issued, principal);
     if (req.method === 'DELETE' && typeof sessionId === 'string' && res.statusCode < 300) this.owners.forget(sessionId);
-    reply.code(res.statusCode);
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
-    }
+    relayHead(reply, res);
     const type = String(res.headers['content-type'] ?? '');
     const json = type.startsWith('application/json');
     if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
     // A small JSON answer goes out in one write with its length (streaming it costs a chunked
     // response and several writes); a large one streams.
     if (json) return reply.send(await bufferedUpTo(res.body, SMALL_BODY));
-    if (type.startsWith('text/event-stream')) {
-      reply.header('x-accel-buffering', 'no');
-      // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay
-      // quiet for minutes, so send the head as soon as Fastify starts piping.
-      reply.raw.once('pipe', () => reply.raw.flushHeaders());
-    }
     return reply.send(rewrite && type.startsWith('text/event-stream') ? res.body.pipe(sseRewriter(rewrite)) : res.body);
   }
 

@@ -7,7 +7,7 @@ import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
 
 export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
 
-export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg) : new StdioBackend(cfg, deps));
+export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg, deps.store) : new StdioBackend(cfg, deps));
 
 export class BackendRegistry {
   private readonly byName = new Map<string, Backend>();

@@ -100,6 +100,8 @@ export const ConfigSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
         publicUrl: url.optional(),
+        /** How the other replicas reach this one (several replicas sharing a Redis/PostgreSQL store). */
+        advertiseUrl: url.optional(),
         trustProxy: z.union([z.boolean(), z.string(), z.number()]).default(false),
         bodyLimit: z.number().int().positive().default(4 * 1024 * 1024),
         allowedOrigins: strList,
@@ -212,6 +214,7 @@ export const ConfigSchema = z
     if (c.oidc && !c.oidc.clientSecret) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecret'], message: 'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)' });
     if (c.oidc && new URL(c.oidc.issuer).protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(new URL(c.oidc.issuer).hostname))
       ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true' });
+    if (c.server.advertiseUrl && c.store.kind === 'memory') ctx.addIssue({ code: 'custom', path: ['server', 'advertiseUrl'], message: 'several replicas need a shared store: set store.kind to redis or postgres' });
     if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
   });
 

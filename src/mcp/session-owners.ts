@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
 import type { Principal } from '../identity/principal.js';
 import { BoundedMap } from '../store/memory.js';
+import type { Store } from '../store/store.js';
 
 /** The 404 for a session presented by someone who does not own it, logged. */
 export function foreignSession(req: FastifyRequest, backend: string, p: Principal): Error {
@@ -15,20 +16,40 @@ export function foreignSession(req: FastifyRequest, backend: string, p: Principa
   return new Errors.MCP_SESSION_NOT_FOUND();
 }
 
+const OWNER_TTL_MS = 7 * 24 * 3600_000;
+
+/**
+ * Owners of the sessions a backend hands out: in memory, and in the Store when several
+ * replicas share one (a session created through replica A is checked the same on B). A
+ * store that cannot be reached refuses the call (503): never guess that a session is free.
+ */
 export class SessionOwners {
   private readonly owners = new BoundedMap<string, string>(200_000);
 
+  constructor(private readonly store?: Store, private readonly prefix = 'mcp-owner') {}
+
   /** False when the session is known to belong to someone else. */
-  mayUse(sessionId: string, p: Principal): boolean {
-    const owner = this.owners.get(sessionId);
+  async mayUse(sessionId: string, p: Principal): Promise<boolean> {
+    let owner = this.owners.get(sessionId);
+    if (owner === undefined && this.store) {
+      owner = await this.store.get<string>(`${this.prefix}:${sessionId}`).catch(() => {
+        throw new Errors.STORE_UNAVAILABLE();
+      });
+      if (owner !== undefined) this.owners.set(sessionId, owner);
+    }
     return owner === undefined || owner === p.sub;
   }
 
-  bind(sessionId: string, p: Principal): void {
-    if (this.owners.peek(sessionId) === undefined) this.owners.set(sessionId, p.sub);
+  bind(sessionId: string, p: Principal): Promise<void> | undefined {
+    if (this.owners.peek(sessionId) !== undefined) return;
+    this.owners.set(sessionId, p.sub);
+    return this.store?.set(`${this.prefix}:${sessionId}`, p.sub, OWNER_TTL_MS).catch(() => {
+      throw new Errors.STORE_UNAVAILABLE();
+    });
   }
 
   forget(sessionId: string): void {
     this.owners.delete(sessionId);
+    void this.store?.delete(`${this.prefix}:${sessionId}`).catch(() => undefined);
   }
 }

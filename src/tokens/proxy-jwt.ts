@@ -45,7 +45,7 @@ export class ProxyTokenVerifier {
     const { payload, principal } = hit;
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
-    if (this.revoked.has(payload.gid as string | undefined)) throw invalidToken('grant revoked');
+    if (await this.revoked.has(payload.gid as string | undefined)) throw invalidToken('grant revoked');
     return principal;
   }
 }

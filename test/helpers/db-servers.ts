@@ -55,6 +55,7 @@ export async function startRedis(): Promise<DbServer> {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--daemonize', 'no'], { stdio: 'ignore' });
     await waitFor(async () => {
       const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
       try {
         await c.connect();
         await c.ping();

@@ -14,6 +14,8 @@ import type { Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession } from '../../mcp/session-owners.js';
 import type { Backend, BackendStatus, McpForward } from '../backend.js';
+import type { Store } from '../../store/store.js';
+import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
 import { StdioChild, childEnv } from './child.js';
 import { McpHttpSession } from './http-session.js';
@@ -22,10 +24,16 @@ interface StdioSession {
   link: SessionLink;
   http: McpHttpSession;
   bridge: ChildBridge;
+  /** When the shared-store record was last written (0: never). */
+  registeredAt: number;
 }
 
 export interface StdioBackendDeps {
   log: FastifyBaseLogger;
+  /** Shared state (session owners) when replicas share a store. */
+  store?: Store;
+  /** Sessions reachable from every replica (server.advertiseUrl with a shared store). */
+  replicas?: Replicas;
   /** Policy is enforced (false in `policy.mode: dry-run`: lists are not filtered). */
   enforce?: boolean;
 }
@@ -63,11 +71,13 @@ export class StdioBackend implements Backend {
     let session: StdioSession;
     if (typeof sessionId === 'string') {
       const found = this.sessions.get(sessionId);
-      if (!found) throw new Errors.MCP_SESSION_NOT_FOUND();
+      if (!found) return this.elsewhere(req, reply, sessionId, principal);
       if (found.link.principal.sub !== principal.sub) throw foreignSession(req, this.name, principal);
       session = found;
+      this.keepRegistered(session);
     } else if (req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed))) {
       session = this.open(principal);
+      await this.register(session);
     } else {
       throw new Errors.BAD_REQUEST('Mcp-Session-Id header is required (initialize first)');
     }
@@ -99,10 +109,42 @@ export class StdioBackend implements Backend {
       filterResult: this.deps.enforce === false ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => this.end(http.id),
     };
-    const session = { link, http, bridge };
+    const session = { link, http, bridge, registeredAt: 0 };
     this.sessions.set(http.id, session);
     bridge.attach(link);
     return session;
+  }
+
+  /** A session this replica does not hold: relayed to the replica that does, else 404. */
+  private async elsewhere(req: McpForward['req'], reply: McpForward['reply'], sessionId: string, principal: Principal): Promise<void> {
+    const replicas = this.deps.replicas;
+    const home = replicas && !replicas.relayed(req, sessionId) ? await replicas.lookup(this.name, sessionId) : undefined;
+    if (!home || home.replica === replicas!.self) throw new Errors.MCP_SESSION_NOT_FOUND();
+    if (home.sub !== principal.sub) throw foreignSession(req, this.name, principal);
+    await replicas!.relay(req, reply, this.name, sessionId, home);
+  }
+
+  private get registrationTtl(): number {
+    return this.stdio.idleTimeout + 60_000;
+  }
+
+  /** Records the session in the shared store so other replicas can relay to it (fails closed). */
+  private async register(s: StdioSession): Promise<void> {
+    if (!this.deps.replicas) return;
+    try {
+      await this.deps.replicas.register(this.name, s.http.id, s.link.principal.sub, this.registrationTtl);
+      s.registeredAt = Date.now();
+    } catch (e) {
+      this.end(s.http.id);
+      throw e;
+    }
+  }
+
+  /** Renews the record while the session is used (a quarter of its lifetime at most apart). */
+  private keepRegistered(s: StdioSession): void {
+    if (!this.deps.replicas || Date.now() - s.registeredAt < this.registrationTtl / 4) return;
+    s.registeredAt = Date.now();
+    void this.deps.replicas.register(this.name, s.http.id, s.link.principal.sub, this.registrationTtl).catch(() => undefined);
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
@@ -135,6 +177,7 @@ export class StdioBackend implements Backend {
     const s = this.sessions.get(sessionId);
     if (!s) return;
     this.sessions.delete(sessionId);
+    this.deps.replicas?.release(this.name, sessionId);
     s.bridge.detach(s.link);
     s.http.close();
     if (this.stdio.isolation === 'session' && s.bridge.sessions.size === 0) void s.bridge.child.stop();

@@ -1,0 +1,22 @@
+/**
+ * Passing an upstream HTTP answer (an HTTP backend's, or another replica's) back to the
+ * client: status, end-to-end headers, and the body streamed (an SSE head flushed at once).
+ */
+import type { FastifyReply } from 'fastify';
+import type { Dispatcher } from 'undici';
+
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
+
+/** Status and headers of `res` onto the reply (hop-by-hop ones and Set-Cookie left out). */
+export function relayHead(reply: FastifyReply, res: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>): void {
+  reply.code(res.statusCode);
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+  }
+  if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    reply.header('x-accel-buffering', 'no');
+    // Fastify writes a streamed response's head with its first chunk; an SSE stream may stay
+    // quiet for minutes, so send the head as soon as Fastify starts piping.
+    reply.raw.once('pipe', () => reply.raw.flushHeaders());
+  }
+}
