@@ -33,7 +33,7 @@ import rateLimits from './security/rate-limit.js';
 import security from './security/plugin.js';
 import session from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
-import { createStore, type Store } from './store/index.js';
+import { createStore, redisOf, type Store } from './store/index.js';
 import { apiRoutes } from './web/api.js';
 import { explorerRoutes } from './web/explorer.js';
 import { RestMcpClients } from './web/mcp-client.js';
@@ -108,7 +108,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });
-  await app.register(rateLimits, { config, paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token') } });
+  await app.register(rateLimits, { config, redis: redisOf(store), paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token') } });
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins

@@ -212,7 +212,9 @@ export const ConfigSchema = z
     });
     if (c.backends.filter((b) => b.default).length > 1) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
     if (c.oidc && !c.oidc.clientSecret) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecret'], message: 'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)' });
-    if (c.oidc && new URL(c.oidc.issuer).protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(new URL(c.oidc.issuer).hostname))
+    // URL.parse: refinements also run on values the field's own check already refused.
+    const issuer = c.oidc ? URL.parse(c.oidc.issuer) : null;
+    if (c.oidc && issuer?.protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(issuer.hostname))
       ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true' });
     if (c.server.advertiseUrl && c.store.kind === 'memory') ctx.addIssue({ code: 'custom', path: ['server', 'advertiseUrl'], message: 'several replicas need a shared store: set store.kind to redis or postgres' });
     if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });

@@ -32,7 +32,12 @@ export function sessionSource(opts: SessionSourceOptions) {
       req.session.delete();
       return null;
     }
-    const tokens = await opts.tokens.current(user.sid);
+    // The cookie is self-contained: while the store is down the session stays valid (its
+    // upstream tokens cannot be refreshed, a server-side logout cannot be seen).
+    const tokens = await opts.tokens.current(user.sid).catch((e: Error) => {
+      req.log.warn({ event: 'store.unavailable', reason: e.message }, 'store unreachable: session accepted from its cookie alone');
+      return undefined;
+    });
     if (tokens === null) {
       req.session.delete();
       return null;

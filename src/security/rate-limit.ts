@@ -1,12 +1,14 @@
 /**
- * Rate limits (off unless configured), on @fastify/rate-limit's counters (in memory now; its
- * store is pluggable for Redis): per backend, keyed by user, API key or tenant; and per client
- * address on the unauthenticated endpoints `/oauth/login`, registration and token.
- * Over the limit: 429 with Retry-After (a JSON-RPC error body on `/mcp`).
+ * Rate limits (off unless configured), on @fastify/rate-limit's counters: in memory, or in
+ * Redis when the store is Redis (every replica counts against one budget; while Redis is away
+ * limits are not enforced rather than refusing everyone): per backend, keyed by user, API key
+ * or tenant; and per client address on the unauthenticated endpoints `/oauth/login`,
+ * registration and token. Over the limit: 429 with Retry-After (a JSON-RPC error body on `/mcp`).
  */
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 
@@ -19,8 +21,8 @@ declare module 'fastify' {
   }
 }
 
-async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; paths: { register?: string; token?: string } }) {
-  await app.register(rateLimit, { global: false });
+async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; paths: { register?: string; token?: string }; redis?: Redis | Cluster }) {
+  await app.register(rateLimit, { global: false, ...(opts.redis ? { redis: opts.redis, nameSpace: 'mcp-oidc-proxy:rl:', skipOnError: true } : {}) });
   app.decorate('limiter', (limit: Limit): Limiter => {
     const keys = new WeakMap<FastifyRequest, string>();
     const check = app.createRateLimit({ max: limit.max, timeWindow: limit.window, keyGenerator: (req) => keys.get(req) ?? req.ip });

@@ -14,3 +14,8 @@ export function createStore(config: Config['store'], secrets: readonly string[])
   if (config.kind === 'postgres') return new PostgresStore(config.url!, new Sealer(secrets));
   return new MemoryStore();
 }
+
+/** The Redis connection behind a Redis store (shared rate-limit counters use it), else undefined. */
+export function redisOf(store: Store): RedisStore['client'] | undefined {
+  return store instanceof RedisStore ? store.client : undefined;
+}

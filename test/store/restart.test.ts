@@ -2,7 +2,8 @@
  * State that lasts: with `store.kind: redis` (and a signing key from a file, as replicas
  * share it), a restart keeps registered MCP clients, refresh tokens and consent. Then Redis
  * goes away: what the proxy can decide without it (a valid JWT) still works, what needs it
- * (a refresh) fails with a clear error, /readyz says so, and all recovers when Redis is back.
+ * (a refresh, recording a new MCP session's owner) fails with a clear error, /readyz says so,
+ * and all recovers when Redis is back.
  */
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
+import { loginThroughProxy } from '../helpers/session-client.js';
 import { startProxy } from '../helpers/proxy.js';
 import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
 
@@ -73,12 +75,25 @@ t.test('after a restart: the client, its refresh token and its JWT still work', 
 });
 
 t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; then it recovers', async (t) => {
+  const init = await callMcp(first.body.access_token!);
+  const sid = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const { cookie } = await loginThroughProxy(publicUrl, 'alice');
   await redis.stop();
+  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { user?: { sub: string } };
+  t.equal(status.user?.sub, 'alice', 'a browser session lives in its cookie: still logged in');
   const ready = (await (await fetch(`${publicUrl}/readyz`)).json()) as { store: { kind: string; ok: boolean } };
   t.same({ kind: ready.store.kind, ok: ready.store.ok }, { kind: 'redis', ok: false });
-  const mcp = await callMcp(first.body.access_token!);
-  t.equal(mcp.status, 200, 'a valid JWT needs no store');
+  const mcp = await fetch(resource, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.body.access_token}`, 'mcp-session-id': sid, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  t.equal(mcp.status, 200, 'a valid JWT on a session this replica knows needs no store');
   await mcp.text();
+  const fresh = await callMcp(first.body.access_token!);
+  t.equal(fresh.status, 503, 'a new session, whose owner must be recorded, fails closed');
+  t.match(await fresh.text(), /cannot reach its store/);
   const started = Date.now();
   const refresh = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
   t.equal(refresh.status, 503, 'refresh without the store fails closed');
