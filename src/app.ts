@@ -11,6 +11,7 @@ import { authorizationServerPlugin } from './authz-server/plugin.js';
 import { createAuthorizationServer, mcpResources, type CimdTestOrigin } from './authz-server/provider.js';
 import { resourceMetadataRoutes } from './authz-server/resource-metadata.js';
 import { RevokedGrants } from './authz-server/revoked.js';
+import { revokeUserGrants } from './authz-server/adapter.js';
 import { BackendRegistry, type BackendFactory } from './backends/registry.js';
 import { DEFAULT_DEV_USERS, devIdpPlugin } from './devidp/plugin.js';
 import identity from './identity/resolve.js';
@@ -33,6 +34,8 @@ import rateLimits from './security/rate-limit.js';
 import security from './security/plugin.js';
 import session from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
+import { Logout } from './session/logout.js';
+import { OpenStreams } from './mcp/streams.js';
 import { createStore, redisOf, type Store } from './store/index.js';
 import { apiRoutes } from './web/api.js';
 import { explorerRoutes } from './web/explorer.js';
@@ -115,8 +118,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(config.tenants, p) });
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
-  await app.register(oidcRoutes, { config, client, tokens, onLogout: (sid) => restClients.endSession(sid) });
-  await app.register(mcpRoutes, { config, backends, signer, tokens, audit });
+  const streams = new OpenStreams();
+  const logout = new Logout({
+    store,
+    tokens,
+    ttlMs: config.session.maxAge,
+    log: app.log,
+    closeRestSessions: (sid) => restClients.endSession(sid),
+    closeStreams: (which) => streams.close(which),
+    endBackendSessions: (sub) => backends.endUser(sub),
+    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => revoked.add(gid)) : undefined,
+  });
+  await app.register(oidcRoutes, { config, client, tokens, logout, store });
+  await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends, clients: restClients });

@@ -37,6 +37,12 @@ export function storeAdapter(backing: Store, prefix = 'as') {
       await store.set(this.key(id), payload, ttl);
       if (payload.uid) await store.set(`${prefix}:uid:${payload.uid}`, id, ttl);
       if (payload.userCode) await store.set(`${prefix}:usercode:${payload.userCode}`, id, ttl);
+      // Grants by user, so "log out everywhere" and back-channel logout can revoke them all.
+      if (this.model === 'Grant' && typeof payload.accountId === 'string') {
+        const ak = accountGrantsKey(prefix, payload.accountId);
+        const ids = (await store.get<string[]>(ak)) ?? [];
+        if (!ids.includes(id)) await store.set(ak, [...ids, id], Math.max(ttl, FOREVER_S * 1000));
+      }
       if (payload.grantId) {
         const gk = `${prefix}:grant:${payload.grantId}`;
         const keys = (await store.get<string[]>(gk)) ?? [];
@@ -76,4 +82,25 @@ export function storeAdapter(backing: Store, prefix = 'as') {
       await store.delete(gk);
     }
   };
+}
+
+const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}:account-grants:${accountId}`;
+
+/**
+ * Revokes every grant the authorization server holds for a user: their refresh tokens, codes
+ * and device codes are deleted, and `onRevoked` (the revoked-grant list) makes the JWT access
+ * tokens already issued fail at once. Returns how many grants there were.
+ */
+export async function revokeUserGrants(store: Store, accountId: string, onRevoked: (grantId: string) => Promise<void>, prefix = 'as'): Promise<number> {
+  const ak = accountGrantsKey(prefix, accountId);
+  const ids = (await store.get<string[]>(ak)) ?? [];
+  for (const gid of ids) {
+    await onRevoked(gid);
+    const gk = `${prefix}:grant:${gid}`;
+    for (const k of (await store.get<string[]>(gk)) ?? []) await store.delete(k);
+    await store.delete(gk);
+    await store.delete(`${prefix}:Grant:${gid}`);
+  }
+  await store.delete(ak);
+  return ids.length;
 }

@@ -30,6 +30,8 @@ export interface Backend {
   readonly audience: string[];
   forward(f: McpForward): Promise<void>;
   status(): Promise<BackendStatus>;
+  /** The user logged out everywhere: end their sessions (and processes) here. */
+  endUser?(sub: string): Promise<void>;
   /** Shutdown begins: stop taking new sessions, end idle streams (in-flight calls finish). */
   drain?(): Promise<void>;
   close(): Promise<void>;

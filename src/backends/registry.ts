@@ -33,6 +33,10 @@ export class BackendRegistry {
     return [...this.byName.values()];
   }
 
+  async endUser(sub: string): Promise<void> {
+    await Promise.all(this.all().map((b) => b.endUser?.(sub)));
+  }
+
   async drain(): Promise<void> {
     await Promise.all(this.all().map((b) => b.drain?.()));
   }

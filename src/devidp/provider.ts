@@ -5,6 +5,7 @@
  * state is in memory (one store per provider: the library's own memory adapter is
  * shared by every provider in the process).
  */
+import { isLoopbackHost } from '../lib/net.js';
 import { generateKeyPair, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import Provider, {
@@ -181,12 +182,20 @@ export async function createDevIdpProvider(opts: DevIdpProviderOptions): Promise
     features: {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
       revocation: { enabled: true, allowedPolicy: ownToken },
       introspection: { enabled: true, allowedPolicy: ownToken },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
     },
     renderError,
+    // oidc-provider refuses outgoing requests to special-use addresses; the dev IdP runs on
+    // loopback next to the proxy, so its back-channel logout calls to loopback are let through.
+    fetch: (url: string | URL | Request, init?: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher, ...rest } = init ?? {};
+      const host = new URL(url instanceof Request ? url.url : url).hostname;
+      return globalThis.fetch(url, isLoopbackHost(host) ? rest : ({ ...rest, dispatcher } as RequestInit));
+    },
     ttl: { ...DEFAULT_TTL, ...opts.ttl },
   };
   return new Provider(opts.issuer, configuration);

@@ -3,7 +3,6 @@
  * Requires a principal, enforces session ownership, builds the backend's headers
  * (identity in, client credentials out) and hands the call to the backend.
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
@@ -18,6 +17,7 @@ import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
 import { parseJson } from './jsonrpc.js';
 import type { AuditLog } from '../observability/audit.js';
+import type { OpenStreams } from './streams.js';
 
 export interface McpRouteOptions {
   config: Config;
@@ -25,19 +25,17 @@ export interface McpRouteOptions {
   signer: AssertionSigner;
   tokens: SessionTokens;
   audit: AuditLog;
+  streams: OpenStreams;
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
-  const { config, backends, signer, tokens, audit } = opts;
+  const { config, backends, signer, tokens, audit, streams } = opts;
   const publicUrl = new URL(config.server.publicUrl);
   const limiters = new Map<string, Limiter>();
   const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
-  const getStreams = new Set<ServerResponse>();
-  app.addHook('preClose', async () => {
-    for (const res of getStreams) res.destroy();
-  });
+  app.addHook('preClose', async () => void streams.close());
 
   // Bodies arrive as bytes (the limit answers 413), are parsed once below and forwarded as they came.
   app.removeAllContentTypeParsers();
@@ -49,10 +47,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const b = backend();
     const limit = b.config.rateLimit;
     if (limit) await (limiters.get(b.name) ?? limiters.set(b.name, app.limiter(limit)).get(b.name)!)(req, rateKey(b.name, limit.per, principal));
-    if (req.method === 'GET') {
-      getStreams.add(reply.raw);
-      reply.raw.once('close', () => getStreams.delete(reply.raw));
-    }
+    if (req.method === 'GET') streams.add(reply.raw, principal);
     // Session ownership (DESIGN §6) is enforced by each backend, which knows its sessions.
     const sessionId = req.headers['mcp-session-id'];
     // Policy: the backend allow list and every named call; refusals never reach the backend.

@@ -13,6 +13,9 @@ import { readGroups } from '../identity/principal.js';
 import { tenantFor } from '../identity/tenant.js';
 import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
+import type { Logout } from '../session/logout.js';
+import type { Store } from '../store/store.js';
+import { backchannelLogoutRoute } from './backchannel.js';
 import { assertCsrf } from '../security/csrf.js';
 import type { UpstreamClient } from './client.js';
 import { safeReturnTo } from './return-to.js';
@@ -24,12 +27,12 @@ export interface OidcRouteOptions {
   config: Config;
   client?: UpstreamClient;
   tokens: SessionTokens;
-  /** Called at logout with the ended browser session's id (closes the MCP sessions held for it). */
-  onLogout?: (sessionId: string) => Promise<void>;
+  logout: Logout;
+  store: Store;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
-  const { config, client, tokens } = opts;
+  const { config, client, tokens, logout } = opts;
   const publicUrl = new URL(config.server.publicUrl);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
@@ -73,23 +76,27 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
       throw new Errors.LOGIN_FAILED(`your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`);
     }
     await tokens.save(user.sid, result.tokens);
+    await logout.remember(user.sub, user.sid, { issuer: config.oidc!.issuer, sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined });
     req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
     return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);
   });
+
+  if (client) backchannelLogoutRoute(app, { client, logout, store: opts.store });
 
   app.get('/oauth/logout', async (_req, reply) => {
     reply.header('allow', 'POST');
     throw new Errors.METHOD_NOT_ALLOWED('GET (log out with a POST carrying the CSRF token)');
   });
 
-  app.post('/oauth/logout', async (req, reply) => {
+  app.post<{ Body: { everywhere?: string } | undefined }>('/oauth/logout', async (req, reply) => {
     const user = req.session.get('user');
     if (!user) return finish(req, reply, undefined);
     assertCsrf(req, user.csrf);
     const held = await tokens.get(user.sid);
-    // MCP sessions held for this browser session close first: they still authenticate with it.
-    await opts.onLogout?.(user.sid).catch(() => undefined);
-    await tokens.end(user.sid);
+    // This browser session ends server-side (MCP sessions held for it and its streams too);
+    // `everywhere`: every session of the user, and the grants their MCP clients hold.
+    await logout.endSession(user.sid);
+    if (['1', 'true', 'on', 'yes'].includes(String(req.body?.everywhere ?? '').toLowerCase())) await logout.endUser(user.sub, 'user asked');
     req.session.delete();
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
     if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);

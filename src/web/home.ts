@@ -36,7 +36,7 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; b
 <tr><th>Tenant</th><td id="user-tenant">${escapeHtml(p.tenant ?? '')}</td></tr>
 <tr><th>Session ends</th><td id="user-expires">${escapeHtml(expires)}</td></tr>
 </table>
-${p.source === 'session' ? `<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button class="secondary" id="logout">Log out</button></form>` : ''}
+${p.source === 'session' ? `<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button class="secondary" id="logout">Log out</button> <button class="secondary" id="logout-everywhere" name="everywhere" value="1" title="Also sign out your MCP clients: their tokens are revoked and their sessions closed">Log out everywhere</button></form>` : ''}
 </div>
 <h2>MCP backends</h2><div class="card"><table id="backends">${rows}</table></div>`,
     );

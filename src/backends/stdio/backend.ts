@@ -200,6 +200,11 @@ export class StdioBackend implements Backend {
     return ok ? { ok: true, detail: `${this.processes.length} process(es)` } : { ok: false, detail: `command not found: ${this.stdio.command}` };
   }
 
+  async endUser(sub: string): Promise<void> {
+    for (const [id, s] of this.sessions) if (s.link.principal.sub === sub) this.end(id);
+    await Promise.all([...this.bridges.values()].filter((b) => b.owner === sub).map((b) => b.child.stop()));
+  }
+
   async drain(): Promise<void> {
     this.closing = true;
     for (const [id, s] of this.sessions) if (!s.bridge.busy) this.end(id);

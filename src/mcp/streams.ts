@@ -1,0 +1,27 @@
+/**
+ * Long-lived MCP responses (GET streams) with who opened them, so shutdown can cut them all
+ * and a logout can cut the ones of a user or of one browser session.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Principal } from '../identity/principal.js';
+
+export class OpenStreams {
+  private readonly open = new Map<ServerResponse, { sub: string; sessionId?: string }>();
+
+  add(res: ServerResponse, p: Principal): void {
+    this.open.set(res, { sub: p.sub, sessionId: p.sessionId });
+    res.once('close', () => this.open.delete(res));
+  }
+
+  /** Ends the streams matching `which` (all when omitted); returns how many. */
+  close(which?: { sub?: string; sessionId?: string }): number {
+    let n = 0;
+    for (const [res, owner] of this.open) {
+      if (which?.sub !== undefined && owner.sub !== which.sub) continue;
+      if (which?.sessionId !== undefined && owner.sessionId !== which.sessionId) continue;
+      res.destroy();
+      n++;
+    }
+    return n;
+  }
+}

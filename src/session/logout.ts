@@ -1,0 +1,63 @@
+/**
+ * Logout that reaches what is live, not just the cookie:
+ * - one browser session: ended server-side (a copied cookie is refused), the MCP sessions
+ *   the REST API held for it closed, GET streams opened with it cut;
+ * - a user everywhere ("log out everywhere", OIDC back-channel logout): every browser session
+ *   of theirs ended, every grant the authorization server gave their MCP clients revoked
+ *   (refresh tokens deleted, JWT access tokens refused at once), their streams cut and their
+ *   stdio sessions and processes ended on this replica.
+ * Browser sessions are indexed by user and by the IdP's session id (`sid`) at login.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Store } from '../store/store.js';
+import type { SessionTokens } from './tokens.js';
+
+export interface LogoutDeps {
+  store: Store;
+  tokens: SessionTokens;
+  ttlMs: number;
+  log: FastifyBaseLogger;
+  /** Close what the REST API held for a browser session. */
+  closeRestSessions(sessionId: string): Promise<void>;
+  /** Cut GET streams (of a user, or of one browser session). */
+  closeStreams(which: { sub?: string; sessionId?: string }): number;
+  /** End a user's stdio sessions and processes. */
+  endBackendSessions(sub: string): Promise<void>;
+  /** Revoke the AS grants of a user; how many there were (undefined: no authorization server). */
+  revokeGrants?(sub: string): Promise<number>;
+}
+
+const userKey = (sub: string) => `user-sessions:${sub}`;
+const idpKey = (issuer: string, sid: string) => `idp-session:${issuer}:${sid}`;
+
+export class Logout {
+  constructor(private readonly d: LogoutDeps) {}
+
+  /** At login: remember this browser session under its user and the IdP's session id. */
+  async remember(sub: string, sessionId: string, idp?: { issuer: string; sid?: string }): Promise<void> {
+    const list = ((await this.d.store.get<string[]>(userKey(sub))) ?? []).slice(-49);
+    await this.d.store.set(userKey(sub), [...list, sessionId], this.d.ttlMs);
+    if (idp?.sid) await this.d.store.set(idpKey(idp.issuer, idp.sid), { sub, sessionId }, this.d.ttlMs);
+  }
+
+  /** The browser sessions the IdP's session `sid` logged in. */
+  async byIdpSession(issuer: string, sid: string): Promise<{ sub: string; sessionId: string } | undefined> {
+    return this.d.store.get(idpKey(issuer, sid));
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    await this.d.closeRestSessions(sessionId).catch(() => undefined);
+    await this.d.tokens.end(sessionId);
+    this.d.closeStreams({ sessionId });
+  }
+
+  async endUser(sub: string, why: string): Promise<void> {
+    const sessions = (await this.d.store.get<string[]>(userKey(sub))) ?? [];
+    for (const sid of sessions) await this.endSession(sid);
+    await this.d.store.delete(userKey(sub));
+    const grants = (await this.d.revokeGrants?.(sub)) ?? 0;
+    const streams = this.d.closeStreams({ sub });
+    await this.d.endBackendSessions(sub);
+    this.d.log.info({ event: 'logout.everywhere', sub, why, browserSessions: sessions.length, grants, streams }, 'user logged out everywhere');
+  }
+}
