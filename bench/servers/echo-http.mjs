@@ -1,9 +1,12 @@
 // Raw HTTP MCP echo backend (node:http, JSON answers; `tools/call stream` answers as SSE).
-// Prints `listening <port>` once ready. Usage: node echo-http.mjs [port]
+// Run as a script it prints `listening <port>` once ready: node echo-http.mjs [port].
+// Tests import createEchoServer().
 import http from 'node:http';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { answer, newSessionId } from './echo-logic.mjs';
 
-const server = http.createServer((req, res) => {
+export const createEchoServer = () => http.createServer((req, res) => {
   if (req.method === 'DELETE') return void res.writeHead(200).end();
   if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST, DELETE' }).end();
   const chunks = [];
@@ -18,8 +21,8 @@ const server = http.createServer((req, res) => {
     const reply = answer(msg);
     if (!reply) return void res.writeHead(202).end();
     const headers = { 'content-type': 'application/json' };
-    if (msg.method === 'initialize') headers['mcp-session-id'] = newSessionId();
-    if (msg.method === 'tools/call' && msg.params?.name === 'stream') {
+    if (msg?.method === 'initialize') headers['mcp-session-id'] = newSessionId();
+    if (msg?.method === 'tools/call' && msg.params?.name === 'stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } })}\n\n`);
       setTimeout(() => res.end(`event: message\ndata: ${JSON.stringify(reply)}\n\n`), 5);
@@ -30,6 +33,9 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, headers).end(body);
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
-process.on('SIGTERM', () => process.exit(0));
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  const server = createEchoServer();
+  server.keepAliveTimeout = 60_000;
+  server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+  process.on('SIGTERM', () => process.exit(0));
+}

@@ -9,6 +9,7 @@ const TOOLS = [
 
 /** The answer to one JSON-RPC message, or undefined for a notification. */
 export function answer(msg) {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'invalid request' } };
   if (msg.id === undefined || msg.id === null) return undefined;
   switch (msg.method) {
     case 'initialize':

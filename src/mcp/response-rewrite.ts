@@ -15,7 +15,10 @@ export function rewriteJsonBody(text: string, rewrite: Rewrite): string {
   } catch {
     return text;
   }
-  const out = Array.isArray(parsed) ? parsed.map((m) => rewrite(m as RpcMessage)) : rewrite(parsed as RpcMessage);
+  // Only message-shaped values are rewritten: a backend answering `null`, a number or `[null]`
+  // gets its answer passed on as it is (found by the fuzz harness: it used to be a 500).
+  const one = (m: unknown) => (m && typeof m === 'object' && !Array.isArray(m) ? rewrite(m as RpcMessage) : m);
+  const out = Array.isArray(parsed) ? parsed.map(one) : one(parsed);
   return JSON.stringify(out);
 }
 

@@ -26,5 +26,7 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
   const u = new URL(value, base);
   if (u.origin !== base) return fallback;
   if (u.pathname.startsWith('/oauth/callback')) return fallback;
+  // Dot segments can collapse into a scheme-relative URL (`/.//evil.com` → `//evil.com`).
+  if (u.pathname.startsWith('//')) return fallback;
   return u.pathname + u.search + u.hash;
 }

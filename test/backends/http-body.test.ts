@@ -18,6 +18,7 @@ const backend = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const msg = JSON.parse(Buffer.concat(chunks).toString());
+    if (msg.method === 'tools/list') return void res.writeHead(200, { 'content-type': 'application/json' }).end('null');
     const text = msg.params?.arguments?.size === 'big' ? BIG : 'small';
     const body = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text }] } });
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -30,7 +31,7 @@ t.teardown(() => backend.close());
 
 const proxy = await startProxy({
   apiKeys: [{ name: 'tester', sha256: createHash('sha256').update(KEY).digest('hex'), subject: 'tester' }],
-  backends: [{ name: 'chunky', default: true, http: { url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp` } }],
+  backends: [{ name: 'chunky', default: true, http: { url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp` }, tools: [{ match: '*', allow: { apiKeys: ['tester'] } }] }],
 });
 t.teardown(() => proxy.close());
 
@@ -56,4 +57,14 @@ t.test('a 1 MiB JSON answer streams through whole', async (t) => {
   const body = (await res.json()) as any;
   t.equal(body.result.content[0].text.length, BIG.length);
   t.equal(body.result.content[0].text, BIG);
+});
+
+t.test('a backend answering a filtered list with `null` gets it passed on (no 500)', async (t) => {
+  const res = await fetch(`${proxy.url}/mcp/chunky`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEY, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  t.equal(res.status, 200);
+  t.equal(await res.text(), 'null');
 });
