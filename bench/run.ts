@@ -14,16 +14,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { freePort } from '../test/helpers/ports.js';
 import { bearerToken, sessionCookie } from './lib/credentials.js';
 import { firstEventDelay, openSessions, sequentialLatency, throughput, type Latency, type Target, type Throughput } from './lib/load.js';
 import { startNginx } from './lib/nginx.js';
-import { start, stopAll, stopProc, waitHttp, type Started } from './lib/procs.js';
+import { start, stopAll, stopProc, waitHttp } from './lib/procs.js';
+import { startBenchProxy, type BenchProxy } from './lib/proxy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -113,7 +113,7 @@ async function main() {
   await finish(proxy);
 }
 
-async function finish(proxy: RunningProxy) {
+async function finish(proxy: BenchProxy) {
   await stopProc(proxy.started.proc);
   printReport();
   mkdirSync(join(here, 'results'), { recursive: true });
@@ -121,18 +121,9 @@ async function finish(proxy: RunningProxy) {
   log('results written to bench/results/latest.json');
 }
 
-interface RunningProxy {
-  url: string;
-  started: Started;
-  mem(): Promise<NodeJS.MemoryUsage>;
-}
-
-async function startProxy(echoPort: number, apiKey: string): Promise<RunningProxy> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+async function startProxy(echoPort: number, apiKey: string): Promise<BenchProxy> {
   const rule = { tools: [{ match: '*', allow: { groups: ['admin'], apiKeys: ['bench'] } }] };
-  const config = {
-    server: { host: '127.0.0.1', port, publicUrl: url },
+  return startBenchProxy(dir, await freePort(), {
     session: { keys: [randomBytes(32).toString('base64')] },
     devIdp: { enabled: true, users: [{ username: 'alice', password: 'alice', email: 'alice@example.com', name: 'Alice', groups: ['admin'] }] },
     apiKeys: [{ name: 'bench', sha256: createHash('sha256').update(apiKey).digest('hex'), subject: 'bench-bot' }],
@@ -141,36 +132,16 @@ async function startProxy(echoPort: number, apiKey: string): Promise<RunningProx
       { name: 'stdio', stdio: { command: node, args: [echoStdio], isolation: 'shared' }, ...rule },
       { name: 'stdio-cold', stdio: { command: node, args: [echoStdio], isolation: 'session', maxProcesses: 20 }, ...rule },
     ],
-  };
-  const file = join(dir, 'proxy.yaml');
-  writeFileSync(file, stringify(config));
-  const out = openSync(join(dir, 'proxy.log'), 'a');
-  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'profiles')] : [];
-  const started = await start(node, ['--expose-gc', ...profile, join(here, 'servers/proxy.mjs'), '--config', file], { label: 'proxy', stdio: ['ignore', out, out, 'ipc'], cwd: root });
-  await waitHttp(`${url}/healthz`);
-  let n = 0;
-  const mem = () =>
-    new Promise<NodeJS.MemoryUsage>((resolve) => {
-      const id = ++n;
-      const on = (m: { type?: string; id?: number; usage: NodeJS.MemoryUsage }) => {
-        if (m?.type === 'mem' && m.id === id) {
-          started.proc.off('message', on);
-          resolve(m.usage);
-        }
-      };
-      started.proc.on('message', on);
-      started.proc.send({ type: 'mem', id });
-    });
-  return { url, started, mem };
+  }, { profileDir: process.env.BENCH_PROFILE === '1' ? join(here, 'profiles') : undefined });
 }
 
-async function idleSessions(proxy: RunningProxy, t: Target) {
-  const before = await proxy.mem();
+async function idleSessions(proxy: BenchProxy, t: Target) {
+  const before = (await proxy.probe()).usage;
   const out: Record<string, unknown> = {};
   const ids: string[] = [];
   for (const n of [1000, SESSIONS].filter((v, i, a) => a.indexOf(v) === i && v > 0)) {
     ids.push(...(await openSessions(t, n - ids.length)));
-    const m = await proxy.mem();
+    const m = (await proxy.probe()).usage;
     out[n] = { heapPerSessionKB: round((m.heapUsed - before.heapUsed) / n / 1024), rssPerSessionKB: round((m.rss - before.rss) / n / 1024), heapMB: round(m.heapUsed / 2 ** 20), rssMB: round(m.rss / 2 ** 20) };
   }
   // Still held: the oldest and the newest session both answer.

@@ -1,12 +1,13 @@
 // The proxy as users run it (dist/cli.js, the same as bin/mcp-oidc-proxy.js), plus a memory
-// probe the bench asks over IPC: {type:'mem'} → full GC, then process.memoryUsage().
+// probe the bench asks over IPC: {type:'mem'} → full GC, then process.memoryUsage() and the
+// count of active resources (sockets, timers, handles).
 // Start with --expose-gc. Usage: node --expose-gc proxy.mjs --config <file>
 import { main } from '../../dist/cli.js';
 
 process.on('message', (m) => {
   if (m?.type !== 'mem') return;
   for (let i = 0; i < 3; i++) globalThis.gc?.();
-  process.send?.({ type: 'mem', id: m.id, usage: process.memoryUsage() });
+  process.send?.({ type: 'mem', id: m.id, usage: process.memoryUsage(), resources: process.getActiveResourcesInfo().length });
 });
 process.exitCode = await main(process.argv.slice(2));
 process.disconnect?.();

@@ -15,7 +15,7 @@ import { upstreamHeaders } from '../propagation/headers.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
-import { parseJson } from './jsonrpc.js';
+import { invalidRpc, parseJson } from './jsonrpc.js';
 import type { AuditLog } from '../observability/audit.js';
 import type { OpenStreams } from './streams.js';
 
@@ -53,6 +53,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     // Policy: the backend allow list and every named call; refusals never reach the backend.
     const body = req.body as Buffer | undefined;
     const json = req.method === 'POST' ? parseJson(body) : undefined;
+    // Whatever policy cannot read is refused here, for every kind of backend (fail closed).
+    if (req.method === 'POST') {
+      if (!json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
+      const invalid = invalidRpc(json.value);
+      if (invalid) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${invalid}`);
+    }
     const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
     const started = performance.now();
     reply.raw.once('close', () => {

@@ -3,7 +3,7 @@
  * what reaches them, hand-made JWTs (unsigned, HMAC) that jose refuses to build, and the
  * parts of a Bearer challenge.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, KeyObject, sign } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 
@@ -18,6 +18,12 @@ export function unsignedJwt(header: Record<string, unknown>, claims: Record<stri
 export function hmacJwt(secret: string | Buffer, header: Record<string, unknown>, claims: Record<string, unknown>): string {
   const input = `${b64json({ ...header, alg: 'HS256' })}.${b64json(claims)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+/** A JWT signed with ES256 as given, header and all (jose refuses to sign headers it would not accept, e.g. an unknown `crit`). */
+export function es256Jwt(privateKey: CryptoKey, header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const input = `${b64json({ ...header, alg: 'ES256' })}.${b64json(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: KeyObject.from(privateKey), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 /** The parameters of a `WWW-Authenticate: Bearer k="v", …` header, or undefined when it is not Bearer. */
