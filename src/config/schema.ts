@@ -179,9 +179,14 @@ export const ConfigSchema = z
         default: z.string().optional(),
       })
       .optional(),
+    /** Per client address on the open endpoints; on by default (a flood must not fill the store), `false` turns one off. */
     rateLimit: z
-      .strictObject({ login: RateLimitSchema.optional(), register: RateLimitSchema.optional(), token: RateLimitSchema.optional() })
-      .optional(),
+      .strictObject({
+        login: z.union([RateLimitSchema, z.literal(false)]).default({ max: 120, window: 60_000, per: 'user' }),
+        register: z.union([RateLimitSchema, z.literal(false)]).default({ max: 30, window: 60_000, per: 'user' }),
+        token: z.union([RateLimitSchema, z.literal(false)]).default({ max: 300, window: 60_000, per: 'user' }),
+      })
+      .prefault({}),
     devIdp: z
       .strictObject({
         enabled: z.boolean().default(false),
