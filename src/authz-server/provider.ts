@@ -165,7 +165,8 @@ function allowLoopbackRedirects(provider: Provider): void {
   proto.redirectUriAllowed = function (this: typeof proto, value: string) {
     if (original.call(this, value)) return true;
     const u = URL.parse(value);
-    if (!u || u.protocol !== 'http:' || !isLoopbackHost(u.hostname)) return false;
+    // Only the port may differ (RFC 8252 §7.3): no userinfo, no fragment (RFC 6749 §3.1.2).
+    if (!u || u.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#')) return false;
     return this.redirectUris.some((r) => {
       const a = URL.parse(r);
       return !!a && a.protocol === 'http:' && a.hostname === u.hostname && a.pathname === u.pathname && a.search === u.search;

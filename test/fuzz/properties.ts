@@ -112,12 +112,20 @@ export function liveProperty(origin: string, client: Client, seen: Map<number, n
   });
 }
 
+/** A well-formed JSON-RPC request (any method, any params object): the kind that gets past the envelope checks. */
+const envelope = fc.record({
+  jsonrpc: fc.constant('2.0'),
+  id: fc.oneof(fc.integer(), fc.string({ maxLength: 20 })),
+  method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'resources/read', 'prompts/get', 'initialize', 'ping'), fc.string({ maxLength: 20 })),
+  params: fc.oneof(fc.object(), fc.record({ name: fc.oneof(fc.constantFrom('echo', 'delete_all', 'x'), fc.string()), arguments: fc.object() })),
+});
+
 /** Well-formed envelopes with a valid credential and arbitrary JSON-RPC inside: the deep path (policy, backends). */
 export const liveMcpRequest: fc.Arbitrary<LiveRequest> = fc.record({
   method: fc.constant('POST'),
   path: fc.constantFrom('/mcp/echo', '/mcp/stdio', '/mcp'),
   headers: fc.record({ 'x-api-key': fc.constant(FUZZ_API_KEY), 'content-type': fc.constant('application/json'), accept: fc.constant('application/json, text/event-stream') }),
-  body: fc.oneof(rpcish, fc.array(rpcish, { maxLength: 4 })).map((v) => JSON.stringify(v) ?? 'null'),
+  body: fc.oneof({ arbitrary: envelope, weight: 3 }, rpcish, fc.array(fc.oneof(envelope, rpcish), { maxLength: 4 })).map((v) => JSON.stringify(v) ?? 'null'),
 });
 
 /** The proxy config the live properties run against: an HTTP echo backend, a stdio backend, an API key. */

@@ -4,6 +4,7 @@
  * parts of a Bearer challenge.
  */
 import { createHmac, KeyObject, sign } from 'node:crypto';
+import type { CryptoKey } from 'jose';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 

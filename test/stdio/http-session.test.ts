@@ -79,7 +79,7 @@ t.test('a client that accepts only SSE gets SSE; a batch gets an array', async (
 t.test('bad input: not JSON-RPC → 400, GET without SSE → 406, a second GET stream → 409', async (t) => {
   const bad = await post({ hello: 'world' }, { 'mcp-session-id': session });
   t.equal(bad.status, 400);
-  t.match(JSON.stringify(await bad.json()), /invalid JSON-RPC message/);
+  t.match(JSON.stringify(await bad.json()), /invalid JSON-RPC: jsonrpc must be \\"2.0\\"/);
   const noSse = await fetch(url, { headers: { 'x-api-key': KEY, 'mcp-session-id': session, accept: 'application/json' } });
   t.equal(noSse.status, 406);
   await noSse.text();
