@@ -111,7 +111,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });
-  await app.register(rateLimits, { config, redis: redisOf(store), paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token') } });
+  await app.register(rateLimits, { config, redis: redisOf(store), paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token'), device: provider?.pathFor('device_authorization') } });
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins

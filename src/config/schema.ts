@@ -179,14 +179,10 @@ export const ConfigSchema = z
         default: z.string().optional(),
       })
       .optional(),
-    /** Per client address on the open endpoints; on by default (a flood must not fill the store), `false` turns one off. */
+    /** Per client address on the open endpoints; off unless configured (DESIGN §4); the stores are bounded either way. */
     rateLimit: z
-      .strictObject({
-        login: z.union([RateLimitSchema, z.literal(false)]).default({ max: 120, window: 60_000, per: 'user' }),
-        register: z.union([RateLimitSchema, z.literal(false)]).default({ max: 30, window: 60_000, per: 'user' }),
-        token: z.union([RateLimitSchema, z.literal(false)]).default({ max: 300, window: 60_000, per: 'user' }),
-      })
-      .prefault({}),
+      .strictObject({ login: RateLimitSchema.optional(), register: RateLimitSchema.optional(), token: RateLimitSchema.optional(), device: RateLimitSchema.optional() })
+      .optional(),
     devIdp: z
       .strictObject({
         enabled: z.boolean().default(false),

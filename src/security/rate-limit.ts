@@ -21,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; paths: { register?: string; token?: string }; redis?: Redis | Cluster }) {
+async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; paths: { register?: string; token?: string; device?: string }; redis?: Redis | Cluster }) {
   await app.register(rateLimit, { global: false, ...(opts.redis ? { redis: opts.redis, nameSpace: 'mcp-oidc-proxy:rl:', skipOnError: true } : {}) });
   app.decorate('limiter', (limit: Limit): Limiter => {
     const keys = new WeakMap<FastifyRequest, string>();
@@ -42,6 +42,7 @@ async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; pat
   if (rl?.login) byPath.set('/oauth/login', app.limiter(rl.login));
   if (rl?.register && opts.paths.register) byPath.set(opts.paths.register, app.limiter(rl.register));
   if (rl?.token && opts.paths.token) byPath.set(opts.paths.token, app.limiter(rl.token));
+  if (rl?.device && opts.paths.device) byPath.set(opts.paths.device, app.limiter(rl.device));
   if (byPath.size) {
     app.addHook('onRequest', async (req) => {
       const path = req.url.split('?')[0]!;

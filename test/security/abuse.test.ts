@@ -1,12 +1,14 @@
 /**
- * Floods of the open endpoints are rate-limited by default (per client address), and the
- * in-process store cannot grow without bound whatever gets through.
+ * Floods of the open endpoints are rate-limited per client address once `rateLimit` is set
+ * (off unless configured, DESIGN §4), and the in-process store cannot grow without bound
+ * whatever gets through, limits or not.
  */
 import t from 'tap';
 import { MemoryStore } from '../../src/store/memory.js';
 import { startProxy } from '../helpers/proxy.js';
 
-const proxy = await startProxy({ devIdp: { enabled: true }, backends: [{ name: 'b', http: { url: 'http://127.0.0.1:9/mcp' } }] });
+const LIMITS = { login: { max: 120, window: '1m' }, register: { max: 30, window: '1m' }, token: { max: 300, window: '1m' }, device: { max: 20, window: '1m' } };
+const proxy = await startProxy({ devIdp: { enabled: true }, rateLimit: LIMITS, backends: [{ name: 'b', http: { url: 'http://127.0.0.1:9/mcp' } }] });
 t.teardown(() => proxy.close());
 const meta = (await (await fetch(`${proxy.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
 
@@ -41,6 +43,19 @@ t.test('token endpoint: 300 a minute per address', async (t) => {
   const { statuses } = await flood(305, () => fetch(meta.token_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x&client_id=y' }));
   t.equal(statuses.filter((s) => s === 429).length, 5, 'the 301st call on is refused');
   t.ok(statuses.slice(0, 300).every((s) => s === 400 || s === 401), 'the others got OAuth errors (bad code), not 5xx');
+});
+
+t.test('device authorization: 20 a minute per address', async (t) => {
+  const { statuses } = await flood(25, () => fetch(meta.device_authorization_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client_id=nobody&scope=mcp' }));
+  t.ok(statuses.slice(0, 20).every((s) => s === 400 || s === 401), 'the first 20 got OAuth errors (unknown client), not 5xx');
+  t.same(statuses.slice(20), Array(5).fill(429));
+});
+
+t.test('without rateLimit in the config, nothing is limited (DESIGN §4: off unless configured)', async (t) => {
+  const open = await startProxy({ devIdp: { enabled: true }, backends: [{ name: 'b', http: { url: 'http://127.0.0.1:9/mcp' } }] });
+  t.teardown(() => open.close());
+  const { statuses } = await flood(150, () => fetch(`${open.url}/oauth/login`, { redirect: 'manual' }));
+  t.same(new Set(statuses), new Set([302]));
 });
 
 t.test('the in-process store is bounded: the oldest entries go first', async (t) => {
