@@ -3,6 +3,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'undici';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { freePort } from '../helpers/ports.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
@@ -65,7 +66,7 @@ t.test('the zero-config wrap form builds a stdio backend named default', async (
   t.equal(printed.oidc.clientSecret, '********');
 });
 
-t.test('SIGTERM drains an in-flight request, then exits 0', async (t) => {
+t.test('SIGTERM drains an in-flight request, answers later ones 503, then exits 0', async (t) => {
   const backend = await startDemoHttpServer();
   t.teardown(() => backend.close());
   const port = await freePort();
@@ -77,11 +78,25 @@ backends: [{ name: demo, http: { url: "${backend.url}" } }]
   t.teardown(() => child.kill('SIGKILL'));
   const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, sessionUser('alice')))}`;
   const mcp = await mcpSession(`http://127.0.0.1:${port}/mcp`, { cookie });
-  const slow = mcp.call('tools/call', { name: 'slow_count', arguments: { n: 3, delayMs: 300 } }).then(async (r) => ({ status: r.status, body: await r.text() }));
+  // One connection, two requests pipelined on it: the slow call in flight, then one that arrives after SIGTERM.
+  const conn = new Client(`http://127.0.0.1:${port}`, { pipelining: 2 });
+  t.teardown(() => conn.destroy());
+  const send = (name: string, args: Record<string, unknown>, id: number) =>
+    conn.request({ method: 'POST', path: '/mcp', headers: mcp.headers, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }) }).then(async (r) => ({ status: r.statusCode, connection: r.headers.connection, body: await r.body.text() }));
+  const slow = send('slow_count', { n: 3, delayMs: 300 }, 100);
   while (!backend.seen.some((s) => JSON.stringify(s.body ?? '').includes('slow_count'))) await new Promise((r) => setTimeout(r, 20));
+  const callsBefore = backend.seen.length;
   child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 100));
+  const late = send('echo', { text: 'too late' }, 101);
+  const fresh = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: mcp.headers, body: '{"jsonrpc":"2.0","id":102,"method":"tools/list"}' }).then((r) => r.status, (e: Error) => (e.cause as { code?: string })?.code ?? e.message);
   const done = await slow;
   t.equal(done.status, 200, 'the in-flight request completed');
   t.match(done.body, 'counted to 3');
+  const refused = await late;
+  t.equal(refused.status, 503, 'a request arriving while draining gets 503');
+  t.equal(refused.connection, 'close');
+  t.ok(fresh === 503 || fresh === 'ECONNREFUSED', `a new connection is refused or answered 503 (${fresh})`);
+  t.equal(backend.seen.length, callsBefore, 'nothing new reached the backend after SIGTERM');
   t.equal(await exited(child), 0, 'clean exit');
 });
