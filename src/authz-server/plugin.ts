@@ -25,18 +25,7 @@ export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPl
   provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
   const registration = opts.registration ? provider.pathFor('registration') : undefined;
-  // oidc-provider builds every absolute URL it hands out (metadata endpoints, the device
-  // verification_uri, token-endpoint audiences) from the request's Host, or with `proxy` from
-  // X-Forwarded-Host/-Proto: headers a client can send. Our URLs come from the issuer (publicUrl).
-  const issuer = new URL(provider.issuer);
-  provider.use(async (ctx, next) => {
-    ctx.req.headers.host = issuer.host;
-    if (provider.proxy) {
-      ctx.req.headers['x-forwarded-host'] = issuer.host;
-      ctx.req.headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);
-    }
-    await next();
-  });
+  // Host and X-Forwarded-* are pinned to the issuer by the mount (src/lib/oidc-provider-mount.ts).
   provider.use(async (ctx, next) => {
     if (registration && ctx.path === registration && ctx.get('origin')) {
       ctx.set('access-control-allow-origin', ctx.get('origin'));

@@ -107,6 +107,17 @@ export const oidcProviderMount: FastifyPluginAsync<MountProviderOptions> = async
   const { provider } = opts;
   const prefix = normalizePrefix(app.prefix);
   const handle = provider.callback();
+  // oidc-provider builds every absolute URL it hands out (metadata endpoints, the device
+  // verification_uri, token-endpoint audiences) from the request's Host, or with `proxy` from
+  // X-Forwarded-Host/-Proto: headers a client can send. Ours come from the issuer alone.
+  const issuer = new URL(provider.issuer);
+  const pinToIssuer = (raw: IncomingMessage) => {
+    raw.headers.host = issuer.host;
+    if (provider.proxy) {
+      raw.headers['x-forwarded-host'] = issuer.host;
+      raw.headers['x-forwarded-proto'] = issuer.protocol.slice(0, -1);
+    }
+  };
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
@@ -119,6 +130,7 @@ export const oidcProviderMount: FastifyPluginAsync<MountProviderOptions> = async
       handler: async (req, reply) => {
         reply.hijack();
         const raw = req.raw as MountedRequest;
+        pinToIssuer(raw);
         const url = raw.url ?? '/';
         if (prefix && url.startsWith(prefix)) {
           raw.originalUrl = url;

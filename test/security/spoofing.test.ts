@@ -216,14 +216,15 @@ for (const [label, p] of Object.entries(proxies)) {
 
   t.test(`${label} (trustProxy ${label === 'trusting'}): hostile forwarding headers do not poison the authorization server metadata`, async (t) => {
     // Host: a loopback alias passes the DNS-rebinding check, so it must not move the URLs either.
-    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    // The embedded dev IdP is an oidc-provider too, mounted the same way.
+    for (const [path, issuer] of [['/.well-known/oauth-authorization-server', base], ['/.well-known/openid-configuration', base], ['/_dev/idp/.well-known/openid-configuration', `${base}/_dev/idp`]] as const) {
       const res = await verbatim(portOf(base), 'GET', path, { ...HOSTILE_ORIGIN, host: `localhost:${portOf(base)}` });
       t.equal(res.status, 200, path);
       const doc = JSON.parse(res.body) as Record<string, unknown>;
-      t.equal(doc.issuer, base, `${path}: issuer`);
+      t.equal(doc.issuer, issuer, `${path}: issuer`);
       const urls = Object.entries(doc).filter(([k, v]) => typeof v === 'string' && (k.endsWith('_endpoint') || k === 'jwks_uri'));
       t.ok(urls.length >= 4, 'endpoints advertised');
-      for (const [k, v] of urls) t.ok(String(v).startsWith(`${base}/`), `${path}: ${k} = ${v}`);
+      for (const [k, v] of urls) t.ok(String(v).startsWith(`${issuer}/`), `${path}: ${k} = ${v}`);
     }
   });
 
