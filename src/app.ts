@@ -23,6 +23,7 @@ import { UpstreamClient, type FetchLike } from './oidc/client.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
 import { healthRoutes } from './observability/health.js';
+import { Metrics, metricsRoutes } from './observability/metrics.js';
 import { isMcpPath } from './lib/paths.js';
 import { accessLog, loggerOptions, OneLinePerRequest } from './observability/logger.js';
 import { AuditLog } from './observability/audit.js';
@@ -37,6 +38,7 @@ import { SessionTokens } from './session/tokens.js';
 import { Logout } from './session/logout.js';
 import { OpenStreams } from './mcp/streams.js';
 import { createStore, redisOf, type Store } from './store/index.js';
+import { ObservedStore } from './store/observed.js';
 import { apiRoutes } from './web/api.js';
 import { explorerRoutes } from './web/explorer.js';
 import { RestMcpClients } from './web/mcp-client.js';
@@ -74,11 +76,24 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     logController: new OneLinePerRequest(),
     trustProxy: config.server.trustProxy as boolean | string,
     bodyLimit: config.server.bodyLimit,
+    // Fastify's default (0) turns off Node's request timeout: a stalled or dripped body would hold
+    // its socket forever. Node swaps the two timeouts when headersTimeout (60 s) exceeds
+    // requestTimeout, so it is capped; expired requests are looked for every
+    // connectionsCheckingInterval (30 s by default, too coarse for short timeouts).
+    requestTimeout: config.server.requestTimeout,
+    http: {
+      requestTimeout: config.server.requestTimeout,
+      headersTimeout: Math.min(60_000, config.server.requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
+    },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
-  const store = deps.store ?? createStore(config.store, config.session.keys);
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const createdStore = deps.store ?? createStore(config.store, config.session.keys);
+  // Failed store calls are counted (mcp_proxy_store_errors_total).
+  const store: Store = metrics ? new ObservedStore(createdStore, (op) => metrics.storeError(op)) : createdStore;
   // State other replicas must see (revocations, session owners): only with a shared store.
   const shared = config.store.kind === 'memory' ? undefined : store;
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
@@ -129,15 +144,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => revoked.add(gid)) : undefined,
   });
-  await app.register(oidcRoutes, { config, client, tokens, logout, store });
+  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics });
   await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends, clients: restClients });
   await app.register(explorerRoutes, { config, backends });
   await app.register(healthRoutes, { backends, client, store: { kind: config.store.kind, ready: store.ready?.bind(store) } });
+  if (metrics) await app.register(metricsRoutes, { metrics, backends, streams });
   await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider), resources });
-  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open' });
+  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open', metrics });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,

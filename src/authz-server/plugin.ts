@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import { mountProvider } from '../lib/oidc-provider-mount.js';
 import type { Store } from '../store/index.js';
+import type { Metrics } from '../observability/metrics.js';
 import { asInteractions } from './interactions.js';
 import type { RevokedGrants } from './revoked.js';
 
@@ -17,12 +18,15 @@ export interface AsPluginOptions {
   rememberMs: number;
   /** Dynamic Client Registration is on (`authorizationServer.registration: open`). */
   registration: boolean;
+  /** Counts tokens issued, refreshed and revoked. */
+  metrics?: Metrics;
 }
 
 export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
   const { provider, revoked } = opts;
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => void revoked.add(grantId));
   provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
+  opts.metrics?.watchTokens(provider);
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
   const registration = opts.registration ? provider.pathFor('registration') : undefined;
   // Host and X-Forwarded-* are pinned to the issuer by the mount (src/lib/oidc-provider-mount.ts).

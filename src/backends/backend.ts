@@ -23,6 +23,14 @@ export interface BackendStatus {
   detail?: string;
 }
 
+/** Counts read at scrape time by metrics. */
+export interface BackendStats {
+  /** MCP sessions this proxy knows for the backend. */
+  sessions: number;
+  /** stdio backends: live child processes by state. */
+  processes?: { busy: number; idle: number; detached: number };
+}
+
 export interface Backend {
   readonly name: string;
   readonly config: BackendConfig;
@@ -30,6 +38,8 @@ export interface Backend {
   readonly audience: string[];
   forward(f: McpForward): Promise<void>;
   status(): Promise<BackendStatus>;
+  /** Counts for metrics (cheap, read-only). */
+  stats?(): BackendStats;
   /** The user logged out everywhere: end their sessions (and processes) here. */
   endUser?(sub: string): Promise<void>;
   /** Shutdown begins: stop taking new sessions, end idle streams (in-flight calls finish). */

@@ -8,7 +8,8 @@ import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
-import type { Backend, BackendStatus, McpForward } from './backend.js';
+import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
+import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
 import type { Store } from '../store/store.js';
 
@@ -61,6 +62,7 @@ export class HttpBackend implements Backend {
     // The response closing before it finished means the client went away: stop the upstream call.
     reply.raw.once('close', onClose);
     let res: Awaited<ReturnType<Pool['request']>>;
+    const answered = backendTimer(req);
     try {
       res = await this.pool.request({
         method: req.method as 'GET' | 'POST' | 'DELETE',
@@ -71,6 +73,7 @@ export class HttpBackend implements Backend {
         bodyTimeout: 0,
         signal: abort.signal,
       });
+      answered();
     } catch (e) {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
@@ -105,6 +108,10 @@ export class HttpBackend implements Backend {
     } catch (e) {
       return { ok: false, detail: (e as { code?: string }).code ?? (e as Error).message };
     }
+  }
+
+  stats(): BackendStats {
+    return { sessions: this.owners.size };
   }
 
   async close(): Promise<void> {

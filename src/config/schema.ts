@@ -104,6 +104,8 @@ export const ConfigSchema = z
         advertiseUrl: url.optional(),
         trustProxy: z.union([z.boolean(), z.string(), z.number()]).default(false),
         bodyLimit: z.number().int().positive().default(4 * 1024 * 1024),
+        /** The whole request (headers and body) must arrive within this, else 408: a client that stalls or drips its body cannot hold a connection forever. */
+        requestTimeout: duration('60s'),
         allowedOrigins: strList,
         shutdownTimeout: duration('10s'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -204,6 +206,8 @@ export const ConfigSchema = z
       .strictObject({ kind: z.enum(['memory', 'redis', 'postgres']).default('memory'), url: z.string().optional() })
       .prefault({}),
     signing: z.strictObject({ keyFile: z.string().optional() }).optional(),
+    /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
+    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

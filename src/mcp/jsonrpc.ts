@@ -1,4 +1,6 @@
 /** Reading JSON-RPC messages out of an MCP POST body, without trusting them. */
+import { NAMED_CALLS } from '../policy/engine.js';
+
 export type RequestId = string | number;
 
 export interface RpcMessage {
@@ -10,15 +12,44 @@ export interface RpcMessage {
   error?: unknown;
 }
 
-/** A POST body parsed once per request (`undefined`: empty or not JSON); policy and backends share it. */
+// Invalid UTF-8 is not JSON (RFC 8259 §8.1): decoded leniently, policy would judge U+FFFD where a
+// backend may read other characters. `ignoreBOM` keeps a BOM in the text, so JSON.parse refuses it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A POST body parsed once per request (`undefined`: empty, not UTF-8 or not JSON); policy and backends share it. */
 export function parseJson(body: Buffer | undefined): { value: unknown } | undefined {
   if (!body?.length) return undefined;
   try {
-    return { value: JSON.parse(body.toString('utf8')) };
+    return { value: JSON.parse(utf8.decode(body)) };
   } catch {
     return undefined;
   }
 }
+
+/** Deepest nesting of arrays and objects in a JSON text (strings skipped); the scan stops once past `limit`. */
+export function nestingDepth(json: Uint8Array, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * How deep a POST body may nest. Re-serialising a message (stdio bridge, `_meta` injection,
+ * list filtering) recurses, and a few thousand levels exhaust the stack: refused up front,
+ * for every backend. MCP messages need a handful of levels; serde_json's default is 128 too.
+ */
+export const MAX_JSON_DEPTH = 128;
 
 /** The JSON-RPC messages of a parsed body (one or a batch), or undefined when it is not message-shaped. */
 export function toMessages(value: unknown): { messages: RpcMessage[]; batch: boolean } | undefined {
@@ -31,7 +62,8 @@ export function toMessages(value: unknown): { messages: RpcMessage[]; batch: boo
 /**
  * Why a parsed POST body is not JSON-RPC that policy can judge, or undefined when it is. What
  * policy cannot read must not reach a backend that might read it differently: a request id
- * of another type, a method that is not a string, a call sent as a notification, an empty batch.
+ * of another type, a method that is not a string, a call sent as a notification, an empty batch,
+ * params that are not an object, a tools/call (resources/read, prompts/get) whose name is not a string.
  */
 export function invalidRpc(value: unknown): string | undefined {
   const parsed = toMessages(value);
@@ -45,6 +77,12 @@ export function invalidRpc(value: unknown): string | undefined {
       if (hasId && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isFinite(m.id))) return 'id must be a string or a number';
       // MCP notifications are all `notifications/…`; anything else is a call and needs an id.
       if (!hasId && !m.method.startsWith('notifications/')) return `${m.method.slice(0, 100)} needs an id`;
+      // MCP params are always an object (never by-position): policy reads names out of it.
+      const params = m.params as unknown;
+      if ('params' in m && (!params || typeof params !== 'object' || Array.isArray(params))) return 'params must be an object';
+      // The tool, resource or prompt a call names must be a string policy can match, not something a backend may coerce.
+      const named = Object.hasOwn(NAMED_CALLS, m.method) ? NAMED_CALLS[m.method] : undefined;
+      if (named && (!params || !Object.hasOwn(params, named.param) || typeof (params as Record<string, unknown>)[named.param] !== 'string')) return `${m.method} needs params.${named.param} as a string`;
     } else if (!('result' in m || 'error' in m) || !(typeof m.id === 'string' || typeof m.id === 'number' || m.id === null)) {
       return 'neither a request, a notification nor a response';
     }

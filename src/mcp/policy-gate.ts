@@ -18,6 +18,12 @@ export interface GateOutcome {
   entries: Array<Omit<AuditEntry, 'status' | 'latencyMs'>>;
   /** Rewrites list responses (by request id) so nobody sees what they may not use. */
   rewrite?: (m: RpcMessage) => RpcMessage;
+  /**
+   * A rule decided a named call: the backend must get the message policy judged, not the
+   * client's bytes (with duplicate keys, `{"name":"delete_x","name":"echo"}`, policy read the
+   * last value; a backend's parser may keep the first).
+   */
+  judged?: boolean;
 }
 
 export interface GateOptions {
@@ -45,11 +51,13 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   const lists = new Map<RequestId, string>();
   const denied: Array<{ id: RequestId; what: string }> = [];
   const stepUp = new Set<string>();
+  let judged = false;
   for (const m of requests) {
     const named = NAMED_CALLS[m.method];
     if (named) {
       const name = String(m.params?.[named.param] ?? '');
       const d = callDecision(p, b, named.kind, name);
+      judged ||= d.rule !== undefined;
       const missing = missingScopes(p, d);
       const ok = d.allow && !missing.length;
       const args = opts.auditArguments && m.params?.arguments !== undefined ? redactKeys(m.params.arguments, opts.auditArguments) : undefined;
@@ -66,7 +74,7 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   const rewrite = lists.size
     ? (m: RpcMessage) => (m.id != null && m.result !== undefined && lists.has(m.id) ? { ...m, result: filterListResult(p, b, lists.get(m.id)!, m.result) } : m)
     : undefined;
-  if (!denied.length) return { entries, rewrite };
+  if (!denied.length) return { entries, rewrite, judged };
   if (parsed?.batch) return { entries, refuse: { status: 403, body: rpcError(null, POLICY_DENIED, 'access denied: the batch contains a call you may not make') } };
   return { entries, refuse: { status: 200, body: rpcError(denied[0]!.id, POLICY_DENIED, `access denied: you may not use ${denied[0]!.what}`) } };
 }

@@ -12,11 +12,13 @@ import { bearerChallenge, requirePrincipal, resourcePath } from '../identity/cha
 import { MCP_SCOPE } from '../authz-server/provider.js';
 import type { AssertionSigner } from '../propagation/assertion.js';
 import { upstreamHeaders } from '../propagation/headers.js';
+import { identityMetaBody } from '../propagation/meta.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
-import { invalidRpc, parseJson } from './jsonrpc.js';
+import { MAX_JSON_DEPTH, invalidRpc, nestingDepth, parseJson } from './jsonrpc.js';
 import type { AuditLog } from '../observability/audit.js';
+import { noteDecision } from '../observability/request-facts.js';
 import type { OpenStreams } from './streams.js';
 
 export interface McpRouteOptions {
@@ -26,6 +28,11 @@ export interface McpRouteOptions {
   tokens: SessionTokens;
   audit: AuditLog;
   streams: OpenStreams;
+}
+
+/** `application/json`, with or without parameters (charset). */
+function isJsonType(type: string | undefined): boolean {
+  return type !== undefined && type.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
@@ -55,11 +62,15 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const json = req.method === 'POST' ? parseJson(body) : undefined;
     // Whatever policy cannot read is refused here, for every kind of backend (fail closed).
     if (req.method === 'POST') {
+      // Streamable HTTP posts JSON: anything else is refused as an MCP server would (415), never guessed at.
+      if (!isJsonType(req.headers['content-type'])) throw new Errors.UNSUPPORTED_MEDIA_TYPE();
       if (!json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
+      if (nestingDepth(body!, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: nested deeper than ${MAX_JSON_DEPTH} levels`);
       const invalid = invalidRpc(json.value);
       if (invalid) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${invalid}`);
     }
     const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
+    noteDecision(req, json, gate.refuse ? 'deny' : 'allow');
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;
@@ -80,14 +91,18 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       extra: b.config.http?.headers,
       accessToken,
     });
-    await b.forward({ req, reply, principal, body, json, headers, rewrite: gate.rewrite });
+    // Our _meta key in an HTTP backend's body: the client's copy removed, ours set when asked (stdio backends do this per message).
+    // A body a rule judged goes out as policy read it (stdio backends always get re-serialised messages).
+    const forwarded = b.config.http ? (identityMetaBody(json, principal, identity.meta === true) ?? (gate.judged ? Buffer.from(JSON.stringify(json!.value)) : body)) : body;
+    await b.forward({ req, reply, principal, body: forwarded, json, headers, rewrite: gate.rewrite });
     return reply;
   }
 
   const methods = ['GET', 'POST', 'DELETE'] as const;
-  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', handler: (req, reply) => handle(req, reply, () => backends.get(req.params.backend)) });
-  app.route({ method: [...methods], url: '/mcp', handler: (req, reply) => handle(req, reply, () => backends.getDefault()) });
+  // No automatic HEAD route for GET: a HEAD is not an MCP request and must not reach a backend.
+  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => backends.get(req.params.backend)) });
+  app.route({ method: [...methods], url: '/mcp', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => backends.getDefault()) });
   for (const url of ['/mcp', '/mcp/:backend']) {
-    app.route({ method: ['PUT', 'PATCH'], url, handler: async (req) => { throw new Errors.METHOD_NOT_ALLOWED(req.method); } });
+    app.route({ method: ['HEAD', 'PUT', 'PATCH'], url, handler: async (req) => { throw new Errors.METHOD_NOT_ALLOWED(req.method); } });
   }
 }

@@ -48,6 +48,11 @@ export class SessionOwners {
     });
   }
 
+  /** Sessions whose owner is remembered here. */
+  get size(): number {
+    return this.owners.size;
+  }
+
   forget(sessionId: string): void {
     this.owners.delete(sessionId);
     void this.store?.delete(`${this.prefix}:${sessionId}`).catch(() => undefined);

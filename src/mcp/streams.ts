@@ -13,6 +13,11 @@ export class OpenStreams {
     res.once('close', () => this.open.delete(res));
   }
 
+  /** Streams open now. */
+  get size(): number {
+    return this.open.size;
+  }
+
   /** Ends the streams matching `which` (all when omitted); returns how many. */
   close(which?: { sub?: string; sessionId?: string }): number {
     let n = 0;

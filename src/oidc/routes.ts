@@ -15,6 +15,7 @@ import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
 import type { Logout } from '../session/logout.js';
 import type { Store } from '../store/store.js';
+import type { LoginFailure, Metrics } from '../observability/metrics.js';
 import { backchannelLogoutRoute } from './backchannel.js';
 import { assertCsrf } from '../security/csrf.js';
 import type { UpstreamClient } from './client.js';
@@ -29,12 +30,19 @@ export interface OidcRouteOptions {
   tokens: SessionTokens;
   logout: Logout;
   store: Store;
+  metrics?: Metrics;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
   const { config, client, tokens, logout } = opts;
   const publicUrl = new URL(config.server.publicUrl);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  /** A login that failed at the callback: counted by reason, then thrown. */
+  const failed = (reason: LoginFailure, e: Error): Error => {
+    opts.metrics?.loginFailed(reason);
+    return e;
+  };
 
   const upstream = (): UpstreamClient => {
     if (!client) throw new Errors.NOT_IMPLEMENTED('browser login (no "oidc" section is configured)');
@@ -54,17 +62,18 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
   app.get('/oauth/callback', async (req, reply) => {
     const tx = req.loginTx.get('tx');
     req.loginTx.delete(); // single use: a replayed callback finds no transaction
-    if (!tx) throw new Errors.LOGIN_FAILED('no login in progress (it expired or was already completed): start again at /oauth/login');
+    if (!tx) throw failed('no_transaction', new Errors.LOGIN_FAILED('no login in progress (it expired or was already completed): start again at /oauth/login'));
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
     const params = new URLSearchParams(query);
-    if (params.has('error')) throw new Errors.LOGIN_FAILED(`the identity provider answered "${params.get('error')}"`);
+    if (params.has('error')) throw failed('idp_error', new Errors.LOGIN_FAILED(`the identity provider answered "${params.get('error')}"`));
     let result;
     try {
       result = await upstream().finishLogin(query, tx);
     } catch (e) {
-      if ((e as { code?: string }).code === 'IDP_UNAVAILABLE') throw e;
+      if ((e as { code?: string }).code === 'IDP_UNAVAILABLE') throw failed('idp_unavailable', e as Error);
       req.log.warn({ event: 'login.failed', reason: (e as Error).message }, 'login callback refused');
-      throw new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : (e as Error).message);
+      const stateMismatch = (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
+      throw failed(stateMismatch ? 'state_mismatch' : 'invalid_callback', new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : (e as Error).message));
     }
     const user = newSession(result.claims, config);
     req.session.set('user', user);
@@ -73,11 +82,12 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     if (size > MAX_COOKIE_BYTES) {
       req.session.delete();
       req.log.warn({ event: 'login.cookie_too_large', sub: user.sub, groups: user.groups.length, bytes: size }, 'session would not fit a cookie');
-      throw new Errors.LOGIN_FAILED(`your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`);
+      throw failed('cookie_too_large', new Errors.LOGIN_FAILED(`your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`));
     }
     await tokens.save(user.sid, result.tokens);
     await logout.remember(user.sub, user.sid, { issuer: config.oidc!.issuer, sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined });
     req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
+    opts.metrics?.loginSucceeded();
     return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);
   });
 

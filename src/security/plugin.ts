@@ -16,10 +16,22 @@ export function allowedOrigins(config: Config): Set<string> {
   return new Set([new URL(config.server.publicUrl).origin, ...config.server.allowedOrigins.map((o) => o.replace(/\/+$/, ''))]);
 }
 
-function needsOriginCheck(req: FastifyRequest, cookieName: string): boolean {
-  if (isMcpPath(req.url) || isApiPath(req.url)) return true;
+function needsOriginCheck(req: FastifyRequest, path: string, cookieName: string): boolean {
+  if (isMcpPath(path) || isApiPath(path)) return true;
   const unsafe = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
   return unsafe && (req.headers.cookie ?? '').includes(`${cookieName}=`);
+}
+
+/**
+ * The path of a request target and, for the absolute-form (`POST http://host/mcp HTTP/1.1`),
+ * its authority: the router serves such a request at its path, and RFC 9112 §3.2.2 makes the
+ * target's host the request's host (the Host header is then ignored). Checked as such, else
+ * a foreign Host or Origin would pass with the target written out in full.
+ */
+function requestTarget(url: string): { path: string; host?: string } {
+  if (url.startsWith('/')) return { path: url };
+  const u = URL.parse(url);
+  return u ? { path: `${u.pathname}${u.search}`, host: u.host } : { path: url };
 }
 
 function hostnameOf(host: string): string {
@@ -67,12 +79,13 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
   app.addHook('onRequest', async (req, reply) => {
     // On the raw response (as @fastify/helmet does), so hijacked routes carry them too.
     for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    const target = requestTarget(req.url);
     if (loopbackBound) {
-      const host = req.headers.host ?? '';
+      const host = target.host ?? req.headers.host ?? '';
       if (!isLoopbackHost(hostnameOf(host))) throw new Errors.HOST_FORBIDDEN(JSON.stringify(host.slice(0, 100)));
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && needsOriginCheck(req, config.session.cookieName) && !origins.has(origin)) {
+    if (origin !== undefined && needsOriginCheck(req, target.path, config.session.cookieName) && !origins.has(origin)) {
       req.log.warn({ event: 'origin.refused', origin: origin.slice(0, 200) }, 'request from a foreign origin refused');
       throw new Errors.ORIGIN_FORBIDDEN(JSON.stringify(origin.slice(0, 100)));
     }

@@ -1,6 +1,7 @@
 /** The store factory: one place that picks the implementation from config. */
 import type { Config } from '../config/load.js';
 import { MemoryStore } from './memory.js';
+import { ObservedStore } from './observed.js';
 import { PostgresStore } from './postgres.js';
 import { RedisStore } from './redis.js';
 import { Sealer } from './sealed.js';
@@ -17,5 +18,6 @@ export function createStore(config: Config['store'], secrets: readonly string[])
 
 /** The Redis connection behind a Redis store (shared rate-limit counters use it), else undefined. */
 export function redisOf(store: Store): RedisStore['client'] | undefined {
+  if (store instanceof ObservedStore) return redisOf(store.inner);
   return store instanceof RedisStore ? store.client : undefined;
 }

@@ -4,6 +4,9 @@
  * or node:http with a path that no client library normalises).
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -109,3 +112,39 @@ export function verbatim(port: number, method: string, path: string, headers: Re
 }
 
 export const portOf = (url: string) => Number(new URL(url).port);
+
+// ---- a recording stdio backend --------------------------------------------------------------
+
+// Run with `node -e`: appends every line read on stdin to $RECORD_TO, answers `initialize` with a
+// minimal result and any other request with `{ok: true}`.
+const STDIO_RECORDER = `
+const { appendFileSync } = require('node:fs');
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  appendFileSync(process.env.RECORD_TO, line + '\\n');
+  let m;
+  try { m = JSON.parse(line); } catch { return; }
+  if (m.id === undefined || m.method === undefined) return;
+  const result = m.method === 'initialize'
+    ? { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'stdio-recorder', version: '1' } }
+    : { ok: true };
+  process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }) + '\\n');
+});
+process.stdin.on('end', () => process.exit(0));
+`;
+
+/**
+ * A stdio MCP-ish server (a real child process per the backend's isolation) recording every
+ * message the proxy writes to it, from every child, in one file. `seen()` reads them back.
+ */
+export function stdioRecorder() {
+  const file = join(mkdtempSync(join(tmpdir(), 'stdio-recorder-')), 'seen.jsonl');
+  writeFileSync(file, '');
+  return {
+    backend: (name: string, isolation: 'session' | 'user' | 'shared' = 'session', extra: Record<string, unknown> = {}) => ({
+      name,
+      stdio: { command: process.execPath, args: ['-e', STDIO_RECORDER], env: { RECORD_TO: file }, isolation },
+      ...extra,
+    }),
+    seen: (): any[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+  };
+}

@@ -13,7 +13,7 @@ import { Errors } from '../../errors.js';
 import type { Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession } from '../../mcp/session-owners.js';
-import type { Backend, BackendStatus, McpForward } from '../backend.js';
+import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
@@ -198,6 +198,13 @@ export class StdioBackend implements Backend {
   async status(): Promise<BackendStatus> {
     const ok = commandExists(this.stdio.command, this.stdio.env.PATH ?? process.env.PATH ?? '', this.stdio.cwd);
     return ok ? { ok: true, detail: `${this.processes.length} process(es)` } : { ok: false, detail: `command not found: ${this.stdio.command}` };
+  }
+
+  /** Sessions held here, and live children: busy (a request in flight), idle (sessions attached), detached (none: reaped when idle). */
+  stats(): BackendStats {
+    const processes = { busy: 0, idle: 0, detached: 0 };
+    for (const b of this.bridges.values()) if (!b.child.exited) processes[b.busy ? 'busy' : b.sessions.size ? 'idle' : 'detached']++;
+    return { sessions: this.sessions.size, processes };
   }
 
   async endUser(sub: string): Promise<void> {

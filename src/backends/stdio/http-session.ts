@@ -18,6 +18,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors } from '../../errors.js';
+import { backendTimer } from '../../observability/request-facts.js';
 
 type Message = JSONRPCMessage & { id?: RequestId; method?: string; result?: unknown; error?: unknown };
 
@@ -30,12 +31,13 @@ class Exchange {
   private readonly answers: Message[] = [];
   private stream?: PassThrough;
 
-  constructor(ids: RequestId[], private readonly batch: boolean, sseOnly: boolean, private readonly reply: FastifyReply, private readonly done: () => void) {
+  constructor(ids: RequestId[], private readonly batch: boolean, sseOnly: boolean, private readonly reply: FastifyReply, private readonly done: () => void, private readonly answered: () => void = () => undefined) {
     this.waiting = new Set(ids);
     if (sseOnly) this.toStream();
   }
 
   push(m: Message): void {
+    this.answered();
     const final = m.method === undefined && m.id !== undefined && this.waiting.delete(m.id);
     if (this.stream) this.stream.write(sseEvent(m));
     else if (final) this.answers.push(m);
@@ -93,7 +95,7 @@ export class McpHttpSession {
     const sseOnly = accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*');
     const exchange = new Exchange(ids, Array.isArray(body), sseOnly, reply, () => {
       for (const id of ids) if (this.exchanges.get(id) === exchange) this.exchanges.delete(id);
-    });
+    }, backendTimer(req));
     for (const id of ids) this.exchanges.set(id, exchange);
     if (req.method === 'POST' && messages.some((m) => m.method === 'initialize')) reply.header('mcp-session-id', this.id);
     for (const m of messages) forward(m);

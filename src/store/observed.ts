@@ -1,0 +1,37 @@
+/** A Store that reports every failed call (for `mcp_proxy_store_errors_total`), then fails as the store did. */
+import type { Store } from './store.js';
+
+export type StoreOperation = 'get' | 'set' | 'delete';
+
+export class ObservedStore implements Store {
+  constructor(readonly inner: Store, private readonly onError: (operation: StoreOperation) => void) {}
+
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    return this.watch('get', () => this.inner.get<T>(key));
+  }
+
+  set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    return this.watch('set', () => this.inner.set(key, value, ttlMs));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.watch('delete', () => this.inner.delete(key));
+  }
+
+  async ready(): Promise<boolean> {
+    return this.inner.ready ? this.inner.ready() : true;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async watch<T>(operation: StoreOperation, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      this.onError(operation);
+      throw e;
+    }
+  }
+}
