@@ -109,28 +109,35 @@ t.test('an MCP client OAuth flow with its steps on different replicas', async (t
   t.ok(Object.values(spread()).every((n) => n >= 2), 'registration, authorization, token and MCP calls spread over all three');
 });
 
+/** POSTs one JSON-RPC message to the legacy backend through the front; the response. */
+const postLegacy = (cookie: string, message: unknown, sid?: string) =>
+  fetch(`${publicUrl}/mcp/legacy`, {
+    method: 'POST',
+    headers: { cookie, ...(sid ? { 'mcp-session-id': sid } : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(message),
+  });
+/** Opens an MCP session (initialize only); its id. */
+async function initialize(cookie: string): Promise<string> {
+  const init = await postLegacy(cookie, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  await init.text();
+  return init.headers.get('mcp-session-id')!;
+}
+async function pingStatus(cookie: string, sid: string): Promise<number> {
+  const res = await postLegacy(cookie, { jsonrpc: '2.0', id: 1, method: 'ping' }, sid);
+  await res.text();
+  return res.status;
+}
+
 t.test('the replica holding a session stops: the session is released, the client starts again', async (t) => {
   const { cookie } = await loginThroughProxy(publicUrl, 'alice');
-  const init = await fetch(`${publicUrl}/mcp/legacy`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
-  });
-  const sid = init.headers.get('mcp-session-id')!;
-  await init.text();
+  const sid = await initialize(cookie);
   const owner = ports[(next - 1) % ports.length]!;
   const i = ports.indexOf(owner);
   replicas[i]!.kill('SIGTERM');
   t.equal(await exited(replicas[i]!), 0, 'the owner drains and exits 0');
   down.add(owner);
   for (let k = 0; k < 2; k++) {
-    const res = await fetch(`${publicUrl}/mcp/legacy`, {
-      method: 'POST',
-      headers: { cookie, 'mcp-session-id': sid, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-    });
-    t.equal(res.status, 404, 'the session is gone on every other replica');
-    await res.text();
+    t.equal(await pingStatus(cookie, sid), 404, 'the session is gone on every other replica');
   }
   const { client } = await connect(`${publicUrl}/mcp/legacy`, cookie);
   t.equal((await whoami(client)).meta.sub, 'alice', 'a new session works on the remaining replicas');
@@ -139,26 +146,14 @@ t.test('the replica holding a session stops: the session is released, the client
 
 t.test('the replica holding a session crashes: the others drop its record and answer 404', async (t) => {
   const { cookie } = await loginThroughProxy(publicUrl, 'bob');
-  const init = await fetch(`${publicUrl}/mcp/legacy`, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
-  });
-  const sid = init.headers.get('mcp-session-id')!;
-  await init.text();
+  const sid = await initialize(cookie);
   const up = ports.filter((p) => !down.has(p));
   const owner = up[(next - 1) % up.length]!;
   const child = replicas[ports.indexOf(owner)]!;
   child.kill('SIGKILL');
   await exited(child);
   down.add(owner);
-  const res = await fetch(`${publicUrl}/mcp/legacy`, {
-    method: 'POST',
-    headers: { cookie, 'mcp-session-id': sid, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
-  });
-  t.equal(res.status, 404, 'the owner cannot be reached: 404, so the client initializes again');
-  await res.text();
+  t.equal(await pingStatus(cookie, sid), 404, 'the owner cannot be reached: 404, so the client initializes again');
   const { client } = await connect(`${publicUrl}/mcp/legacy`, cookie);
   t.equal((await whoami(client)).meta.sub, 'bob', 'the last replica serves a new session');
   await client.close();
