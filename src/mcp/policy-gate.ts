@@ -8,6 +8,7 @@ import type { Principal } from '../identity/principal.js';
 import { redactKeys, type AuditEntry } from '../observability/audit.js';
 import { LIST_METHODS, NAMED_CALLS, backendDecision, callDecision, filterListResult, missingScopes } from '../policy/engine.js';
 import { isRequest, rpcError, toMessages, type RequestId, type RpcMessage } from './jsonrpc.js';
+import type { DeclaredCall } from './stateless.js';
 
 /** JSON-RPC error code for a policy refusal (implementation-defined server error range). */
 export const POLICY_DENIED = -32003;
@@ -31,6 +32,8 @@ export interface GateOptions {
   dryRun?: boolean;
   /** Keys to redact when arguments are audited; undefined = arguments are not audited. */
   auditArguments?: ReadonlySet<string>;
+  /** The call judged from its headers, the body left unparsed (MCP 2026-07-28; see stateless.ts). */
+  declared?: DeclaredCall;
 }
 
 export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, json: { value: unknown } | undefined, opts: GateOptions = {}): GateOutcome {
@@ -38,7 +41,7 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   const base = { principal: p, backend: b.name, session, dryRun };
   const access = backendDecision(p, b);
   const parsed = json ? toMessages(json.value) : undefined;
-  const requests = (parsed?.messages ?? []).filter(isRequest);
+  const requests: Array<RpcMessage & { method: string; id?: RequestId }> = opts.declared ? [declaredRequest(opts.declared)] : (parsed?.messages ?? []).filter(isRequest);
   if (!access.allow && !dryRun) {
     const first = requests[0];
     return {
@@ -49,7 +52,7 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   if (httpMethod !== 'POST') return { entries: [{ ...base, decision: 'allow', reason: access.reason, method: httpMethod === 'GET' ? 'GET (stream)' : `${httpMethod} (session)` }] };
   const entries: GateOutcome['entries'] = [];
   const lists = new Map<RequestId, string>();
-  const denied: Array<{ id: RequestId; what: string }> = [];
+  const denied: Array<{ id: RequestId | null; what: string }> = [];
   const stepUp = new Set<string>();
   let judged = false;
   for (const m of requests) {
@@ -62,11 +65,11 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
       const ok = d.allow && !missing.length;
       const args = opts.auditArguments && m.params?.arguments !== undefined ? redactKeys(m.params.arguments, opts.auditArguments) : undefined;
       entries.push({ ...base, decision: ok ? 'allow' : 'deny', reason: missing.length ? `token lacks scope ${missing.join(' ')}` : d.reason, rule: d.rule, method: m.method, name, id: m.id, arguments: args });
-      if (!d.allow) denied.push({ id: m.id, what: `${named.kind.slice(0, -1)} "${name}"` });
+      if (!d.allow) denied.push({ id: m.id ?? null, what: `${named.kind.slice(0, -1)} "${name}"` });
       for (const s of missing) stepUp.add(s);
       continue;
     }
-    if (LIST_METHODS[m.method]) lists.set(m.id, m.method);
+    if (LIST_METHODS[m.method] && m.id !== undefined) lists.set(m.id, m.method);
     entries.push({ ...base, decision: access.allow ? 'allow' : 'deny', reason: access.reason, rule: access.rule, method: m.method, id: m.id });
   }
   if (dryRun) return { entries };
@@ -77,4 +80,10 @@ export function gateRequest(p: Principal, b: BackendConfig, httpMethod: string, 
   if (!denied.length) return { entries, rewrite, judged };
   if (parsed?.batch) return { entries, refuse: { status: 403, body: rpcError(null, POLICY_DENIED, 'access denied: the batch contains a call you may not make') } };
   return { entries, refuse: { status: 200, body: rpcError(denied[0]!.id, POLICY_DENIED, `access denied: you may not use ${denied[0]!.what}`) } };
+}
+
+/** A call known only from its headers, shaped like the message policy would have read. */
+function declaredRequest(d: DeclaredCall): RpcMessage & { method: string; id?: RequestId } {
+  const named = Object.hasOwn(NAMED_CALLS, d.method) ? NAMED_CALLS[d.method] : undefined;
+  return { jsonrpc: '2.0', method: d.method, params: named && d.name !== undefined ? { [named.param]: d.name } : {} };
 }

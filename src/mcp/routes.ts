@@ -16,7 +16,8 @@ import { identityMetaBody } from '../propagation/meta.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
-import { MAX_JSON_DEPTH, invalidRpc, nestingDepth, parseJson } from './jsonrpc.js';
+import { MAX_JSON_DEPTH, invalidRpc, nestingDepth, parseJson, rpcError, type RpcMessage } from './jsonrpc.js';
+import { headerOnlyCall, headerProblem } from './stateless.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
 import type { OpenStreams } from './streams.js';
@@ -59,18 +60,29 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const sessionId = req.headers['mcp-session-id'];
     // Policy: the backend allow list and every named call; refusals never reach the backend.
     const body = req.body as Buffer | undefined;
-    const json = req.method === 'POST' ? parseJson(body) : undefined;
+    // MCP 2026-07-28: judged from Mcp-Method / Mcp-Name alone where policy cannot depend on the body (stateless.ts).
+    const declared = req.method === 'POST' ? headerOnlyCall(principal, b.config, req.headers, body, { auditArguments }) : undefined;
+    const json = req.method === 'POST' && !declared ? parseJson(body) : undefined;
     // Whatever policy cannot read is refused here, for every kind of backend (fail closed).
     if (req.method === 'POST') {
       // Streamable HTTP posts JSON: anything else is refused as an MCP server would (415), never guessed at.
       if (!isJsonType(req.headers['content-type'])) throw new Errors.UNSUPPORTED_MEDIA_TYPE();
+    }
+    if (req.method === 'POST' && !declared) {
       if (!json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
       if (nestingDepth(body!, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: nested deeper than ${MAX_JSON_DEPTH} levels`);
       const invalid = invalidRpc(json.value);
       if (invalid) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${invalid}`);
+      // Headers that disagree with the body policy reads: refused (400), audited, never forwarded.
+      const problem = headerProblem(req.headers, json.value);
+      if (problem) {
+        const m = (Array.isArray(json.value) ? {} : json.value) as RpcMessage;
+        audit.write({ decision: 'deny', reason: problem.message, principal, backend: b.name, method: typeof m.method === 'string' ? m.method : 'batch', id: m.id, status: 400, latencyMs: 0 });
+        return reply.code(400).type('application/json').send(rpcError(m.id ?? null, problem.code, problem.message));
+      }
     }
-    const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments });
-    noteDecision(req, json, gate.refuse ? 'deny' : 'allow');
+    const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments, declared });
+    noteDecision(req, json ?? (declared && { value: { jsonrpc: '2.0', id: 0, method: declared.method } }), gate.refuse ? 'deny' : 'allow');
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;

@@ -58,3 +58,13 @@ t.test('the assertion verifies with the published key and carries identity', asy
   const other = await loadSigningKey();
   await t.rejects(jwtVerify(jwt, createLocalJWKSet({ keys: [other.publicJwk] })), 'another key does not verify it');
 });
+
+t.test('W3C trace context and the MCP 2026-07-28 request headers reach HTTP backends as sent', async (t) => {
+  const sent = {
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+    'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo', 'mcp-param-region': 'us-west1',
+  };
+  const h = upstreamHeaders(sent, { principal: alice, clientIp: '::1', publicUrl: new URL('http://x') });
+  for (const [k, v] of Object.entries(sent)) t.equal(h[k], v, k);
+  t.equal(h['mcp-session-id'], undefined, 'no session invented');
+});

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
 import type { Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession } from '../../mcp/session-owners.js';
+import { STATELESS_REVISION, UNSUPPORTED_PROTOCOL_VERSION, isStatelessRequest } from '../../mcp/stateless.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
@@ -68,6 +69,8 @@ export class StdioBackend implements Backend {
     if (req.method === 'POST' && !json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
     const parsed = json?.value;
     const sessionId = req.headers['mcp-session-id'];
+    const initialize = req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed));
+    if (!initialize && isStatelessRequest(req.headers)) return this.stateless(req, reply, principal, parsed);
     let session: StdioSession;
     if (typeof sessionId === 'string') {
       const found = this.sessions.get(sessionId);
@@ -75,7 +78,7 @@ export class StdioBackend implements Backend {
       if (found.link.principal.sub !== principal.sub) throw foreignSession(req, this.name, principal);
       session = found;
       this.keepRegistered(session);
-    } else if (req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed))) {
+    } else if (initialize) {
       session = this.open(principal);
       await this.register(session);
     } else {
@@ -92,7 +95,37 @@ export class StdioBackend implements Backend {
     }
   }
 
-  private open(principal: Principal): StdioSession {
+  /**
+   * One MCP 2026-07-28 request (no session, no handshake): a session that lives for this
+   * request on the child its isolation gives (the user's or the shared one; a new one per
+   * request for `isolation: session`), initialized by the proxy, answered as JSON or SSE.
+   * `server/discover` is answered from the child's InitializeResult.
+   */
+  private async stateless(req: McpForward['req'], reply: McpForward['reply'], principal: Principal, parsed: unknown): Promise<void> {
+    if (req.method !== 'POST') throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
+    const m = parsed as { id?: string | number; method?: string };
+    const requested = req.headers['mcp-protocol-version'];
+    if (requested !== STATELESS_REVISION) {
+      const error = { code: UNSUPPORTED_PROTOCOL_VERSION, message: 'Unsupported protocol version', data: { supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS], requested } };
+      return void reply.code(400).type('application/json').send({ jsonrpc: '2.0', id: m.id ?? null, error });
+    }
+    const session = this.open(principal, true);
+    reply.raw.once('close', () => this.end(session.http.id));
+    let init: Record<string, unknown>;
+    try {
+      init = await session.bridge.ready(session.link);
+    } catch (e) {
+      this.log.warn({ event: 'stdio.initialize_failed', reason: (e as Error).message }, 'stdio server did not initialize');
+      this.end(session.http.id);
+      throw new Errors.BACKEND_UNAVAILABLE(this.name);
+    }
+    if (m.method !== 'server/discover') return session.http.post(req, reply, parsed, (msg) => session.bridge.fromClient(session.link, msg));
+    const { capabilities = {}, serverInfo, instructions } = init as { capabilities?: unknown; serverInfo?: unknown; instructions?: string };
+    const result = { resultType: 'complete', supportedVersions: [STATELESS_REVISION], capabilities, ...(instructions ? { instructions } : {}), ttlMs: 60_000, cacheScope: 'private', _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo } };
+    reply.code(200).type('application/json').send({ jsonrpc: '2.0', id: m.id ?? null, result });
+  }
+
+  private open(principal: Principal, stateless = false): StdioSession {
     if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
     const bridge = this.bridgeFor(principal);
     const http = new McpHttpSession();
@@ -108,6 +141,7 @@ export class StdioBackend implements Backend {
       },
       filterResult: this.deps.enforce === false ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => this.end(http.id),
+      stateless,
     };
     const session = { link, http, bridge, registeredAt: 0 };
     this.sessions.set(http.id, session);

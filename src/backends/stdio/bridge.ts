@@ -6,7 +6,7 @@
  * another user's session.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../../identity/principal.js';
 import { withIdentityMeta } from '../../propagation/meta.js';
 import type { StdioChild } from './child.js';
@@ -22,6 +22,8 @@ export interface SessionLink {
   gone(): void;
   /** Policy's filter for list results (tools/list …), by method. */
   filterResult?(method: string, result: unknown): unknown;
+  /** One MCP 2026-07-28 request: the client takes no server→client requests, only notifications about it. */
+  readonly stateless?: boolean;
 }
 
 interface Pending {
@@ -78,6 +80,31 @@ export class ChildBridge {
 
   get busy(): boolean {
     return this.pending.size > 0;
+  }
+
+  /**
+   * The child initialized, for clients that never send `initialize` (MCP 2026-07-28): the
+   * proxy does the handshake once, as any client would (no client capabilities), unless a
+   * client's own handshake already did. Resolves with the child's InitializeResult.
+   */
+  ready(s: SessionLink): Promise<Record<string, unknown>> {
+    if (this.initResult) return Promise.resolve(this.initResult as Record<string, unknown>);
+    return new Promise((resolve, reject) => {
+      const probe: SessionLink = {
+        id: s.id,
+        principal: s.principal,
+        lastActive: Date.now(),
+        getStreamOpen: false,
+        deliver: (m) => {
+          const { result, error } = m as Msg;
+          if (!result) return reject(new Error(`initialize failed: ${JSON.stringify(error ?? null).slice(0, 200)}`));
+          this.clientNotification(probe, { jsonrpc: '2.0', method: 'notifications/initialized' });
+          resolve(result as Record<string, unknown>);
+        },
+        gone: () => reject(new Error('the stdio server exited')),
+      };
+      this.clientRequest(probe, { jsonrpc: '2.0', id: 'proxy-initialize', method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcp-oidc-proxy', version: '1' } } });
+    });
   }
 
   /** A message a client POSTed on session `s`. */
@@ -138,6 +165,11 @@ export class ChildBridge {
     if (!target) {
       if (msg.id !== undefined) this.child.send(rpcError(msg.id, 'no client session can take this request'));
       this.opts.log.debug({ event: 'stdio.unattributed', method: msg.method }, 'server message with no session to deliver to: dropped');
+      return;
+    }
+    if (target.session.stateless && (msg.id !== undefined || msg.method !== 'notifications/message')) {
+      // MCP 2026-07-28 has no server→client requests (MRTR replaces them) and no unrelated messages on a request's stream.
+      if (msg.id !== undefined) this.child.send(rpcError(msg.id, `the client (MCP 2026-07-28) cannot answer ${msg.method}`, -32601));
       return;
     }
     if (msg.id === undefined) return target.session.deliver(msg as JSONRPCMessage, target.relatedRequestId);
