@@ -5,14 +5,15 @@
  *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Config } from './config/load.js';
+import type { Config, LoadResult } from './config/load.js';
 import { DEV_IDP_PATH } from './config/load.js';
 import { authorizationServerPlugin } from './authz-server/plugin.js';
 import { createAuthorizationServer, mcpResources, type CimdTestOrigin } from './authz-server/provider.js';
 import { resourceMetadataRoutes } from './authz-server/resource-metadata.js';
 import { RevokedGrants } from './authz-server/revoked.js';
 import { revokeUserGrants } from './authz-server/adapter.js';
-import { BackendRegistry, type BackendFactory } from './backends/registry.js';
+import { BackendRegistry, defaultFactory, type BackendFactory } from './backends/registry.js';
+import { createReloader, type LiveConfig, type ReloadResult } from './config/reload.js';
 import { DEFAULT_DEV_USERS, devIdpPlugin } from './devidp/plugin.js';
 import identity from './identity/resolve.js';
 import { withTenant } from './identity/tenant.js';
@@ -68,6 +69,8 @@ export interface ProxyApp {
   config: Config;
   backends: BackendRegistry;
   client?: UpstreamClient;
+  /** Apply a new config without downtime (src/config/reload.ts): backends, policy, tenants, apiKeys. */
+  reload(next: Config | LoadResult): ReloadResult;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
@@ -100,7 +103,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
   const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
-  const backends = new BackendRegistry(config.backends, { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce' }, deps.backendFactory);
+  // What a reload swaps: the live config (policy, tenants), the registry's backends and deps, the API keys.
+  const live: LiveConfig = { current: config };
+  const backendDeps = { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce' };
+  const backends = new BackendRegistry(config.backends, backendDeps, deps.backendFactory);
+  const apiKeys = new ApiKeys(config.apiKeys);
   const signer = new AssertionSigner(key, config.server.publicUrl);
   const resources = mcpResources(config, backends.defaultName);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
@@ -114,7 +121,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const bearer = bearerSource({
     publicUrl: config.server.publicUrl,
     resources,
-    apiKeys: config.apiKeys.length ? new ApiKeys(config.apiKeys) : undefined,
+    apiKeys,
     proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, revoked) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
     introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch }) : undefined,
@@ -130,7 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins
-  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(config.tenants, p) });
+  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(live.current.tenants, p) });
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
@@ -144,8 +151,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => revoked.add(gid)) : undefined,
   });
-  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics });
-  await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams });
+  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live });
+  await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
   await app.register(apiRoutes, { config, backends, clients: restClients });
@@ -174,5 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await replicas?.close();
     await store.close();
   });
-  return { app, config, backends, client };
+  const reloader = createReloader({ live, backends, deps: backendDeps, factory: deps.backendFactory ?? defaultFactory, apiKeys, resources, asEnabled: Boolean(provider), log: app.log });
+  app.addHook('onClose', () => reloader.close());
+  return { app, config, backends, client, reload: reloader.reload };
 }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { loadConfig, resolveConfigFile, type Config } from './config/load.js';
 import { maskSecrets } from './config/mask.js';
+import { reloadTriggers } from './config/reload.js';
 import { lintPolicy } from './policy/lint.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -130,11 +131,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.out(`${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`);
     return 0;
   }
-  return run(config);
+  // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
+  return run(config, () => load(parsed, io), file);
 }
 
-async function run(config: Config): Promise<number> {
-  const { app, client } = await buildApp(config);
+async function run(config: Config, reload: () => ReturnType<typeof load>, file?: string): Promise<number> {
+  const proxy = await buildApp(config);
+  const { app, client } = proxy;
   for (const w of lintPolicy(config)) app.log.warn({ event: 'config.lint' }, w);
   await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) }, `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`);
@@ -144,6 +147,7 @@ async function run(config: Config): Promise<number> {
     const stop = (signal: string) => {
       if (closing) return;
       closing = true;
+      stopReloads();
       app.log.info({ event: 'shutdown', signal }, 'draining in-flight requests');
       const force = setTimeout(() => {
         app.log.warn({ event: 'shutdown.forced' }, 'shutdown timeout reached: closing remaining connections');
@@ -155,5 +159,6 @@ async function run(config: Config): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    const stopReloads = reloadTriggers({ file, watchConfig: config.server.watchConfig, load: reload, reload: proxy.reload, log: app.log });
   });
 }

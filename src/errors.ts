@@ -37,6 +37,7 @@ export const Errors = {
   UNSUPPORTED_MEDIA_TYPE: def('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type', 415),
   BAD_REQUEST: def('BAD_REQUEST', '%s', 400),
   LOGIN_FAILED: def('LOGIN_FAILED', 'login failed: %s', 400),
+  LOGIN_REFUSED: def('LOGIN_REFUSED', 'login refused: %s', 403),
   IDP_UNAVAILABLE: def('IDP_UNAVAILABLE', 'the identity provider is unavailable', 502),
   BACKEND_UNAVAILABLE: def('BACKEND_UNAVAILABLE', 'backend "%s" is unavailable', 502),
   BACKEND_TIMEOUT: def('BACKEND_TIMEOUT', 'backend "%s" did not answer in time', 504),

@@ -42,6 +42,10 @@ export interface Backend {
   stats?(): BackendStats;
   /** The user logged out everywhere: end their sessions (and processes) here. */
   endUser?(sub: string): Promise<void>;
+  /** Reload: this backend holds the MCP session (its old sessions keep working while it drains). */
+  holds?(sessionId: string): boolean;
+  /** Reload: this backend replaces `old` (same name) and takes over what outlives a definition. */
+  inherit?(old: Backend): void;
   /** Shutdown begins: stop taking new sessions, end idle streams (in-flight calls finish). */
   drain?(): Promise<void>;
   close(): Promise<void>;

@@ -38,7 +38,7 @@ export class HttpBackend implements Backend {
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
-  private readonly owners: SessionOwners;
+  private owners: SessionOwners;
 
   constructor(readonly config: BackendConfig, store?: Store) {
     this.owners = new SessionOwners(store, `mcp-owner:${config.name}`);
@@ -112,6 +112,11 @@ export class HttpBackend implements Backend {
 
   stats(): BackendStats {
     return { sessions: this.owners.size };
+  }
+
+  /** Reload: the sessions the same upstream URL handed out keep their owners. */
+  inherit(old: Backend): void {
+    if (old instanceof HttpBackend && old.url.href === this.url.href) this.owners = old.owners;
   }
 
   async close(): Promise<void> {

@@ -9,17 +9,29 @@ export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBacken
 
 export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg, deps.store) : new StdioBackend(cfg, deps));
 
+/** The backend served at `/mcp`: the one marked default, or the only one. */
+export const defaultBackendName = (backends: Config['backends']): string | undefined => backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
+
 export class BackendRegistry {
-  private readonly byName = new Map<string, Backend>();
-  readonly defaultName?: string;
+  private byName = new Map<string, Backend>();
+  /** Backends a reload removed that still serve the sessions they hold (src/config/reload.ts); never listed. */
+  private retiring: ReadonlyMap<string, Backend> = new Map();
+  defaultName?: string;
 
   constructor(backends: Config['backends'], deps: StdioBackendDeps, factory: BackendFactory = defaultFactory) {
     for (const b of backends) this.byName.set(b.name, factory(b, deps));
-    this.defaultName = backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
+    this.defaultName = defaultBackendName(backends);
+  }
+
+  /** Reload: the new set in one reference swap; a request that already picked a backend finishes on it. */
+  swap(byName: Map<string, Backend>, defaultName: string | undefined, retiring: ReadonlyMap<string, Backend>): void {
+    this.byName = byName;
+    this.retiring = retiring;
+    this.defaultName = defaultName;
   }
 
   get(name: string): Backend {
-    const b = this.byName.get(name);
+    const b = this.byName.get(name) ?? this.retiring.get(name);
     if (!b) throw new Errors.BACKEND_NOT_FOUND(name);
     return b;
   }

@@ -8,10 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type ParsedConfig } from './schema.js';
 import { applyEnvOverrides, interpolate, type Env } from './env.js';
+import { resolveOidc, type ProviderName } from '../oidc/providers/index.js';
 
 export type Config = ParsedConfig & {
   server: ParsedConfig['server'] & { publicUrl: string };
-  oidc?: NonNullable<ParsedConfig['oidc']> & { redirectUri: string };
+  oidc?: NonNullable<ParsedConfig['oidc']> & { redirectUri: string; provider: ProviderName; scopes: string[] };
 };
 
 export interface LoadResult {
@@ -81,7 +82,7 @@ function formatPath(path: PropertyKey[]): string {
 
 const stripSlash = (u: string) => u.replace(/\/+$/, '');
 
-/** Values that follow from others: publicUrl, the redirect URI, the embedded dev IdP as issuer. */
+/** Values that follow from others: publicUrl, the redirect URI, the embedded dev IdP as issuer, the IdP preset and its default scopes. */
 function derive(c: ParsedConfig): Config {
   const redirect = c.oidc?.redirectUri;
   let publicUrl = c.server.publicUrl ?? (redirect ? new URL(redirect).origin : undefined);
@@ -92,7 +93,7 @@ function derive(c: ParsedConfig): Config {
   publicUrl = stripSlash(publicUrl);
   const out = { ...c, server: { ...c.server, publicUrl } } as Config;
   const oidc = c.oidc ?? (c.devIdp?.enabled ? devIdpClient(publicUrl) : undefined);
-  if (oidc) out.oidc = { ...oidc, redirectUri: redirect ?? `${publicUrl}/oauth/callback` };
+  if (oidc) out.oidc = { ...resolveOidc(oidc), redirectUri: redirect ?? `${publicUrl}/oauth/callback` };
   return out;
 }
 
@@ -107,6 +108,7 @@ function devIdpClient(publicUrl: string): NonNullable<ParsedConfig['oidc']> {
     groupsClaim: 'groups',
     allowInsecure: true,
     extraAuthParams: {},
+    allowedDomains: [],
   };
 }
 

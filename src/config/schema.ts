@@ -5,6 +5,16 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { isLoopbackHost } from '../lib/net.js';
+import { PROVIDER_NAMES, oidcProblems } from '../oidc/providers/index.js';
+
+/** The IdP preset's errors; none when the section is too broken to judge (its fields already report that). */
+function presetErrors(oidc: Parameters<typeof oidcProblems>[0]): string[] {
+  try {
+    return oidcProblems(oidc).errors;
+  } catch {
+    return [];
+  }
+}
 
 const duration = (def: string) =>
   z
@@ -109,6 +119,8 @@ export const ConfigSchema = z
         allowedOrigins: strList,
         shutdownTimeout: duration('10s'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Reload when the config file changes (as on SIGHUP; see src/config/reload.ts). */
+        watchConfig: z.boolean().default(false),
       })
       .prefault({}),
     oidc: z
@@ -117,12 +129,21 @@ export const ConfigSchema = z
         clientId: z.string().min(1),
         clientSecret: z.string().min(1).optional(),
         redirectUri: url.optional(),
-        scopes: z.array(z.string()).default(['openid', 'profile', 'email', 'offline_access']),
+        /** Default: the preset's (openid, profile, email, offline_access for most; see src/oidc/providers/). */
+        scopes: z.array(z.string()).optional(),
         groupsClaim: z.string().default('groups'),
         tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
         postLogoutRedirectUri: url.optional(),
         allowInsecure: z.boolean().default(false),
         extraAuthParams: z.record(z.string(), z.string()).default({}),
+        /** The IdP preset (its quirks: src/oidc/providers/); default: inferred from the issuer, else generic. */
+        provider: z.enum(PROVIDER_NAMES).optional(),
+        /** Auth0: the API identifier sent as the `audience` authorization parameter. */
+        audience: z.string().min(1).optional(),
+        /** Google: Workspace domains (`hd` claim) allowed to log in; default: any. */
+        allowedDomains: strList,
+        /** OAuth 2.0 servers without discovery (GitHub): the endpoints, when not the preset's defaults. */
+        endpoints: z.strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() }).optional(),
       })
       .optional(),
     session: z.strictObject({
@@ -221,6 +242,12 @@ export const ConfigSchema = z
     const issuer = c.oidc ? URL.parse(c.oidc.issuer) : null;
     if (c.oidc && issuer?.protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(issuer.hostname))
       ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true' });
+    for (const [k, v] of Object.entries(c.oidc?.endpoints ?? {})) {
+      const u = typeof v === 'string' ? URL.parse(v) : null;
+      if (u?.protocol === 'http:' && !c.oidc!.allowInsecure && !isLoopbackHost(u.hostname))
+        ctx.addIssue({ code: 'custom', path: ['oidc', 'endpoints', k], message: 'a plain-http endpoint is refused unless it is loopback or oidc.allowInsecure is true' });
+    }
+    if (c.oidc && issuer) for (const message of presetErrors(c.oidc)) ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message });
     if (c.server.advertiseUrl && c.store.kind === 'memory') ctx.addIssue({ code: 'custom', path: ['server', 'advertiseUrl'], message: 'several replicas need a shared store: set store.kind to redis or postgres' });
     if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
   });

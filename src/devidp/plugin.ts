@@ -96,7 +96,8 @@ export interface StandaloneIdp {
 /** The dev IdP on its own Fastify server: for tests and for the demo. */
 export async function startStandaloneIdp(opts: StandaloneIdpOptions): Promise<StandaloneIdp> {
   const { server, origin } = await listenFirst(opts.host ?? '127.0.0.1', opts.port ?? 0);
-  const issuer = `${origin}${normalizePrefix(opts.issuerPath ?? '/oauth2/default')}`;
+  // `issuerPath: '/'` keeps the trailing slash (an Auth0-style issuer); '' is the bare origin.
+  const issuer = opts.issuerPath === '/' ? `${origin}/` : `${origin}${normalizePrefix(opts.issuerPath ?? '/oauth2/default')}`;
   const users = opts.users ?? DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] }));
   let provider: Provider | undefined;
   const app = Fastify({

@@ -25,6 +25,8 @@ export interface DevUser {
   email?: string;
   name?: string;
   groups: string[];
+  /** More claims released with the profile scope, e.g. Google's `hd` or Entra's `upn` (tests of IdP presets). */
+  claims?: Record<string, unknown>;
 }
 
 export type DevIdpTtl = Partial<
@@ -155,7 +157,7 @@ export async function createDevIdpProvider(opts: DevIdpProviderOptions): Promise
       names: { session: `${prefix}_session`, interaction: `${prefix}_interaction`, resume: `${prefix}_resume` },
       keys: [randomBytes(32).toString('base64url')],
     },
-    claims: CLAIMS,
+    claims: { ...CLAIMS, profile: [...new Set([...CLAIMS.profile, ...users.flatMap((u) => Object.keys(u.claims ?? {}))])] },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     conformIdTokenClaims: false, // scope claims in the ID token too (Okta does this for groups)
     pkce: { required: () => true },
@@ -171,6 +173,7 @@ export async function createDevIdpProvider(opts: DevIdpProviderOptions): Promise
           email: user.email,
           email_verified: user.email !== undefined,
           groups: [...user.groups],
+          ...user.claims,
         }),
       };
     },

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/load.js';
+import type { LiveConfig } from '../config/reload.js';
 import { Errors } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import type { BackendRegistry } from '../backends/registry.js';
@@ -29,6 +30,8 @@ export interface McpRouteOptions {
   tokens: SessionTokens;
   audit: AuditLog;
   streams: OpenStreams;
+  /** The config a reload swaps (policy.mode is read from it per request); default: `config`. */
+  live?: LiveConfig;
 }
 
 /** `application/json`, with or without parameters (charset). */
@@ -38,8 +41,10 @@ function isJsonType(type: string | undefined): boolean {
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
   const { config, backends, signer, tokens, audit, streams } = opts;
+  const live = opts.live ?? { current: config };
   const publicUrl = new URL(config.server.publicUrl);
-  const limiters = new Map<string, Limiter>();
+  // Keyed by the backend's rateLimit block: a reload that changes it gets a new limiter.
+  const limiters = new WeakMap<object, Limiter>();
   const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
@@ -54,7 +59,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     if (!principal) return reply;
     const b = backend();
     const limit = b.config.rateLimit;
-    if (limit) await (limiters.get(b.name) ?? limiters.set(b.name, app.limiter(limit)).get(b.name)!)(req, rateKey(b.name, limit.per, principal));
+    if (limit) await (limiters.get(limit) ?? limiters.set(limit, app.limiter(limit)).get(limit)!)(req, rateKey(b.name, limit.per, principal));
     if (req.method === 'GET') streams.add(reply.raw, principal);
     // Session ownership (DESIGN §6) is enforced by each backend, which knows its sessions.
     const sessionId = req.headers['mcp-session-id'];
@@ -81,7 +86,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
         return reply.code(400).type('application/json').send(rpcError(m.id ?? null, problem.code, problem.message));
       }
     }
-    const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: config.policy.mode === 'dry-run', auditArguments, declared });
+    const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: live.current.policy.mode === 'dry-run', auditArguments, declared });
     noteDecision(req, json ?? (declared && { value: { jsonrpc: '2.0', id: 0, method: declared.method } }), gate.refuse ? 'deny' : 'allow');
     const started = performance.now();
     reply.raw.once('close', () => {

@@ -38,7 +38,7 @@ const MCP_METHODS = new Set([
 ]);
 
 export type Decision = 'allow' | 'deny' | 'unauthenticated' | 'error';
-export type LoginFailure = 'no_transaction' | 'idp_error' | 'idp_unavailable' | 'state_mismatch' | 'invalid_callback' | 'cookie_too_large';
+export type LoginFailure = 'no_transaction' | 'idp_error' | 'idp_unavailable' | 'state_mismatch' | 'invalid_callback' | 'cookie_too_large' | 'not_allowed';
 export type TokenEvent = 'issued' | 'refreshed' | 'revoked';
 
 /**

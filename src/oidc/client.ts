@@ -6,6 +6,8 @@
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
+import { presetFor, upstreamAuthParams, type Identity, type IdpPreset } from './providers/index.js';
+import { mergeClaims } from './providers/generic.js';
 
 export type FetchLike = typeof fetch;
 type Oidc = NonNullable<Config['oidc']>;
@@ -22,8 +24,12 @@ export class UpstreamClient {
   private pending?: Promise<oidc.Configuration>;
   private config?: oidc.Configuration;
   lastError?: string;
+  /** The IdP's quirks (oidc.provider): the only place that knows which IdP this is. */
+  readonly preset: IdpPreset;
 
-  constructor(readonly settings: Oidc, private readonly fetchImpl?: FetchLike) {}
+  constructor(readonly settings: Oidc, private readonly fetchImpl?: FetchLike) {
+    this.preset = presetFor(settings);
+  }
 
   get ready(): boolean {
     return this.config !== undefined;
@@ -49,18 +55,25 @@ export class UpstreamClient {
 
   private async discover(): Promise<oidc.Configuration> {
     const s = this.settings;
-    const insecure = new URL(s.issuer).protocol === 'http:';
-    const opts: oidc.DiscoveryRequestOptions = { timeout: 10 };
-    if (insecure) opts.execute = [oidc.allowInsecureRequests];
-    if (this.fetchImpl) opts[oidc.customFetch] = this.fetchImpl as never;
-    const found = await oidc.discovery(new URL(s.issuer), s.clientId, undefined, oidc.None(), opts);
-    const meta = found.serverMetadata();
+    const insecure = [s.issuer, ...Object.values(s.endpoints ?? {})].some((u) => u?.startsWith('http:'));
+    const oauth2 = this.preset.oauth2;
+    const baseFetch = (this.fetchImpl ?? (oauth2?.wrapFetch ? fetch : undefined)) as oidc.CustomFetch | undefined;
+    const doFetch = baseFetch && oauth2?.wrapFetch ? oauth2.wrapFetch(baseFetch) : baseFetch;
+    let meta: oidc.ServerMetadata;
+    if (oauth2) {
+      meta = oauth2.metadata(s); // a plain OAuth 2.0 server: no discovery document
+    } else {
+      const opts: oidc.DiscoveryRequestOptions = { timeout: 10 };
+      if (insecure) opts.execute = [oidc.allowInsecureRequests];
+      if (doFetch) opts[oidc.customFetch] = doFetch;
+      meta = (await oidc.discovery(new URL(s.issuer), s.clientId, undefined, oidc.None(), opts)).serverMetadata();
+    }
     const supported = meta.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
     const method = s.tokenEndpointAuthMethod ?? (supported.includes('client_secret_basic') ? 'client_secret_basic' : 'client_secret_post');
     const auth = method === 'client_secret_basic' ? oidc.ClientSecretBasic(s.clientSecret) : oidc.ClientSecretPost(s.clientSecret);
     const cfg = new oidc.Configuration(meta, s.clientId, { client_secret: s.clientSecret }, auth);
     if (insecure) oidc.allowInsecureRequests(cfg);
-    if (this.fetchImpl) cfg[oidc.customFetch] = this.fetchImpl as never;
+    if (doFetch) cfg[oidc.customFetch] = doFetch;
     cfg.timeout = 10;
     return cfg;
   }
@@ -68,40 +81,49 @@ export class UpstreamClient {
   async authorizationUrl(params: { state: string; nonce: string; verifier: string }): Promise<string> {
     const cfg = await this.get();
     const url = oidc.buildAuthorizationUrl(cfg, {
-      ...this.settings.extraAuthParams,
+      ...upstreamAuthParams(this.settings),
       redirect_uri: this.settings.redirectUri,
       scope: this.settings.scopes.join(' '),
       state: params.state,
-      nonce: params.nonce,
+      ...(this.preset.oauth2 ? {} : { nonce: params.nonce }),
       code_challenge: await oidc.calculatePKCECodeChallenge(params.verifier),
       code_challenge_method: 'S256',
     });
     return url.href;
   }
 
-  /** Code → tokens, with state, nonce and PKCE checked by openid-client; claims from userinfo when the ID token lacks them. */
-  async finishLogin(callbackQuery: string, tx: { state: string; nonce: string; verifier: string }) {
+  /**
+   * Code → tokens, with state, PKCE (and for OIDC the nonce and ID token) checked by
+   * openid-client; claims from userinfo when the ID token lacks them (OAuth 2.0 presets: from
+   * their API). The preset turns them into the identity, or refuses the user (LoginRefused).
+   */
+  async finishLogin(callbackQuery: string, tx: { state: string; nonce: string; verifier: string }): Promise<{ claims: Record<string, unknown>; identity: Identity; tokens: UpstreamTokens }> {
     const cfg = await this.get();
     const current = new URL(this.settings.redirectUri);
     current.search = callbackQuery;
+    const oauth2 = this.preset.oauth2;
     const tokens = await oidc.authorizationCodeGrant(cfg, current, {
       pkceCodeVerifier: tx.verifier,
       expectedState: tx.state,
-      expectedNonce: tx.nonce,
-      idTokenExpected: true,
+      ...(oauth2 ? {} : { expectedNonce: tx.nonce, idTokenExpected: true }),
     });
-    let claims: Record<string, unknown> = { ...tokens.claims() };
-    const gc = this.settings.groupsClaim;
-    const lacking = claims.email === undefined || claims.name === undefined || claims[gc] === undefined;
-    if (lacking && cfg.serverMetadata().userinfo_endpoint) {
-      try {
-        const info = await oidc.fetchUserInfo(cfg, tokens.access_token, claims.sub as string);
-        claims = { ...info, ...claims, ...Object.fromEntries(Object.entries(info).filter(([k]) => claims[k] === undefined)) };
-      } catch {
-        /* userinfo is best effort: the ID token already identified the user */
+    const idClaims: Record<string, unknown> = { ...tokens.claims() };
+    let userinfo: Record<string, unknown> | undefined;
+    if (oauth2) {
+      userinfo = await oauth2.userinfo(cfg, tokens.access_token, this.settings, tokens.scope);
+    } else {
+      const gc = this.settings.groupsClaim;
+      const lacking = idClaims.email === undefined || idClaims.name === undefined || idClaims[gc] === undefined;
+      if (lacking && cfg.serverMetadata().userinfo_endpoint) {
+        try {
+          userinfo = { ...(await oidc.fetchUserInfo(cfg, tokens.access_token, idClaims.sub as string)) };
+        } catch {
+          /* userinfo is best effort: the ID token already identified the user */
+        }
       }
     }
-    return { claims, tokens: toTokens(tokens) };
+    const identity = this.preset.claims(idClaims, userinfo, this.settings);
+    return { claims: mergeClaims(idClaims, userinfo), identity, tokens: toTokens(tokens) };
   }
 
   async refresh(refreshToken: string): Promise<UpstreamTokens> {

@@ -7,9 +7,9 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
+import type { LiveConfig } from '../config/reload.js';
 import { Errors } from '../errors.js';
 import { randomId } from '../lib/crypto.js';
-import { readGroups } from '../identity/principal.js';
 import { tenantFor } from '../identity/tenant.js';
 import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
@@ -19,6 +19,7 @@ import type { LoginFailure, Metrics } from '../observability/metrics.js';
 import { backchannelLogoutRoute } from './backchannel.js';
 import { assertCsrf } from '../security/csrf.js';
 import type { UpstreamClient } from './client.js';
+import { LoginRefused, type Identity } from './providers/index.js';
 import { safeReturnTo } from './return-to.js';
 
 /** Browsers keep cookies up to 4096 bytes (name + value); leave room for the attributes. */
@@ -31,6 +32,8 @@ export interface OidcRouteOptions {
   logout: Logout;
   store: Store;
   metrics?: Metrics;
+  /** The config a reload swaps (tenants are read from it at login); default: `config`. */
+  live?: LiveConfig;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
@@ -71,11 +74,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
       result = await upstream().finishLogin(query, tx);
     } catch (e) {
       if ((e as { code?: string }).code === 'IDP_UNAVAILABLE') throw failed('idp_unavailable', e as Error);
+      if (e instanceof LoginRefused) {
+        req.log.warn({ event: 'login.refused', reason: e.message }, 'login refused by the IdP preset');
+        throw failed('not_allowed', new Errors.LOGIN_REFUSED(e.message));
+      }
       req.log.warn({ event: 'login.failed', reason: (e as Error).message }, 'login callback refused');
       const stateMismatch = (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
-      throw failed(stateMismatch ? 'state_mismatch' : 'invalid_callback', new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : (e as Error).message));
+      throw failed(stateMismatch ? 'state_mismatch' : 'invalid_callback', new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : oauthErrorText(e as Error)));
     }
-    const user = newSession(result.claims, config);
+    const user = newSession(result.identity, result.claims, opts.live?.current ?? config);
     req.session.set('user', user);
     // Tokens stay server-side, but an identity with hundreds of groups can still overflow a cookie.
     const size = req.server.encodeSecureSession(req.session).length + config.session.cookieName.length;
@@ -130,6 +137,12 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
   });
 }
 
+/** An OAuth error the token endpoint answered (openid-client's ResponseBodyError) names its `error` and description. */
+function oauthErrorText(e: Error & { error?: unknown; error_description?: unknown }): string {
+  if (typeof e.error !== 'string') return e.message;
+  return `the identity provider answered "${e.error}"${typeof e.error_description === 'string' ? `: ${e.error_description}` : ''}`;
+}
+
 /** Browsers are redirected (to the IdP's logout when it has one); fetch/API callers get JSON. */
 function finish(req: FastifyRequest, reply: FastifyReply, endSessionUrl: string | undefined) {
   reply.header('cache-control', 'no-store');
@@ -137,16 +150,16 @@ function finish(req: FastifyRequest, reply: FastifyReply, endSessionUrl: string 
   return reply.redirect(endSessionUrl ?? '/', 303);
 }
 
-function newSession(claims: Record<string, unknown>, config: Config): UserSessionData {
+/** The identity comes from the IdP preset (src/oidc/providers/); the tenant may read any claim. */
+function newSession(identity: Identity, claims: Record<string, unknown>, config: Config): UserSessionData {
   const now = Date.now();
-  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   return {
     sid: randomId(),
-    sub: String(claims.sub),
-    email: str(claims.email),
-    name: str(claims.name) ?? str(claims.preferred_username),
-    groups: readGroups(claims[config.oidc!.groupsClaim]),
-    tenant: tenantFor(config.tenants, str(claims.email), claims),
+    sub: identity.sub,
+    email: identity.email,
+    name: identity.name,
+    groups: identity.groups,
+    tenant: tenantFor(config.tenants, identity.email, claims),
     iat: now,
     seen: now,
     exp: now + config.session.maxAge,

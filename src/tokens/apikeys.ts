@@ -15,15 +15,28 @@ export function hashApiKey(key: string): string {
   return sha256Hex(key);
 }
 
+type Index = Map<string, { digest: string; principal: Principal }>;
+
+function index(keys: Config['apiKeys']): Index {
+  const byDigest: Index = new Map();
+  for (const k of keys) {
+    const digest = k.sha256.toLowerCase();
+    if (byDigest.has(digest)) throw new Error(`apiKeys: "${k.name}" has the same sha256 as another key`);
+    byDigest.set(digest, { digest, principal: toPrincipal(k) });
+  }
+  return byDigest;
+}
+
 export class ApiKeys {
-  private readonly byDigest = new Map<string, { digest: string; principal: Principal }>();
+  private byDigest: Index;
 
   constructor(keys: Config['apiKeys']) {
-    for (const k of keys) {
-      const digest = k.sha256.toLowerCase();
-      if (this.byDigest.has(digest)) throw new Error(`apiKeys: "${k.name}" has the same sha256 as another key`);
-      this.byDigest.set(digest, { digest, principal: toPrincipal(k) });
-    }
+    this.byDigest = index(keys);
+  }
+
+  /** Reload: the new set in one reference swap (throws, changing nothing, on a duplicate key). */
+  replace(keys: Config['apiKeys']): void {
+    this.byDigest = index(keys);
   }
 
   get size(): number {

@@ -27,9 +27,8 @@ export interface BearerSourceOptions {
 }
 
 export function bearerSource(o: BearerSourceOptions) {
-  const all = [...o.resources.keys()];
-  /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours. */
-  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : all);
+  /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours (read live: a reload may add backends). */
+  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.resources.keys()]);
 
   const reject = (req: FastifyRequest, reason: string, e?: unknown): never => {
     req.log.info({ event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason }, 'bearer credential refused');

@@ -234,6 +234,10 @@ export class StdioBackend implements Backend {
     return ok ? { ok: true, detail: `${this.processes.length} process(es)` } : { ok: false, detail: `command not found: ${this.stdio.command}` };
   }
 
+  holds(sessionId: string): boolean {
+    return this.sessions.has(sessionId);
+  }
+
   /** Sessions held here, and live children: busy (a request in flight), idle (sessions attached), detached (none: reaped when idle). */
   stats(): BackendStats {
     const processes = { busy: 0, idle: 0, detached: 0 };
