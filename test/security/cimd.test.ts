@@ -17,11 +17,22 @@ import { startStack } from '../helpers/stack.js';
 const REDIRECT = 'http://127.0.0.1:33421/callback';
 // A listener on loopback: every loopback spelling below points at it, and it must see no connection.
 const target = await connectionCounter('127.0.0.1');
-// 64 MiB of JSON whitespace compressed to ~64 KiB: the provider's body limit counts inflated bytes.
-const GZIP_BOMB = gzipSync(Buffer.alloc(64 * 1024 * 1024, ' '));
+/**
+ * A well-formed document padded with `padding` bytes of JSON whitespace, gzipped: at 64 MiB
+ * (~64 KiB on the wire) only the body limit, which counts inflated bytes, can refuse it.
+ */
+const gzipped = new Map<string, Buffer>();
+function paddedDocument(self: string, padding: number): Buffer {
+  const doc = JSON.stringify({ client_id: self, client_name: 'padded doc', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
+  const cached = gzipped.get(self) ?? gzipSync(Buffer.concat([Buffer.from(doc.slice(0, -1)), Buffer.alloc(padding, ' '), Buffer.from('}')]));
+  gzipped.set(self, cached);
+  return cached;
+}
+const fetchesOf = new Map<string, number>();
 const held: Array<import('node:http').ServerResponse> = [];
 const docs = await startHttpsServer((req, res) => {
   const self = `${docs.origin}${req.url}`;
+  fetchesOf.set(req.url!, (fetchesOf.get(req.url!) ?? 0) + 1);
   if (req.url === '/redirect.json') return void res.writeHead(302, { location: `https://127.0.0.1:${target.port}/client.json` }).end();
   if (req.url === '/stall.json') return void held.push(res); // headers never come
   if (req.url === '/drip.json') {
@@ -32,7 +43,9 @@ const docs = await startHttpsServer((req, res) => {
     res.on('close', () => clearInterval(timer));
     return;
   }
-  if (req.url === '/gzip-bomb.json') return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(GZIP_BOMB);
+  if (req.url === '/gzip-bomb.json' || req.url === '/gzip-small.json') {
+    return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(paddedDocument(self, req.url === '/gzip-bomb.json' ? 64 * 1024 * 1024 : 1024));
+  }
   const body: Record<string, unknown> = { client_id: self, client_name: 'hostile doc', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' };
   if (req.url === '/secret.json') body.client_secret = 'shh';
   if (req.url === '/array.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]');
@@ -124,9 +137,14 @@ t.test('CIMD time bomb: a server that never answers is given up on, and the prox
   const health = await fetch(`${proxy.url}/healthz`);
   t.equal(health.status, 200, 'the proxy is responsive while the fetch hangs');
   await pending;
+  t.comment(`fetch attempts for the stalled document: ${fetchesOf.get('/stall.json')}`);
 });
 t.test('CIMD time bomb: a body that drips forever is cut off', (t) => refusedDocument(t, '/drip.json', /fetch failed/));
-t.test('CIMD size bomb: a gzip body inflating to 64 MiB is cut off at the limit', (t) => refusedDocument(t, '/gzip-bomb.json', /fetch failed/));
+t.test('CIMD size bomb: a well-formed gzip document inflating to 64 MiB is cut off at the limit', async (t) => {
+  const small = await authorize(`${docs.origin}/gzip-small.json`);
+  t.equal(small.status, 303, 'control: the same document with 1 KiB of padding is accepted');
+  await refusedDocument(t, '/gzip-bomb.json', /fetch failed/);
+});
 t.test('CIMD: a document holding a client_secret', (t) => refusedDocument(t, '/secret.json', /client_secret/));
 t.test('CIMD: a JSON array instead of an object', (t) => refusedDocument(t, '/array.json', /not a JSON object/));
 t.test('CIMD: an HTML page instead of JSON', (t) => refusedDocument(t, '/not-json.json', /fetch failed/));
