@@ -41,6 +41,11 @@ export class BackendRegistry {
     return this.get(this.defaultName);
   }
 
+  /** A configured backend of that name (what a reload removed no longer counts). */
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
   all(): Backend[] {
     return [...this.byName.values()];
   }

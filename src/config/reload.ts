@@ -86,14 +86,9 @@ function sameTransport(a: BackendConfig, b: BackendConfig): boolean {
   return isDeepStrictEqual(a.http, b.http) && isDeepStrictEqual(a.stdio, b.stdio) && (!a.stdio || isDeepStrictEqual(a.identity, b.identity));
 }
 
-/** The new policy on the running backend (the next request reads it); false if it cannot take it. */
-function adopt(b: Backend, cfg: BackendConfig): boolean {
-  try {
-    (b as { config: BackendConfig }).config = cfg;
-  } catch {
-    return false;
-  }
-  return b.config === cfg;
+/** The new policy on the running backend: the next request reads it from `config`. */
+function adopt(b: Backend, cfg: BackendConfig): void {
+  (b as { config: BackendConfig }).config = cfg;
 }
 
 /** A name served by a new backend (or none) while old ones still hold sessions. */
@@ -195,8 +190,11 @@ export function createReloader(t: ReloadTargets) {
         if (!was) changed.added.push(cfg.name);
         else if (!same) changed.changed.push(cfg.name);
         const prior = was?.config;
-        if (was && (same || (sameTransport(was.config, cfg) && adopt(was, cfg)))) {
-          if (!same) adopted.push([was, prior!]);
+        if (was && (same || sameTransport(was.config, cfg))) {
+          if (!same) {
+            adopt(was, cfg);
+            adopted.push([was, prior!]);
+          }
           plan.set(cfg.name, was);
         } else {
           const b = t.factory(cfg, t.deps);

@@ -65,14 +65,12 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     const sessionId = req.headers['mcp-session-id'];
     // Policy: the backend allow list and every named call; refusals never reach the backend.
     const body = req.body as Buffer | undefined;
+    // Streamable HTTP posts JSON: anything else is refused as an MCP server would (415), never guessed at.
+    if (req.method === 'POST' && !isJsonType(req.headers['content-type'])) throw new Errors.UNSUPPORTED_MEDIA_TYPE();
     // MCP 2026-07-28: judged from Mcp-Method / Mcp-Name alone where policy cannot depend on the body (stateless.ts).
     const declared = req.method === 'POST' ? headerOnlyCall(principal, b.config, req.headers, body, { auditArguments }) : undefined;
     const json = req.method === 'POST' && !declared ? parseJson(body) : undefined;
     // Whatever policy cannot read is refused here, for every kind of backend (fail closed).
-    if (req.method === 'POST') {
-      // Streamable HTTP posts JSON: anything else is refused as an MCP server would (415), never guessed at.
-      if (!isJsonType(req.headers['content-type'])) throw new Errors.UNSUPPORTED_MEDIA_TYPE();
-    }
     if (req.method === 'POST' && !declared) {
       if (!json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
       if (nestingDepth(body!, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -87,7 +85,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
       }
     }
     const gate = gateRequest(principal, b.config, req.method, json, { session: typeof sessionId === 'string' ? sessionId : undefined, dryRun: live.current.policy.mode === 'dry-run', auditArguments, declared });
-    noteDecision(req, json ?? (declared && { value: { jsonrpc: '2.0', id: 0, method: declared.method } }), gate.refuse ? 'deny' : 'allow');
+    noteDecision(req, json, gate.refuse ? 'deny' : 'allow', declared?.method);
     const started = performance.now();
     reply.raw.once('close', () => {
       const status = reply.raw.statusCode;

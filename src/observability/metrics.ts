@@ -45,8 +45,9 @@ export type TokenEvent = 'issued' | 'refreshed' | 'revoked';
  * The `method` label: the JSON-RPC method when the body holds one message (`response` when it
  * answers a server request), `batch` for several, the HTTP method for GET and DELETE.
  */
-export function methodLabel(httpMethod: string, json: { value: unknown } | undefined): string {
+export function methodLabel(httpMethod: string, json: { value: unknown } | undefined, declared?: string): string {
   if (httpMethod !== 'POST') return httpMethod;
+  if (declared !== undefined) return MCP_METHODS.has(declared) ? declared : 'other';
   const messages = json ? toMessages(json.value)?.messages : undefined;
   if (!messages?.length) return 'other';
   if (messages.length > 1) return 'batch';
@@ -160,10 +161,10 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     },
   });
 
-  const known = new Set(backends.all().map((b) => b.name));
+  // Read from the registry each time: a reload may add or remove backends.
   const backendOf = (req: FastifyRequest) => {
     const name = req.routeOptions.url === '/mcp' ? backends.defaultName : (req.params as { backend?: string }).backend;
-    return name !== undefined && known.has(name) ? name : 'unknown';
+    return name !== undefined && backends.has(name) ? name : 'unknown';
   };
 
   function record(req: FastifyRequest, reply: FastifyReply, streamed: boolean): void {
@@ -172,7 +173,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     const status = reply.raw.statusCode;
     const body = req.body;
     const json = facts.json ?? (req.method === 'POST' && Buffer.isBuffer(body) && body.length <= PEEK_BYTES ? parseJson(body) : undefined);
-    requests.inc({ backend, method: methodLabel(req.method, json), status: String(status), decision: decisionLabel(status, facts, Boolean(req.principal)) });
+    requests.inc({ backend, method: methodLabel(req.method, json, facts.declaredMethod), status: String(status), decision: decisionLabel(status, facts, Boolean(req.principal)) });
     const total = streamed ? facts.headersSeconds! : reply.elapsedTime / 1000;
     duration.observe({ backend }, total);
     if (facts.backendSeconds === undefined) return;

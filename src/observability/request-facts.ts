@@ -8,6 +8,8 @@ import type { FastifyRequest } from 'fastify';
 export interface RequestFacts {
   /** The POST body as the route parsed it. */
   json?: { value: unknown };
+  /** The method a 2026-07-28 request declared in `Mcp-Method` when its body was left unparsed. */
+  declaredMethod?: string;
   /** Policy's answer (allow also in dry-run). */
   decision?: 'allow' | 'deny';
   /** Seconds from handing the request to the backend to its first answer (headers, or first message). */
@@ -24,10 +26,11 @@ export function factsOf(req: FastifyRequest): RequestFacts {
   return f;
 }
 
-/** The route parsed the body and policy decided. */
-export function noteDecision(req: FastifyRequest, json: { value: unknown } | undefined, decision: 'allow' | 'deny'): void {
+/** The route parsed the body (or judged it from its headers: `declaredMethod`) and policy decided. */
+export function noteDecision(req: FastifyRequest, json: { value: unknown } | undefined, decision: 'allow' | 'deny', declaredMethod?: string): void {
   const f = factsOf(req);
   f.json = json;
+  f.declaredMethod = declaredMethod;
   f.decision = decision;
 }
 

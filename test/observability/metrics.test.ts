@@ -244,3 +244,15 @@ t.test('metrics.enabled: false answers 404', async (t) => {
   const ping = await fetch(`${p.url}/mcp/rec`, { method: 'POST', headers: { ...bot.headers, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: rpc('ping') });
   t.equal(ping.status, 200, 'MCP still works');
 });
+
+t.test('a backend added by a reload is counted under its own name, not "unknown"', async (t) => {
+  const p = await startProxy({ apiKeys: [bot.config], backends: [{ name: 'rec', http: { url: rec.url } }] });
+  t.teardown(() => p.close());
+  const rec2 = { ...p.config.backends[0]!, name: 'added' };
+  t.equal(p.reload({ ...p.config, backends: [...p.config.backends, rec2] }).ok, true, 'reloaded');
+  const ping = await fetch(`${p.url}/mcp/added`, { method: 'POST', headers: { ...bot.headers, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: rpc('ping') });
+  t.equal(ping.status, 200);
+  const m = await eventually(() => scrape(p.url), (m) => m.exact(REQUESTS, req('added', 'ping', 200, 'allow')) === 1);
+  t.equal(m.exact(REQUESTS, req('added', 'ping', 200, 'allow')), 1);
+  t.equal(m.sum(REQUESTS, { backend: 'unknown' }), 0);
+});
