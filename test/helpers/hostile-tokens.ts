@@ -73,20 +73,6 @@ export async function countingHttpServer(handler: (req: IncomingMessage, res: Se
   };
 }
 
-/** A minimal MCP backend: every JSON-RPC request gets an empty result (enough to tell "reached" from "refused"). */
-export function rawMcpBackend(): Promise<CountingHttpServer> {
-  return countingHttpServer((_req, res, body) => {
-    const id = (() => {
-      try {
-        return (JSON.parse(body) as { id?: unknown }).id ?? null;
-      } catch {
-        return null;
-      }
-    })();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'raw', version: '1' } } }));
-  });
-}
-
 export interface ConnectionCounter {
   port: number;
   /** TCP connections accepted so far. */

@@ -4,14 +4,15 @@ import t, { type Test } from 'tap';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { loadSigningKey } from '../../src/propagation/keys.js';
-import { bearerParams, countingHttpServer, es256Jwt, hmacJwt, rawMcpBackend, unsignedJwt } from '../helpers/hostile-tokens.js';
+import { bearerParams, countingHttpServer, es256Jwt, hmacJwt, unsignedJwt } from '../helpers/hostile-tokens.js';
+import { startRecorder } from '../helpers/hostile.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { startProxy } from '../helpers/proxy.js';
 import { INITIALIZE, MCP_ACCEPT } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
 const key = await loadSigningKey();
-const backend = await rawMcpBackend();
+const backend = await startRecorder();
 // An external issuer: its JWKS on loopback; tokens for it must name audience `mcp-proxy`.
 const ext = await generateKeyPair('RS256');
 const extJwk = { ...(await exportJWK(ext.publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
@@ -27,13 +28,13 @@ const introspection = await countingHttpServer((_req, res, body) => {
 const stack = await startStack({
   consent: false,
   deps: { signingKey: key },
-  backends: () => [{ name: 'demo', http: { url: `${backend.url}/mcp` } }, { name: 'other', http: { url: `${backend.url}/mcp` } }],
+  backends: () => [{ name: 'demo', http: { url: backend.url } }, { name: 'other', http: { url: backend.url } }],
   proxy: { externalTokens: { jwt: [{ issuer: EXT_ISSUER, audience: ['mcp-proxy'], jwksUri: `${jwks.url}/jwks` }] } },
 });
 // Introspection catches every token no other verifier claims: a proxy of its own, same backend.
 const introspecting = await startProxy({
   externalTokens: { introspection: { endpoint: `${introspection.url}/introspect`, clientId: 'proxy', clientSecret: 'proxy-secret' } },
-  backends: [{ name: 'demo', http: { url: `${backend.url}/mcp` } }],
+  backends: [{ name: 'demo', http: { url: backend.url } }],
 });
 t.teardown(async () => {
   await introspecting.close();
@@ -71,19 +72,19 @@ const INVALID = 'the access token is invalid or expired';
 
 /** Exactly 401 + `Bearer resource_metadata=…, error="invalid_token", error_description=…`, and the backend untouched. */
 async function refused(t: Test, send: () => Promise<Response>, description = INVALID, base = proxy.url, path = '/mcp/demo') {
-  const before = backend.requests;
+  const before = backend.seen.length;
   const res = await send();
   t.equal(res.status, 401, 'status 401');
   t.same(bearerParams(res.headers.get('www-authenticate')), { resource_metadata: `${base}/.well-known/oauth-protected-resource${path}`, error: 'invalid_token', error_description: description }, 'the Bearer invalid_token challenge');
   t.same(((await res.json()) as { error?: unknown }).error, { code: -32001, message: INVALID, data: { code: 'INVALID_TOKEN' } }, 'a JSON-RPC error naming INVALID_TOKEN');
-  t.equal(backend.requests, before, 'the backend was never called');
+  t.equal(backend.seen.length, before, 'the backend was never called');
 }
 
 t.test('baseline: a token minted with the proxy key and correct claims reaches the backend', async (t) => {
-  const before = backend.requests;
+  const before = backend.seen.length;
   const res = await mcp(await sign(claims()));
   t.equal(res.status, 200);
-  t.equal(backend.requests, before + 1, 'the counter sees requests that pass');
+  t.equal(backend.seen.length, before + 1, 'the counter sees requests that pass');
 });
 
 t.test('alg none, otherwise perfect claims', async (t) => {
@@ -130,10 +131,10 @@ t.test('a crit header parameter the proxy does not understand', async (t) => {
 });
 
 t.test('a 100 KB token is cut off by the header limit before any handler runs', async (t) => {
-  const before = backend.requests;
+  const before = backend.seen.length;
   const res = await mcp(`${'A'.repeat(100 * 1024)}.${'B'.repeat(10)}.C`).catch((e: Error) => e);
   t.equal(res instanceof Response ? res.status : 'closed', 431, 'Request Header Fields Too Large');
-  t.equal(backend.requests, before, 'the backend was never called');
+  t.equal(backend.seen.length, before, 'the backend was never called');
 });
 
 t.test('a 12 KB token of junk segments (within the header limit)', async (t) => {
