@@ -20,6 +20,7 @@ import { withTenant } from './identity/tenant.js';
 import { sessionSource } from './identity/session-source.js';
 import { mcpRoutes } from './mcp/routes.js';
 import { Replicas } from './mcp/replicas.js';
+import { SessionIds } from './mcp/session-owners.js';
 import { UpstreamClient, type FetchLike } from './oidc/client.js';
 import { oidcRoutes } from './oidc/routes.js';
 import { registerErrorHandling } from './observability/error-handler.js';
@@ -105,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
   // What a reload swaps: the live config (policy, tenants), the registry's backends and deps, the API keys.
   const live: LiveConfig = { current: config };
-  const backendDeps = { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce' };
+  const backendDeps = { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce', sessionIds: new SessionIds(config.session.keys) };
   const backends = new BackendRegistry(config.backends, backendDeps, deps.backendFactory);
   const apiKeys = new ApiKeys(config.apiKeys);
   const signer = new AssertionSigner(key, config.server.publicUrl);

@@ -7,11 +7,11 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
-import { SessionOwners, foreignSession } from '../mcp/session-owners.js';
+import type { SessionIds } from '../mcp/session-owners.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
-import type { Store } from '../store/store.js';
+import { BoundedMap } from '../store/memory.js';
 
 const SMALL_BODY = 256 * 1024;
 
@@ -38,12 +38,15 @@ export class HttpBackend implements Backend {
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
-  private owners: SessionOwners;
+  /** What sealed session ids are bound to: an id opens only at this backend name and upstream URL. */
+  private readonly scope: string;
+  /** Sessions handed out and not yet deleted, for metrics only (ownership lives in the sealed id). */
+  private live = new BoundedMap<string, true>(200_000);
 
-  constructor(readonly config: BackendConfig, store?: Store) {
-    this.owners = new SessionOwners(store, `mcp-owner:${config.name}`);
+  constructor(readonly config: BackendConfig, private readonly ids: SessionIds) {
     this.http = config.http!;
     this.url = new URL(this.http.url);
+    this.scope = `mcp-session:${config.name}:${this.url.href}`;
     this.audience = [config.name, this.http.url];
     this.pool = new Pool(this.url.origin, { connect: { timeout: this.http.connectTimeout }, keepAliveTimeout: 30_000, connections: 128 });
   }
@@ -52,9 +55,10 @@ export class HttpBackend implements Backend {
     return this.config.name;
   }
 
-  async forward({ req, reply, principal, body, headers, rewrite }: McpForward): Promise<void> {
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string' && !(await this.owners.mayUse(sessionId, principal))) throw foreignSession(req, this.name, principal);
+  async forward({ req, reply, principal, body, headers: given, rewrite }: McpForward): Promise<void> {
+    const presented = req.headers['mcp-session-id'];
+    const sessionId = typeof presented === 'string' ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
+    const headers = sessionId === undefined ? given : { ...given, 'mcp-session-id': sessionId };
     const abort = new AbortController();
     const onClose = () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -78,11 +82,14 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
-    // Bind the session the backend hands out to this principal (before its body streams).
-    const issued = res.headers['mcp-session-id'];
-    if (typeof issued === 'string' && res.statusCode < 400) await this.owners.bind(issued, principal);
-    if (req.method === 'DELETE' && typeof sessionId === 'string' && res.statusCode < 300) this.owners.forget(sessionId);
     relayHead(reply, res);
+    // The session the backend hands out reaches the client sealed with its owner.
+    const issued = res.headers['mcp-session-id'];
+    if (typeof issued === 'string') {
+      reply.header('mcp-session-id', this.ids.issue(this.scope, issued, principal));
+      if (res.statusCode < 400) this.live.set(issued, true);
+    }
+    if (req.method === 'DELETE' && sessionId !== undefined && res.statusCode < 300) this.live.delete(sessionId);
     const type = String(res.headers['content-type'] ?? '');
     const json = type.startsWith('application/json');
     if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
@@ -111,12 +118,12 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.owners.size };
+    return { sessions: this.live.size };
   }
 
-  /** Reload: the sessions the same upstream URL handed out keep their owners. */
+  /** Reload: the sessions the same upstream URL handed out are still counted (their ids still open: same name and URL). */
   inherit(old: Backend): void {
-    if (old instanceof HttpBackend && old.url.href === this.url.href) this.owners = old.owners;
+    if (old instanceof HttpBackend && old.scope === this.scope) this.live = old.live;
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
 
 export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
 
-export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg, deps.store) : new StdioBackend(cfg, deps));
+export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg, deps.sessionIds) : new StdioBackend(cfg, deps));
 
 /** The backend served at `/mcp`: the one marked default, or the only one. */
 export const defaultBackendName = (backends: Config['backends']): string | undefined => backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);

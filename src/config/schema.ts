@@ -164,7 +164,7 @@ export const ConfigSchema = z
     externalTokens: z
       .strictObject({
         jwt: z
-          .array(z.strictObject({ issuer: z.string().min(1), audience: z.array(z.string()).default([]), jwksUri: url.optional(), groupsClaim: z.string().default('groups') }))
+          .array(z.strictObject({ issuer: z.string().min(1), audience: z.array(z.string()).default([]), jwksUri: url.optional(), groupsClaim: z.string().default('groups'), sameUsers: z.boolean().optional() }))
           .default([]),
         introspection: z.strictObject({ endpoint: url, clientId: z.string(), clientSecret: z.string() }).optional(),
       })

@@ -17,6 +17,26 @@ export interface Principal {
   readonly sessionId?: string;
   /** The OAuth client the token was issued to (bearer tokens). */
   readonly clientId?: string;
+  /** External tokens: the issuer that vouches for `sub` (absent when configured as the login's own users). */
+  readonly issuer?: string;
+}
+
+/**
+ * Who a principal is, as one string: `sub` alone for the proxy's own login (browser session,
+ * this authorization server's tokens, external issuers configured with `sameUsers`);
+ * `apikey:<name>` for an API key; `<issuer>#<sub>` for another issuer's tokens. Policy
+ * (`allow.subjects`), session ownership, per-user processes, logout and rate-limit keys all
+ * use it, so an `alice` from another source is never the login's alice.
+ */
+export function principalKey(p: Pick<Principal, 'sub' | 'source' | 'apiKey' | 'issuer'>): string {
+  switch (p.source) {
+    case 'apikey':
+      return `apikey:${p.apiKey ?? p.sub}`;
+    case 'external':
+      return p.issuer ? `${p.issuer}#${p.sub}` : p.sub;
+    default:
+      return p.sub;
+  }
 }
 
 /** The identity claims a backend is told about (headers, assertion, _meta). */

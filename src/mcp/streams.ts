@@ -3,13 +3,13 @@
  * and a logout can cut the ones of a user or of one browser session.
  */
 import type { ServerResponse } from 'node:http';
-import type { Principal } from '../identity/principal.js';
+import { principalKey, type Principal } from '../identity/principal.js';
 
 export class OpenStreams {
   private readonly open = new Map<ServerResponse, { sub: string; sessionId?: string }>();
 
   add(res: ServerResponse, p: Principal): void {
-    this.open.set(res, { sub: p.sub, sessionId: p.sessionId });
+    this.open.set(res, { sub: principalKey(p), sessionId: p.sessionId });
     res.once('close', () => this.open.delete(res));
   }
 
@@ -18,7 +18,7 @@ export class OpenStreams {
     return this.open.size;
   }
 
-  /** Ends the streams matching `which` (all when omitted); returns how many. */
+  /** Ends the streams matching `which` (all when omitted; `sub` is a principal key); returns how many. */
   close(which?: { sub?: string; sessionId?: string }): number {
     let n = 0;
     for (const [res, owner] of this.open) {

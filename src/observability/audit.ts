@@ -3,7 +3,7 @@
  * (stdout by default), separate from the debug log. Arguments are never written.
  */
 import pino, { type Logger } from 'pino';
-import type { Principal } from '../identity/principal.js';
+import { principalKey, type Principal } from '../identity/principal.js';
 
 export interface AuditEntry {
   decision: 'allow' | 'deny';
@@ -65,7 +65,7 @@ export class AuditLog {
       decision: e.decision,
       reason: e.reason,
       rule: e.rule,
-      principal: { sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, apiKey: p.apiKey, clientId: p.clientId },
+      principal: { id: principalKey(p), sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, issuer: p.issuer, apiKey: p.apiKey, clientId: p.clientId },
       backend: e.backend,
       session: e.session,
       method: e.method,

@@ -9,7 +9,7 @@
  * refusal (default deny once a backend has rules).
  */
 import type { AllowRule, BackendConfig } from '../config/schema.js';
-import type { Principal } from '../identity/principal.js';
+import { principalKey, type Principal } from '../identity/principal.js';
 
 export interface Decision {
   allow: boolean;
@@ -41,7 +41,7 @@ export function admittedBy(p: Principal, allow: AllowRule): string | undefined {
     ['scopes', allow.scopes.some((s) => p.scopes.includes(s))],
     ['apiKeys', !!p.apiKey && allow.apiKeys.includes(p.apiKey)],
     ['tenants', !!p.tenant && allow.tenants.includes(p.tenant)],
-    ['subjects', allow.subjects.includes(p.sub)],
+    ['subjects', allow.subjects.includes(principalKey(p))],
   ];
   const empty = Object.values(allow).every((v) => Array.isArray(v) && v.length === 0);
   if (empty) return 'any authenticated principal';

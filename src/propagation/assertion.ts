@@ -6,7 +6,7 @@
 import { SignJWT } from 'jose';
 import { randomId } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
-import { identityClaims, type Principal } from '../identity/principal.js';
+import { identityClaims, principalKey, type Principal } from '../identity/principal.js';
 import type { SigningKey } from './keys.js';
 
 export const ASSERTION_TTL_S = 60;
@@ -30,14 +30,14 @@ export class AssertionSigner {
     if (fast && fast.reuseUntil > now) return fast.jwt;
     if (!mine) this.byPrincipal.set(p, (mine = new Map()));
     const claims = identityClaims(p);
-    const cacheKey = JSON.stringify([audience, claims, p.source, p.scopes]);
+    const cacheKey = JSON.stringify([audience, claims, principalKey(p), p.source, p.scopes]);
     const hit = this.cache.get(cacheKey);
     if (hit && hit.reuseUntil > now) {
       mine.set(audience, hit);
       return hit.jwt;
     }
     const iat = Math.floor(now / 1000);
-    const jwt = await new SignJWT({ email: claims.email, name: claims.name, groups: claims.groups, tenant: claims.tenant, scope: p.scopes.join(' ') || undefined, src: p.source })
+    const jwt = await new SignJWT({ email: claims.email, name: claims.name, groups: claims.groups, tenant: claims.tenant, scope: p.scopes.join(' ') || undefined, src: p.source, src_iss: p.issuer })
       .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: 'mcp-proxy-assertion+jwt' })
       .setIssuer(this.issuer)
       .setSubject(claims.sub)

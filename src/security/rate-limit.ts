@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
+import { principalKey, type Principal } from '../identity/principal.js';
 
 type Limit = { max: number; window: number; per?: 'user' | 'tenant' };
 export type Limiter = (req: FastifyRequest, key: string) => Promise<void>;
@@ -55,7 +56,7 @@ async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; pat
 export default fp(rateLimitPlugin, { name: 'rate-limit' });
 
 /** The key a backend limit counts against. */
-export function rateKey(backend: string, per: 'user' | 'tenant', p: { sub: string; apiKey?: string; tenant?: string }): string {
+export function rateKey(backend: string, per: 'user' | 'tenant', p: Principal): string {
   if (per === 'tenant' && p.tenant) return `${backend}:tenant:${p.tenant}`;
-  return p.apiKey ? `${backend}:key:${p.apiKey}` : `${backend}:user:${p.sub}`;
+  return `${backend}:user:${principalKey(p)}`;
 }

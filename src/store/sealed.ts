@@ -18,18 +18,18 @@ interface Keyring {
   enc: Buffer;
 }
 
-function derive(secret: Buffer): Keyring {
-  const bytes = Buffer.from(hkdfSync('sha256', secret, 'mcp-oidc-proxy store', 'store keys v1', 64));
+function derive(secret: Buffer, purpose: string): Keyring {
+  const bytes = Buffer.from(hkdfSync('sha256', secret, 'mcp-oidc-proxy store', purpose, 64));
   return { mac: bytes.subarray(0, 32), enc: bytes.subarray(32) };
 }
 
 export class Sealer {
   private readonly rings: Keyring[];
 
-  /** `secrets`: base64 key material, first one current (session.keys). */
-  constructor(secrets: readonly string[]) {
+  /** `secrets`: base64 key material, first one current (session.keys); `purpose` separates the keys of each use. */
+  constructor(secrets: readonly string[], purpose = 'store keys v1') {
     if (!secrets.length) throw new Error('store encryption needs at least one key');
-    this.rings = secrets.map((s) => derive(Buffer.from(s, 'base64')));
+    this.rings = secrets.map((s) => derive(Buffer.from(s, 'base64'), purpose));
   }
 
   /** The stored names of a key, one per configured secret, current first (older ones still read after a rotation). */

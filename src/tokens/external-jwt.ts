@@ -155,7 +155,7 @@ export class ExternalJwtVerifier {
       throw invalidToken(`${code ?? 'verification_failed'}${claim ? `:${claim}` : ''}`);
     }
     if (typeof payload.sub !== 'string' || !payload.sub) throw invalidToken('no_sub');
-    const principal = toPrincipal(payload, issuer.cfg.groupsClaim);
+    const principal = toPrincipal(payload, issuer.cfg.groupsClaim, issuer.cfg.sameUsers ? undefined : issuer.cfg.issuer);
     if (principal.expiresAt! > Date.now()) this.cache.set(key, principal);
     return principal;
   }
@@ -169,7 +169,7 @@ export function readScopes(payload: Record<string, unknown>): string[] {
   return [];
 }
 
-function toPrincipal(p: JWTPayload, groupsClaim: string): Principal {
+function toPrincipal(p: JWTPayload, groupsClaim: string, issuer: string | undefined): Principal {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const email = str(p.email);
   const name = str(p.name) ?? str(p.preferred_username);
@@ -180,6 +180,7 @@ function toPrincipal(p: JWTPayload, groupsClaim: string): Principal {
     groups: Object.freeze(readGroups(p[groupsClaim])),
     scopes: Object.freeze(readScopes(p)),
     source: 'external' as const,
+    ...(issuer ? { issuer } : {}),
     expiresAt: p.exp! * 1000,
   });
 }

@@ -58,7 +58,7 @@ export class IntrospectionVerifier {
     if (hit) this.cache.delete(key);
 
     const body = await this.introspect(token);
-    const principal = body.active === true ? toPrincipal(body, now) : undefined;
+    const principal = body.active === true ? toPrincipal(body, now, new URL(this.cfg.endpoint).origin) : undefined;
     if (!principal) {
       this.cache.set(key, { principal: undefined, until: now + (this.opts.inactiveTtlMs ?? 5_000) });
       throw invalidToken(body.active === true ? 'unusable_active_response' : 'inactive');
@@ -104,7 +104,7 @@ export class IntrospectionVerifier {
 }
 
 /** An active answer we can use, or undefined (treated as inactive). */
-function toPrincipal(b: Record<string, unknown>, now: number): Principal | undefined {
+function toPrincipal(b: Record<string, unknown>, now: number, endpointOrigin: string): Principal | undefined {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const sub = str(b.sub) ?? str(b.username);
   if (!sub) return undefined;
@@ -124,6 +124,7 @@ function toPrincipal(b: Record<string, unknown>, now: number): Principal | undef
     groups: Object.freeze(readGroups(b.groups)),
     scopes: Object.freeze(readScopes(b)),
     source: 'external' as const,
+    issuer: str(b.iss) ?? endpointOrigin,
     ...(typeof b.exp === 'number' ? { expiresAt: b.exp * 1000 } : {}),
   });
 }

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
-import { apiKey, startRecorder } from '../helpers/hostile.js';
+import { apiKey, startRecorder, stdioRecorder } from '../helpers/hostile.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -226,11 +226,17 @@ t.test('browser logins and authorization-server tokens are counted', async (t) =
 });
 
 t.test('store failures are counted by operation', async (t) => {
-  // A Redis store nobody listens for: every call fails (within ioredis' retry budget).
-  const p = await startProxy({ apiKeys: [bot.config], backends: [{ name: 'rec', http: { url: rec.url } }], store: { kind: 'redis', url: `redis://127.0.0.1:${await freePort()}` } });
+  // A Redis store nobody listens for: every call fails (within ioredis' retry budget). A stdio
+  // session is recorded in the store for the other replicas (server.advertiseUrl).
+  const p = await startProxy({
+    server: { advertiseUrl: 'http://127.0.0.1:9' },
+    apiKeys: [bot.config],
+    backends: [stdioRecorder().backend('rec')],
+    store: { kind: 'redis', url: `redis://127.0.0.1:${await freePort()}` },
+  });
   t.teardown(() => p.close());
   const res = await fetch(`${p.url}/mcp/rec`, { method: 'POST', headers: { ...bot.headers, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: INITIALIZE });
-  t.equal(res.status, 503, 'the session owner could not be recorded: refused');
+  t.equal(res.status, 503, 'the session could not be recorded for the other replicas: refused');
   const m = await scrape(p.url);
   t.ok(m.exact('mcp_proxy_store_errors_total', { operation: 'set' })! >= 1, 'the failed set is counted');
   t.equal(m.exact(REQUESTS, req('rec', 'initialize', 503, 'error')), 1);

@@ -92,6 +92,7 @@ t.test('external JWTs', async (t) => {
       groups: ['admin', 'support'],
       scopes: ['read', 'write'],
       source: 'external',
+      issuer: iss,
       expiresAt: claims.exp * 1000,
     });
     t.equal(idp.state.discoveryHits, 1, 'discovered once');

@@ -131,7 +131,7 @@ t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
     answer = { active: true, username: 'carol', email: 'carol@example.com', groups: ['ops', 'dev'], scope: 'mcp read', exp: now() + 600, token_type: 'Bearer' };
     const v = new IntrospectionVerifier({ endpoint, clientId: 'my client', clientSecret: 's:e/c' });
     const p = await v.verify('tok-1');
-    t.same(p, { sub: 'carol', email: 'carol@example.com', name: 'carol', groups: ['ops', 'dev'], scopes: ['mcp', 'read'], source: 'external', expiresAt: (answer.exp as number) * 1000 });
+    t.same(p, { sub: 'carol', email: 'carol@example.com', name: 'carol', groups: ['ops', 'dev'], scopes: ['mcp', 'read'], source: 'external', issuer: new URL(endpoint).origin, expiresAt: (answer.exp as number) * 1000 });
     t.equal(seen.type, 'application/x-www-form-urlencoded');
     t.same(Object.fromEntries(new URLSearchParams(seen.body)), { token: 'tok-1', token_type_hint: 'access_token' });
     t.equal(Buffer.from(seen.auth!.replace(/^Basic /, ''), 'base64').toString(), 'my+client:s%3Ae%2Fc', 'client_secret_basic, form-encoded');

@@ -10,9 +10,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
-import type { Principal } from '../../identity/principal.js';
+import { principalKey, type Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
-import { foreignSession } from '../../mcp/session-owners.js';
+import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
 import { STATELESS_REVISION, UNSUPPORTED_PROTOCOL_VERSION, isStatelessRequest } from '../../mcp/stateless.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
 import type { Store } from '../../store/store.js';
@@ -37,6 +37,8 @@ export interface StdioBackendDeps {
   replicas?: Replicas;
   /** Policy is enforced (false in `policy.mode: dry-run`: lists are not filtered). */
   enforce?: boolean;
+  /** Seals HTTP backends' session ids with their owner. */
+  sessionIds: SessionIds;
 }
 
 export class StdioBackend implements Backend {
@@ -75,7 +77,7 @@ export class StdioBackend implements Backend {
     if (typeof sessionId === 'string') {
       const found = this.sessions.get(sessionId);
       if (!found) return this.elsewhere(req, reply, sessionId, principal);
-      if (found.link.principal.sub !== principal.sub) throw foreignSession(req, this.name, principal);
+      if (principalKey(found.link.principal) !== principalKey(principal)) throw foreignSession(req, this.name, principal);
       session = found;
       this.keepRegistered(session);
     } else if (initialize) {
@@ -154,7 +156,7 @@ export class StdioBackend implements Backend {
     const replicas = this.deps.replicas;
     const home = replicas && !replicas.relayed(req, sessionId) ? await replicas.lookup(this.name, sessionId) : undefined;
     if (!home || home.replica === replicas!.self) throw new Errors.MCP_SESSION_NOT_FOUND();
-    if (home.sub !== principal.sub) throw foreignSession(req, this.name, principal);
+    if (home.sub !== principalKey(principal)) throw foreignSession(req, this.name, principal);
     await replicas!.relay(req, reply, this.name, sessionId, home);
   }
 
@@ -166,7 +168,7 @@ export class StdioBackend implements Backend {
   private async register(s: StdioSession): Promise<void> {
     if (!this.deps.replicas) return;
     try {
-      await this.deps.replicas.register(this.name, s.http.id, s.link.principal.sub, this.registrationTtl);
+      await this.deps.replicas.register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl);
       s.registeredAt = Date.now();
     } catch (e) {
       this.end(s.http.id);
@@ -178,18 +180,19 @@ export class StdioBackend implements Backend {
   private keepRegistered(s: StdioSession): void {
     if (!this.deps.replicas || Date.now() - s.registeredAt < this.registrationTtl / 4) return;
     s.registeredAt = Date.now();
-    void this.deps.replicas.register(this.name, s.http.id, s.link.principal.sub, this.registrationTtl).catch(() => undefined);
+    void this.deps.replicas.register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl).catch(() => undefined);
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
   private bridgeFor(p: Principal): ChildBridge {
     const iso = this.stdio.isolation;
-    const key = iso === 'shared' ? '*' : iso === 'user' ? `user:${p.sub}` : `session:${randomUUID()}`;
+    const who = principalKey(p);
+    const key = iso === 'shared' ? '*' : iso === 'user' ? `user:${who}` : `session:${randomUUID()}`;
     const existing = this.bridges.get(key);
     if (existing && !existing.child.exited) return existing;
     const owned = [...this.bridges.values()].filter((b) => !b.child.exited);
     const perUser = this.stdio.maxProcessesPerUser;
-    if (owned.length >= this.stdio.maxProcesses || (perUser !== undefined && owned.filter((b) => b.owner === p.sub).length >= perUser)) {
+    if (owned.length >= this.stdio.maxProcesses || (perUser !== undefined && owned.filter((b) => b.owner === who).length >= perUser)) {
       this.log.warn({ event: 'stdio.full', processes: owned.length, sub: p.sub }, 'stdio backend at maxProcesses');
       throw new Errors.BACKEND_BUSY(this.name);
     }
@@ -198,7 +201,7 @@ export class StdioBackend implements Backend {
       : {};
     const child = new StdioChild({ command: this.stdio.command, args: this.stdio.args, cwd: this.stdio.cwd, env: childEnv(this.stdio.env, identityEnv), log: this.log.child({ isolation: key.split(':')[0] }) });
     this.log.info({ event: 'stdio.spawn', pid: child.pid, isolation: iso, sub: iso === 'shared' ? undefined : p.sub }, 'stdio server started');
-    const bridge = new ChildBridge(child, { log: this.log, requestTimeoutMs: this.stdio.requestTimeout, meta: this.config.identity?.meta ?? true, shared: iso === 'shared', owner: iso === 'shared' ? undefined : p.sub });
+    const bridge = new ChildBridge(child, { log: this.log, requestTimeoutMs: this.stdio.requestTimeout, meta: this.config.identity?.meta ?? true, shared: iso === 'shared', owner: iso === 'shared' ? undefined : who });
     child.proc.once('exit', () => {
       if (this.bridges.get(key) === bridge) this.bridges.delete(key);
     });
@@ -246,7 +249,7 @@ export class StdioBackend implements Backend {
   }
 
   async endUser(sub: string): Promise<void> {
-    for (const [id, s] of this.sessions) if (s.link.principal.sub === sub) this.end(id);
+    for (const [id, s] of this.sessions) if (principalKey(s.link.principal) === sub) this.end(id);
     await Promise.all([...this.bridges.values()].filter((b) => b.owner === sub).map((b) => b.child.stop()));
   }
 
