@@ -34,6 +34,7 @@ import { jwksRoute } from './propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from './propagation/keys.js';
 import cors from './security/cors.js';
 import rateLimits from './security/rate-limit.js';
+import { lingeringClose } from './security/lingering-close.js';
 import security from './security/plugin.js';
 import session from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
@@ -129,6 +130,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
 
   registerErrorHandling(app);
+  // Answers sent before the body was read reach a client still sending it (no reset).
+  lingeringClose(app);
   // MCP requests get an audit line instead, unless audit lines go to a file of their own.
   accessLog(app, config.server.logLevel, deps.logStream, config.audit.file || deps.auditStream ? undefined : isMcpPath);
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins

@@ -3,7 +3,7 @@
  * Secondary indexes (uid, user code, grant) are plain keys. A store that cannot be reached
  * answers 503 `temporarily_unavailable` (fail closed, and say why), not a bare server_error.
  */
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Store } from '../store/index.js';
 
 function unavailable(): never {
@@ -17,6 +17,7 @@ function guarded(store: Store): Store {
     get: <T>(k: string) => store.get<T>(k).catch(unavailable),
     set: (k, v, ttl) => store.set(k, v, ttl).catch(unavailable),
     delete: (k) => store.delete(k).catch(unavailable),
+    claim: (k, ttl) => store.claim(k, ttl).catch(unavailable),
     close: () => store.close(),
   };
 }
@@ -65,11 +66,31 @@ export function storeAdapter(backing: Store, prefix = 'as') {
       return id ? this.find(id) : undefined;
     }
 
+    /**
+     * oidc-provider reads a token, sees it unconsumed, then consumes it: two requests with the same
+     * refresh token (or code) can both pass the read. The claim decides which one consumed it; the
+     * other is reuse, answered as oidc-provider answers reuse it sees on read: the grant revoked
+     * and invalid_grant.
+     */
     async consume(id: string): Promise<void> {
       const payload = await this.find(id);
-      if (!payload) return;
+      // Gone since oidc-provider read it: a concurrent reuse revoked its grant.
+      if (!payload) throw new errors.InvalidGrant(`${this.model} already used`);
+      const ttl = payload.exp ? Math.max(1000, payload.exp * 1000 - Date.now()) : FOREVER_S * 1000;
+      if (!(await store.claim(`${prefix}:consumed:${this.model}:${id}`, ttl))) {
+        if (payload.grantId) await this.revokeGrant(payload.grantId);
+        throw new errors.InvalidGrant(`${this.model} already used`);
+      }
       payload.consumed = Math.floor(Date.now() / 1000);
-      await store.set(this.key(id), payload, payload.exp ? Math.max(1000, payload.exp * 1000 - Date.now()) : FOREVER_S * 1000);
+      await store.set(this.key(id), payload, ttl);
+    }
+
+    /** Every token of the grant and the grant itself deleted; `grant.revoked` for the access tokens already out. */
+    private async revokeGrant(grantId: string): Promise<void> {
+      await this.revokeByGrantId(grantId);
+      await store.delete(`${prefix}:Grant:${grantId}`);
+      const ctx = Provider.ctx;
+      ctx?.oidc.provider.emit('grant.revoked', ctx, grantId);
     }
 
     async destroy(id: string): Promise<void> {

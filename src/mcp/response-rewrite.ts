@@ -1,9 +1,10 @@
 /**
  * Rewriting JSON-RPC messages in a backend's response, for JSON bodies and SSE streams alike.
- * SSE events pass through untouched unless their data is a message the rewrite changes; the
- * stream is never buffered beyond one event.
+ * SSE events are parsed and written again field by field (event, id, data, retry, comments);
+ * the stream is never buffered beyond one event.
  */
 import { Transform } from 'node:stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { RpcMessage } from './jsonrpc.js';
 
 export type Rewrite = (m: RpcMessage) => RpcMessage;
@@ -24,29 +25,43 @@ export function rewriteJsonBody(text: string, rewrite: Rewrite): string {
 
 /** An SSE Transform: each event's `data:` JSON goes through `rewrite`. */
 export function sseRewriter(rewrite: Rewrite): Transform {
-  let pending = '';
-  const rewriteEvent = (event: string): string => {
-    const lines = event.split('\n');
-    const dataLines = lines.filter((l) => l.startsWith('data:'));
-    if (!dataLines.length) return event;
-    const data = dataLines.map((l) => l.slice(5).replace(/^ /, '')).join('\n');
-    const next = rewriteJsonBody(data, rewrite);
-    if (next === data) return event;
-    return [...lines.filter((l) => !l.startsWith('data:')), `data: ${next}`].join('\n');
+  // Bytes become text with a streaming decoder (a character split across chunks stays whole);
+  // eventsource-parser splits events on CRLF, LF or CR line ends, as the SSE spec allows.
+  const decoder = new TextDecoder('utf-8');
+  let out = '';
+  const parser = createParser({
+    onEvent: (e) => (out += serializeEvent(e, rewrite)),
+    onRetry: (ms) => (out += `retry: ${ms}\n`),
+    onComment: (c) => (out += `:${c}\n`),
+  });
+  let lastChar = '';
+  const feed = (text: string) => {
+    if (text) lastChar = text[text.length - 1]!;
+    parser.feed(text);
+  };
+  const take = () => {
+    const text = out;
+    out = '';
+    return text || undefined;
   };
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
-      pending += chunk.toString('utf8').replace(/\r\n/g, '\n');
-      let out = '';
-      let end: number;
-      while ((end = pending.indexOf('\n\n')) !== -1) {
-        out += `${rewriteEvent(pending.slice(0, end))}\n\n`;
-        pending = pending.slice(end + 2);
-      }
-      done(null, out || undefined);
+      feed(decoder.decode(chunk, { stream: true }));
+      done(null, take());
     },
     flush(done) {
-      done(null, pending ? rewriteEvent(pending) : undefined);
+      feed(decoder.decode());
+      // A stream ending in CR: the parser waits for a possible LF; there is none.
+      if (lastChar === '\r') parser.feed('\n');
+      done(null, take());
     },
   });
+}
+
+function serializeEvent(e: EventSourceMessage, rewrite: Rewrite): string {
+  let head = '';
+  if (e.event !== undefined) head += `event: ${e.event}\n`;
+  if (e.id !== undefined) head += `id: ${e.id}\n`;
+  const data = rewriteJsonBody(e.data, rewrite);
+  return `${head}${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`;
 }

@@ -51,6 +51,13 @@ export class MemoryStore implements Store {
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
   }
+  /** Atomic: the check and the write happen in one synchronous step. */
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const e = this.entries.peek(key);
+    if (e && e.expires > this.now()) return false;
+    this.entries.set(key, { value: true, expires: this.now() + ttlMs });
+    return true;
+  }
   async close(): Promise<void> {
     this.entries.clear();
   }

@@ -1,7 +1,7 @@
 /** A Store that reports every failed call (for `mcp_proxy_store_errors_total`), then fails as the store did. */
 import type { Store } from './store.js';
 
-export type StoreOperation = 'get' | 'set' | 'delete';
+export type StoreOperation = 'get' | 'set' | 'delete' | 'claim';
 
 export class ObservedStore implements Store {
   constructor(readonly inner: Store, private readonly onError: (operation: StoreOperation) => void) {}
@@ -16,6 +16,10 @@ export class ObservedStore implements Store {
 
   delete(key: string): Promise<void> {
     return this.watch('delete', () => this.inner.delete(key));
+  }
+
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    return this.watch('claim', () => this.inner.claim(key, ttlMs));
   }
 
   async ready(): Promise<boolean> {

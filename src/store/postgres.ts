@@ -68,6 +68,16 @@ export class PostgresStore extends SealedStore {
     );
   }
 
+  /** One statement: a concurrent insert of the same key waits for this one, then finds the row (and no expired row blocks it). */
+  async claimRaw(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.query(
+      `INSERT INTO mcp_proxy_store (key, value, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at WHERE mcp_proxy_store.expires_at <= now()`,
+      [key, value, ttlMs],
+    );
+    return rowCount === 1;
+  }
+
   async deleteRaw(key: string): Promise<void> {
     await this.query('DELETE FROM mcp_proxy_store WHERE key = $1', [key]);
   }

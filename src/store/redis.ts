@@ -49,6 +49,10 @@ export class RedisStore extends SealedStore {
     await this.client.del(PREFIX + key);
   }
 
+  async claimRaw(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return (await this.client.set(PREFIX + key, value, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async ready(): Promise<boolean> {
     try {
       return (await this.client.ping()) === 'PONG';

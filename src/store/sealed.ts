@@ -11,6 +11,8 @@ export interface RawStore {
   getRaw(key: string): Promise<string | undefined>;
   setRaw(key: string, value: string, ttlMs: number): Promise<void>;
   deleteRaw(key: string): Promise<void>;
+  /** Set `key` only if absent (or expired); true when this call set it. */
+  claimRaw(key: string, value: string, ttlMs: number): Promise<boolean>;
 }
 
 interface Keyring {
@@ -70,6 +72,7 @@ export abstract class SealedStore implements RawStore {
   abstract getRaw(key: string): Promise<string | undefined>;
   abstract setRaw(key: string, value: string, ttlMs: number): Promise<void>;
   abstract deleteRaw(key: string): Promise<void>;
+  abstract claimRaw(key: string, value: string, ttlMs: number): Promise<boolean>;
   abstract close(): Promise<void>;
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
@@ -88,5 +91,10 @@ export abstract class SealedStore implements RawStore {
 
   async delete(key: string): Promise<void> {
     for (const name of this.sealer.names(key)) await this.deleteRaw(name);
+  }
+
+  /** A marker under the current key's name (its value is never read, only its presence). */
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    return this.claimRaw(this.sealer.names(key)[0]!, this.sealer.seal(key, true), Math.max(1, Math.ceil(ttlMs)));
   }
 }

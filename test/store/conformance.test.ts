@@ -1,7 +1,7 @@
 /**
  * One conformance suite for every Store (the pattern of oauth2-proxy's session store tests):
  * memory, Redis and PostgreSQL — the last two real servers on loopback. Round trips, TTLs,
- * deletes, awkward keys, a second client seeing the first one's writes (what replicas rely
+ * deletes, awkward keys, atomic claims, a second client seeing the first one's writes (what replicas rely
  * on), secrets never stored in the clear, and key rotation.
  */
 import t from 'tap';
@@ -104,6 +104,16 @@ for (const kind of kinds) {
       await Promise.all(Array.from({ length: 200 }, (_, i) => store.set(`bulk:${i}`, { i }, 60_000)));
       const got = await Promise.all(Array.from({ length: 200 }, (_, i) => store.get<{ i: number }>(`bulk:${i}`)));
       t.same(got.map((g) => g?.i), Array.from({ length: 200 }, (_, i) => i));
+    });
+
+    t.test('claim: of many at once exactly one wins, until the claim expires', async (t) => {
+      const won = await Promise.all(Array.from({ length: 20 }, () => store.claim('once', 400)));
+      t.equal(won.filter(Boolean).length, 1, 'one winner');
+      t.equal(await store.claim('once', 400), false, 'still claimed');
+      await store.set('taken', 'a value', 60_000);
+      t.equal(await store.claim('taken', 400), false, 'a key set by set() counts as claimed');
+      await sleep(700);
+      t.equal(await store.claim('once', 60_000), true, 'claimable again once expired');
     });
 
     if (kind.name === 'memory') return;

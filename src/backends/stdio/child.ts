@@ -35,6 +35,7 @@ export class StdioChild {
   onmessage?: (msg: JSONRPCMessage) => void;
   onexit?: (info: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) => void;
   private buffer = '';
+  private stderrBuffer = '';
   private readonly log: FastifyBaseLogger;
 
   constructor(opts: ChildOptions) {
@@ -47,6 +48,7 @@ export class StdioChild {
     this.proc.stdin.on('error', () => undefined); // EPIPE after the child died: reported by 'exit'
     this.proc.once('error', (error) => this.finish(null, null, error));
     this.proc.once('exit', (code, signal) => this.finish(code, signal));
+    this.proc.stderr.once('end', () => this.onStderr('\n')); // a last line without its newline
   }
 
   get pid(): number | undefined {
@@ -74,6 +76,7 @@ export class StdioChild {
     if (this.exited) return;
     this.exited = true;
     this.exitInfo = { code, signal };
+    if (this.stderrBuffer) this.onStderr('\n');
     this.onexit?.({ code, signal, error });
   }
 
@@ -106,8 +109,11 @@ export class StdioChild {
     this.onmessage?.(msg as JSONRPCMessage);
   }
 
+  /** Lines, not chunks: a line the child wrote in several writes (or that a pipe read split) is logged once. */
   private onStderr(chunk: string) {
-    for (const line of chunk.split('\n')) {
+    const lines = (this.stderrBuffer + chunk).split(/\r?\n/);
+    this.stderrBuffer = lines.pop()!.slice(0, 64 * 1024);
+    for (const line of lines) {
       if (!line.trim()) continue;
       this.stderrTail.push(line.slice(0, 1000));
       if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift();
