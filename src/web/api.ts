@@ -13,7 +13,7 @@ import type { BackendRegistry } from '../backends/registry.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
 import { POLICY_DENIED } from '../mcp/policy-gate.js';
-import { backendDecision } from '../policy/engine.js';
+import { backendDecision, callDecision } from '../policy/engine.js';
 import { assertCsrf } from '../security/csrf.js';
 import { RestMcpClients } from './mcp-client.js';
 
@@ -48,28 +48,80 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; ba
     try {
       return await fn(await clients.client(backend.name, credential, req.principal!.sessionId));
     } catch (e) {
+      if (e instanceof NotListed) throw e.error;
       if (!(e instanceof McpError)) await clients.dropFor(backend.name, credential);
       throw restError(e, backend.name);
     }
+  }
+
+  /**
+   * A tool the caller's tools/list does not name is a 404, whatever the backend would answer
+   * (SDK servers answer an unknown tool with an `isError` result, others with -32602). The
+   * names are cached per MCP session for a short while; a miss lists again once, so a tool
+   * added since is found.
+   */
+  async function callTool(req: FastifyRequest<{ Params: { b: string } }>, c: Client, name: string, args: Record<string, unknown>) {
+    // A call policy refuses goes on to be refused (403) and audited by the MCP route as usual.
+    const allowed = callDecision(req.principal!, backends.get(req.params.b).config, 'tools', name).allow;
+    if (allowed && !(await toolNames.has(c, name))) throw new NotListed(new Errors.TOOL_NOT_FOUND(name));
+    return c.callTool({ name, arguments: args });
   }
 
   type P = { Params: { b: string } };
   app.get<P>('/api/backends/:b/tools', async (req) => call(req, async (c) => ({ tools: (await c.listTools()).tools })));
   app.get<P>('/api/backends/:b/resources', async (req) => call(req, async (c) => ({ resources: (await c.listResources()).resources })));
   app.get<P>('/api/backends/:b/prompts', async (req) => call(req, async (c) => ({ prompts: (await c.listPrompts()).prompts })));
-  app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>('/api/backends/:b/tools/call', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.callTool({ name: req.body.name, arguments: req.body.arguments ?? {} })));
-  app.post<P & { Body: { uri: string } }>('/api/backends/:b/resources/read', { schema: { body: uriBody } }, async (req) => call(req, (c) => c.readResource({ uri: req.body.uri })));
-  app.post<P & { Body: { name: string; arguments?: Record<string, string> } }>('/api/backends/:b/prompts/get', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.getPrompt({ name: req.body.name, arguments: req.body.arguments as Record<string, string> | undefined })));
+  app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>('/api/backends/:b/tools/call', { schema: { body: nameBody } }, async (req) => call(req, (c) => callTool(req, c, req.body.name, req.body.arguments ?? {})));
+  app.post<P & { Body: { uri: string } }>('/api/backends/:b/resources/read', { schema: { body: uriBody } }, async (req) => call(req, (c) => c.readResource({ uri: req.body.uri }).catch(notFound(new Errors.RESOURCE_NOT_FOUND(req.body.uri)))));
+  app.post<P & { Body: { name: string; arguments?: Record<string, string> } }>('/api/backends/:b/prompts/get', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.getPrompt({ name: req.body.name, arguments: req.body.arguments as Record<string, string> | undefined }).catch(notFound(new Errors.PROMPT_NOT_FOUND(req.body.name)))));
 
+  const toolNames = new ToolNames();
   app.all('/api/*', async () => {
     throw new Errors.NOT_FOUND();
   });
 }
 
+/** Our own 404 for a name the backend does not offer: passed through `call` as it is. */
+class NotListed extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+/** MCP's "not found" answers: -32602 naming it (SDK servers), -32002 (resources, MCP spec). */
+const isNotFound = (e: unknown) => e instanceof McpError && (e.code === -32002 || (e.code === -32602 && /not found|unknown/i.test(e.message)));
+const notFound = (error: Error) => (e: unknown): never => {
+  throw isNotFound(e) ? new NotListed(error) : e;
+};
+
+const TOOL_NAMES_TTL_MS = 30_000;
+/** A backend that pages forever is read this far. */
+const MAX_PAGES = 100;
+
+/** Tool names per MCP session (every page of tools/list), kept for TOOL_NAMES_TTL_MS. */
+class ToolNames {
+  private readonly byClient = new WeakMap<Client, { names: Set<string>; at: number }>();
+
+  async has(c: Client, name: string): Promise<boolean> {
+    const held = this.byClient.get(c);
+    if (held && Date.now() - held.at < TOOL_NAMES_TTL_MS && held.names.has(name)) return true;
+    const names = new Set<string>();
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await c.listTools(cursor ? { cursor } : undefined);
+      for (const t of page.tools) names.add(t.name);
+      cursor = page.nextCursor;
+    } while (cursor && ++pages < MAX_PAGES);
+    this.byClient.set(c, { names, at: Date.now() });
+    return names.has(name);
+  }
+}
+
 function restError(e: unknown, backend: string): Error {
   if (e instanceof McpError) {
     if (e.code === POLICY_DENIED) return new Errors.FORBIDDEN(e.message.replace(/^MCP error -?\d+: /, '').replace(/^access denied: /, ''));
-    if (e.code === -32602 && /not found|unknown/i.test(e.message)) return new Errors.NOT_FOUND();
+    if (isNotFound(e)) return new Errors.NOT_FOUND();
     if (e.code === -32602 || e.code === -32600) return new Errors.BAD_REQUEST(e.message.replace(/^MCP error -?\d+: /, ''));
     if (e.code === -32001 && /timed out/i.test(e.message)) return new Errors.BACKEND_TIMEOUT(backend);
   }

@@ -46,6 +46,11 @@ t.test('tools: list filtered by policy, call, denied call, unknown tool, bad inp
   const bad = await api('/api/backends/tickets/tools/call', { method: 'POST', headers: asBob, body: { arguments: {} } });
   t.equal(bad.status, 400);
   t.equal(((await bad.json()) as any).error.code, 'BAD_REQUEST');
+  for (const who of [asBob, asBot]) {
+    const unknown = await api('/api/backends/tickets/tools/call', { method: 'POST', headers: who, body: { name: 'no_such_tool', arguments: {} } });
+    t.equal(unknown.status, 404, 'an unknown tool is 404, not the backend\'s isError result');
+    t.same(await unknown.json(), { error: { code: 'TOOL_NOT_FOUND', message: 'unknown tool "no_such_tool"' } });
+  }
   const unknownBackend = await api('/api/backends/nope/tools', { headers: asBob });
   t.equal(unknownBackend.status, 404);
   t.equal(((await unknownBackend.json()) as any).error.code, 'BACKEND_NOT_FOUND');
@@ -63,6 +68,12 @@ t.test('resources and prompts', async (t) => {
   t.ok(prompts.prompts.some((p: any) => p.name === 'greet'));
   const got = await api('/api/backends/legacy/prompts/get', { method: 'POST', headers: asBob, body: { name: 'greet', arguments: { name: 'Ann' } } });
   t.match(JSON.stringify(await got.json()), 'greet Ann');
+  const noPrompt = await api('/api/backends/legacy/prompts/get', { method: 'POST', headers: asBob, body: { name: 'no_such_prompt' } });
+  t.equal(noPrompt.status, 404);
+  t.same(await noPrompt.json(), { error: { code: 'PROMPT_NOT_FOUND', message: 'unknown prompt "no_such_prompt"' } });
+  const noResource = await api('/api/backends/legacy/resources/read', { method: 'POST', headers: asBob, body: { uri: 'demo://no-such-thing' } });
+  t.equal(noResource.status, 404);
+  t.same(await noResource.json(), { error: { code: 'RESOURCE_NOT_FOUND', message: 'unknown resource "demo://no-such-thing"' } });
 });
 
 t.test('session POSTs need the CSRF token; API keys do not', async (t) => {
