@@ -159,6 +159,24 @@ async function run(config: Config, reload: () => ReturnType<typeof load>, file?:
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    onLauncherExit(() => stop('launcher exited'));
     const stopReloads = reloadTriggers({ file, watchConfig: config.server.watchConfig, load: reload, reload: proxy.reload, log: app.log });
   });
+}
+
+/**
+ * `npx mcp-oidc-proxy` runs npm → sh → node: a SIGTERM to npm reaches sh, which ends without
+ * passing it on, and the proxy would go on serving as an orphan. Under `npm exec` (npx), the
+ * launcher going away (the parent process changes) stops the proxy as SIGTERM would. Not
+ * otherwise: `nohup mcp-oidc-proxy &` must outlive its shell.
+ */
+function onLauncherExit(stop: () => void): void {
+  if (process.env.npm_command !== 'exec') return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 250);
+  timer.unref();
 }

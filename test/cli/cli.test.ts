@@ -1,8 +1,9 @@
 // The command line as users run it: plain Node on bin/, real processes, real signals.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'undici';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { freePort } from '../helpers/ports.js';
@@ -99,4 +100,33 @@ backends: [{ name: demo, http: { url: "${backend.url}" } }]
   t.ok(fresh === 503 || fresh === 'ECONNREFUSED', `a new connection is refused or answered 503 (${fresh})`);
   t.equal(backend.seen.length, callsBefore, 'nothing new reached the backend after SIGTERM');
   t.equal(await exited(child), 0, 'clean exit');
+});
+
+t.test('npx: a SIGTERM to npm stops the proxy (npm → sh → node, and sh passes no signal on)', async (t) => {
+  const port = await freePort();
+  const f = file('npx.yaml', `server: { port: ${port} }
+session: { keys: [${TEST_SESSION_KEY}] }
+apiKeys: [{ name: k, sha256: "${'0'.repeat(64)}", subject: s }]
+backends: [{ name: demo, http: { url: "http://127.0.0.1:9/mcp" } }]
+`);
+  // A project with the package's bin linked, as `npm install` leaves it: npx runs it through npm exec → sh → node.
+  const project = mkdtempSync(join(tmpdir(), 'npx-project-'));
+  mkdirSync(join(project, 'node_modules/.bin'), { recursive: true });
+  writeFileSync(join(project, 'package.json'), '{"name":"npx-project","version":"1.0.0"}');
+  symlinkSync(BIN, join(project, 'node_modules/.bin/mcp-oidc-proxy'));
+  const npx = join(dirname(process.execPath), 'npx');
+  const env = { npm_config_cache: join(project, 'cache'), npm_config_update_notifier: 'false', HOME: project };
+  const { child } = await startAndWait(npx, ['--no-install', 'mcp-oidc-proxy', '--config', f], env, `http://127.0.0.1:${port}/healthz`, 30_000, project);
+  t.teardown(() => child.kill('SIGKILL'));
+  const proxyPids = () => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(f) && l.includes('node ') && !l.includes('npm')).map((l) => Number(l.trim().split(' ')[0]));
+  const [pid] = proxyPids();
+  t.ok(pid, 'the proxy runs as a grandchild of npm');
+  child.kill('SIGTERM');
+  await exited(child);
+  // The orphaned proxy notices its launcher is gone and drains; wait for its process to end.
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) await new Promise((r) => setTimeout(r, 100));
+  t.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 'the proxy process ended');
+  const after = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, (e: Error) => (e.cause as { code?: string })?.code);
+  t.equal(after, 'ECONNREFUSED', 'nothing listens on its port any more');
 });

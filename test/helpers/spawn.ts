@@ -17,8 +17,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Start a long-running process and wait until `url` answers 200. */
-export async function startAndWait(script: string, args: string[], env: Record<string, string>, url: string, timeoutMs = 20_000): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: { PATH: process.env.PATH!, ...env } });
+export async function startAndWait(script: string, args: string[], env: Record<string, string>, url: string, timeoutMs = 20_000, cwd = ROOT): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, env: { PATH: process.env.PATH!, ...env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
