@@ -8,8 +8,9 @@
  * not the configured issuer), is INVALID_TOKEN (401); an endpoint that cannot answer is IDP_UNAVAILABLE (502).
  */
 import type { Config } from '../config/load.js';
-import { idpUnavailable, invalidToken } from '../errors.js';
+import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { readGroups, type Principal } from '../identity/principal.js';
+import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
 import { readScopes } from './external-jwt.js';
@@ -25,6 +26,8 @@ export interface IntrospectionOptions {
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
   cacheSize?: number;
+  /** How long an endpoint failure is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s). */
+  failureBackoffMs?: number;
   /** The audiences accepted when the config names none (this proxy's resources, read per answer: a reload may add backends). */
   defaultAudience?: () => Iterable<string>;
 }
@@ -47,11 +50,13 @@ export class IntrospectionVerifier {
   private readonly cache: BoundedMap<string, Cached>;
   private readonly doFetch: typeof fetch;
   private readonly auth: string;
+  private readonly backoff: FailureBackoff;
 
   constructor(private readonly cfg: IntrospectionConfig, private readonly opts: IntrospectionOptions = {}) {
     this.cache = new BoundedMap(opts.cacheSize ?? 10_000);
     this.doFetch = opts.fetch ?? fetch;
     this.auth = basic(cfg.clientId, cfg.clientSecret);
+    this.backoff = new FailureBackoff(opts.failureBackoffMs);
   }
 
   async verify(token: string): Promise<Principal> {
@@ -65,7 +70,8 @@ export class IntrospectionVerifier {
     }
     if (hit) this.cache.delete(key);
 
-    const body = await this.introspect(token);
+    // An endpoint that cannot answer is not asked again by every request meanwhile.
+    const body = await this.backoff.run(() => this.introspect(token), (e) => e instanceof Errors.IDP_UNAVAILABLE);
     const refused = body.active === true ? this.notForUs(body) : 'inactive';
     const principal = refused ? undefined : toPrincipal(body, now);
     if (!principal) {

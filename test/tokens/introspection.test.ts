@@ -102,11 +102,15 @@ t.test('against the dev IdP (oidc-provider)', async (t) => {
 
 t.test('endpoint down → IDP_UNAVAILABLE', async (t) => {
   const port = await freePort();
-  const v = new IntrospectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'c', clientSecret: 's' });
-  const err = await failure(v.verify('some-token'));
-  t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
-  t.equal(err.statusCode, 502);
-  t.equal(err.message, 'the identity provider is unavailable');
+  const counting = countingFetch();
+  const v = new IntrospectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'c', clientSecret: 's' }, { fetch: counting });
+  for (let i = 0; i < 10; i += 1) {
+    const err = await failure(v.verify(`some-token-${i}`));
+    t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
+    t.equal(err.statusCode, 502);
+    t.equal(err.message, 'the identity provider is unavailable');
+  }
+  t.equal(counting.calls, 1, 'a failing endpoint is remembered (backoff): 10 requests, one fetch');
 });
 
 t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
