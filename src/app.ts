@@ -49,7 +49,7 @@ import { homeRoutes } from './web/home.js';
 import { ApiKeys } from './tokens/apikeys.js';
 import { bearerSource } from './tokens/bearer.js';
 import { ExternalJwtVerifier } from './tokens/external-jwt.js';
-import { IntrospectionVerifier } from './tokens/introspection.js';
+import { IntrospectionVerifier, proxyAudiences } from './tokens/introspection.js';
 import { ProxyTokenVerifier } from './tokens/proxy-jwt.js';
 
 export interface AppDeps {
@@ -126,7 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     apiKeys,
     proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, revoked) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
-    introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch }) : undefined,
+    introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch, defaultAudience: () => proxyAudiences(config.server.publicUrl, resources) }) : undefined,
   });
 
   registerErrorHandling(app);

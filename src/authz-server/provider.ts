@@ -11,7 +11,7 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../config/load.js';
 import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
-import { isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
+import { guardedFetch, isHttpsOrLoopbackHttp, isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
 import { storeAdapter } from './adapter.js';
 import { errorPage } from '../web/html.js';
 import { ruleScopes } from '../policy/engine.js';
@@ -126,8 +126,11 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         },
       },
     },
-    // The provider's one outbound fetch keeps its connect-time special-use-IP guard; only the test origin bypasses it.
-    ...(opts.cimdTestOrigin ? { fetch: testOriginFetch(opts.cimdTestOrigin) } : {}),
+    // The provider's one outbound fetch (client jwks_uri, metadata documents) refuses special-use addresses before
+    // connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); only the test origin bypasses it.
+    fetch: opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch,
+    // Registered and metadata-document clients alike (the schema runs for both).
+    extraClientMetadata: { properties: ['redirect_uris', 'jwks_uri'], validator: clientUrlRules },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     renderError: async (ctx, out) => {
@@ -142,7 +145,23 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
-  return (input, init) => (new URL(input instanceof Request ? input.url : input).host === origin.host ? origin.fetch(input, init) : fetch(input, init));
+  return (input, init) => (new URL(input instanceof Request ? input.url : input).host === origin.host ? origin.fetch(input, init) : guardedFetch(input, init));
+}
+
+/**
+ * What a client may name: redirect URIs that are https or loopback http (MCP), so a code is
+ * never sent in clear to another host; a jwks_uri the proxy will fetch that is https and not a
+ * special-use or loopback address. Anything else is refused at registration.
+ */
+function clientUrlRules(_ctx: unknown, key: string, value: unknown): void {
+  if (key === 'redirect_uris' && Array.isArray(value)) {
+    const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
+    if (bad !== undefined) throw new errors.InvalidClientMetadata(`redirect_uris must be https or loopback http URLs (${String(bad).slice(0, 100)})`);
+  }
+  if (key === 'jwks_uri' && value !== undefined) {
+    const u = typeof value === 'string' ? URL.parse(value) : null;
+    if (!u || u.protocol !== 'https:' || isLoopbackHost(u.hostname) || isSpecialUseAddress(u.hostname)) throw new errors.InvalidClientMetadata('jwks_uri must be an https: URL of a public host');
+  }
 }
 
 /** Refuse names that resolve to special-use addresses before connecting at all (the provider re-checks at connect time). */

@@ -166,7 +166,17 @@ export const ConfigSchema = z
         jwt: z
           .array(z.strictObject({ issuer: z.string().min(1), audience: z.array(z.string()).default([]), jwksUri: url.optional(), groupsClaim: z.string().default('groups'), sameUsers: z.boolean().optional() }))
           .default([]),
-        introspection: z.strictObject({ endpoint: url, clientId: z.string(), clientSecret: z.string() }).optional(),
+        introspection: z
+          .strictObject({
+            endpoint: url,
+            clientId: z.string(),
+            clientSecret: z.string(),
+            /** An active token's `aud` must name one of these; default: this proxy's resources (`<publicUrl>`, `<publicUrl>/mcp`, `<publicUrl>/mcp/<backend>`). */
+            audience: z.array(z.string().min(1)).min(1).optional(),
+            /** When set, an active answer's `iss` must be exactly this. */
+            issuer: z.string().min(1).optional(),
+          })
+          .optional(),
       })
       .optional(),
     apiKeys: z

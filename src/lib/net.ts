@@ -1,5 +1,7 @@
 /** Small network facts shared by config validation, the Host check and the OIDC client. */
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
@@ -34,3 +36,34 @@ export function isSpecialUseAddress(hostname: string): boolean {
   if (kind === 6) return SPECIAL_V6.check(h, 'ipv6');
   return h.includes(':');
 }
+
+/** A URL a client named (redirect URI, jwks_uri, client metadata document) that the proxy may send a browser to or fetch: https, or plain http to a loopback host. */
+export function isHttpsOrLoopbackHttp(value: unknown): boolean {
+  const u = typeof value === 'string' ? URL.parse(value) : null;
+  return !!u && (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname)));
+}
+
+const refused = (host: string) => Object.assign(new Error(`${host} resolves to a special-use address: not fetched`), { code: 'ESPECIALUSE' });
+
+/** dns.lookup that fails when any address of the name is special-use: the check happens before a socket is opened. */
+const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    if (addresses.some((a) => isSpecialUseAddress(a.address))) return callback(refused(hostname), '', 0);
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+};
+
+const guardedAgent = new Agent({ connect: { lookup: guardedLookup } });
+
+/**
+ * fetch for URLs a client chose (its jwks_uri, its metadata document): a special-use address —
+ * an IP literal, or any address a name resolves to — is refused before connecting, so not even
+ * a TCP handshake reaches an internal port (a blind port scan otherwise).
+ */
+export const guardedFetch: typeof fetch = async (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : input);
+  if (isSpecialUseAddress(url.hostname)) throw new TypeError('fetch failed', { cause: refused(url.hostname) });
+  return undiciFetch(input as never, { ...(init as object), dispatcher: guardedAgent } as never) as unknown as Response;
+};

@@ -1,4 +1,5 @@
 /** Reading JSON-RPC messages out of an MCP POST body, without trusting them. */
+import { countMembers, duplicateKey, jsonShape } from '../lib/json-scan.js';
 import { NAMED_CALLS } from '../policy/engine.js';
 
 export type RequestId = string | number;
@@ -26,30 +27,25 @@ export function parseJson(body: Buffer | undefined): { value: unknown } | undefi
   }
 }
 
-/** Deepest nesting of arrays and objects in a JSON text (strings skipped); the scan stops once past `limit`. */
-export function nestingDepth(json: Uint8Array, limit = Infinity): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < json.length; i++) {
-    const c = json[i];
-    if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max && (max = depth) > limit) return max;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
-}
-
 /**
  * How deep a POST body may nest. Re-serialising a message (stdio bridge, `_meta` injection,
  * list filtering) recurses, and a few thousand levels exhaust the stack: refused up front,
  * for every backend. MCP messages need a handful of levels; serde_json's default is 128 too.
  */
 export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Why the text of a parsed body must not go on, or undefined: nested too deep, or an object
+ * repeating a key. JSON.parse kept the last copy, a backend's parser may keep the first: the
+ * method, name, id or `_meta` policy judged would not be the one that runs. Refused for every
+ * key at every depth, batch elements included; no message needs one.
+ */
+export function textProblem(body: Buffer, value: unknown): string | undefined {
+  const shape = jsonShape(body, MAX_JSON_DEPTH);
+  if (shape.depth > MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
+  if (shape.members !== countMembers(value)) return `duplicate key ${JSON.stringify(duplicateKey(body) ?? '')} in an object (JSON parsers disagree on which copy counts)`;
+  return undefined;
+}
 
 /** The JSON-RPC messages of a parsed body (one or a batch), or undefined when it is not message-shaped. */
 export function toMessages(value: unknown): { messages: RpcMessage[]; batch: boolean } | undefined {

@@ -20,9 +20,9 @@ export interface GateOutcome {
   /** Rewrites list responses (by request id) so nobody sees what they may not use. */
   rewrite?: (m: RpcMessage) => RpcMessage;
   /**
-   * A rule decided a named call: the backend must get the message policy judged, not the
-   * client's bytes (with duplicate keys, `{"name":"delete_x","name":"echo"}`, policy read the
-   * last value; a backend's parser may keep the first).
+   * A rule decided a named call: the backend gets the message policy judged, re-serialised,
+   * not the client's bytes (duplicate keys, the known way two parsers read one text
+   * differently, are refused before the gate; this keeps any other from mattering).
    */
   judged?: boolean;
 }

@@ -17,7 +17,7 @@ import { identityMetaBody } from '../propagation/meta.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { rateKey, type Limiter } from '../security/rate-limit.js';
 import { gateRequest } from './policy-gate.js';
-import { MAX_JSON_DEPTH, invalidRpc, nestingDepth, parseJson, rpcError, type RpcMessage } from './jsonrpc.js';
+import { invalidRpc, parseJson, rpcError, textProblem, type RpcMessage } from './jsonrpc.js';
 import { headerOnlyCall, headerProblem } from './stateless.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
@@ -73,8 +73,7 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
     // Whatever policy cannot read is refused here, for every kind of backend (fail closed).
     if (req.method === 'POST' && !declared) {
       if (!json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
-      if (nestingDepth(body!, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: nested deeper than ${MAX_JSON_DEPTH} levels`);
-      const invalid = invalidRpc(json.value);
+      const invalid = textProblem(body!, json.value) ?? invalidRpc(json.value);
       if (invalid) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${invalid}`);
       // Headers that disagree with the body policy reads: refused (400), audited, never forwarded.
       const problem = headerProblem(req.headers, json.value);

@@ -13,6 +13,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
 import { NAMED_CALLS, backendDecision } from '../policy/engine.js';
+import { duplicateKey } from '../lib/json-scan.js';
 import { META_USER_KEY } from '../propagation/meta.js';
 import type { RpcMessage } from './jsonrpc.js';
 
@@ -134,7 +135,8 @@ const OUR_META = Buffer.from(META_USER_KEY.split('/')[0]!);
  *   allowed and no list is filtered, whatever the body says;
  * - no `_meta` to set (`identity.meta`), no arguments to audit;
  * - a body that is one object (`{…}`: batches are refused after parsing) with no backslash
- *   (no escaped key can hide) and no sign of our `_meta` key, which a client may not send.
+ *   (no escaped key can hide), no sign of our `_meta` key, which a client may not send, and no
+ *   object repeating a key (the parsing path refuses those, whatever the backend).
  */
 export function headerOnlyCall(p: Principal, b: BackendConfig, headers: IncomingHttpHeaders, body: Buffer | undefined, opts: { auditArguments?: unknown }): DeclaredCall | undefined {
   if (!b.http || b.identity?.meta === true || opts.auditArguments || !body?.length) return undefined;
@@ -144,6 +146,6 @@ export function headerOnlyCall(p: Principal, b: BackendConfig, headers: Incoming
   if (!backendDecision(p, b).allow) return undefined;
   let i = 0;
   while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
-  if (body[i] !== 0x7b || body.includes(BACKSLASH) || body.includes(OUR_META)) return undefined;
+  if (body[i] !== 0x7b || body.includes(BACKSLASH) || body.includes(OUR_META) || duplicateKey(body) !== undefined) return undefined;
   return { method: h.method, name: h.name };
 }

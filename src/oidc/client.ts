@@ -6,6 +6,7 @@
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
+import { FailureBackoff } from '../lib/backoff.js';
 import { presetFor, upstreamAuthParams, type Identity, type IdpPreset } from './providers/index.js';
 import { mergeClaims } from './providers/generic.js';
 
@@ -23,6 +24,8 @@ export interface UpstreamTokens {
 export class UpstreamClient {
   private pending?: Promise<oidc.Configuration>;
   private config?: oidc.Configuration;
+  /** A failed discovery is answered from memory for a while (backoff), not retried by every login or readiness probe. */
+  private readonly backoff = new FailureBackoff();
   lastError?: string;
   /** The IdP's quirks (oidc.provider): the only place that knows which IdP this is. */
   readonly preset: IdpPreset;
@@ -35,10 +38,10 @@ export class UpstreamClient {
     return this.config !== undefined;
   }
 
-  /** Discovery once; a failure is reported and retried at the next call. */
+  /** Discovery once; a failure is reported and retried at a later call (after a backoff). */
   async get(): Promise<oidc.Configuration> {
     if (this.config) return this.config;
-    this.pending ??= this.discover().then(
+    this.pending ??= this.backoff.run(() => this.discover()).then(
       (c) => {
         this.config = c;
         this.lastError = undefined;

@@ -19,9 +19,18 @@ const DROP = new Set([
   'cookie', 'authorization', 'x-api-key', 'accept-encoding', 'forwarded', 'x-real-ip',
 ]);
 
-/** Is this client header one we never pass on? */
-export function isStrippedRequestHeader(name: string): boolean {
-  return DROP.has(name) || name.startsWith('x-forwarded-') || name.startsWith('x-mcp-proxy-') || name.startsWith('x-auth-request-');
+/**
+ * A header name as a backend may read it: CGI, WSGI, PHP and Rack turn `X-Forwarded-User`,
+ * `X_Forwarded_User` and `x-forwarded_user` alike into `HTTP_X_FORWARDED_USER`.
+ */
+export function canonicalHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
+/** Is this client header one we never pass on (spelled with `-` or `_`, any case)? `ours`: canonical names the proxy sets itself. */
+export function isStrippedRequestHeader(name: string, ours?: ReadonlySet<string>): boolean {
+  const n = canonicalHeaderName(name);
+  return DROP.has(n) || n.startsWith('x-forwarded-') || n.startsWith('x-mcp-proxy-') || n.startsWith('x-auth-request-') || ours?.has(n) === true;
 }
 
 /** Header values must be ASCII without control characters: anything else is percent-encoded. */
@@ -42,8 +51,10 @@ export interface UpstreamHeaderOptions {
 
 export function upstreamHeaders(incoming: IncomingHttpHeaders, o: UpstreamHeaderOptions): Record<string, string> {
   const out: Record<string, string> = {};
+  // The backend's configured headers are ours too: a client's copy (any spelling) would sit next to them.
+  const ours = o.extra && new Set(Object.keys(o.extra).map(canonicalHeaderName));
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || isStrippedRequestHeader(name)) continue;
+    if (value === undefined || isStrippedRequestHeader(name, ours)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   Object.assign(out, o.extra);

@@ -11,6 +11,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWT
 import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { readGroups, type Principal } from '../identity/principal.js';
+import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { BoundedMap } from '../store/memory.js';
@@ -25,6 +26,8 @@ export interface ExternalJwtOptions {
   jwksCooldownMs?: number;
   /** Verified tokens kept (default 10 000). */
   cacheSize?: number;
+  /** How long a failed discovery or JWKS fetch is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s). */
+  failureBackoffMs?: number;
 }
 
 /** Asymmetric only: never `none`, never HS* (a public key must not become an HMAC secret). */
@@ -53,13 +56,18 @@ function checkUrl(url: string, what: string): URL {
 
 class Issuer {
   private keys?: Promise<GetKey>;
+  private readonly backoff: FailureBackoff;
   constructor(readonly cfg: IssuerConfig, private readonly opts: ExternalJwtOptions) {
     if (cfg.jwksUri) checkUrl(cfg.jwksUri, 'jwksUri');
     else checkUrl(cfg.issuer, 'issuer (for discovery; or set jwksUri)');
+    this.backoff = new FailureBackoff(opts.failureBackoffMs);
   }
 
+  /** The key for a token; while the issuer's discovery or JWKS is failing, its failure is answered from memory (backoff). */
+  getKey: GetKey = (header, input) => this.backoff.run(async () => this.fetchKey(header, input), (e) => e instanceof Errors.IDP_UNAVAILABLE);
+
   /** jose's remote key set, created once; the discovery behind it is retried after a failure. */
-  getKey: GetKey = async (header, input) => {
+  private fetchKey: GetKey = async (header, input) => {
     this.keys ??= this.remoteSet().catch((e: Error) => {
       this.keys = undefined; // retried at the next token
       throw e instanceof Errors.IDP_UNAVAILABLE ? e : idpUnavailable(`discovery: ${e.message}`);

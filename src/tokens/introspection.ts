@@ -4,11 +4,13 @@
  * Answers are cached by sha256 of the token: an active one for at most 60 s and never
  * beyond the token's `exp` (so a revocation reaches us within that time), an inactive one
  * for a few seconds (so a client retrying a dead token does not hammer the IdP).
- * `active: false` is INVALID_TOKEN (401); an endpoint that cannot answer is IDP_UNAVAILABLE (502).
+ * `active: false`, or an active token whose `aud` names none of our audiences (or whose `iss` is
+ * not the configured issuer), is INVALID_TOKEN (401); an endpoint that cannot answer is IDP_UNAVAILABLE (502).
  */
 import type { Config } from '../config/load.js';
-import { idpUnavailable, invalidToken } from '../errors.js';
+import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { readGroups, type Principal } from '../identity/principal.js';
+import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
 import { readScopes } from './external-jwt.js';
@@ -24,6 +26,10 @@ export interface IntrospectionOptions {
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
   cacheSize?: number;
+  /** How long an endpoint failure is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s). */
+  failureBackoffMs?: number;
+  /** The audiences accepted when the config names none (this proxy's resources, read per answer: a reload may add backends). */
+  defaultAudience?: () => Iterable<string>;
 }
 
 /** RFC 6749 §2.3.1: client_secret_basic form-encodes id and secret before base64. */
@@ -33,17 +39,24 @@ function basic(id: string, secret: string): string {
 }
 
 
+/** This proxy's own resources, the default audiences: `<publicUrl>`, `<publicUrl>/mcp` and `<publicUrl>/mcp/<backend>` for every backend (`resources`, kept current by reloads). */
+export function proxyAudiences(publicUrl: string, resources: ReadonlyMap<string, unknown>): string[] {
+  return [publicUrl, `${publicUrl}/mcp`, ...resources.keys()];
+}
+
 type Cached = { principal: Principal; until: number } | { principal: undefined; until: number };
 
 export class IntrospectionVerifier {
   private readonly cache: BoundedMap<string, Cached>;
   private readonly doFetch: typeof fetch;
   private readonly auth: string;
+  private readonly backoff: FailureBackoff;
 
   constructor(private readonly cfg: IntrospectionConfig, private readonly opts: IntrospectionOptions = {}) {
     this.cache = new BoundedMap(opts.cacheSize ?? 10_000);
     this.doFetch = opts.fetch ?? fetch;
     this.auth = basic(cfg.clientId, cfg.clientSecret);
+    this.backoff = new FailureBackoff(opts.failureBackoffMs);
   }
 
   async verify(token: string): Promise<Principal> {
@@ -57,16 +70,30 @@ export class IntrospectionVerifier {
     }
     if (hit) this.cache.delete(key);
 
-    const body = await this.introspect(token);
-    const principal = body.active === true ? toPrincipal(body, now, new URL(this.cfg.endpoint).origin) : undefined;
+    // An endpoint that cannot answer is not asked again by every request meanwhile.
+    const body = await this.backoff.run(() => this.introspect(token), (e) => e instanceof Errors.IDP_UNAVAILABLE);
+    const refused = body.active === true ? this.notForUs(body) : 'inactive';
+    const principal = refused ? undefined : toPrincipal(body, now, new URL(this.cfg.endpoint).origin);
     if (!principal) {
       this.cache.set(key, { principal: undefined, until: now + (this.opts.inactiveTtlMs ?? 5_000) });
-      throw invalidToken(body.active === true ? 'unusable_active_response' : 'inactive');
+      throw invalidToken(refused ?? 'unusable_active_response');
     }
     const maxTtl = this.opts.activeTtlMs ?? 60_000;
     const until = Math.min(now + maxTtl, principal.expiresAt ?? Infinity);
     if (until > now) this.cache.set(key, { principal, until });
     return principal;
+  }
+
+  /**
+   * Why an active token is not one for this proxy, or undefined: its `aud` names none of our
+   * audiences (a token the IdP minted for another API, or with no audience at all), or its
+   * `iss` is not the configured issuer. Active only says the IdP knows the token.
+   */
+  private notForUs(b: Record<string, unknown>): string | undefined {
+    if (this.cfg.issuer !== undefined && b.iss !== this.cfg.issuer) return 'issuer_mismatch';
+    const accepted = new Set(this.cfg.audience ?? this.opts.defaultAudience?.() ?? []);
+    const aud = typeof b.aud === 'string' ? [b.aud] : Array.isArray(b.aud) ? b.aud : [];
+    return aud.some((a) => typeof a === 'string' && accepted.has(a)) ? undefined : 'audience_mismatch';
   }
 
   private async introspect(token: string): Promise<Record<string, unknown>> {

@@ -12,6 +12,7 @@ import type { Config } from '../config/load.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
+import { duplicateKey } from '../lib/json-scan.js';
 import { POLICY_DENIED } from '../mcp/policy-gate.js';
 import { backendDecision, callDecision } from '../policy/engine.js';
 import { assertCsrf } from '../security/csrf.js';
@@ -22,6 +23,14 @@ const uriBody = { type: 'object', required: ['uri'], additionalProperties: false
 
 export async function apiRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; clients: RestMcpClients }) {
   const { config, backends, clients } = opts;
+  // Bodies with a key twice are refused as on /mcp: whatever sits in front of the proxy may have read the other copy.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const key = duplicateKey(body as Buffer);
+    if (key !== undefined) return done(new Errors.BAD_REQUEST(`duplicate key ${JSON.stringify(key)} in an object`), undefined);
+    parseJson(req, (body as Buffer).toString('utf8'), done);
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (!requirePrincipal(req, reply, config.server.publicUrl)) return reply;
   });

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
+import { countingHttpServer } from '../helpers/hostile-tokens.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
@@ -130,6 +131,21 @@ t.test('an IdP unreachable from the start: the login page says so, readiness rep
   const ready = (await (await fetch(`${other.url}/readyz`)).json()) as { ready: boolean; idp: { ok: boolean } };
   t.equal(ready.idp.ok, false);
   t.equal(ready.ready, true, 'readiness itself stays up (DESIGN §5): the proxy still serves API keys and tokens');
+});
+
+t.test('a failing IdP is not asked again by every login: its discovery failure is remembered (backoff)', async (t) => {
+  const failing = await countingHttpServer((_req, res) => res.writeHead(503).end());
+  const other = await startProxy({ ...doc, server: { port: await freePort() }, oidc: { ...doc.oidc, issuer: `${failing.url}/oauth2/default` } });
+  t.teardown(async () => {
+    await other.close();
+    await failing.close();
+  });
+  for (let i = 0; i < 10; i += 1) {
+    const login = await fetch(`${other.url}/oauth/login`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    t.equal(login.status, 502, `login ${i + 1}: the identity provider is unavailable, as before`);
+    await login.text();
+  }
+  t.equal(failing.requests, 1, '10 logins, one discovery request');
 });
 
 t.test('the IdP comes back with new signing keys: logins work again (JWKS refetched)', async (t) => {

@@ -51,6 +51,8 @@ const docs = await startHttpsServer((req, res) => {
   if (req.url === '/array.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]');
   if (req.url === '/not-json.json') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>');
   if (req.url === '/http-jwks.json') body.jwks_uri = `http://127.0.0.1:${target.port}/jwks`;
+  if (req.url === '/evil-redirect.json') body.redirect_uris = [REDIRECT, 'http://evil.example/cb'];
+  if (req.url === '/loopback-jwks.json') body.jwks_uri = `https://127.0.0.1:${target.port}/jwks`;
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 });
 const stack = await startStack({ consent: false, deps: { cimdTestOrigin: { host: docs.host, fetch: docs.fetch } } });
@@ -149,6 +151,13 @@ t.test('CIMD: a document holding a client_secret', (t) => refusedDocument(t, '/s
 t.test('CIMD: a JSON array instead of an object', (t) => refusedDocument(t, '/array.json', /not a JSON object/));
 t.test('CIMD: an HTML page instead of JSON', (t) => refusedDocument(t, '/not-json.json', /fetch failed/));
 t.test('CIMD: a plain-http jwks_uri in the document', (t) => refusedDocument(t, '/http-jwks.json', /jwks_uri must be an https: URL/));
+t.test('CIMD: a plain-http redirect URI to another host in the document (MCP: https or loopback only)', async (t) => {
+  const r = await authorize(`${docs.origin}/evil-redirect.json`);
+  t.equal(r.status, 400);
+  t.equal(r.location, null, 'no redirect to the client');
+  t.match(r.text, /redirect_uris must be https or loopback http URLs \(http:\/\/evil\.example\/cb\)/);
+});
+t.test('CIMD: an https jwks_uri on a loopback address in the document', (t) => refusedDocument(t, '/loopback-jwks.json', /jwks_uri must be an https: URL of a public host/));
 t.test('control: the same origin serving a well-formed document is accepted', async (t) => {
   const r = await authorize(`${docs.origin}/good.json`);
   t.equal(r.status, 303);

@@ -17,7 +17,7 @@ const rules = { tools: [{ match: 'delete_*', deny: true }, { match: '*' }] };
 const proxy = await startProxy({
   server: { logLevel: 'warn' },
   apiKeys: [alice.config, bob.config],
-  backends: [{ name: 'http', http: { url: rec.url }, ...rules }, stdio.backend('stdio', 'session', rules), stdio.backend('shared', 'shared', rules)],
+  backends: [{ name: 'http', http: { url: rec.url }, ...rules }, stdio.backend('stdio', 'session', rules), stdio.backend('shared', 'shared', rules), { name: 'plain', http: { url: rec.url } }],
 });
 t.teardown(async () => {
   await proxy.close();
@@ -27,6 +27,7 @@ const port = portOf(proxy.url);
 const url = (backend: string) => `${proxy.url}/mcp/${backend}`;
 type Session = Awaited<ReturnType<typeof mcpSession>>;
 const sessions = { http: await mcpSession(url('http'), alice.headers), stdio: await mcpSession(url('stdio'), alice.headers) };
+const plainSession = await mcpSession(url('plain'), alice.headers);
 
 const MARK = 'test/marker';
 /** What the HTTP backend and the stdio processes received while `fn` ran (for stdio: up to a marker sent after it on `marker`). */
@@ -40,10 +41,10 @@ async function watch<T>(fn: () => Promise<T>, marker: [string, Session] = ['stdi
 const post = (backend: string, s: Session, body: string | Buffer, headers: Record<string, string> = {}) =>
   fetch(url(backend), { method: 'POST', headers: { ...s.headers, ...headers }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
-/** `body` is answered `status` + `expected` by both backends' routes, and neither backend receives anything. */
-async function refused(t: Test, body: string | Buffer, status: number, expected: unknown, headers: Record<string, string> = {}) {
-  const { result, http, stdio: atStdio } = await watch(() => Promise.all(Object.entries(sessions).map(([name, s]) => post(name, s, body, headers))));
-  for (const [i, kind] of ['HTTP', 'stdio'].entries()) t.same(result[i], { status, body: expected }, `${kind} backend route: ${status}`);
+/** `body` is answered `status` + `expected` by every backend route of `targets`, and no backend receives anything. */
+async function refused(t: Test, body: string | Buffer, status: number, expected: unknown, headers: Record<string, string> = {}, targets: Record<string, Session> = sessions) {
+  const { result, http, stdio: atStdio } = await watch(() => Promise.all(Object.entries(targets).map(([name, s]) => post(name, s, body, headers))));
+  for (const [i, name] of Object.keys(targets).entries()) t.same(result[i], { status, body: expected }, `${name} backend route: ${status}`);
   t.same(http, [], 'the HTTP backend received nothing');
   t.same(atStdio, [], 'the stdio process read nothing');
 }
@@ -97,13 +98,45 @@ t.test('control: a tools/call with a string name the rules allow reaches both ba
   t.same(atStdio.map((m) => [m.method, m.params.name, m.params._meta['io.mcp-oidc-proxy/user'].sub]), [['tools/call', 'echo', 'alice']]);
 });
 
-t.test('duplicate "name" keys: the backend gets the name policy judged, never the other one', async (t) => {
-  const body = '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"delete_all","name":"echo","arguments":{}}}';
-  const { result, http, stdio: atStdio } = await watch(() => Promise.all(Object.entries(sessions).map(([name, s]) => post(name, s, body))));
-  t.same(result.map((r) => r.status), [200, 200], 'judged as echo (JSON.parse keeps the last key): allowed');
-  t.same(http.map((r) => JSON.parse(r.body).params.name), ['echo']);
-  t.notMatch(http.map((r) => r.body).join(''), /delete_all/, 'a first-key-wins backend parser cannot see delete_all');
-  t.same(atStdio.map((m) => m.params.name), ['echo']);
+// ---- duplicate keys: JSON.parse keeps the last copy, a first-key-wins backend the first -------
+
+// Every backend kind, and one without rules (whose bytes used to go out unparsed when nothing was judged).
+const everyKind = { ...sessions, plain: plainSession };
+const duplicate = (key: string) => invalid(`duplicate key ${JSON.stringify(key)} in an object (JSON parsers disagree on which copy counts)`);
+const FORGED_META = '{"io.mcp-oidc-proxy/user":{"sub":"root","groups":["admin"]}}';
+const duplicates: Array<[string, string, string]> = [
+  ['method (tools/call first, tools/list last)', '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"delete_ticket"}}', 'method'],
+  ['params (the denied call first)', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_ticket"},"params":{"name":"echo"}}', 'params'],
+  ['params.name', '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"delete_all","name":"echo","arguments":{}}}', 'name'],
+  ['params.name, one copy escaped', '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"n\\u0061me":"delete_all","name":"echo","arguments":{}}}', 'name'],
+  ['params.uri of resources/read', '{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/shadow","uri":"file:///readme"}}', 'uri'],
+  ['_meta carrying a forged identity first', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":${FORGED_META},"_meta":{}}}`, '_meta'],
+  ['our _meta key itself', '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"io.mcp-oidc-proxy/user":{"sub":"root"},"io.mcp-oidc-proxy/user":{"sub":"alice"}}}}', 'io.mcp-oidc-proxy/user'],
+  ['id', '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}', 'id'],
+  ['jsonrpc', '{"jsonrpc":"1.0","jsonrpc":"2.0","id":1,"method":"ping"}', 'jsonrpc'],
+  ['deep inside the arguments', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":[{"b":{"c":1,"c":2}}]}}}', 'c'],
+  ['in the second element of a batch', '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","method":"tools/list","params":{"name":"delete_all"}}]', 'method'],
+];
+for (const [label, body, key] of duplicates) {
+  t.test(`duplicate keys: ${label}: refused 400 on every backend, with or without rules`, (t) => refused(t, body, 400, duplicate(key), {}, everyKind));
+}
+
+t.test('duplicate keys: the 2026-07-28 header fast path does not pass them either (a rule-less HTTP backend)', async (t) => {
+  const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'delete_ticket', 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...alice.headers };
+  const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"delete_ticket","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}';
+  const { result, http } = await watch(() => fetch(url('plain'), { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, body: await r.json() })));
+  t.same(result, { status: 400, body: duplicate('method') });
+  t.same(http, [], 'the backend received nothing');
+  const control = await watch(() => fetch(url('plain'), { method: 'POST', headers, body: body.replace('"method":"tools/list",', '') }));
+  t.equal(control.result.status, 200, 'control: the same call without the duplicate goes through');
+  t.equal(control.http.length, 1);
+});
+
+t.test('control: the same keys in different objects, and a key text inside a string, are not duplicates', async (t) => {
+  const body = '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"name":"x","list":[{"id":1},{"id":2}],"s":"\\"name\\":1"}}}';
+  const { result, http } = await watch(() => post('plain', everyKind.plain, body));
+  t.equal(result.status, 200);
+  t.same(http.map((r) => r.body), [body], 'forwarded as sent');
 });
 
 // ---- batches -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 // abuse, consent CSRF and framing, hostile registration metadata, device flow abuse.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
+import { SignJWT, generateKeyPair } from 'jose';
+import { connectionCounter } from '../helpers/hostile-tokens.js';
 import { CookieJar, parseForms } from '../helpers/login.js';
 import { asMetadata, authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
@@ -171,10 +173,10 @@ t.test('clickjacking: the authorization error page forbids framing', async (t) =
 });
 
 t.test('DCR: a javascript: redirect_uri', async (t) => {
-  t.same(await dcr({ redirect_uris: ['javascript:alert(document.cookie)//'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris must only contain web uris' } });
+  t.same(await dcr({ redirect_uris: ['javascript:alert(document.cookie)//'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris must be https or loopback http URLs (javascript:alert(document.cookie)//)' } });
 });
 t.test('DCR: a data: redirect_uri', async (t) => {
-  t.same(await dcr({ redirect_uris: ['data:text/html,<script>alert(1)</script>'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris must only contain web uris' } });
+  t.same(await dcr({ redirect_uris: ['data:text/html,<script>alert(1)</script>'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris must be https or loopback http URLs (data:text/html,<script>alert(1)</script>)' } });
 });
 t.test('DCR: a 1 MB client_name is refused by the body limit', async (t) => {
   t.same(await dcr({ client_name: 'x'.repeat(1024 * 1024) }), { status: 400, body: { error: 'invalid_request', error_description: 'failed to parse the request body' } });
@@ -183,7 +185,7 @@ t.test('DCR: 3000 redirect_uris (over the 56 KiB body limit) are refused', async
   t.same(await dcr({ redirect_uris: Array.from({ length: 3000 }, (_, i) => `${WEB}${i}`) }), { status: 400, body: { error: 'invalid_request', error_description: 'failed to parse the request body' } });
 });
 t.test('DCR: a native client with plain http to a non-loopback host', async (t) => {
-  t.same(await dcr({ application_type: 'native', redirect_uris: ['http://app.example.com/cb'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris for native clients using http as a protocol can only use loopback addresses as hostnames' } });
+  t.same(await dcr({ application_type: 'native', redirect_uris: ['http://app.example.com/cb'] }), { status: 400, body: { error: 'invalid_redirect_uri', error_description: 'redirect_uris must be https or loopback http URLs (http://app.example.com/cb)' } });
 });
 t.test('DCR: an unsupported grant type (password)', async (t) => {
   const res = await dcr({ grant_types: ['password'] });
@@ -237,4 +239,39 @@ t.test('device flow: the code form posted without its xsrf token confirms nothin
   const fields = parseForms(await (await fetch(`${proxy.url}/device`, { headers: { cookie: jar.header(`${proxy.url}/device`) ?? '' } })).text(), `${proxy.url}/device`)[0]!.fields;
   const control = await fetch(`${proxy.url}/device`, { method: 'POST', headers: { cookie: jar.header(`${proxy.url}/device`) ?? '', origin: proxy.url, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, user_code: started.body.user_code! }), redirect: 'manual' });
   t.match(await control.text(), /Confirm the device/, 'control: with its xsrf token the same post reaches the confirm page');
+});
+
+// ---- what a registering client may make the proxy do: redirect a code, fetch a key set ------
+
+const registration = (metadata: Record<string, unknown>) =>
+  fetch(meta.registration_endpoint!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'hostile', token_endpoint_auth_method: 'none', redirect_uris: [LOOPBACK], ...metadata }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+
+for (const uris of [['http://evil.example/cb'], [LOOPBACK, 'http://evil.example/cb'], ['http://10.0.0.5/cb'], ['custom-scheme:/cb'], ['ftp://files.example/cb']]) {
+  t.test(`registration with redirect_uris ${JSON.stringify(uris)}: refused invalid_redirect_uri (MCP: https or loopback http only)`, async (t) => {
+    const r = await registration({ redirect_uris: uris });
+    t.equal(r.status, 400);
+    t.equal(r.body.error, 'invalid_redirect_uri');
+  });
+}
+
+t.test('control: https and loopback http redirect URIs register', async (t) => {
+  const r = await registration({ redirect_uris: [WEB, LOOPBACK, 'http://localhost:8765/cb', 'http://[::1]:8765/cb'] });
+  t.equal(r.status, 201);
+});
+
+t.test('a private_key_jwt client naming a loopback jwks_uri: refused at registration, and no TCP connection ever reaches the port', async (t) => {
+  const listener = await connectionCounter('127.0.0.1');
+  t.teardown(() => listener.close());
+  for (const jwksUri of [`http://127.0.0.1:${listener.port}/jwks`, `https://127.0.0.1:${listener.port}/jwks`, `https://localhost:${listener.port}/jwks`, `https://[::ffff:127.0.0.1]:${listener.port}/jwks`]) {
+    const r = await registration({ token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], jwks_uri: jwksUri });
+    t.equal(r.status, 400, jwksUri);
+    t.equal(r.body.error, 'invalid_client_metadata');
+    if (r.status === 201) {
+      // Registered: authenticating makes the provider fetch the key set — the probe this guards against.
+      const { privateKey } = await generateKeyPair('ES256');
+      const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuer(r.body.client_id!).setSubject(r.body.client_id!).setAudience(meta.token_endpoint!).setJti(randomBytes(8).toString('hex')).setIssuedAt().setExpirationTime('1m').sign(privateKey);
+      await form(meta.token_endpoint!, { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+    }
+  }
+  t.equal(listener.connections, 0, 'no connection was accepted');
 });

@@ -34,6 +34,7 @@ const startWith = (trustProxy: boolean) =>
       { name: 'rec', http: { url: rec.url } },
       { name: 'meta', http: { url: rec.url }, identity: { meta: true } },
       { name: 'bare', http: { url: rec.url }, identity: { headers: false, assertion: false } },
+      { name: 'svc', http: { url: rec.url, headers: { 'X-Service-Token': 'ours' } } },
       stdioBackend('stdio', 'session'),
       { ...stdioBackend('nometa', 'session'), identity: { meta: false } },
     ],
@@ -111,6 +112,32 @@ t.test('look-alike identity headers (oauth2-proxy style, our prefix, Forwarded, 
   t.equal(res.status, 200);
   await carriesOurs(t, seen);
   for (const name of Object.keys(lookalikes)) t.equal(seen[0]!.headers[name], undefined, `${name} not forwarded`);
+});
+
+/** Header names as CGI/WSGI/PHP read them: `X_Forwarded_User` and `x-forwarded-user` are one variable. */
+const cgiName = (name: string) => name.toLowerCase().replaceAll('_', '-');
+
+t.test('identity headers spelled with underscores (all, or mixed with dashes) are dropped: CGI-style servers read them as ours', async (t) => {
+  const { statuses, seen } = await sendRaw([
+    `X-API-Key: ${ALICE.headers['x-api-key']}`,
+    'X_Forwarded_User: root', 'X-Forwarded_Email: root@evil.example', 'x_forwarded-groups: admin', 'X_FORWARDED_TENANT: evil', 'X_MCP_Proxy_Assertion: forged',
+    'X_Api_Key: someone-elses-key', 'Proxy_Authorization: Basic cm9vdDpyb290', 'X_Real_IP: 6.6.6.6', 'X_Auth_Request_User: root', 'X_Forwarded_For: 6.6.6.6',
+  ]);
+  t.same(statuses, [200]);
+  await carriesOurs(t, seen);
+  const names = seen[0]!.rawHeaders.filter((_, i) => i % 2 === 0);
+  t.same(names.filter((n) => n.includes('_')), [], 'no underscore spelling reached the backend');
+  for (const name of [...Object.keys(SPOOFED), 'x-forwarded-for', 'x-api-key', 'proxy-authorization', 'x-real-ip', 'x-auth-request-user']) {
+    t.ok(names.filter((n) => cgiName(n) === name).length <= 1, `at most one ${name} in any spelling`);
+  }
+  t.notMatch(JSON.stringify(seen[0]!.rawHeaders), /root|6\.6\.6\.6|someone-elses-key|forged/);
+});
+
+t.test("a backend's configured headers: the client's copies in any spelling are dropped, ours is sent once", async (t) => {
+  const { res, seen } = await send('/mcp/svc', { ...ALICE.headers, 'x-service-token': 'forged', X_Service_Token: 'forged-too', 'X-Service_Token': 'forged-three' });
+  t.equal(res.status, 200);
+  const tokens = seen[0]!.rawHeaders.flatMap((v, i) => (i % 2 === 0 && cgiName(v) === 'x-service-token' ? [seen[0]!.rawHeaders[i + 1]] : []));
+  t.same(tokens, ['ours']);
 });
 
 t.test('identity headers turned off: spoofed copies are still removed, none added', async (t) => {

@@ -18,11 +18,13 @@ const ext = await generateKeyPair('RS256');
 const extJwk = { ...(await exportJWK(ext.publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
 const jwks = await countingHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [extJwk] })));
 const EXT_ISSUER = `${jwks.url}/issuer`;
-// An RFC 7662 endpoint that knows no token: every answer is `active: false`.
+// An RFC 7662 endpoint: `active: false` for every token but the few named in `activeAnswers`.
 const introspected: string[] = [];
+const activeAnswers = new Map<string, () => Record<string, unknown>>();
 const introspection = await countingHttpServer((_req, res, body) => {
-  introspected.push(new URLSearchParams(body).get('token') ?? '');
-  res.writeHead(200, { 'content-type': 'application/json' }).end('{"active":false}');
+  const token = new URLSearchParams(body).get('token') ?? '';
+  introspected.push(token);
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(activeAnswers.get(token)?.() ?? { active: false }));
 });
 
 const stack = await startStack({
@@ -166,6 +168,17 @@ t.test('an opaque token the introspection endpoint calls inactive', async (t) =>
   const token = `opaque-${randomBytes(16).toString('hex')}`;
   await refused(t, () => mcp(token, introspecting.url), INVALID, introspecting.url);
   t.same(introspected, [token], 'the endpoint was asked about exactly this token');
+});
+
+t.test('an opaque token the endpoint calls active, but minted for another API (aud, client_id): 401, never reaches the backend', async (t) => {
+  const now = Math.floor(Date.now() / 1000);
+  const answer = (aud: unknown) => () => ({ active: true, sub: 'carol', aud, client_id: 'some-other-app', scope: 'mcp', exp: now + 300, token_type: 'Bearer' });
+  activeAnswers.set('other-api-token', answer('https://other-api.example/'));
+  activeAnswers.set('our-token', answer(`${introspecting.url}/mcp/demo`));
+  await refused(t, () => mcp('other-api-token', introspecting.url), INVALID, introspecting.url);
+  const before = backend.seen.length;
+  t.equal((await mcp('our-token', introspecting.url)).status, 200, 'control: the same answer naming this proxy\'s resource is accepted');
+  t.equal(backend.seen.length, before + 1);
 });
 
 t.test('a valid token also put in the query string is refused', async (t) => {

@@ -18,13 +18,17 @@ async function newKey(kid: string): Promise<Key> {
   return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
 }
 
-/** A tiny IdP: discovery + JWKS, counting requests; `keys` can be swapped (rotation). */
+/** A tiny IdP: discovery + JWKS, counting requests; `keys` can be swapped (rotation); `down` answers 503 to everything. */
 async function startIdp() {
-  const state = { keys: [] as Key[], jwksHits: 0, discoveryHits: 0, issuer: '' };
+  const state = { keys: [] as Key[], jwksHits: 0, discoveryHits: 0, requests: 0, down: false, issuer: '' };
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url!, state.issuer).pathname;
     res.setHeader('content-type', 'application/json');
-    if (path === '/oauth2/ext/.well-known/openid-configuration') {
+    state.requests += 1;
+    if (state.down) {
+      res.statusCode = 503;
+      res.end('{}');
+    } else if (path === '/oauth2/ext/.well-known/openid-configuration') {
       state.discoveryHits += 1;
       res.end(JSON.stringify({ issuer: state.issuer, jwks_uri: `${state.issuer}/v1/keys` }));
     } else if (path === '/oauth2/ext/v1/keys') {
@@ -178,6 +182,23 @@ t.test('external JWTs', async (t) => {
     const err2 = await failure(noDiscovery.verify(await sign(k1, { ...base(), iss: `http://127.0.0.1:${port}/x` })));
     t.ok(err2 instanceof Errors.IDP_UNAVAILABLE);
     t.match(err2.reason, /discovery/);
+  });
+
+  t.test('a failing issuer is not asked again on every request: its failure is remembered, with backoff', async (t) => {
+    idp.state.down = true;
+    const v = new ExternalJwtVerifier([{ issuer: iss, audience: ['http://b'], groupsClaim: 'groups' }], { failureBackoffMs: 300 });
+    const token = await sign(k1, base());
+    const before = idp.state.requests;
+    for (let i = 0; i < 10; i += 1) {
+      const err = await failure(v.verify(token));
+      t.ok(err instanceof Errors.IDP_UNAVAILABLE, `request ${i + 1}: IDP_UNAVAILABLE as before`);
+    }
+    t.equal(idp.state.requests - before, 2, '10 requests: one discovery attempt (its two metadata URLs), not 20 fetches');
+    idp.state.down = false;
+    t.ok((await failure(v.verify(token))) instanceof Errors.IDP_UNAVAILABLE, 'still remembered right after the issuer recovered');
+    t.equal(idp.state.requests - before, 2);
+    await new Promise((r) => setTimeout(r, 350));
+    t.equal((await v.verify(token)).sub, 'u-1', 'after the backoff the issuer is asked again, and it works');
   });
 
   t.test('configuration checks', async (t) => {

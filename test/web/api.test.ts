@@ -51,6 +51,9 @@ t.test('tools: list filtered by policy, call, denied call, unknown tool, bad inp
     t.equal(unknown.status, 404, 'an unknown tool is 404, not the backend\'s isError result');
     t.same(await unknown.json(), { error: { code: 'TOOL_NOT_FOUND', message: 'unknown tool "no_such_tool"' } });
   }
+  const dup = await fetch(`${proxy.url}/api/backends/tickets/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json', ...asBob }, body: '{"name":"delete_everything","name":"whoami","arguments":{}}' });
+  t.equal(dup.status, 400, 'a duplicate key is refused, not read as its last copy');
+  t.same(await dup.json(), { error: { code: 'BAD_REQUEST', message: 'duplicate key "name" in an object' } });
   const unknownBackend = await api('/api/backends/nope/tools', { headers: asBob });
   t.equal(unknownBackend.status, 404);
   t.equal(((await unknownBackend.json()) as any).error.code, 'BACKEND_NOT_FOUND');
