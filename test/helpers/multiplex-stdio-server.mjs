@@ -23,11 +23,11 @@ const held = new Map();
 const server = new McpServer({ name: 'multiplex-stdio-server', version: '1' }, { capabilities: { logging: {}, resources: { subscribe: true } } });
 const text = (t, structured) => ({ content: [{ type: 'text', text: t }], ...(structured ? { structuredContent: structured } : {}) });
 
-/** Sends a server→client request; its outcome as text. */
-async function ask(method) {
+/** Sends a server→client request (cancelled after `timeoutMs`); its outcome as text. */
+async function ask(method, timeoutMs) {
   const [params, schema] = REQUESTS[method];
   try {
-    return `answered: ${JSON.stringify(await server.server.request({ method, params }, schema))}`;
+    return `answered: ${JSON.stringify(await server.server.request({ method, params }, schema, { timeout: timeoutMs }))}`;
   } catch (e) {
     return `refused: ${e.message}`;
   }
@@ -45,7 +45,7 @@ server.registerTool('updated', { inputSchema: { uri: z.string() } }, async ({ ur
   await server.server.notification({ method: 'notifications/resources/updated', params: { uri } });
   return text('sent');
 });
-server.registerTool('ask', { inputSchema: { method: z.string() } }, async ({ method }) => text(await ask(method)));
+server.registerTool('ask', { inputSchema: { method: z.string(), timeoutMs: z.number().optional() } }, async ({ method, timeoutMs }) => text(await ask(method, timeoutMs)));
 // Works on after a cancel, as a server that ignores cancellation would: once released, logs and asks for
 // sampling. Progress 0 (with a progressToken) says it started.
 server.registerTool('hold', { inputSchema: { key: z.string() } }, async ({ key }, extra) => {

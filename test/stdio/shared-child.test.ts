@@ -9,7 +9,7 @@ import { connect, multiplexBackend, startStdioStack } from '../helpers/stdio-sta
 
 const META_KEY = 'io.mcp-oidc-proxy/user';
 const stack = await startStdioStack([
-  ...['cancel', 'delete', 'updates', 'caps', 'levels', 'meta', 'unsubscribe'].map((n) => multiplexBackend(n, 'shared')),
+  ...['cancel', 'delete', 'updates', 'caps', 'server-cancel', 'levels', 'meta', 'unsubscribe'].map((n) => multiplexBackend(n, 'shared')),
   multiplexBackend('timeout', 'shared', { requestTimeout: '4s' }),
   multiplexBackend('per-user', 'user'),
 ]);
@@ -104,6 +104,22 @@ t.test('a server→client request goes only to a session whose client declared t
     t.match(await tool(b.client, 'ask', { method }), /^refused: .*-32601/, `${method}: refused to the child with -32601`);
   }
   t.same(bobAsked, [], 'bob was sent none of them');
+  for (const c of [a, b]) await c.client.close();
+});
+
+t.test("the child's cancellation of its own request reaches the session that has it, under that session's id", async (t) => {
+  const a = await connect(url('server-cancel'), alice, { sampling: {} });
+  const b = await connect(url('server-cancel'), bob);
+  const cancelled = new Promise<string>((resolve) => {
+    a.client.setRequestHandler(CreateMessageRequestSchema, (_req, extra) => new Promise((_r, reject) => {
+      extra.signal.addEventListener('abort', () => {
+        resolve('cancelled');
+        reject(new Error('cancelled'));
+      });
+    }));
+  });
+  t.match(await tool(a.client, 'ask', { method: 'sampling/createMessage', timeoutMs: 200 }), /^refused: .*timed out/, 'the child gave up on its request');
+  t.equal(await Promise.race([cancelled, Promise.resolve('not cancelled')]), 'cancelled', "alice's handler was told (before the tool's answer, on the same stream)");
   for (const c of [a, b]) await c.client.close();
 });
 

@@ -50,7 +50,7 @@ export class ChildBridge {
   private nextId = 1;
   private readonly inflight: InFlight;
   private readonly prefs = new SessionPrefs();
-  private readonly serverRequests = new Map<string, { childId: RequestId; session: SessionLink }>();
+  private readonly serverRequests = new Map<string, { childId: RequestId; session: SessionLink; relatedRequestId?: RequestId }>();
   private initResult?: unknown;
   private initWaiters: Array<{ session: SessionLink; id: RequestId }> = [];
   private initInFlight = false;
@@ -201,7 +201,7 @@ export class ChildBridge {
     if (target.session.stateless) return void this.child.send(rpcError(msg.id, `the client (MCP 2026-07-28) cannot answer ${msg.method}`, -32601));
     if (!this.prefs.canAnswer(target.session, msg.method)) return void this.child.send(rpcError(msg.id, `the client did not declare the capability ${msg.method} needs`, -32601));
     const clientId = `srv-${this.nextId++}`;
-    this.serverRequests.set(clientId, { childId: msg.id, session: target.session });
+    this.serverRequests.set(clientId, { childId: msg.id, ...target });
     target.session.deliver({ ...msg, id: clientId } as JSONRPCMessage, target.relatedRequestId);
   }
 
@@ -210,7 +210,7 @@ export class ChildBridge {
     for (const [clientId, r] of this.serverRequests) {
       if (r.childId !== msg.params?.requestId) continue;
       this.serverRequests.delete(clientId);
-      return r.session.deliver({ ...msg, params: { ...msg.params, requestId: clientId } } as JSONRPCMessage);
+      return r.session.deliver({ ...msg, params: { ...msg.params, requestId: clientId } } as JSONRPCMessage, r.relatedRequestId);
     }
   }
 
