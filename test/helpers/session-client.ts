@@ -41,3 +41,33 @@ export async function mcpSession(url: string, headers: Record<string, string>) {
     call: (method: string, params: unknown = {}, extra: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { ...h, ...extra }, body: rpc(method, params, id++) }),
   };
 }
+
+/** A session's GET stream: resolves once it is open; `next` waits for the first message that matches (rejects after `withinMs`). */
+export async function openEvents(url: string, headers: Record<string, string>) {
+  const abort = new AbortController();
+  const res = await fetch(url, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' }, signal: abort.signal });
+  if (res.status !== 200) throw new Error(`GET stream: HTTP ${res.status}`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const messages: any[] = [];
+  let buffer = '';
+  return {
+    messages,
+    async next(match: (m: any) => boolean, withinMs = 10_000): Promise<any> {
+      const deadline = setTimeout(() => abort.abort(new Error('no matching message on the GET stream in time')), withinMs);
+      for (;;) {
+        const found = messages.find(match);
+        if (found) {
+          clearTimeout(deadline);
+          return found;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('GET stream ended');
+        buffer += value;
+        const events = buffer.split('\n\n');
+        buffer = events.pop()!;
+        for (const e of events) for (const line of e.split('\n')) if (line.startsWith('data:')) messages.push(JSON.parse(line.slice(5)));
+      }
+    },
+    close: () => abort.abort(),
+  };
+}

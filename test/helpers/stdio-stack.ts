@@ -46,3 +46,10 @@ export function childrenOf(ppid: number, match?: string): number[] {
 export async function demoChildren(): Promise<number[]> {
   return childrenOf(process.pid, 'demo-stdio-server');
 }
+
+/** A stdio server that records what it receives and sends logs, updates and server→client requests on demand. */
+export const MULTIPLEX_STDIO = `${ROOT}test/helpers/multiplex-stdio-server.mjs`;
+
+export function multiplexBackend(name: string, isolation: 'session' | 'user' | 'shared', extra: Record<string, unknown> = {}) {
+  return stdioBackend(name, isolation, { args: [MULTIPLEX_STDIO], ...extra });
+}

@@ -10,6 +10,8 @@ import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type RequestId } from '@m
 import type { Principal } from '../../identity/principal.js';
 import { withIdentityMeta } from '../../propagation/meta.js';
 import type { StdioChild } from './child.js';
+import { InFlight } from './in-flight.js';
+import { SessionPrefs } from './session-prefs.js';
 
 export interface SessionLink {
   readonly id: string;
@@ -26,14 +28,6 @@ export interface SessionLink {
   readonly stateless?: boolean;
 }
 
-interface Pending {
-  session: SessionLink;
-  originalId: RequestId;
-  method: string;
-  timer: NodeJS.Timeout;
-  progressToken?: string | number;
-}
-
 type Msg = { jsonrpc: '2.0'; id?: RequestId; method?: string; params?: Record<string, unknown>; result?: unknown; error?: unknown };
 
 export interface BridgeOptions {
@@ -48,13 +42,15 @@ export interface BridgeOptions {
 
 const rpcError = (id: RequestId, message: string, code = -32603): JSONRPCMessage => ({ jsonrpc: '2.0', id, error: { code, message } });
 
+const LIST_CHANGED = new Set(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed']);
+
 export class ChildBridge {
   readonly sessions = new Set<SessionLink>();
   lastActive = Date.now();
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly progress = new Map<number, Pending>();
-  private readonly serverRequests = new Map<string, { childId: RequestId; session: SessionLink }>();
+  private readonly inflight: InFlight;
+  private readonly prefs = new SessionPrefs();
+  private readonly serverRequests = new Map<string, { childId: RequestId; session: SessionLink; relatedRequestId?: RequestId }>();
   private initResult?: unknown;
   private initWaiters: Array<{ session: SessionLink; id: RequestId }> = [];
   private initInFlight = false;
@@ -65,6 +61,7 @@ export class ChildBridge {
   }
 
   constructor(readonly child: StdioChild, private readonly opts: BridgeOptions) {
+    this.inflight = new InFlight(opts.requestTimeoutMs);
     child.onmessage = (m) => this.fromChild(m as Msg);
     child.onexit = (info) => this.onExit(info);
   }
@@ -73,13 +70,24 @@ export class ChildBridge {
     this.sessions.add(s);
   }
 
+  /**
+   * The session ended: the child is told to cancel its requests (an initialize stays: other
+   * sessions wait for it), its server→client requests are refused, and subscriptions nobody
+   * else holds are ended on the child.
+   */
   detach(s: SessionLink): void {
     this.sessions.delete(s);
-    for (const [id, p] of this.pending) if (p.session === s) this.settle(id);
+    for (const [id, p] of this.inflight.ofSession(s)) if (p.method !== 'initialize') this.cancel(id, { reason: 'the client session ended' });
+    for (const [clientId, r] of this.serverRequests) {
+      if (r.session !== s) continue;
+      this.serverRequests.delete(clientId);
+      this.child.send(rpcError(r.childId, 'the client session ended'));
+    }
+    for (const uri of this.prefs.detach(s)) this.child.send({ jsonrpc: '2.0', id: `proxy-${this.nextId++}`, method: 'resources/unsubscribe', params: { uri } });
   }
 
   get busy(): boolean {
-    return this.pending.size > 0;
+    return this.inflight.size > 0;
   }
 
   /**
@@ -107,7 +115,7 @@ export class ChildBridge {
     });
   }
 
-  /** A message a client POSTed on session `s`. */
+  /** A message a client POSTed on session `s` (each message of a batch on its own). */
   fromClient(s: SessionLink, raw: JSONRPCMessage): void {
     const msg = raw as Msg;
     s.lastActive = this.lastActive = Date.now();
@@ -116,25 +124,29 @@ export class ChildBridge {
     const mapped = this.serverRequests.get(String(msg.id));
     if (!mapped || mapped.session !== s) return;
     this.serverRequests.delete(String(msg.id));
-    this.child.send({ ...msg, id: mapped.childId } as JSONRPCMessage);
+    const result = msg.result !== undefined ? { result: withIdentityMeta(msg.result, s.principal, false) } : {};
+    this.child.send({ ...msg, ...result, id: mapped.childId } as JSONRPCMessage);
   }
 
   private clientRequest(s: SessionLink, msg: Msg) {
     if (msg.method === 'initialize') {
+      this.prefs.declare(s, msg.params?.capabilities);
       if (this.initResult) return s.deliver({ jsonrpc: '2.0', id: msg.id!, result: this.initResult } as JSONRPCMessage);
       if (this.initInFlight) return void this.initWaiters.push({ session: s, id: msg.id! });
       this.initInFlight = true;
     }
-    const childId = this.nextId++;
     const params = withIdentityMeta(msg.params, s.principal, this.opts.meta);
-    const entry: Pending = { session: s, originalId: msg.id!, method: msg.method!, timer: setTimeout(() => this.timeout(childId), this.opts.requestTimeoutMs) };
-    const meta = params._meta as Record<string, unknown> | undefined;
-    if (meta?.progressToken !== undefined) {
-      entry.progressToken = meta.progressToken as string | number;
-      params._meta = { ...meta, progressToken: childId };
-      this.progress.set(childId, entry);
+    let answered: ((m: { result?: unknown }) => void) | undefined;
+    if (msg.method === 'resources/subscribe') answered = (m) => void (m.result && this.prefs.subscribe(s, String(params.uri)));
+    if (msg.method === 'resources/unsubscribe' && !this.prefs.unsubscribe(s, String(params.uri))) {
+      return s.deliver({ jsonrpc: '2.0', id: msg.id!, result: {} });
     }
-    this.pending.set(childId, entry);
+    if (msg.method === 'logging/setLevel') params.level = this.prefs.setLevel(s, params.level, this.sessions);
+    const childId = this.nextId++;
+    const meta = params._meta as Record<string, unknown> | undefined;
+    const progressToken = meta?.progressToken as string | number | undefined;
+    if (progressToken !== undefined) params._meta = { ...meta, progressToken: childId };
+    this.inflight.add(childId, { session: s, originalId: msg.id!, method: msg.method!, progressToken, answered, timer: setTimeout(() => this.timeout(childId), this.opts.requestTimeoutMs) });
     if (!this.child.send({ jsonrpc: '2.0', id: childId, method: msg.method!, params } as JSONRPCMessage)) this.fail(childId, 'the stdio server is not running');
   }
 
@@ -143,45 +155,69 @@ export class ChildBridge {
       if (this.initializedSent) return;
       this.initializedSent = true;
     }
+    const params = withIdentityMeta(msg.params, s.principal, false);
     if (msg.method === 'notifications/cancelled') {
-      const target = [...this.pending].find(([, p]) => p.session === s && p.originalId === msg.params?.requestId);
-      if (!target) return;
-      this.settle(target[0]);
-      return void this.child.send({ ...msg, params: { ...msg.params, requestId: target[0] } } as JSONRPCMessage);
+      const childId = this.inflight.find(s, params.requestId);
+      return void (childId !== undefined && this.cancel(childId, params));
     }
-    this.child.send({ ...msg, params: withIdentityMeta(msg.params, s.principal, false) } as JSONRPCMessage);
+    this.child.send({ ...msg, params } as JSONRPCMessage);
+  }
+
+  /** Tells the child to stop working on a request; whatever it still sends for it reaches nobody. */
+  private cancel(childId: number, params: Record<string, unknown>) {
+    if (!this.inflight.abandon(childId)) return;
+    this.child.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: childId } });
   }
 
   private fromChild(msg: Msg) {
     this.lastActive = Date.now();
     if (msg.method === undefined) return this.childResponse(msg);
+    if (msg.id !== undefined && msg.method === 'ping') return void this.child.send({ jsonrpc: '2.0', id: msg.id, result: {} });
     if (msg.method === 'notifications/progress') {
-      const p = this.progress.get(Number(msg.params?.progressToken));
-      if (p) p.session.deliver({ ...msg, params: { ...msg.params, progressToken: p.progressToken } } as JSONRPCMessage, p.originalId);
+      const p = this.inflight.byProgressToken(msg.params?.progressToken);
+      return p?.session.deliver({ ...msg, params: { ...msg.params, progressToken: p.progressToken } } as JSONRPCMessage, p.originalId);
+    }
+    if (msg.method === 'notifications/cancelled') return this.serverCancelled(msg);
+    if (msg.method === 'notifications/resources/updated') {
+      for (const s of this.prefs.subscribers(msg.params?.uri)) if (!s.stateless) s.deliver(msg as JSONRPCMessage);
       return;
     }
-    if (msg.id !== undefined && msg.method === 'ping') return void this.child.send({ jsonrpc: '2.0', id: msg.id, result: {} });
+    if (LIST_CHANGED.has(msg.method)) {
+      for (const s of this.sessions) if (!s.stateless) s.deliver(msg as JSONRPCMessage);
+      return;
+    }
     const target = this.attribute();
     if (!target) {
       if (msg.id !== undefined) this.child.send(rpcError(msg.id, 'no client session can take this request'));
       this.opts.log.debug({ event: 'stdio.unattributed', method: msg.method }, 'server message with no session to deliver to: dropped');
       return;
     }
-    if (target.session.stateless && (msg.id !== undefined || msg.method !== 'notifications/message')) {
-      // MCP 2026-07-28 has no server→client requests (MRTR replaces them) and no unrelated messages on a request's stream.
-      if (msg.id !== undefined) this.child.send(rpcError(msg.id, `the client (MCP 2026-07-28) cannot answer ${msg.method}`, -32601));
+    if (msg.id === undefined) {
+      if (target.session.stateless && msg.method !== 'notifications/message') return; // no unrelated messages on a 2026-07-28 request's stream
+      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level)) target.session.deliver(msg as JSONRPCMessage, target.relatedRequestId);
       return;
     }
-    if (msg.id === undefined) return target.session.deliver(msg as JSONRPCMessage, target.relatedRequestId);
+    // MCP 2026-07-28 has no server→client requests (MRTR replaces them).
+    if (target.session.stateless) return void this.child.send(rpcError(msg.id, `the client (MCP 2026-07-28) cannot answer ${msg.method}`, -32601));
+    if (!this.prefs.canAnswer(target.session, msg.method)) return void this.child.send(rpcError(msg.id, `the client did not declare the capability ${msg.method} needs`, -32601));
     const clientId = `srv-${this.nextId++}`;
-    this.serverRequests.set(clientId, { childId: msg.id, session: target.session });
+    this.serverRequests.set(clientId, { childId: msg.id, ...target });
     target.session.deliver({ ...msg, id: clientId } as JSONRPCMessage, target.relatedRequestId);
   }
 
+  /** The child gave up on one of its own requests: the session that has it is told, under its id there. */
+  private serverCancelled(msg: Msg) {
+    for (const [clientId, r] of this.serverRequests) {
+      if (r.childId !== msg.params?.requestId) continue;
+      this.serverRequests.delete(clientId);
+      return r.session.deliver({ ...msg, params: { ...msg.params, requestId: clientId } } as JSONRPCMessage, r.relatedRequestId);
+    }
+  }
+
   private childResponse(msg: Msg) {
-    const p = this.pending.get(Number(msg.id));
-    if (!p) return;
-    this.settle(Number(msg.id));
+    const p = this.inflight.settle(Number(msg.id));
+    if (!p) return this.inflight.finished(Number(msg.id));
+    p.answered?.(msg);
     if (p.method === 'initialize') {
       this.initInFlight = false;
       if (msg.result) this.initResult = msg.result;
@@ -192,35 +228,23 @@ export class ChildBridge {
   }
 
   /**
-   * Which session a server→client message belongs to: the latest request in flight, or for a
-   * child of one user, that user's most recent session with a GET stream. With several users
-   * on one child and no way to tell, nobody.
+   * Which session a message the child sent on its own belongs to: the session whose request
+   * is in flight when no other session's request is in flight or abandoned; else, with nothing
+   * in flight or abandoned, the one session of a child not shared between users (on its GET
+   * stream). Otherwise nobody: several sessions on one child are never guessed between.
    */
   private attribute(): { session: SessionLink; relatedRequestId?: RequestId } | undefined {
-    const inflight = [...this.pending.values()];
-    const last = inflight.at(-1);
-    if (last) {
-      const oneUser = inflight.every((p) => p.session.principal.sub === last.session.principal.sub);
-      if (!this.opts.shared || oneUser) return { session: last.session, relatedRequestId: last.originalId };
-      return undefined;
-    }
-    if (this.opts.shared) return undefined;
-    const streams = [...this.sessions].filter((s) => s.getStreamOpen).sort((a, b) => b.lastActive - a.lastActive);
-    return streams[0] ? { session: streams[0] } : undefined;
+    const cause = this.inflight.cause();
+    if (cause) return { session: cause.session, relatedRequestId: cause.originalId };
+    if (this.opts.shared || this.sessions.size !== 1 || !this.inflight.quiet) return undefined;
+    const [only] = this.sessions;
+    return only!.getStreamOpen ? { session: only! } : undefined;
   }
 
-  private settle(childId: number) {
-    const p = this.pending.get(childId);
+  private fail(childId: number, message: string, abandon = false) {
+    const p = abandon ? this.inflight.get(childId) : this.inflight.settle(childId);
     if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(childId);
-    this.progress.delete(childId);
-  }
-
-  private fail(childId: number, message: string) {
-    const p = this.pending.get(childId);
-    if (!p) return;
-    this.settle(childId);
+    if (abandon) this.cancel(childId, { reason: message });
     if (p.method === 'initialize') {
       this.initInFlight = false;
       for (const w of this.initWaiters.splice(0)) w.session.deliver(rpcError(w.id, message));
@@ -229,19 +253,20 @@ export class ChildBridge {
   }
 
   private timeout(childId: number) {
-    const p = this.pending.get(childId);
+    const p = this.inflight.get(childId);
     if (!p) return;
     this.opts.log.warn({ event: 'stdio.timeout', method: p.method, pid: this.child.pid }, 'stdio server did not answer in time');
-    this.fail(childId, `the stdio server did not answer ${p.method} in time`);
-    if (p.method === 'initialize') void this.child.stop();
+    const init = p.method === 'initialize';
+    this.fail(childId, `the stdio server did not answer ${p.method} in time`, !init);
+    if (init) void this.child.stop();
   }
 
   private onExit(info: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) {
-    const expected = this.sessions.size === 0 && this.pending.size === 0;
+    const expected = this.sessions.size === 0 && this.inflight.size === 0;
     const fields = { event: 'stdio.exit', pid: this.child.pid, code: info.code, signal: info.signal, error: info.error?.message, stderr: this.child.stderrTail.slice(-10) };
     if (expected) this.opts.log.info(fields, 'stdio server exited');
     else this.opts.log.error(fields, 'stdio server exited with sessions attached');
-    for (const id of [...this.pending.keys()]) this.fail(id, 'the stdio server exited');
+    for (const id of this.inflight.ids()) this.fail(id, 'the stdio server exited');
     for (const s of [...this.sessions]) s.gone();
     this.sessions.clear();
   }
