@@ -3,7 +3,7 @@
  * (Sentinel), `redis+cluster://h1:p1,h2:p2` (Cluster); a password in the URL is used for every
  * node. Values are sealed and keys hashed (sealed.ts); TTLs are Redis' own (PX). ioredis
  * reconnects by itself; while Redis is away a call fails within ~2 s so callers fail closed
- * instead of hanging.
+ * instead of hanging. Replicas exchange sealed messages over pub/sub (logout events).
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { SealedStore, type Sealer } from './sealed.js';
@@ -47,6 +47,32 @@ export class RedisStore extends SealedStore {
 
   async deleteRaw(key: string): Promise<void> {
     await this.client.del(PREFIX + key);
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.client.publish(`${PREFIX}events:${channel}`, this.sealMessage(channel, message));
+  }
+
+  /** On a connection of its own (a subscribed connection serves nothing else); ioredis resubscribes after a reconnection. */
+  async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
+    const name = `${PREFIX}events:${channel}`;
+    const sub = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ maxRetriesPerRequest: null });
+    sub.on('error', () => undefined);
+    sub.on('message', (ch: string, raw: string) => {
+      if (ch !== name) return;
+      const m = this.openMessage(channel, raw);
+      if (m !== undefined) onMessage(m);
+    });
+    const stop = async () => {
+      await sub.quit().catch(() => sub.disconnect());
+    };
+    try {
+      await sub.subscribe(name);
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return stop;
   }
 
   async ready(): Promise<boolean> {

@@ -65,7 +65,7 @@ export class Sealer {
 
 /** A Store over a RawStore: sealed values under HMAC names. Redis and PostgreSQL extend it. */
 export abstract class SealedStore implements RawStore {
-  constructor(private readonly sealer: Sealer) {}
+  constructor(protected readonly sealer: Sealer) {}
 
   abstract getRaw(key: string): Promise<string | undefined>;
   abstract setRaw(key: string, value: string, ttlMs: number): Promise<void>;
@@ -88,5 +88,14 @@ export abstract class SealedStore implements RawStore {
 
   async delete(key: string): Promise<void> {
     for (const name of this.sealer.names(key)) await this.deleteRaw(name);
+  }
+
+  /** Messages between replicas are sealed like values: whoever can write to the channel without the keys is ignored. */
+  protected sealMessage(channel: string, message: unknown): string {
+    return this.sealer.seal(`event:${channel}`, message);
+  }
+
+  protected openMessage(channel: string, raw: string): unknown {
+    return this.sealer.open(`event:${channel}`, raw);
   }
 }

@@ -11,7 +11,7 @@ import { loginThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
 const IDLE_MS = 3000;
-const stack = await startStack({ consent: false, proxy: { session: { keys: [TEST_SESSION_KEY], idleTimeout: IDLE_MS }, tenants: { domains: { 'example.com': 'acme' } } } });
+const stack = await startStack({ consent: false, proxy: { session: { keys: [TEST_SESSION_KEY], idleTimeout: `${IDLE_MS}ms` }, tenants: { domains: { 'example.com': 'acme' } } } });
 t.teardown(() => stack.close());
 const { proxy } = stack;
 const REDIRECT = 'http://127.0.0.1:33418/callback';

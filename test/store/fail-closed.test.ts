@@ -16,7 +16,7 @@ import { startRedis } from '../helpers/db-servers.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
-import { loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
+import { INITIALIZE, loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fail-closed-'));
@@ -36,19 +36,20 @@ async function setup(t: Test, store: Record<string, unknown>) {
   let proxy = await startProxy(doc);
   t.teardown(() => proxy.close());
   const resource = `${publicUrl}/mcp/demo`;
-  const { meta, client } = await register(publicUrl, REDIRECT);
   const tokens = async (user: string) => {
+    const { meta, client } = await register(publicUrl, REDIRECT);
     const { verifier, challenge } = pkce();
     const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT, user);
-    return (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource })).body;
+    const body = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource })).body;
+    return { access_token: body.access_token, refresh_token: body.refresh_token, client_id: client.client_id, revocation_endpoint: meta.revocation_endpoint! };
   };
   const mcpStatus = async (token: string) => {
-    const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INITIALIZE });
     await res.body?.cancel();
     return res.status;
   };
-  const revoke = async (refreshToken: string) => {
-    const res = await fetch(meta.revocation_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: refreshToken, client_id: client.client_id }) });
+  const revoke = async (tok: { refresh_token?: string; client_id: string; revocation_endpoint: string }) => {
+    const res = await fetch(tok.revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok.refresh_token!, client_id: tok.client_id }) });
     t.equal(res.status, 200, 'grant revoked');
   };
   const restart = async () => {
@@ -62,7 +63,7 @@ async function setup(t: Test, store: Record<string, unknown>) {
 async function before(t: Test, s: Awaited<ReturnType<typeof setup>>) {
   const revoked = await s.tokens('alice');
   const live = await s.tokens('bob');
-  await s.revoke(revoked.refresh_token!);
+  await s.revoke(revoked);
   t.equal(await s.mcpStatus(revoked.access_token!), 401, 'the revoked grant is refused');
   t.equal(await s.mcpStatus(live.access_token!), 200, 'the live grant is accepted');
   const gone = await loginThroughProxy(s.publicUrl, 'alice');

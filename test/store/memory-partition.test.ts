@@ -7,7 +7,7 @@
 import t from 'tap';
 import { MemoryStore } from '../../src/store/memory.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
-import { loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
+import { INITIALIZE, loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
 const CAP = 150;
@@ -43,7 +43,7 @@ t.test('a registration flood evicts no session, grant, refresh token or logout',
   t.equal((await sessionStatus(proxy.url, bob.cookie)).authenticated, false, "bob's logged-out cookie is still refused");
   // Registered clients share the flooded space (a client evicted there registers again); what it was granted does not.
   t.ok(await store.get(`as:RefreshToken:${tok.refresh_token}`), "alice's refresh token is still stored");
-  const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+  const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INITIALIZE });
   t.equal(res.status, 200, 'and her access token, first used now, is accepted: the grant survived');
   await res.body?.cancel();
 });
