@@ -38,7 +38,13 @@ export function bindSessionToProxyUser(provider: Provider): void {
 export async function endAsSession(provider: Provider, req: FastifyRequest, reply: FastifyReply, secure: boolean): Promise<void> {
   const name = AS_COOKIE_NAMES.session;
   if (!req.cookies?.[name]) return;
-  const id = provider.createContext(req.raw, reply.raw).cookies.get(name, { signed: true });
-  if (id) await (await provider.Session.find(id))?.destroy();
   for (const cookie of [name, `${name}.sig`]) void reply.clearCookie(cookie, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+  const id = provider.createContext(req.raw, reply.raw).cookies.get(name, { signed: true });
+  // Store unreachable: the cookie is expired anyway, and the record no longer serves a browser
+  // without the proxy's session (bindSessionToProxyUser).
+  try {
+    if (id) await (await provider.Session.find(id))?.destroy();
+  } catch (e) {
+    req.log.warn({ event: 'store.unavailable', reason: (e as Error).message }, 'the authorization server session record could not be deleted');
+  }
 }

@@ -16,6 +16,9 @@ import type { UpstreamClient, UpstreamTokens } from '../oidc/client.js';
 const REFRESH_MARGIN_MS = 60_000;
 export const RECHECK_MS = 5000;
 
+/** Where a browser session's record lives in the store. */
+export const sessionRecordKey = (sid: string) => `session-tokens:${sid}`;
+
 export class SessionTokens {
   private readonly inflight = new Map<string, Promise<UpstreamTokens | null>>();
   /** Records this replica confirmed: when, and what they held. Forgetting one only costs a lookup. */
@@ -29,7 +32,7 @@ export class SessionTokens {
   ) {}
 
   private key(sid: string): string {
-    return `session-tokens:${sid}`;
+    return sessionRecordKey(sid);
   }
 
   async save(sid: string, tokens: UpstreamTokens): Promise<void> {

@@ -9,6 +9,7 @@ import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { SealedStore, type Sealer } from './sealed.js';
 
 const PREFIX = 'mcp-oidc-proxy:';
+const SUBSCRIBE_WAIT_MS = 2000;
 
 export function redisClient(url: string): Redis | Cluster {
   const u = new URL(url);
@@ -53,7 +54,11 @@ export class RedisStore extends SealedStore {
     await this.client.publish(`${PREFIX}events:${channel}`, this.sealMessage(channel, message));
   }
 
-  /** On a connection of its own (a subscribed connection serves nothing else); ioredis resubscribes after a reconnection. */
+  /**
+   * On a connection of its own (a subscribed connection serves nothing else). It waits for Redis
+   * as long as it takes and subscribes again after every reconnection; the first subscription is
+   * awaited for at most SUBSCRIBE_WAIT_MS, so a proxy starting while Redis is away still starts.
+   */
   async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
     const name = `${PREFIX}events:${channel}`;
     const sub = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ maxRetriesPerRequest: null });
@@ -63,16 +68,12 @@ export class RedisStore extends SealedStore {
       const m = this.openMessage(channel, raw);
       if (m !== undefined) onMessage(m);
     });
-    const stop = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sub.subscribe(name).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, SUBSCRIBE_WAIT_MS)))]);
+    clearTimeout(timer);
+    return async () => {
       await sub.quit().catch(() => sub.disconnect());
     };
-    try {
-      await sub.subscribe(name);
-    } catch (e) {
-      await stop();
-      throw e;
-    }
-    return stop;
   }
 
   async ready(): Promise<boolean> {
