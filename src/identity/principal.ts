@@ -17,6 +17,8 @@ export interface Principal {
   readonly sessionId?: string;
   /** The OAuth client the token was issued to (bearer tokens). */
   readonly clientId?: string;
+  /** The grant of an access token this proxy's authorization server issued. */
+  readonly grantId?: string;
 }
 
 /** The identity claims a backend is told about (headers, assertion, _meta). */

@@ -3,7 +3,7 @@
  * everywhere, or a grant publishes it through the shared store (Redis pub/sub, PostgreSQL
  * LISTEN/NOTIFY; messages sealed with the store's keys); every other replica then ends what it
  * holds for it — the GET streams and REST sessions of that browser session, the streams and
- * stdio sessions of that user — and drops its cached confirmation, so a cookie or a token is
+ * stdio sessions of that user, the streams of that grant — and drops its cached confirmation, so a cookie or a token is
  * refused there at once rather than at the next recheck. With the memory store there is one
  * process and nothing to publish.
  */
@@ -16,7 +16,7 @@ export type LogoutEvent = { session: string } | { user: string } | { grant: stri
 export interface LogoutHandlers {
   session(sessionId: string): Promise<void>;
   user(sub: string): Promise<void>;
-  grant(grantId: string): void;
+  grant(grantId: string): Promise<void>;
 }
 
 const CHANNEL = 'logout';
@@ -48,7 +48,7 @@ export class LogoutEvents {
     try {
       if (typeof e.session === 'string') await h.session(e.session);
       if (typeof e.user === 'string') await h.user(e.user);
-      if (typeof e.grant === 'string') h.grant(e.grant);
+      if (typeof e.grant === 'string') await h.grant(e.grant);
     } catch (err) {
       this.log.warn({ event: 'logout.remote_failed', reason: (err as Error).message }, 'a logout from another replica was not applied in full');
     }

@@ -22,8 +22,8 @@ export interface LogoutDeps {
   events: LogoutEvents;
   /** Close what the REST API held for a browser session. */
   closeRestSessions(sessionId: string): Promise<void>;
-  /** Cut GET streams (of a user, or of one browser session). */
-  closeStreams(which: { sub?: string; sessionId?: string }): number;
+  /** Cut GET streams (of a user, of one browser session, of one grant). */
+  closeStreams(which: { sub?: string; sessionId?: string; grantId?: string }): number;
   /** End a user's stdio sessions and processes. */
   endBackendSessions(sub: string): Promise<void>;
   /** Delete the AS grants of a user, calling `grantRevoked` for each; how many there were (undefined: no authorization server). */
@@ -43,7 +43,10 @@ export class Logout {
         d.closeStreams({ sub });
         await d.endBackendSessions(sub);
       },
-      grant: (gid) => d.forgetGrant(gid),
+      grant: async (gid) => {
+        d.forgetGrant(gid);
+        d.closeStreams({ grantId: gid });
+      },
     });
   }
 
@@ -72,9 +75,10 @@ export class Logout {
     this.d.closeStreams({ sessionId });
   }
 
-  /** A grant was deleted here (revocation, reuse detection, logout): every replica stops trusting it. */
+  /** A grant was deleted here (revocation, reuse detection, logout): every replica stops trusting it and cuts its streams. */
   async grantRevoked(grantId: string): Promise<void> {
     this.d.forgetGrant(grantId);
+    this.d.closeStreams({ grantId });
     await this.d.events.publish({ grant: grantId });
   }
 

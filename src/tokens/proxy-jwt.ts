@@ -61,6 +61,7 @@ function toPrincipal(payload: JWTPayload): Principal {
     scopes: Object.freeze(String(payload.scope ?? '').split(' ').filter(Boolean)),
     source: 'bearer' as const,
     clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+    grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
     expiresAt: (payload.exp ?? 0) * 1000,
   });
 }

@@ -58,13 +58,14 @@ export function stdioOf(sub: string): number[] {
   });
 }
 
-/** A GET stream on a fresh MCP session at `url` with this cookie; `ended` resolves when the proxy cuts it. */
-export async function openStream(url: string, cookie: string) {
-  const headers = { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+/** A GET stream on a fresh MCP session at `url` with this cookie (or these credential headers); `ended` resolves when the proxy cuts it. */
+export async function openStream(url: string, credential: string | Record<string, string>) {
+  const auth = typeof credential === 'string' ? { cookie: credential } : credential;
+  const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
   const sid = init.headers.get('mcp-session-id')!;
   await init.text();
-  const res = await fetch(url, { headers: { cookie, 'mcp-session-id': sid, accept: 'text/event-stream' } });
+  const res = await fetch(url, { headers: { ...auth, 'mcp-session-id': sid, accept: 'text/event-stream' } });
   const ended = (async () => {
     try {
       for await (const _ of res.body!) {

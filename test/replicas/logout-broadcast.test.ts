@@ -1,7 +1,8 @@
 /**
  * A logout made on one replica reaches what the user holds on the others: two proxies (R1,
  * R2) sharing a real Redis and one signing key. Logging out on R1 cuts the GET stream the
- * session holds on R2; logging out everywhere on R1 also ends the user's stdio process on R2.
+ * session holds on R2; logging out everywhere on R1 also ends the user's stdio process on R2;
+ * revoking an MCP client's grant on R1 cuts the stream its token holds on R2.
  */
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
+import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { connect, openStream, stdioBackend, stdioOf, whoami, within } from '../helpers/stdio-stack.js';
 
 const redis = await startRedis();
@@ -67,4 +69,19 @@ t.test('log out everywhere on R1 ends the stdio process and streams the user has
   t.equal((await whoami(bobSession.client)).meta.sub, 'bob', "bob's session on R2 is untouched");
   await bobSession.client.close();
   await session.client.close().catch(() => undefined);
+});
+
+t.test('a grant revoked on R1 cuts the stream its access token holds on R2', async (t) => {
+  const redirect = 'http://127.0.0.1:33418/callback';
+  const resource = `${publicUrl}/mcp/legacy`;
+  const { meta, client } = await register(publicUrl, redirect);
+  const { verifier, challenge } = pkce();
+  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, resource, scope: 'mcp offline_access' }), redirect, 'bob');
+  const tok = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirect, resource })).body;
+  // The token names the resource at publicUrl (R1's origin); R2 serves the same path.
+  const stream = await openStream(`http://127.0.0.1:${port2}/mcp/legacy`, { authorization: `Bearer ${tok.access_token}` });
+  t.equal(stream.status, 200, "the MCP client's GET stream is open on R2");
+  const rev = await fetch(meta.revocation_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok.refresh_token!, client_id: client.client_id }) });
+  t.equal(rev.status, 200, 'revoked on R1');
+  t.equal(await within(stream.ended, 5000), true, 'R2 cut the stream');
 });
