@@ -63,6 +63,8 @@ export class Logout {
   }
 
   async endSession(sessionId: string): Promise<void> {
+    // The REST API's MCP sessions close first: they close with the session's own credential.
+    await this.d.closeRestSessions(sessionId).catch(() => undefined);
     await this.d.tokens.end(sessionId);
     await this.endSessionHere(sessionId);
     await this.d.events.publish({ session: sessionId });
@@ -70,8 +72,8 @@ export class Logout {
 
   /** What this replica holds for a browser session that ended (here or elsewhere). */
   private async endSessionHere(sessionId: string): Promise<void> {
-    this.d.tokens.forget(sessionId);
     await this.d.closeRestSessions(sessionId).catch(() => undefined);
+    this.d.tokens.forget(sessionId);
     this.d.closeStreams({ sessionId });
   }
 
