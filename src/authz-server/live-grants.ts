@@ -12,11 +12,9 @@
  * replica confirmed stays valid and no other is admitted (503).
  */
 import { Errors } from '../errors.js';
-import type { Store } from '../store/store.js';
+import { RECHECK_MS, type Store } from '../store/store.js';
 import { BoundedMap } from '../store/memory.js';
 import { grantKey } from './adapter.js';
-
-export const RECHECK_MS = 5000;
 
 export class LiveGrants {
   /** Grant id → when this replica last found it in the store. Positive only. */

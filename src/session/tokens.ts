@@ -9,12 +9,11 @@
  * per session); a refused refresh ends the session.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Store } from '../store/index.js';
+import { RECHECK_MS, type Store } from '../store/store.js';
 import { BoundedMap } from '../store/memory.js';
 import type { UpstreamClient, UpstreamTokens } from '../oidc/client.js';
 
 const REFRESH_MARGIN_MS = 60_000;
-export const RECHECK_MS = 5000;
 
 /** Where a browser session's record lives in the store. */
 export const sessionRecordKey = (sid: string) => `session-tokens:${sid}`;

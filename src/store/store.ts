@@ -14,3 +14,6 @@ export interface Store {
   /** Calls `onMessage` for every message published on `channel` by any replica; resolves to a function that stops listening. */
   subscribe?(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>>;
 }
+
+/** How long a replica trusts a record it confirmed (a session, a grant) before reading it again. */
+export const RECHECK_MS = 5000;
