@@ -4,13 +4,14 @@
  *
  *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config, LoadResult } from './config/load.js';
 import { DEV_IDP_PATH } from './config/load.js';
 import { authorizationServerPlugin } from './authz-server/plugin.js';
+import { endAsSession } from './authz-server/browser-session.js';
 import { createAuthorizationServer, mcpResources, type CimdTestOrigin } from './authz-server/provider.js';
 import { resourceMetadataRoutes } from './authz-server/resource-metadata.js';
-import { RevokedGrants } from './authz-server/revoked.js';
+import { LiveGrants } from './authz-server/live-grants.js';
 import { revokeUserGrants } from './authz-server/adapter.js';
 import { BackendRegistry, defaultFactory, type BackendFactory } from './backends/registry.js';
 import { createReloader, type LiveConfig, type ReloadResult } from './config/reload.js';
@@ -39,6 +40,7 @@ import security from './security/plugin.js';
 import session from './session/plugin.js';
 import { SessionTokens } from './session/tokens.js';
 import { Logout } from './session/logout.js';
+import { LogoutEvents } from './session/logout-events.js';
 import { OpenStreams } from './mcp/streams.js';
 import { createStore, redisOf, type Store } from './store/index.js';
 import { ObservedStore } from './store/observed.js';
@@ -99,7 +101,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const createdStore = deps.store ?? createStore(config.store, config.session.keys);
   // Failed store calls are counted (mcp_proxy_store_errors_total).
   const store: Store = metrics ? new ObservedStore(createdStore, (op) => metrics.storeError(op)) : createdStore;
-  // State other replicas must see (revocations, session owners): only with a shared store.
+  // State other replicas must see (session owners, relaying): only with a shared store.
   const shared = config.store.kind === 'memory' ? undefined : store;
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
@@ -114,9 +116,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const resources = mcpResources(config, backends.defaultName);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
   const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
-  const revoked = new RevokedGrants(config.authorizationServer.accessTokenTtl + 60_000, shared, app.log);
+  const grants = new LiveGrants(store);
   const provider = as
-    ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin })
+    ? createAuthorizationServer({ config, as, key, store, resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin, tenants: () => live.current.tenants })
     : undefined;
   const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
   const ext = config.externalTokens;
@@ -124,7 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     publicUrl: config.server.publicUrl,
     resources,
     apiKeys,
-    proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, revoked) : undefined,
+    proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
     introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch, defaultAudience: () => proxyAudiences(config.server.publicUrl, resources) }) : undefined,
   });
@@ -141,7 +143,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins
-  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens })], enrich: (p) => withTenant(live.current.tenants, p) });
+  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants })], enrich: (p) => withTenant(live.current.tenants, p) });
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
@@ -150,12 +152,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     tokens,
     ttlMs: config.session.maxAge,
     log: app.log,
+    events: new LogoutEvents(store, app.log),
     closeRestSessions: (sid) => restClients.endSession(sid),
     closeStreams: (which) => streams.close(which),
     endBackendSessions: (sub) => backends.endUser(sub),
-    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => revoked.add(gid)) : undefined,
+    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
+    forgetGrant: (gid) => grants.forget(gid),
   });
-  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live });
+  const secure = config.server.publicUrl.startsWith('https:');
+  const endBrowserSessions = provider ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure) : undefined;
+  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
   await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, backends });
@@ -164,7 +170,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(healthRoutes, { backends, client, store: { kind: config.store.kind, ready: store.ready?.bind(store) } });
   if (metrics) await app.register(metricsRoutes, { metrics, backends, streams });
   await app.register(resourceMetadataRoutes, { config, backends, asEnabled: Boolean(provider), resources });
-  if (provider) await app.register(authorizationServerPlugin, { provider, store, revoked, rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open', metrics });
+  if (provider) await app.register(authorizationServerPlugin, { provider, store, onGrantRevoked: (gid) => void logout.grantRevoked(gid), rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open', metrics });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
@@ -183,6 +189,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await audit.flush();
     await backends.close();
     await replicas?.close();
+    await logout.close();
     await store.close();
   });
   const reloader = createReloader({ live, backends, deps: backendDeps, factory: deps.backendFactory ?? defaultFactory, apiKeys, resources, asEnabled: Boolean(provider), log: app.log });

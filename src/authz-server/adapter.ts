@@ -36,7 +36,8 @@ export function storeAdapter(backing: Store, prefix = 'as') {
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const ttl = (expiresIn || FOREVER_S) * 1000;
       await store.set(this.key(id), payload, ttl);
-      if (payload.uid) await store.set(`${prefix}:uid:${payload.uid}`, id, ttl);
+      // Only sessions are looked up by uid; interactions (anyone can start one) write no index.
+      if (payload.uid && this.model === 'Session') await store.set(`${prefix}:uid:${payload.uid}`, id, ttl);
       if (payload.userCode) await store.set(`${prefix}:usercode:${payload.userCode}`, id, ttl);
       // Grants by user, so "log out everywhere" and back-channel logout can revoke them all.
       if (this.model === 'Grant' && typeof payload.accountId === 'string') {
@@ -107,20 +108,23 @@ export function storeAdapter(backing: Store, prefix = 'as') {
 
 const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}:account-grants:${accountId}`;
 
+/** Where a grant lives: an access token is valid while this key exists (live-grants.ts). */
+export const grantKey = (grantId: string, prefix = 'as') => `${prefix}:Grant:${grantId}`;
+
 /**
- * Revokes every grant the authorization server holds for a user: their refresh tokens, codes
- * and device codes are deleted, and `onRevoked` (the revoked-grant list) makes the JWT access
- * tokens already issued fail at once. Returns how many grants there were.
+ * Revokes every grant the authorization server holds for a user: the grants, their refresh
+ * tokens, codes and device codes are deleted (so the JWT access tokens already issued are
+ * refused), and `onRevoked` tells the replicas. Returns how many grants there were.
  */
 export async function revokeUserGrants(store: Store, accountId: string, onRevoked: (grantId: string) => Promise<void>, prefix = 'as'): Promise<number> {
   const ak = accountGrantsKey(prefix, accountId);
   const ids = (await store.get<string[]>(ak)) ?? [];
   for (const gid of ids) {
-    await onRevoked(gid);
+    await store.delete(grantKey(gid, prefix));
     const gk = `${prefix}:grant:${gid}`;
     for (const k of (await store.get<string[]>(gk)) ?? []) await store.delete(k);
     await store.delete(gk);
-    await store.delete(`${prefix}:Grant:${gid}`);
+    await onRevoked(gid);
   }
   await store.delete(ak);
   return ids.length;

@@ -49,7 +49,9 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
 
   async function grantConsent(d: Details, p: Principal): Promise<string> {
     const clientId = String(d.params.client_id);
-    const grant = (d.grantId ? await provider.Grant.find(d.grantId) : undefined) ?? new provider.Grant({ accountId: p.sub, clientId });
+    // A grant is extended only for its own user and client; anything else gets a new one.
+    const found = d.grantId ? await provider.Grant.find(d.grantId) : undefined;
+    const grant = found?.accountId === p.sub && found.clientId === clientId ? found : new provider.Grant({ accountId: p.sub, clientId });
     const missing = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
@@ -61,7 +63,7 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     const d = await details(req, reply);
     const p = userOrLogin(req, reply, d.uid);
     if (!p) return reply;
-    const claims: AccountClaims = { sub: p.sub, email: p.email, name: p.name, groups: [...p.groups], tenant: p.tenant };
+    const claims: AccountClaims = { sub: p.sub, email: p.email, name: p.name, groups: [...p.groups], tenantClaims: req.session.get('user')?.tenantClaims };
     await store.set(`as:account:${p.sub}`, claims, rememberMs);
     if (d.prompt.name === 'login' || (d.session?.accountId && d.session.accountId !== p.sub)) {
       return finish(req, reply, { login: { accountId: p.sub } });

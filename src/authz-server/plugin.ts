@@ -1,7 +1,7 @@
 /**
  * Mounts the authorization server at the proxy's root (metadata, /reg, /auth, /token, …),
  * its interaction pages, CORS for browser clients on registration, and keeps the
- * revoked-grant set current from the provider's events.
+ * replicas' grant confirmations current from the provider's events.
  */
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -9,12 +9,14 @@ import { mountProvider } from '../lib/oidc-provider-mount.js';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import { asInteractions } from './interactions.js';
-import type { RevokedGrants } from './revoked.js';
+import { bindSessionToProxyUser, noteBrowserUser } from './browser-session.js';
+
 
 export interface AsPluginOptions {
   provider: Provider;
   store: Store;
-  revoked: RevokedGrants;
+  /** A grant was deleted (revocation, reuse detection): every replica forgets it. */
+  onGrantRevoked(grantId: string): void;
   rememberMs: number;
   /** Dynamic Client Registration is on (`authorizationServer.registration: open`). */
   registration: boolean;
@@ -23,8 +25,8 @@ export interface AsPluginOptions {
 }
 
 export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
-  const { provider, revoked } = opts;
-  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => void revoked.add(grantId));
+  const { provider } = opts;
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => opts.onGrantRevoked(grantId));
   provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
   opts.metrics?.watchTokens(provider);
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
@@ -44,6 +46,9 @@ export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPl
     }
     await next();
   });
+  // The provider's session is used only for the proxy's browser user of the same request (browser-session.ts).
+  app.addHook('preHandler', async (req) => noteBrowserUser(req));
+  bindSessionToProxyUser(provider);
   await mountProvider(app, { provider });
   await app.register(asInteractions, { provider, store: opts.store, rememberMs: opts.rememberMs });
 }

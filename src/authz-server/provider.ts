@@ -16,6 +16,8 @@ import { storeAdapter } from './adapter.js';
 import { errorPage } from '../web/html.js';
 import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
+import { AS_COOKIE_NAMES } from './browser-session.js';
+import { tenantFor, type TenantConfig } from '../identity/tenant.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -25,7 +27,8 @@ export interface AccountClaims {
   email?: string;
   name?: string;
   groups: string[];
-  tenant?: string;
+  /** What the tenant is computed from under the live config (see identity/tenant.ts). */
+  tenantClaims?: Record<string, string>;
 }
 
 /**
@@ -53,9 +56,13 @@ export interface CimdTestOrigin {
   fetch: typeof fetch;
 }
 
-export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Map<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin }): Provider {
+export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Map<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin; tenants?: () => TenantConfig | undefined }): Provider {
   const { config, as, key, store, resources } = opts;
-  const accounts = (sub: string) => store.get<AccountClaims>(`as:account:${sub}`);
+  // The tenant is computed when a token is issued, from the live config: a reload reaches refreshed tokens.
+  const accounts = async (sub: string) => {
+    const c = await store.get<AccountClaims>(`as:account:${sub}`);
+    return c && { sub: c.sub, email: c.email, name: c.name, groups: c.groups, tenant: tenantFor(opts.tenants?.(), c.email, c.tenantClaims) };
+  };
   const secure = config.server.publicUrl.startsWith('https:');
   const configuration: Configuration = {
     adapter: storeAdapter(store),
@@ -63,7 +70,7 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
     jwks: { keys: [key.privateJwk as never] },
     cookies: {
       keys: cookieKey(config),
-      names: { session: 'mcp_proxy_as_session', interaction: 'mcp_proxy_as_interaction', resume: 'mcp_proxy_as_resume' },
+      names: { ...AS_COOKIE_NAMES },
       long: { httpOnly: true, sameSite: 'lax', secure },
       short: { httpOnly: true, sameSite: 'lax', secure },
     },

@@ -19,6 +19,8 @@ export interface Principal {
   readonly clientId?: string;
   /** External tokens: the issuer that vouches for `sub` (absent when configured as the login's own users). */
   readonly issuer?: string;
+  /** The grant of an access token this proxy's authorization server issued. */
+  readonly grantId?: string;
 }
 
 /**

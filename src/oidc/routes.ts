@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { LiveConfig } from '../config/reload.js';
 import { Errors } from '../errors.js';
 import { randomId } from '../lib/crypto.js';
-import { tenantFor } from '../identity/tenant.js';
+import { tenantClaims } from '../identity/tenant.js';
 import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
 import type { Logout } from '../session/logout.js';
@@ -34,6 +34,8 @@ export interface OidcRouteOptions {
   metrics?: Metrics;
   /** The config a reload swaps (tenants are read from it at login); default: `config`. */
   live?: LiveConfig;
+  /** Ends the other sessions this browser holds with the proxy (the authorization server's). */
+  endBrowserSessions?(req: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
@@ -107,7 +109,10 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
 
   app.post<{ Body: { everywhere?: string } | undefined }>('/oauth/logout', async (req, reply) => {
     const user = req.session.get('user');
-    if (!user) return finish(req, reply, undefined);
+    if (!user) {
+      await opts.endBrowserSessions?.(req, reply);
+      return finish(req, reply, undefined);
+    }
     assertCsrf(req, user.csrf);
     const held = await tokens.get(user.sid);
     // This browser session ends server-side (MCP sessions held for it and its streams too);
@@ -115,6 +120,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     await logout.endSession(user.sid);
     if (['1', 'true', 'on', 'yes'].includes(String(req.body?.everywhere ?? '').toLowerCase())) await logout.endUser(user.sub, 'user asked');
     req.session.delete();
+    await opts.endBrowserSessions?.(req, reply);
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
     if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);
     const after = config.oidc?.postLogoutRedirectUri ?? `${publicUrl.origin}/`;
@@ -159,7 +165,7 @@ function newSession(identity: Identity, claims: Record<string, unknown>, config:
     email: identity.email,
     name: identity.name,
     groups: identity.groups,
-    tenant: tenantFor(config.tenants, identity.email, claims),
+    tenantClaims: tenantClaims(config.tenants, claims),
     iat: now,
     seen: now,
     exp: now + config.session.maxAge,

@@ -6,7 +6,8 @@ export interface UserSessionData {
   email?: string;
   name?: string;
   groups: string[];
-  tenant?: string;
+  /** The claim `tenants.claim` named at login, kept so the tenant follows the live config. */
+  tenantClaims?: Record<string, string>;
   /** Created, last seen and absolute expiry, ms since epoch. */
   iat: number;
   seen: number;

@@ -1,15 +1,17 @@
 /**
  * Logout that reaches what is live, not just the cookie:
- * - one browser session: ended server-side (a copied cookie is refused), the MCP sessions
- *   the REST API held for it closed, GET streams opened with it cut;
+ * - one browser session: its server-side record deleted (a copied cookie is refused), the MCP
+ *   sessions the REST API held for it closed, GET streams opened with it cut;
  * - a user everywhere ("log out everywhere", OIDC back-channel logout): every browser session
- *   of theirs ended, every grant the authorization server gave their MCP clients revoked
- *   (refresh tokens deleted, JWT access tokens refused at once), their streams cut and their
- *   stdio sessions and processes ended on this replica.
+ *   of theirs ended, every grant the authorization server gave their MCP clients deleted
+ *   (refresh tokens dead, JWT access tokens refused at once), their streams cut and their
+ *   stdio sessions and processes ended.
+ * On every replica: each step is announced (logout-events.ts) and the others do their part.
  * Browser sessions are indexed by user and by the IdP's session id (`sid`) at login.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/store.js';
+import type { LogoutEvents } from './logout-events.js';
 import type { SessionTokens } from './tokens.js';
 
 export interface LogoutDeps {
@@ -17,21 +19,36 @@ export interface LogoutDeps {
   tokens: SessionTokens;
   ttlMs: number;
   log: FastifyBaseLogger;
+  events: LogoutEvents;
   /** Close what the REST API held for a browser session. */
   closeRestSessions(sessionId: string): Promise<void>;
-  /** Cut GET streams (of a user, or of one browser session). */
-  closeStreams(which: { sub?: string; sessionId?: string }): number;
+  /** Cut GET streams (of a user, of one browser session, of one grant). */
+  closeStreams(which: { sub?: string; sessionId?: string; grantId?: string }): number;
   /** End a user's stdio sessions and processes. */
   endBackendSessions(sub: string): Promise<void>;
-  /** Revoke the AS grants of a user; how many there were (undefined: no authorization server). */
+  /** Delete the AS grants of a user, calling `grantRevoked` for each; how many there were (undefined: no authorization server). */
   revokeGrants?(sub: string): Promise<number>;
+  /** Stop trusting a grant this replica confirmed. */
+  forgetGrant(grantId: string): void;
 }
 
 const userKey = (sub: string) => `user-sessions:${sub}`;
 const idpKey = (issuer: string, sid: string) => `idp-session:${issuer}:${sid}`;
 
 export class Logout {
-  constructor(private readonly d: LogoutDeps) {}
+  constructor(private readonly d: LogoutDeps) {
+    d.events.listen({
+      session: (sid) => this.endSessionHere(sid),
+      user: async (sub) => {
+        d.closeStreams({ sub });
+        await d.endBackendSessions(sub);
+      },
+      grant: async (gid) => {
+        d.forgetGrant(gid);
+        d.closeStreams({ grantId: gid });
+      },
+    });
+  }
 
   /** At login: remember this browser session under its user and the IdP's session id. */
   async remember(sub: string, sessionId: string, idp?: { issuer: string; sid?: string }): Promise<void> {
@@ -46,9 +63,25 @@ export class Logout {
   }
 
   async endSession(sessionId: string): Promise<void> {
+    // The REST API's MCP sessions close first: they close with the session's own credential.
     await this.d.closeRestSessions(sessionId).catch(() => undefined);
     await this.d.tokens.end(sessionId);
+    await this.endSessionHere(sessionId);
+    await this.d.events.publish({ session: sessionId });
+  }
+
+  /** What this replica holds for a browser session that ended (here or elsewhere). */
+  private async endSessionHere(sessionId: string): Promise<void> {
+    await this.d.closeRestSessions(sessionId).catch(() => undefined);
+    this.d.tokens.forget(sessionId);
     this.d.closeStreams({ sessionId });
+  }
+
+  /** A grant was deleted here (revocation, reuse detection, logout): every replica stops trusting it and cuts its streams. */
+  async grantRevoked(grantId: string): Promise<void> {
+    this.d.forgetGrant(grantId);
+    this.d.closeStreams({ grantId });
+    await this.d.events.publish({ grant: grantId });
   }
 
   async endUser(sub: string, why: string): Promise<void> {
@@ -58,6 +91,11 @@ export class Logout {
     const grants = (await this.d.revokeGrants?.(sub)) ?? 0;
     const streams = this.d.closeStreams({ sub });
     await this.d.endBackendSessions(sub);
+    await this.d.events.publish({ user: sub });
     this.d.log.info({ event: 'logout.everywhere', sub, why, browserSessions: sessions.length, grants, streams }, 'user logged out everywhere');
+  }
+
+  close(): Promise<void> {
+    return this.d.events.close();
   }
 }

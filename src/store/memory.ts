@@ -1,5 +1,24 @@
-/** In-process store: bounded (least recently used entries go first) so no input can exhaust memory. */
+/**
+ * In-process store: bounded (least recently used entries go first) so no input can exhaust
+ * memory, in two spaces. What anyone can make the proxy write without logging in — clients
+ * registered at /reg or fetched as metadata documents, interactions (one per /auth), device
+ * and user codes — lives in a space of its own: no flood of those can evict a session record,
+ * a grant, a token or an index of them. An entry evicted from either space is simply gone,
+ * and gone security state is refused (records are positive: see session/tokens.ts,
+ * authz-server/live-grants.ts).
+ */
 import type { Store } from './store.js';
+
+/** Keys the authorization server writes for anonymous requests (adapter.ts names them `as:<Model>:<id>`). */
+export const ANONYMOUS_PREFIXES: readonly string[] = [
+  'as:Client:',
+  'as:RegistrationAccessToken:',
+  'as:Interaction:',
+  'as:DeviceCode:',
+  'as:usercode:',
+  'as:PushedAuthorizationRequest:',
+  'as:ReplayDetection:',
+];
 
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
@@ -31,34 +50,45 @@ export class BoundedMap<K, V> {
   }
 }
 
+type Entry = { value: unknown; expires: number };
+
 export class MemoryStore implements Store {
-  private readonly entries: BoundedMap<string, { value: unknown; expires: number }>;
-  constructor(maxEntries = 100_000, private readonly now: () => number = Date.now) {
+  private readonly entries: BoundedMap<string, Entry>;
+  private readonly anonymous: BoundedMap<string, Entry>;
+  /** `maxEntries` bounds each space; `anonymousPrefixes` name the keys of the anonymous one. */
+  constructor(maxEntries = 100_000, private readonly now: () => number = Date.now, private readonly anonymousPrefixes: readonly string[] = ANONYMOUS_PREFIXES) {
     this.entries = new BoundedMap(maxEntries);
+    this.anonymous = new BoundedMap(maxEntries);
+  }
+  private space(key: string): BoundedMap<string, Entry> {
+    return this.anonymousPrefixes.some((p) => key.startsWith(p)) ? this.anonymous : this.entries;
   }
   async get<T>(key: string): Promise<T | undefined> {
-    const e = this.entries.get(key);
+    const space = this.space(key);
+    const e = space.get(key);
     if (!e) return undefined;
     if (e.expires <= this.now()) {
-      this.entries.delete(key);
+      space.delete(key);
       return undefined;
     }
     return structuredClone(e.value) as T;
   }
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    this.entries.set(key, { value: structuredClone(value), expires: this.now() + ttlMs });
+    this.space(key).set(key, { value: structuredClone(value), expires: this.now() + ttlMs });
   }
   async delete(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.space(key).delete(key);
   }
   /** Atomic: the check and the write happen in one synchronous step. */
   async claim(key: string, ttlMs: number): Promise<boolean> {
-    const e = this.entries.peek(key);
+    const space = this.space(key);
+    const e = space.peek(key);
     if (e && e.expires > this.now()) return false;
-    this.entries.set(key, { value: true, expires: this.now() + ttlMs });
+    space.set(key, { value: true, expires: this.now() + ttlMs });
     return true;
   }
   async close(): Promise<void> {
     this.entries.clear();
+    this.anonymous.clear();
   }
 }

@@ -4,7 +4,13 @@ import type { Store } from './store.js';
 export type StoreOperation = 'get' | 'set' | 'delete' | 'claim';
 
 export class ObservedStore implements Store {
-  constructor(readonly inner: Store, private readonly onError: (operation: StoreOperation) => void) {}
+  readonly publish?: Store['publish'];
+  readonly subscribe?: Store['subscribe'];
+
+  constructor(readonly inner: Store, private readonly onError: (operation: StoreOperation) => void) {
+    if (inner.publish) this.publish = (channel, message) => inner.publish!(channel, message);
+    if (inner.subscribe) this.subscribe = (channel, onMessage) => inner.subscribe!(channel, onMessage);
+  }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
     return this.watch('get', () => this.inner.get<T>(key));

@@ -1,10 +1,14 @@
 /**
  * PostgreSQL store (pg): one table, created or migrated at start (versions in
  * `mcp_proxy_schema`), values sealed and keys hashed (sealed.ts). Expired rows are never
- * returned and are deleted once a minute.
+ * returned and are deleted once a minute. Replicas exchange sealed messages with
+ * LISTEN/NOTIFY (logout events), on a connection of their own that comes back by itself.
  */
 import pg from 'pg';
 import { SealedStore, type Sealer } from './sealed.js';
+
+const NOTIFY_CHANNEL = 'mcp_proxy_events';
+const RELISTEN_MS = 1000;
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS mcp_proxy_store (
@@ -20,7 +24,7 @@ export class PostgresStore extends SealedStore {
   private readonly migrated: Promise<void>;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(url: string, sealer: Sealer) {
+  constructor(private readonly url: string, sealer: Sealer) {
     super(sealer);
     this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3000 });
     this.pool.on('error', () => undefined); // an idle client lost: the pool replaces it
@@ -80,6 +84,50 @@ export class PostgresStore extends SealedStore {
 
   async deleteRaw(key: string): Promise<void> {
     await this.query('DELETE FROM mcp_proxy_store WHERE key = $1', [key]);
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ channel, message: this.sealMessage(channel, message) })]);
+  }
+
+  async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
+    let closed = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const again = () => {
+      if (!closed) (retry = setTimeout(() => void listen(), RELISTEN_MS)).unref();
+    };
+    const listen = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 3000 });
+      c.on('error', () => undefined);
+      c.on('notification', (n) => {
+        let body: { channel?: string; message?: string } | null;
+        try {
+          body = JSON.parse(n.payload ?? 'null') as { channel?: string; message?: string } | null;
+        } catch {
+          return;
+        }
+        if (body?.channel !== channel || typeof body.message !== 'string') return;
+        const m = this.openMessage(channel, body.message);
+        if (m !== undefined) onMessage(m);
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      } catch {
+        await c.end().catch(() => undefined);
+        return again();
+      }
+      c.on('end', again);
+      client = c;
+      if (closed) await c.end().catch(() => undefined);
+    };
+    await listen();
+    return async () => {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async sweep(): Promise<void> {

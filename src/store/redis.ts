@@ -3,12 +3,13 @@
  * (Sentinel), `redis+cluster://h1:p1,h2:p2` (Cluster); a password in the URL is used for every
  * node. Values are sealed and keys hashed (sealed.ts); TTLs are Redis' own (PX). ioredis
  * reconnects by itself; while Redis is away a call fails within ~2 s so callers fail closed
- * instead of hanging.
+ * instead of hanging. Replicas exchange sealed messages over pub/sub (logout events).
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { SealedStore, type Sealer } from './sealed.js';
 
 const PREFIX = 'mcp-oidc-proxy:';
+const SUBSCRIBE_WAIT_MS = 2000;
 
 export function redisClient(url: string): Redis | Cluster {
   const u = new URL(url);
@@ -51,6 +52,32 @@ export class RedisStore extends SealedStore {
 
   async claimRaw(key: string, value: string, ttlMs: number): Promise<boolean> {
     return (await this.client.set(PREFIX + key, value, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.client.publish(`${PREFIX}events:${channel}`, this.sealMessage(channel, message));
+  }
+
+  /**
+   * On a connection of its own (a subscribed connection serves nothing else). It waits for Redis
+   * as long as it takes and subscribes again after every reconnection; the first subscription is
+   * awaited for at most SUBSCRIBE_WAIT_MS, so a proxy starting while Redis is away still starts.
+   */
+  async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
+    const name = `${PREFIX}events:${channel}`;
+    const sub = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ maxRetriesPerRequest: null });
+    sub.on('error', () => undefined);
+    sub.on('message', (ch: string, raw: string) => {
+      if (ch !== name) return;
+      const m = this.openMessage(channel, raw);
+      if (m !== undefined) onMessage(m);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sub.subscribe(name).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, SUBSCRIBE_WAIT_MS)))]);
+    clearTimeout(timer);
+    return async () => {
+      await sub.quit().catch(() => sub.disconnect());
+    };
   }
 
   async ready(): Promise<boolean> {

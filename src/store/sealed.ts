@@ -67,7 +67,7 @@ export class Sealer {
 
 /** A Store over a RawStore: sealed values under HMAC names. Redis and PostgreSQL extend it. */
 export abstract class SealedStore implements RawStore {
-  constructor(private readonly sealer: Sealer) {}
+  constructor(protected readonly sealer: Sealer) {}
 
   abstract getRaw(key: string): Promise<string | undefined>;
   abstract setRaw(key: string, value: string, ttlMs: number): Promise<void>;
@@ -96,5 +96,14 @@ export abstract class SealedStore implements RawStore {
   /** A marker under the current key's name (its value is never read, only its presence). */
   async claim(key: string, ttlMs: number): Promise<boolean> {
     return this.claimRaw(this.sealer.names(key)[0]!, this.sealer.seal(key, true), Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  /** Messages between replicas are sealed like values: whoever can write to the channel without the keys is ignored. */
+  protected sealMessage(channel: string, message: unknown): string {
+    return this.sealer.seal(`event:${channel}`, message);
+  }
+
+  protected openMessage(channel: string, raw: string): unknown {
+    return this.sealer.open(`event:${channel}`, raw);
   }
 }

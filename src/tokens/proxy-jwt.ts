@@ -1,10 +1,10 @@
 /**
  * Access tokens this proxy's authorization server issued: ES256 JWTs checked locally with
  * jose (no store round trip), `aud` = the MCP URL the client calls, cached by token hash
- * until `exp`, and refused as soon as their grant is revoked.
+ * until `exp`, and refused as soon as their grant is gone (authz-server/live-grants.ts).
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import type { RevokedGrants } from '../authz-server/revoked.js';
+import type { LiveGrants } from '../authz-server/live-grants.js';
 import { invalidToken } from '../errors.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { readGroups, type Principal } from '../identity/principal.js';
@@ -16,7 +16,7 @@ export class ProxyTokenVerifier {
   /** Verified tokens by digest: the claims and the principal built from them (reused, frozen). */
   private readonly cache = new BoundedMap<string, { payload: JWTPayload; principal: Principal }>(50_000);
 
-  constructor(keys: SigningKey[], readonly issuer: string, private readonly revoked: RevokedGrants) {
+  constructor(keys: SigningKey[], readonly issuer: string, private readonly grants: LiveGrants) {
     this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
   }
 
@@ -45,7 +45,7 @@ export class ProxyTokenVerifier {
     const { payload, principal } = hit;
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
-    if (await this.revoked.has(payload.gid as string | undefined)) throw invalidToken('grant revoked');
+    if (!(await this.grants.live(typeof payload.gid === 'string' ? payload.gid : undefined))) throw invalidToken('grant revoked');
     return principal;
   }
 }
@@ -61,6 +61,7 @@ function toPrincipal(payload: JWTPayload): Principal {
     scopes: Object.freeze(String(payload.scope ?? '').split(' ').filter(Boolean)),
     source: 'bearer' as const,
     clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
+    grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
     expiresAt: (payload.exp ?? 0) * 1000,
   });
 }

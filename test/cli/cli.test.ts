@@ -8,10 +8,11 @@ import { Client } from 'undici';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { freePort } from '../helpers/ports.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
-import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
+import { apiKey } from '../helpers/hostile.js';
 import { mcpSession } from '../helpers/session-client.js';
 import { exited, runCli, startAndWait, BIN } from '../helpers/spawn.js';
 
+const ALICE = apiKey('cli', 'alice');
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
 const file = (name: string, text: string) => {
   const f = join(dir, name);
@@ -73,12 +74,12 @@ t.test('SIGTERM drains an in-flight request, answers later ones 503, then exits 
   const port = await freePort();
   const f = file('run.yaml', `server: { port: ${port} }
 session: { keys: [${TEST_SESSION_KEY}] }
+apiKeys: [${JSON.stringify(ALICE.config)}]
 backends: [{ name: demo, http: { url: "${backend.url}" } }]
 `);
   const { child } = await startAndWait(BIN, ['--config', f], {}, `http://127.0.0.1:${port}/healthz`);
   t.teardown(() => child.kill('SIGKILL'));
-  const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, sessionUser('alice')))}`;
-  const mcp = await mcpSession(`http://127.0.0.1:${port}/mcp`, { cookie });
+  const mcp = await mcpSession(`http://127.0.0.1:${port}/mcp`, ALICE.headers);
   // One connection, two requests pipelined on it: the slow call in flight, then one that arrives after SIGTERM.
   const conn = new Client(`http://127.0.0.1:${port}`, { pipelining: 2 });
   t.teardown(() => conn.destroy());

@@ -6,14 +6,13 @@
  * or malformed logout tokens are refused.
  */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { SignJWT, generateKeyPair } from 'jose';
 import { startStack } from '../helpers/stack.js';
 import { CookieJar, headlessLogin } from '../helpers/login.js';
 import { connectWithOAuth } from '../helpers/oauth-client.js';
 import { tokenRequest } from '../helpers/oauth-manual.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
-import { DEMO_STDIO, childrenOf, connect, whoami } from '../helpers/stdio-stack.js';
+import { DEMO_STDIO, connect, openStream, stdioOf, whoami } from '../helpers/stdio-stack.js';
 
 const stack = await startStack({
   consent: false,
@@ -28,34 +27,6 @@ const { proxy, idp } = stack;
 const legacy = `${proxy.url}/mcp/legacy`;
 
 const status = async (cookie: string) => ((await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as { authenticated: boolean; csrfToken?: string; user?: { sub: string } });
-const stdioOf = (sub: string) => childrenOf(process.pid, 'demo-stdio-server').filter((pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`MCP_PROXY_USER_SUB=${sub}`);
-  } catch {
-    return false;
-  }
-});
-
-/** A GET stream on a fresh MCP session with this cookie; resolves `ended` when the proxy cuts it. */
-async function openStream(cookie: string) {
-  const headers = { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await fetch(legacy, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
-  const sid = init.headers.get('mcp-session-id')!;
-  await init.text();
-  const res = await fetch(legacy, { headers: { cookie, 'mcp-session-id': sid, accept: 'text/event-stream' } });
-  const ended = (async () => {
-    try {
-      for await (const _ of res.body!) {
-        /* keep reading until the proxy ends it */
-      }
-    } catch {
-      /* cut */
-    }
-    return true;
-  })();
-  return { status: res.status, ended };
-}
-
 t.test('log out everywhere', async (t) => {
   const a1 = await loginThroughProxy(proxy.url, 'alice');
   const a2 = await loginThroughProxy(proxy.url, 'alice');
@@ -66,7 +37,7 @@ t.test('log out everywhere', async (t) => {
   t.equal((await whoami(aliceLegacy.client)).meta.sub, 'alice');
   const bobLegacy = await connect(legacy, bob.cookie);
   t.equal((await whoami(bobLegacy.client)).meta.sub, 'bob');
-  const stream = await openStream(a2.cookie);
+  const stream = await openStream(legacy, a2.cookie);
   t.equal(stream.status, 200, 'a GET stream is open');
   t.equal(stdioOf('alice').length, 1, "alice's stdio process runs");
 

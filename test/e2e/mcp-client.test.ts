@@ -7,10 +7,15 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { loginThroughProxy, mcpSession, readRpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import type { Store } from '../../src/store/store.js';
 
 const NEW_KEY = Buffer.alloc(32, 3).toString('base64');
 
-const real = await startStack({ consent: false });
+// One store for every proxy of this file: a cookie is a session where its record is (as replicas share one store).
+const store = new MemoryStore();
+const sharedStore: Store = { get: (k) => store.get(k), set: (k, v, ttl) => store.set(k, v, ttl), delete: (k) => store.delete(k), claim: (k, ttl) => store.claim(k, ttl), close: async () => undefined };
+const real = await startStack({ consent: false, deps: { store: sharedStore } });
 t.teardown(() => real.close());
 const { proxy } = real;
 
@@ -71,13 +76,13 @@ t.test('session keys rotate: an old-key cookie still works and is re-issued with
   const rotated = await startProxy({
     session: { keys: [NEW_KEY, TEST_SESSION_KEY] },
     backends: [{ name: 'demo', http: { url: real.backend.url } }],
-  });
+  }, { store: sharedStore });
   t.teardown(() => rotated.close());
   const res = await fetch(`${rotated.url}/oauth/status`, { headers: { cookie } });
   t.equal(((await res.json()) as any).authenticated, true, 'the old key still decrypts');
   const reissued = res.headers.getSetCookie().find((c) => c.startsWith('mcp_proxy_session='));
   t.ok(reissued, 'the cookie is re-issued');
-  const onlyNew = await startProxy({ session: { keys: [NEW_KEY] }, backends: [{ name: 'demo', http: { url: real.backend.url } }] });
+  const onlyNew = await startProxy({ session: { keys: [NEW_KEY] }, backends: [{ name: 'demo', http: { url: real.backend.url } }] }, { store: sharedStore });
   t.teardown(() => onlyNew.close());
   const again = await fetch(`${onlyNew.url}/oauth/status`, { headers: { cookie: reissued!.split(';')[0]! } });
   t.equal(((await again.json()) as any).authenticated, true, 'the re-issued cookie is sealed with the new key');
@@ -87,7 +92,7 @@ t.test('session keys rotate: an old-key cookie still works and is re-issued with
 
 t.test('backend down → 502 with a JSON-RPC error naming the backend', async (t) => {
   const { startProxy } = await import('../helpers/proxy.js');
-  const p = await startProxy({ backends: [{ name: 'down', http: { url: 'http://127.0.0.1:9/mcp' } }] });
+  const p = await startProxy({ backends: [{ name: 'down', http: { url: 'http://127.0.0.1:9/mcp' } }] }, { store: sharedStore });
   t.teardown(() => p.close());
   const { cookie } = await loginThroughProxy(proxy.url, 'alice');
   const res = await fetch(`${p.url}/mcp/down`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });

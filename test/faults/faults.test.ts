@@ -157,10 +157,13 @@ t.test('the IdP comes back with new signing keys: logins work again (JWKS refetc
   t.equal(status.user?.sub, 'bob', 'an ID token signed with the new key is accepted');
 });
 
-t.test('proxy restart with the same keys: browser sessions are intact', async (t) => {
+t.test('proxy restart with the memory store: earlier browser sessions are refused (their records are gone), a new login works', async (t) => {
   const { cookie } = await loginThroughProxy(publicUrl, 'alice');
   await proxy.close();
   proxy = await startProxy(doc);
-  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { user?: { sub: string } };
-  t.equal(status.user?.sub, 'alice');
+  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { authenticated: boolean };
+  t.equal(status.authenticated, false, 'the cookie from before the restart is no session');
+  const again = await loginThroughProxy(publicUrl, 'alice');
+  const fresh = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie: again.cookie } })).json()) as { user?: { sub: string } };
+  t.equal(fresh.user?.sub, 'alice', 'logging in again works');
 });

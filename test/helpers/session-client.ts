@@ -71,3 +71,19 @@ export async function openEvents(url: string, headers: Record<string, string>) {
     close: () => abort.abort(),
   };
 }
+
+/** `/oauth/status` for a cookie. */
+export async function sessionStatus(proxyUrl: string, cookie: string): Promise<{ authenticated: boolean; csrfToken?: string; user?: { sub: string; tenant?: string | null } }> {
+  return (await (await fetch(`${proxyUrl}/oauth/status`, { headers: { cookie } })).json()) as never;
+}
+
+/** `POST /oauth/logout` as the home page does (CSRF token from /oauth/status), JSON answer; `everywhere` for "log out everywhere". */
+export async function logoutThroughProxy(proxyUrl: string, cookie: string, opts: { everywhere?: boolean; at?: string } = {}): Promise<Response> {
+  const csrf = (await sessionStatus(proxyUrl, cookie)).csrfToken ?? '';
+  return fetch(`${opts.at ?? proxyUrl}/oauth/logout`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, origin: proxyUrl, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ csrf, ...(opts.everywhere ? { everywhere: '1' } : {}) }),
+  });
+}

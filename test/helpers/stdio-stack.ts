@@ -53,3 +53,40 @@ export const MULTIPLEX_STDIO = `${ROOT}test/helpers/multiplex-stdio-server.mjs`;
 export function multiplexBackend(name: string, isolation: 'session' | 'user' | 'shared', extra: Record<string, unknown> = {}) {
   return stdioBackend(name, isolation, { args: [MULTIPLEX_STDIO], ...extra });
 }
+
+/** This process's demo stdio children started for user `sub` (their environment names them). */
+export function stdioOf(sub: string): number[] {
+  return childrenOf(process.pid, 'demo-stdio-server').filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`MCP_PROXY_USER_SUB=${sub}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A GET stream on a fresh MCP session at `url` with this cookie (or these credential headers); `ended` resolves when the proxy cuts it. */
+export async function openStream(url: string, credential: string | Record<string, string>) {
+  const auth = typeof credential === 'string' ? { cookie: credential } : credential;
+  const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+  const sid = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const res = await fetch(url, { headers: { ...auth, 'mcp-session-id': sid, accept: 'text/event-stream' } });
+  const ended = (async () => {
+    try {
+      for await (const _ of res.body!) {
+        /* keep reading until the proxy ends it */
+      }
+    } catch {
+      /* cut */
+    }
+    return true;
+  })();
+  return { status: res.status, sessionId: sid, ended };
+}
+
+/** True when `p` settles within `ms` (a bound on waiting for an event, not a sleep). */
+export function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
+  return Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+}

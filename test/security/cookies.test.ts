@@ -8,12 +8,14 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { startRecorder } from '../helpers/hostile.js';
 import { OTHER_SESSION_KEY, TEST_SESSION_KEY } from '../helpers/proxy.js';
-import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { recordSession, sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
 import { loginThroughProxy, MCP_ACCEPT, rpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
 const rec = await startRecorder();
-const stack = await startStack({ consent: false, backends: () => [{ name: 'rec', http: { url: rec.url } }] });
+const store = new MemoryStore();
+const stack = await startStack({ consent: false, backends: () => [{ name: 'rec', http: { url: rec.url } }], deps: { store } });
 const { proxy } = stack;
 t.teardown(async () => {
   await stack.close();
@@ -25,7 +27,8 @@ const HOUR = 3600_000;
 /** A session cookie header for a sealed value (secure-session's `cipher;nonce`, percent-encoded as the proxy sets it). */
 const asCookie = (sealed: string, name = NAME) => `${name}=${encodeURIComponent(sealed)}`;
 const seal = (sub: string, extra: Record<string, unknown> = {}, key = TEST_SESSION_KEY) => sealSessionCookie(key, sessionUser(sub, extra));
-const valid = await seal('alice', { groups: ['support'] });
+const genuine = sessionUser('alice', { groups: ['support'], sid: 'sid-alice-genuine' });
+const valid = await sealSessionCookie(TEST_SESSION_KEY, genuine);
 const forged = await seal('mallory', { groups: ['admin'] }, OTHER_SESSION_KEY);
 
 /** `sealed` with one byte of its ciphertext (part 0) or nonce (part 1) flipped. */
@@ -72,8 +75,13 @@ async function sessionOf(t: Test, cookie: string, sub: string) {
   t.equal(seen[0]?.headers.cookie, undefined, 'and never got the cookie');
 }
 
-t.test('control: a cookie sealed with the proxy key is a session (so every refusal below can fail)', async (t) => {
+t.test('control: a cookie sealed with the proxy key, with its server-side record, is a session (so every refusal below can fail)', async (t) => {
+  await recordSession(store, genuine);
   await sessionOf(t, asCookie(valid), 'alice');
+});
+
+t.test('a cookie sealed with the proxy key but without a server-side record is no session', async (t) => {
+  await noSession(t, asCookie(await seal('nobody')));
 });
 
 const now = Date.now();

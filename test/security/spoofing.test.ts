@@ -11,7 +11,9 @@ import { loadSigningKey } from '../../src/propagation/keys.js';
 import { META_USER_KEY } from '../../src/propagation/meta.js';
 import { apiKey, portOf, rawExchange, startRecorder, statusCodes, verbatim, type Recorded } from '../helpers/hostile.js';
 import { startProxy, TEST_SESSION_KEY, type RunningProxy } from '../helpers/proxy.js';
-import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { grantKey } from '../../src/authz-server/adapter.js';
+import { recordSession, sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
 import { MCP_ACCEPT, mcpSession, readRpc, rpc } from '../helpers/session-client.js';
 import { stdioBackend } from '../helpers/stdio-stack.js';
 
@@ -38,7 +40,8 @@ const startWith = (trustProxy: boolean) =>
       stdioBackend('stdio', 'session'),
       { ...stdioBackend('nometa', 'session'), identity: { meta: false } },
     ],
-  }, { signingKey: key });
+  }, { signingKey: key, store: stores[String(trustProxy)] });
+const stores: Record<string, MemoryStore> = { false: new MemoryStore(), true: new MemoryStore() };
 const proxies: Record<'direct' | 'trusting', RunningProxy> = { direct: await startWith(false), trusting: await startWith(true) };
 const proxy = proxies.direct;
 t.teardown(async () => {
@@ -191,7 +194,8 @@ t.test('stdio backend with identity.meta off: a client-sent _meta identity is re
 
 t.test('a proxy-issued bearer token and stray cookies are not forwarded', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ iss: proxy.url, sub: 'bob', aud: `${proxy.url}/mcp/rec`, iat: now, exp: now + 300, scope: 'mcp', client_id: 'spoof-test', jti: randomBytes(8).toString('hex'), email: 'bob@example.com', groups: ['dev'] })
+  await stores.false!.set(grantKey('spoof-grant'), { accountId: 'bob' }, 60_000);
+  const token = await new SignJWT({ iss: proxy.url, sub: 'bob', aud: `${proxy.url}/mcp/rec`, iat: now, exp: now + 300, scope: 'mcp', client_id: 'spoof-test', jti: randomBytes(8).toString('hex'), email: 'bob@example.com', groups: ['dev'], gid: 'spoof-grant' })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })
     .sign(key.privateKey);
   const { res, seen } = await send('/mcp/rec', { authorization: `Bearer ${token}`, cookie: 'mcp_proxy_session=junk; other=1', 'proxy-authorization': 'Basic cm9vdDpyb290', ...SPOOFED });
@@ -211,7 +215,9 @@ t.test('an API key (with a stray Authorization header) is not forwarded', async 
 });
 
 t.test('a session cookie is not forwarded, and session identity replaces spoofed headers', async (t) => {
-  const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, sessionUser('carol', { groups: ['ops'] })))}; theme=dark`;
+  const carol = sessionUser('carol', { groups: ['ops'] });
+  await recordSession(stores.false!, carol);
+  const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, carol))}; theme=dark`;
   const { res, seen } = await send('/mcp/rec', { cookie, ...SPOOFED });
   t.equal(res.status, 200);
   await carriesOurs(t, seen, { sub: 'carol', email: 'carol@example.com', groups: ['ops'] });

@@ -1,5 +1,7 @@
 // Hostile bearer tokens at /mcp/<backend>: every one is a 401 with a Bearer invalid_token
 // challenge for the path used, and the backend (a raw counting server) never sees the request.
+import { grantKey } from '../../src/authz-server/adapter.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import t, { type Test } from 'tap';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
@@ -27,9 +29,13 @@ const introspection = await countingHttpServer((_req, res, body) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(activeAnswers.get(token)?.() ?? { active: false }));
 });
 
+// Tokens minted here name a grant that exists in the store, as the authorization server's do.
+const store = new MemoryStore();
+const GRANT = 'minted-grant';
+await store.set(grantKey(GRANT), { accountId: 'alice' }, 3600_000);
 const stack = await startStack({
   consent: false,
-  deps: { signingKey: key },
+  deps: { signingKey: key, store },
   backends: () => [{ name: 'demo', http: { url: backend.url } }, { name: 'other', http: { url: backend.url } }],
   proxy: { externalTokens: { jwt: [{ issuer: EXT_ISSUER, audience: ['mcp-proxy'], jwksUri: `${jwks.url}/jwks` }] } },
 });
@@ -54,7 +60,7 @@ const mcp = (token: string, base = proxy.url, path = '/mcp/demo') => post(`${bas
 /** Claims of a well-formed access token of this proxy for /mcp/demo, with `over` applied. */
 function claims(over: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: proxy.url, sub: 'alice', aud: RESOURCE, iat: now, exp: now + 300, scope: 'mcp', client_id: 'hostile', jti: randomBytes(8).toString('hex'), groups: ['admin'], ...over };
+  return { iss: proxy.url, sub: 'alice', aud: RESOURCE, iat: now, exp: now + 300, scope: 'mcp', client_id: 'hostile', jti: randomBytes(8).toString('hex'), groups: ['admin'], gid: GRANT, ...over };
 }
 const HEADER = { alg: 'ES256', typ: 'at+jwt', kid: key.kid };
 const sign = (c: Record<string, unknown>, header: Record<string, unknown> = HEADER, with_: CryptoKey = key.privateKey) =>
@@ -87,6 +93,11 @@ t.test('baseline: a token minted with the proxy key and correct claims reaches t
   const res = await mcp(await sign(claims()));
   t.equal(res.status, 200);
   t.equal(backend.seen.length, before + 1, 'the counter sees requests that pass');
+});
+
+t.test('right key, perfect claims, but its grant is not in the store (revoked, or never existed)', async (t) => {
+  await refused(t, async () => mcp(await sign(claims({ gid: 'no-such-grant' }))));
+  await refused(t, async () => mcp(await sign(claims({ gid: undefined }))));
 });
 
 t.test('alg none, otherwise perfect claims', async (t) => {
