@@ -75,6 +75,11 @@ t.test('after a restart: the client, its refresh token and its JWT still work', 
 });
 
 t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; then it recovers', async (t) => {
+  // A second token, never presented before the outage: this replica has not confirmed its grant.
+  const pk = pkce();
+  const got = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pk.challenge, resource, scope: 'mcp' }), REDIRECT);
+  const unseen = await tokenRequest(meta, { grant_type: 'authorization_code', code: got.code!, code_verifier: pk.verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+  t.equal(unseen.status, 200);
   const init = await callMcp(first.body.access_token!);
   const sid = init.headers.get('mcp-session-id')!;
   await init.text();
@@ -92,8 +97,11 @@ t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; the
   t.equal(mcp.status, 200, 'a valid JWT on a session this replica knows needs no store');
   await mcp.text();
   const fresh = await callMcp(first.body.access_token!);
-  t.equal(fresh.status, 503, 'a new session, whose owner must be recorded, fails closed');
-  t.match(await fresh.text(), /cannot reach its store/);
+  t.equal(fresh.status, 200, 'a new HTTP session needs no store either (its id carries its owner, sealed)');
+  await fresh.text();
+  const stranger = await callMcp(unseen.body.access_token!);
+  t.equal(stranger.status, 503, 'a token whose grant this replica never confirmed fails closed');
+  t.match(await stranger.text(), /cannot reach its store/);
   const started = Date.now();
   const refresh = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
   t.equal(refresh.status, 503, 'refresh without the store fails closed');
