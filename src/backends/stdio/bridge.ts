@@ -7,26 +7,13 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { Principal } from '../../identity/principal.js';
 import { withIdentityMeta } from '../../propagation/meta.js';
 import type { StdioChild } from './child.js';
 import { InFlight } from './in-flight.js';
 import { SessionPrefs } from './session-prefs.js';
+import type { SessionLink } from './session-link.js';
 
-export interface SessionLink {
-  readonly id: string;
-  readonly principal: Principal;
-  lastActive: number;
-  readonly getStreamOpen: boolean;
-  /** Deliver a message to the client (on the stream of `relatedRequestId`, else the GET stream). */
-  deliver(msg: JSONRPCMessage, relatedRequestId?: RequestId): void;
-  /** The child is gone: the session ends (the next request gets 404 and re-initializes). */
-  gone(): void;
-  /** Policy's filter for list results (tools/list …), by method. */
-  filterResult?(method: string, result: unknown): unknown;
-  /** One MCP 2026-07-28 request: the client takes no server→client requests, only notifications about it. */
-  readonly stateless?: boolean;
-}
+export type { SessionLink } from './session-link.js';
 
 type Msg = { jsonrpc: '2.0'; id?: RequestId; method?: string; params?: Record<string, unknown>; result?: unknown; error?: unknown };
 

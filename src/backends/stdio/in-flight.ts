@@ -6,7 +6,7 @@
  * caused it.
  */
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { SessionLink } from './bridge.js';
+import type { SessionLink } from './session-link.js';
 
 export interface Pending {
   session: SessionLink;

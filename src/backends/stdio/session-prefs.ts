@@ -3,7 +3,7 @@
  * declared, the resources it subscribed to, and its log level. The child is initialized and
  * subscribed once for all of them; these decide which session gets which server message.
  */
-import type { SessionLink } from './bridge.js';
+import type { SessionLink } from './session-link.js';
 
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 

@@ -1,0 +1,18 @@
+/** A client's MCP session as the child bridge and its helpers see it. */
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from '../../identity/principal.js';
+
+export interface SessionLink {
+  readonly id: string;
+  readonly principal: Principal;
+  lastActive: number;
+  readonly getStreamOpen: boolean;
+  /** Deliver a message to the client (on the stream of `relatedRequestId`, else the GET stream). */
+  deliver(msg: JSONRPCMessage, relatedRequestId?: RequestId): void;
+  /** The child is gone: the session ends (the next request gets 404 and re-initializes). */
+  gone(): void;
+  /** Policy's filter for list results (tools/list …), by method. */
+  filterResult?(method: string, result: unknown): unknown;
+  /** One MCP 2026-07-28 request: the client takes no server→client requests, only notifications about it. */
+  readonly stateless?: boolean;
+}
