@@ -1,6 +1,6 @@
 /**
  * Headers a backend receives: the client's, minus hop-by-hop headers, credentials and any
- * identity header the client tried to set; plus ours. Header names are a contract (DESIGN §6).
+ * identity header the client tried to set; plus ours. Header names are a contract (README, "What a backend receives").
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { identityClaims, type Principal } from '../identity/principal.js';
