@@ -2,18 +2,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
+import type { McpRequest } from '../mcp/request.js';
 import type { Rewrite } from '../mcp/response-rewrite.js';
 
 export interface McpForward {
   req: FastifyRequest;
   reply: FastifyReply;
   principal: Principal;
-  /** The raw request body (POST), already size-limited. */
-  body?: Buffer;
-  /** The body parsed once by the route (undefined: empty or not JSON). */
-  json?: { value: unknown };
-  /** Headers for the backend, identity included (built by propagation). */
+  /** The request as the /mcp pipeline read it, once: bytes, messages, batch flag, session id. */
+  request: McpRequest;
+  /** Headers for the backend, identity included (built by propagation; empty for stdio). */
   headers: Record<string, string>;
+  /** Bytes an HTTP backend sends instead of `request.raw`: propagation or policy changed the message. */
+  body?: Buffer;
   /** Policy's rewrite of response messages (list filtering), when this request needs one. */
   rewrite?: Rewrite;
 }

@@ -55,9 +55,9 @@ export class HttpBackend implements Backend {
     return this.config.name;
   }
 
-  async forward({ req, reply, principal, body, headers: given, rewrite }: McpForward): Promise<void> {
-    const presented = req.headers['mcp-session-id'];
-    const sessionId = typeof presented === 'string' ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
+  async forward({ req, reply, principal, request, body = request.raw, headers: given, rewrite }: McpForward): Promise<void> {
+    const presented = request.sessionId;
+    const sessionId = presented !== undefined ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
     const headers = sessionId === undefined ? given : { ...given, 'mcp-session-id': sessionId };
     const abort = new AbortController();
     const onClose = () => {

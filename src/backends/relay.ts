@@ -4,14 +4,16 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
+import { hopByHopAnd } from '../lib/hop-by-hop.js';
 
-export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'set-cookie', 'content-length']);
+/** Response headers never relayed: hop-by-hop ones, and cookies (the backend's, not the client's to keep). */
+const NOT_RELAYED = hopByHopAnd('set-cookie');
 
 /** Status and headers of `res` onto the reply (hop-by-hop ones and Set-Cookie left out). */
 export function relayHead(reply: FastifyReply, res: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>): void {
   reply.code(res.statusCode);
   for (const [name, value] of Object.entries(res.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    if (value !== undefined && !NOT_RELAYED.has(name)) reply.header(name, value);
   }
   if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
     reply.header('x-accel-buffering', 'no');

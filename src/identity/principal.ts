@@ -52,3 +52,34 @@ export function readGroups(value: unknown): string[] {
   if (typeof value === 'string') return value.split(/[,\s]+/).filter(Boolean);
   return [];
 }
+
+/** Read scopes sent as an array or as an OAuth space-separated list. */
+export function readScopes(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string');
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return [];
+}
+
+/** A claim as a non-empty string, or undefined. */
+export function claimText(value: unknown): string | undefined {
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+/** What an identity source knows; `groups` and `scopes` as the credential carried them (array or list). */
+export type PrincipalFields = Omit<Principal, 'groups' | 'scopes'> & { groups?: unknown; scopes?: unknown };
+
+const NONE: readonly string[] = Object.freeze([]);
+const frozenList = (list: string[]): readonly string[] => (list.length ? Object.freeze(list) : NONE);
+
+/**
+ * The one way a Principal is made, by every identity source (docs/ARCHITECTURE.md, "Adding an
+ * identity source"): groups and scopes read into string lists, fields left undefined dropped,
+ * the whole frozen (nothing downstream may change who is calling).
+ */
+export function makePrincipal(fields: PrincipalFields): Principal {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(fields) as Array<keyof PrincipalFields>) if (fields[key] !== undefined) out[key] = fields[key];
+  out.groups = frozenList(readGroups(fields.groups));
+  out.scopes = frozenList(readScopes(fields.scopes));
+  return Object.freeze(out) as unknown as Principal;
+}

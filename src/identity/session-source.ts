@@ -8,7 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { UserSessionData } from '../session/data.js';
 import type { SessionTokens } from '../session/tokens.js';
-import type { Principal } from './principal.js';
+import { makePrincipal, type Principal } from './principal.js';
 import { tenantFor, type TenantConfig } from './tenant.js';
 
 export interface SessionSourceOptions {
@@ -24,7 +24,7 @@ export const touchEveryMs = (idleMs: number) => Math.max(1000, Math.min(60_000, 
 
 export function sessionToPrincipal(u: UserSessionData, tenants?: TenantConfig): Principal {
   const tenant = tenantFor(tenants, u.email, u.tenantClaims);
-  return { sub: u.sub, email: u.email, name: u.name, groups: u.groups, tenant, scopes: [], source: 'session', expiresAt: u.exp, sessionId: u.sid };
+  return makePrincipal({ sub: u.sub, email: u.email, name: u.name, groups: u.groups, tenant, source: 'session', expiresAt: u.exp, sessionId: u.sid });
 }
 
 export function sessionSource(opts: SessionSourceOptions) {

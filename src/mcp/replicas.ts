@@ -15,11 +15,13 @@ import { Pool } from 'undici';
 import { Errors } from '../errors.js';
 import { safeEqualHex } from '../lib/crypto.js';
 import { relayHead } from '../backends/relay.js';
+import { hopByHopAnd } from '../lib/hop-by-hop.js';
 import type { Store } from '../store/store.js';
 
 export const REPLICA_HEADER = 'x-mcp-proxy-replica';
 const MAX_SKEW_MS = 60_000;
-const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'proxy-connection', REPLICA_HEADER]);
+/** Request headers not relayed to the owner: hop-by-hop ones, and a replica header the client sent. */
+const DROP = hopByHopAnd('host', REPLICA_HEADER);
 
 export interface SessionHome {
   replica: string;

@@ -16,6 +16,7 @@ import { NAMED_CALLS, backendDecision } from '../policy/engine.js';
 import { duplicateKey } from '../lib/json-scan.js';
 import { META_USER_KEY } from '../propagation/meta.js';
 import type { RpcMessage } from './jsonrpc.js';
+import type { DeclaredCall, McpRequest } from './request.js';
 
 /** The first revision without sessions; later (date-named) revisions are stateless too. */
 export const STATELESS_REVISION = '2026-07-28';
@@ -91,15 +92,15 @@ const missing = (header: string, why: string): HeaderProblem => ({ code: HEADER_
  * Why a parsed (already valid JSON-RPC) POST body disagrees with its mirrored headers, or
  * undefined. Legacy requests without those headers have nothing to check.
  */
-export function headerProblem(headers: IncomingHttpHeaders, value: unknown): HeaderProblem | undefined {
+export function headerProblem(headers: IncomingHttpHeaders, request: Pick<McpRequest, 'messages' | 'batch'>): HeaderProblem | undefined {
   const h = mirroredHeaders(headers);
   const stateless = isStatelessRevision(h.version);
   const mirrored = h.method !== undefined || h.name !== undefined || h.malformed !== undefined;
-  if (Array.isArray(value)) {
+  if (request.batch) {
     if (mirrored || stateless) return { code: INVALID_REQUEST, message: 'a batch cannot carry Mcp-Method / Mcp-Name headers: MCP 2026-07-28 has no batches' };
     return undefined;
   }
-  const m = value as RpcMessage;
+  const m: RpcMessage = request.messages[0]!;
   const meta = m.params?._meta as Record<string, unknown> | undefined;
   const bodyVersion = meta && typeof meta === 'object' ? meta[PROTOCOL_VERSION_META] : undefined;
   if (!mirrored && !stateless && !isStatelessRevision(bodyVersion)) return undefined;
@@ -115,12 +116,6 @@ export function headerProblem(headers: IncomingHttpHeaders, value: unknown): Hea
   if (h.name === undefined) return stateless && isCall && NAME_REQUIRED.has(m.method) ? missing('Mcp-Name', `for ${m.method}`) : undefined;
   if (h.name !== bodyName) return mismatch('Mcp-Name', h.name, bodyName);
   return undefined;
-}
-
-/** The call a request declares in its headers. */
-export interface DeclaredCall {
-  method: string;
-  name?: string;
 }
 
 const BACKSLASH = 0x5c;

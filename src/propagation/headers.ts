@@ -1,9 +1,10 @@
 /**
  * Headers a backend receives: the client's, minus hop-by-hop headers, credentials and any
- * identity header the client tried to set; plus ours. Header names are a contract (DESIGN §6).
+ * identity header the client tried to set; plus ours. Header names are a contract (README, "What a backend receives").
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { identityClaims, type Principal } from '../identity/principal.js';
+import { hopByHopAnd } from '../lib/hop-by-hop.js';
 
 export const IDENTITY_HEADERS = {
   user: 'x-forwarded-user',
@@ -13,11 +14,11 @@ export const IDENTITY_HEADERS = {
   assertion: 'x-mcp-proxy-assertion',
 } as const;
 
-const DROP = new Set([
-  'host', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'expect',
+/** Client headers never passed on: hop-by-hop ones, credentials, and what the proxy sets itself. */
+const DROP = hopByHopAnd(
+  'host', 'proxy-authenticate', 'proxy-authorization', 'expect',
   'cookie', 'authorization', 'x-api-key', 'accept-encoding', 'forwarded', 'x-real-ip',
-]);
+);
 
 /**
  * A header name as a backend may read it: CGI, WSGI, PHP and Rack turn `X-Forwarded-User`,

@@ -1,6 +1,7 @@
-/** Identity inside the JSON-RPC message: `params._meta["io.mcp-oidc-proxy/user"]` (DESIGN §6). */
+/** Identity inside the JSON-RPC message: `params._meta["io.mcp-oidc-proxy/user"]` (a contract: README, "What a backend receives"). */
 import { identityClaims, type Principal } from '../identity/principal.js';
-import { toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
+import type { RpcMessage } from '../mcp/jsonrpc.js';
+import type { McpRequest } from '../mcp/request.js';
 
 export const META_USER_KEY = 'io.mcp-oidc-proxy/user';
 
@@ -26,9 +27,7 @@ const carriesOurKey = (m: RpcMessage) => {
  * request and notification, and ours set in each request when `inject` (`identity.meta`).
  * Undefined when nothing changes: the body is then forwarded byte for byte.
  */
-export function identityMetaBody(json: { value: unknown } | undefined, principal: Principal, inject: boolean): Buffer | undefined {
-  const parsed = json && toMessages(json.value);
-  if (!parsed) return undefined;
+export function identityMetaBody(parsed: Pick<McpRequest, 'messages' | 'batch'>, principal: Principal, inject: boolean): Buffer | undefined {
   const injects = (m: RpcMessage) => inject && typeof m.method === 'string' && m.id !== undefined && objectParams(m);
   const touch = (m: RpcMessage) => typeof m.method === 'string' && (injects(m) || carriesOurKey(m));
   if (!parsed.messages.some(touch)) return undefined;

@@ -1,11 +1,11 @@
 /**
- * API keys (DESIGN §1, §4 `apiKeys`): the configuration holds only the sha256 of each key,
+ * API keys (`apiKeys` in the configuration; the first identity source tried): the configuration holds only the sha256 of each key,
  * so a key never leaves the proxy and the config file is not a secret list. A presented
  * key is hashed, found by digest in a Map (O(1), no loop over keys), then confirmed with a
  * constant-time comparison of the digests.
  */
 import type { Config } from '../config/load.js';
-import type { Principal } from '../identity/principal.js';
+import { makePrincipal, type Principal } from '../identity/principal.js';
 import { safeEqualHex, sha256Hex } from '../lib/crypto.js';
 
 type ApiKeyConfig = Config['apiKeys'][number];
@@ -60,13 +60,5 @@ export class ApiKeys {
 }
 
 function toPrincipal(k: ApiKeyConfig): Principal {
-  return Object.freeze({
-    sub: k.subject,
-    ...(k.email !== undefined ? { email: k.email } : {}),
-    groups: Object.freeze([...k.groups]),
-    ...(k.tenant !== undefined ? { tenant: k.tenant } : {}),
-    scopes: Object.freeze([...k.scopes]),
-    source: 'apikey' as const,
-    apiKey: k.name,
-  });
+  return makePrincipal({ sub: k.subject, email: k.email, groups: k.groups, tenant: k.tenant, scopes: k.scopes, source: 'apikey', apiKey: k.name });
 }

@@ -1,5 +1,5 @@
 /**
- * Bearer JWTs minted by a configured external issuer (DESIGN §4 `externalTokens.jwt`):
+ * Bearer JWTs minted by a configured external issuer (`externalTokens.jwt` in the configuration):
  * signature by the issuer's JWKS (jose, fetched again on an unknown `kid`), exact issuer,
  * one of our audiences, an asymmetric algorithm, exp/nbf with a small clock tolerance.
  * Verified tokens are cached by sha256 until they expire, so the hot path skips the
@@ -10,7 +10,7 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
-import { readGroups, type Principal } from '../identity/principal.js';
+import { claimText, makePrincipal, type Principal } from '../identity/principal.js';
 import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { isLoopbackHost } from '../lib/net.js';
@@ -170,25 +170,15 @@ export class ExternalJwtVerifier {
 }
 
 /** `scope` (space list, RFC 8693/9068) or `scp` (array at Okta, space list at Entra ID). */
-export function readScopes(payload: Record<string, unknown>): string[] {
-  const raw = payload.scope ?? payload.scp;
-  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
-  if (typeof raw === 'string') return raw.split(' ').filter(Boolean);
-  return [];
-}
-
 function toPrincipal(p: JWTPayload, groupsClaim: string, issuer: string | undefined): Principal {
-  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-  const email = str(p.email);
-  const name = str(p.name) ?? str(p.preferred_username);
-  return Object.freeze({
+  return makePrincipal({
     sub: p.sub!,
-    ...(email ? { email } : {}),
-    ...(name ? { name } : {}),
-    groups: Object.freeze(readGroups(p[groupsClaim])),
-    scopes: Object.freeze(readScopes(p)),
-    source: 'external' as const,
-    ...(issuer ? { issuer } : {}),
+    email: claimText(p.email),
+    name: claimText(p.name) ?? claimText(p.preferred_username),
+    groups: p[groupsClaim],
+    scopes: p.scope ?? p.scp,
+    source: 'external',
+    issuer: issuer || undefined,
     expiresAt: p.exp! * 1000,
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Opaque (or any) bearer tokens checked at the issuer's RFC 7662 introspection endpoint
- * (DESIGN §4 `externalTokens.introspection`), authenticating with client_secret_basic.
+ * (`externalTokens.introspection` in the configuration), authenticating with client_secret_basic.
  * Answers are cached by sha256 of the token: an active one for at most 60 s and never
  * beyond the token's `exp` (so a revocation reaches us within that time), an inactive one
  * for a few seconds (so a client retrying a dead token does not hammer the IdP).
@@ -9,11 +9,10 @@
  */
 import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
-import { readGroups, type Principal } from '../identity/principal.js';
+import { claimText as str, makePrincipal, type Principal } from '../identity/principal.js';
 import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
-import { readScopes } from './external-jwt.js';
 
 type IntrospectionConfig = NonNullable<NonNullable<Config['externalTokens']>['introspection']>;
 
@@ -132,7 +131,6 @@ export class IntrospectionVerifier {
 
 /** An active answer we can use, or undefined (treated as inactive). */
 function toPrincipal(b: Record<string, unknown>, now: number, endpointOrigin: string): Principal | undefined {
-  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const sub = str(b.sub) ?? str(b.username);
   if (!sub) return undefined;
   if (typeof b.exp === 'number' && b.exp * 1000 <= now) return undefined;
@@ -142,16 +140,14 @@ function toPrincipal(b: Record<string, unknown>, now: number, endpointOrigin: st
   for (const type of [str(b.token_type), str(b.typ)]) {
     if (type && !['bearer', 'access_token'].includes(type.toLowerCase())) return undefined; // typ: Keycloak
   }
-  const email = str(b.email);
-  const name = str(b.name) ?? str(b.username);
-  return Object.freeze({
+  return makePrincipal({
     sub,
-    ...(email ? { email } : {}),
-    ...(name ? { name } : {}),
-    groups: Object.freeze(readGroups(b.groups)),
-    scopes: Object.freeze(readScopes(b)),
-    source: 'external' as const,
+    email: str(b.email),
+    name: str(b.name) ?? str(b.username),
+    groups: b.groups,
+    scopes: b.scope ?? b.scp,
+    source: 'external',
     issuer: str(b.iss) ?? endpointOrigin,
-    ...(typeof b.exp === 'number' ? { expiresAt: b.exp * 1000 } : {}),
+    expiresAt: typeof b.exp === 'number' ? b.exp * 1000 : undefined,
   });
 }

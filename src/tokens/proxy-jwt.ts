@@ -7,7 +7,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { LiveGrants } from '../authz-server/live-grants.js';
 import { invalidToken } from '../errors.js';
 import { sha256Hex } from '../lib/crypto.js';
-import { readGroups, type Principal } from '../identity/principal.js';
+import { makePrincipal, type Principal } from '../identity/principal.js';
 import type { SigningKey } from '../propagation/keys.js';
 import { BoundedMap } from '../store/memory.js';
 
@@ -52,14 +52,14 @@ export class ProxyTokenVerifier {
 
 
 function toPrincipal(payload: JWTPayload): Principal {
-  return Object.freeze({
+  return makePrincipal({
     sub: String(payload.sub),
     email: typeof payload.email === 'string' ? payload.email : undefined,
     name: typeof payload.name === 'string' ? payload.name : undefined,
-    groups: Object.freeze(readGroups(payload.groups)),
+    groups: payload.groups,
     tenant: typeof payload.tenant === 'string' ? payload.tenant : undefined,
-    scopes: Object.freeze(String(payload.scope ?? '').split(' ').filter(Boolean)),
-    source: 'bearer' as const,
+    scopes: typeof payload.scope === 'string' ? payload.scope : undefined,
+    source: 'bearer',
     clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined,
     grantId: typeof payload.gid === 'string' ? payload.gid : undefined,
     expiresAt: (payload.exp ?? 0) * 1000,

@@ -12,8 +12,11 @@ import { Client } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import { BackendSchema } from '../../src/config/schema.js';
 import type { Principal } from '../../src/identity/principal.js';
-import { gateRequest } from '../../src/mcp/policy-gate.js';
-import { parseJson } from '../../src/mcp/jsonrpc.js';
+import { parseJson, type RpcMessage } from '../../src/mcp/jsonrpc.js';
+import type { McpRequest } from '../../src/mcp/request.js';
+import { judge } from '../../src/mcp/stages/judge.js';
+import { parse } from '../../src/mcp/stages/parse.js';
+import { validate } from '../../src/mcp/stages/validate.js';
 import { rewriteJsonBody, sseRewriter } from '../../src/mcp/response-rewrite.js';
 
 const alice: Principal = { sub: 'alice', email: 'alice@example.com', groups: ['admin'], scopes: ['mcp'], source: 'bearer' };
@@ -24,18 +27,39 @@ const rpcish = fc.oneof(
   fc.record({ jsonrpc: fc.constantFrom('2.0', '1.0', 2), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object()), method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'resources/read', 'prompts/get', 'initialize', 'ping'), fc.string()), params: fc.oneof(fc.object(), fc.jsonValue()) }, { requiredKeys: [] }),
 );
 
+/** A body as the pipeline reads it: parse and validate answer 400 or hand over a request; judge then never throws. */
+function inspect(raw: Buffer, method: string) {
+  let request: McpRequest;
+  try {
+    request = parse({ method, headers: { 'content-type': 'application/json', 'mcp-session-id': 's' } }, raw, { principal: alice, backend });
+    validate(request, {});
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 400) return undefined;
+    throw e;
+  }
+  return judge(alice, backend, request);
+}
+
+/** Judge also takes messages nobody validated (it never throws), and a refusal is always a well-formed answer. */
+function unvalidated(value: unknown, method: string) {
+  const parsed = parseJson(Buffer.from(JSON.stringify(value) ?? ''));
+  const batch = Array.isArray(parsed?.value);
+  const messages = (parsed ? (batch ? parsed.value : [parsed.value]) : []) as RpcMessage[];
+  return judge(alice, backend, { method, messages, batch, sessionId: 's' });
+}
+
 /** The inspector and the gate never throw, and a refusal is always a well-formed answer. */
 export const inspectorProperty = fc.property(fc.oneof(rpcish, fc.array(rpcish, { maxLength: 5 })), fc.constantFrom('POST', 'GET', 'DELETE'), (value, method) => {
-  const parsed = parseJson(Buffer.from(JSON.stringify(value) ?? ''));
-  const outcome = gateRequest(alice, backend, method, parsed, { session: 's' });
-  if (outcome.refuse && ![200, 403].includes(outcome.refuse.status)) throw new Error(`odd refusal status ${outcome.refuse.status}`);
-  for (const e of outcome.entries) if (e.decision !== 'allow' && e.decision !== 'deny') throw new Error('entry without a decision');
+  for (const outcome of [inspect(Buffer.from(JSON.stringify(value) ?? ''), method), unvalidated(value, method)]) {
+    if (!outcome) continue;
+    if (outcome.refuse && ![200, 403].includes(outcome.refuse.status)) throw new Error(`odd refusal status ${outcome.refuse.status}`);
+    for (const e of outcome.entries) if (e.decision !== 'allow' && e.decision !== 'deny') throw new Error('entry without a decision');
+  }
 });
 
 /** Arbitrary bytes as a body: parsed or not, never a throw. */
 export const bytesProperty = fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
-  const parsed = parseJson(Buffer.from(bytes));
-  gateRequest(alice, backend, 'POST', parsed);
+  inspect(Buffer.from(bytes), 'POST');
 });
 
 /** List-filtering rewriters take any text a backend may send. */

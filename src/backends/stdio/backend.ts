@@ -15,6 +15,8 @@ import { filterListResult } from '../../policy/engine.js';
 import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
 import { STATELESS_REVISION, UNSUPPORTED_PROTOCOL_VERSION, isStatelessRequest } from '../../mcp/stateless.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
+import { rpcError, type RpcMessage } from '../../mcp/jsonrpc.js';
+import type { McpRequest } from '../../mcp/request.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
@@ -67,14 +69,13 @@ export class StdioBackend implements Backend {
     return [...this.bridges.values()].map((b) => b.child.pid!).filter(Boolean);
   }
 
-  async forward({ req, reply, principal, json }: McpForward): Promise<void> {
-    if (req.method === 'POST' && !json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
-    const parsed = json?.value;
-    const sessionId = req.headers['mcp-session-id'];
-    const initialize = req.method === 'POST' && (Array.isArray(parsed) ? parsed.some(isInitializeRequest) : isInitializeRequest(parsed));
-    if (!initialize && isStatelessRequest(req.headers)) return this.stateless(req, reply, principal, parsed);
+  async forward({ req, reply, principal, request }: McpForward): Promise<void> {
+    if (req.method === 'POST' && !request.json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
+    const sessionId = request.sessionId;
+    const initialize = req.method === 'POST' && request.messages.some((m) => m.method === 'initialize' && isInitializeRequest(m));
+    if (!initialize && isStatelessRequest(req.headers)) return this.stateless(req, reply, principal, request);
     let session: StdioSession;
-    if (typeof sessionId === 'string') {
+    if (sessionId !== undefined) {
       const found = this.sessions.get(sessionId);
       if (!found) return this.elsewhere(req, reply, sessionId, principal);
       if (principalKey(found.link.principal) !== principalKey(principal)) throw foreignSession(req, this.name, principal);
@@ -93,7 +94,7 @@ export class StdioBackend implements Backend {
     } else if (req.method === 'GET') {
       session.http.get(req, reply);
     } else {
-      session.http.post(req, reply, parsed, (m) => session.bridge.fromClient(session.link, m));
+      session.http.post(req, reply, request, (m) => session.bridge.fromClient(session.link, m));
     }
   }
 
@@ -103,13 +104,12 @@ export class StdioBackend implements Backend {
    * request for `isolation: session`), initialized by the proxy, answered as JSON or SSE.
    * `server/discover` is answered from the child's InitializeResult.
    */
-  private async stateless(req: McpForward['req'], reply: McpForward['reply'], principal: Principal, parsed: unknown): Promise<void> {
+  private async stateless(req: McpForward['req'], reply: McpForward['reply'], principal: Principal, request: McpRequest): Promise<void> {
     if (req.method !== 'POST') throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
-    const m = parsed as { id?: string | number; method?: string };
+    const m: Partial<RpcMessage> = request.batch ? {} : request.messages[0]!;
     const requested = req.headers['mcp-protocol-version'];
     if (requested !== STATELESS_REVISION) {
-      const error = { code: UNSUPPORTED_PROTOCOL_VERSION, message: 'Unsupported protocol version', data: { supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS], requested } };
-      return void reply.code(400).type('application/json').send({ jsonrpc: '2.0', id: m.id ?? null, error });
+      return void reply.code(400).type('application/json').send(rpcError(m.id ?? null, UNSUPPORTED_PROTOCOL_VERSION, 'Unsupported protocol version', { supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS], requested }));
     }
     const session = this.open(principal, true);
     reply.raw.once('close', () => this.end(session.http.id));
@@ -121,7 +121,7 @@ export class StdioBackend implements Backend {
       this.end(session.http.id);
       throw new Errors.BACKEND_UNAVAILABLE(this.name);
     }
-    if (m.method !== 'server/discover') return session.http.post(req, reply, parsed, (msg) => session.bridge.fromClient(session.link, msg));
+    if (m.method !== 'server/discover') return session.http.post(req, reply, request, (msg) => session.bridge.fromClient(session.link, msg));
     const { capabilities = {}, serverInfo, instructions } = init as { capabilities?: unknown; serverInfo?: unknown; instructions?: string };
     const result = { resultType: 'complete', supportedVersions: [STATELESS_REVISION], capabilities, ...(instructions ? { instructions } : {}), ttlMs: 60_000, cacheScope: 'private', _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo } };
     reply.code(200).type('application/json').send({ jsonrpc: '2.0', id: m.id ?? null, result });

@@ -6,7 +6,8 @@
  * another user's session.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { INTERNAL_ERROR, rpcError, type RequestId, type RpcMessage } from '../../mcp/jsonrpc.js';
 import { withIdentityMeta } from '../../propagation/meta.js';
 import type { StdioChild } from './child.js';
 import { InFlight } from './in-flight.js';
@@ -14,8 +15,6 @@ import { SessionPrefs } from './session-prefs.js';
 import type { SessionLink } from './session-link.js';
 
 export type { SessionLink } from './session-link.js';
-
-type Msg = { jsonrpc: '2.0'; id?: RequestId; method?: string; params?: Record<string, unknown>; result?: unknown; error?: unknown };
 
 export interface BridgeOptions {
   log: FastifyBaseLogger;
@@ -27,7 +26,8 @@ export interface BridgeOptions {
   owner?: string;
 }
 
-const rpcError = (id: RequestId, message: string, code = -32603): JSONRPCMessage => ({ jsonrpc: '2.0', id, error: { code, message } });
+/** JSON-RPC method not found: what the child is told when no client can take its request. */
+const METHOD_NOT_FOUND = -32601;
 
 const LIST_CHANGED = new Set(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed']);
 
@@ -49,7 +49,7 @@ export class ChildBridge {
 
   constructor(readonly child: StdioChild, private readonly opts: BridgeOptions) {
     this.inflight = new InFlight(opts.requestTimeoutMs);
-    child.onmessage = (m) => this.fromChild(m as Msg);
+    child.onmessage = (m) => this.fromChild(m);
     child.onexit = (info) => this.onExit(info);
   }
 
@@ -68,7 +68,7 @@ export class ChildBridge {
     for (const [clientId, r] of this.serverRequests) {
       if (r.session !== s) continue;
       this.serverRequests.delete(clientId);
-      this.child.send(rpcError(r.childId, 'the client session ended'));
+      this.child.send(rpcError(r.childId, INTERNAL_ERROR, 'the client session ended'));
     }
     for (const uri of this.prefs.detach(s)) this.child.send({ jsonrpc: '2.0', id: `proxy-${this.nextId++}`, method: 'resources/unsubscribe', params: { uri } });
   }
@@ -91,7 +91,7 @@ export class ChildBridge {
         lastActive: Date.now(),
         getStreamOpen: false,
         deliver: (m) => {
-          const { result, error } = m as Msg;
+          const { result, error } = m;
           if (!result) return reject(new Error(`initialize failed: ${JSON.stringify(error ?? null).slice(0, 200)}`));
           this.clientNotification(probe, { jsonrpc: '2.0', method: 'notifications/initialized' });
           resolve(result as Record<string, unknown>);
@@ -103,8 +103,7 @@ export class ChildBridge {
   }
 
   /** A message a client POSTed on session `s` (each message of a batch on its own). */
-  fromClient(s: SessionLink, raw: JSONRPCMessage): void {
-    const msg = raw as Msg;
+  fromClient(s: SessionLink, msg: RpcMessage): void {
     s.lastActive = this.lastActive = Date.now();
     if (msg.method !== undefined && msg.id !== undefined) return this.clientRequest(s, msg);
     if (msg.method !== undefined) return this.clientNotification(s, msg);
@@ -112,13 +111,13 @@ export class ChildBridge {
     if (!mapped || mapped.session !== s) return;
     this.serverRequests.delete(String(msg.id));
     const result = msg.result !== undefined ? { result: withIdentityMeta(msg.result, s.principal, false) } : {};
-    this.child.send({ ...msg, ...result, id: mapped.childId } as JSONRPCMessage);
+    this.child.send({ ...msg, ...result, id: mapped.childId });
   }
 
-  private clientRequest(s: SessionLink, msg: Msg) {
+  private clientRequest(s: SessionLink, msg: RpcMessage) {
     if (msg.method === 'initialize') {
       this.prefs.declare(s, msg.params?.capabilities);
-      if (this.initResult) return s.deliver({ jsonrpc: '2.0', id: msg.id!, result: this.initResult } as JSONRPCMessage);
+      if (this.initResult) return s.deliver({ jsonrpc: '2.0', id: msg.id!, result: this.initResult });
       if (this.initInFlight) return void this.initWaiters.push({ session: s, id: msg.id! });
       this.initInFlight = true;
     }
@@ -134,10 +133,10 @@ export class ChildBridge {
     const progressToken = meta?.progressToken as string | number | undefined;
     if (progressToken !== undefined) params._meta = { ...meta, progressToken: childId };
     this.inflight.add(childId, { session: s, originalId: msg.id!, method: msg.method!, progressToken, answered, timer: setTimeout(() => this.timeout(childId), this.opts.requestTimeoutMs) });
-    if (!this.child.send({ jsonrpc: '2.0', id: childId, method: msg.method!, params } as JSONRPCMessage)) this.fail(childId, 'the stdio server is not running');
+    if (!this.child.send({ jsonrpc: '2.0', id: childId, method: msg.method!, params })) this.fail(childId, 'the stdio server is not running');
   }
 
-  private clientNotification(s: SessionLink, msg: Msg) {
+  private clientNotification(s: SessionLink, msg: RpcMessage) {
     if (msg.method === 'notifications/initialized') {
       if (this.initializedSent) return;
       this.initializedSent = true;
@@ -147,7 +146,7 @@ export class ChildBridge {
       const childId = this.inflight.find(s, params.requestId);
       return void (childId !== undefined && this.cancel(childId, params));
     }
-    this.child.send({ ...msg, params } as JSONRPCMessage);
+    this.child.send({ ...msg, params });
   }
 
   /** Tells the child to stop working on a request; whatever it still sends for it reaches nobody. */
@@ -156,62 +155,62 @@ export class ChildBridge {
     this.child.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: childId } });
   }
 
-  private fromChild(msg: Msg) {
+  private fromChild(msg: RpcMessage) {
     this.lastActive = Date.now();
     if (msg.method === undefined) return this.childResponse(msg);
     if (msg.id !== undefined && msg.method === 'ping') return void this.child.send({ jsonrpc: '2.0', id: msg.id, result: {} });
     if (msg.method === 'notifications/progress') {
       const p = this.inflight.byProgressToken(msg.params?.progressToken);
-      return p?.session.deliver({ ...msg, params: { ...msg.params, progressToken: p.progressToken } } as JSONRPCMessage, p.originalId);
+      return p?.session.deliver({ ...msg, params: { ...msg.params, progressToken: p.progressToken } }, p.originalId);
     }
     if (msg.method === 'notifications/cancelled') return this.serverCancelled(msg);
     if (msg.method === 'notifications/resources/updated') {
-      for (const s of this.prefs.subscribers(msg.params?.uri)) if (!s.stateless) s.deliver(msg as JSONRPCMessage);
+      for (const s of this.prefs.subscribers(msg.params?.uri)) if (!s.stateless) s.deliver(msg);
       return;
     }
     if (LIST_CHANGED.has(msg.method)) {
-      for (const s of this.sessions) if (!s.stateless) s.deliver(msg as JSONRPCMessage);
+      for (const s of this.sessions) if (!s.stateless) s.deliver(msg);
       return;
     }
     const target = this.attribute();
     if (!target) {
-      if (msg.id !== undefined) this.child.send(rpcError(msg.id, 'no client session can take this request'));
+      if (msg.id !== undefined) this.child.send(rpcError(msg.id, INTERNAL_ERROR, 'no client session can take this request'));
       this.opts.log.debug({ event: 'stdio.unattributed', method: msg.method }, 'server message with no session to deliver to: dropped');
       return;
     }
     if (msg.id === undefined) {
       if (target.session.stateless && msg.method !== 'notifications/message') return; // no unrelated messages on a 2026-07-28 request's stream
-      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level)) target.session.deliver(msg as JSONRPCMessage, target.relatedRequestId);
+      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level)) target.session.deliver(msg , target.relatedRequestId);
       return;
     }
     // MCP 2026-07-28 has no server→client requests (MRTR replaces them).
-    if (target.session.stateless) return void this.child.send(rpcError(msg.id, `the client (MCP 2026-07-28) cannot answer ${msg.method}`, -32601));
-    if (!this.prefs.canAnswer(target.session, msg.method)) return void this.child.send(rpcError(msg.id, `the client did not declare the capability ${msg.method} needs`, -32601));
+    if (target.session.stateless) return void this.child.send(rpcError(msg.id, METHOD_NOT_FOUND, `the client (MCP 2026-07-28) cannot answer ${msg.method}`));
+    if (!this.prefs.canAnswer(target.session, msg.method)) return void this.child.send(rpcError(msg.id, METHOD_NOT_FOUND, `the client did not declare the capability ${msg.method} needs`));
     const clientId = `srv-${this.nextId++}`;
-    this.serverRequests.set(clientId, { childId: msg.id, ...target });
-    target.session.deliver({ ...msg, id: clientId } as JSONRPCMessage, target.relatedRequestId);
+    this.serverRequests.set(clientId, { childId: msg.id as RequestId, ...target });
+    target.session.deliver({ ...msg, id: clientId }, target.relatedRequestId);
   }
 
   /** The child gave up on one of its own requests: the session that has it is told, under its id there. */
-  private serverCancelled(msg: Msg) {
+  private serverCancelled(msg: RpcMessage) {
     for (const [clientId, r] of this.serverRequests) {
       if (r.childId !== msg.params?.requestId) continue;
       this.serverRequests.delete(clientId);
-      return r.session.deliver({ ...msg, params: { ...msg.params, requestId: clientId } } as JSONRPCMessage, r.relatedRequestId);
+      return r.session.deliver({ ...msg, params: { ...msg.params, requestId: clientId } }, r.relatedRequestId);
     }
   }
 
-  private childResponse(msg: Msg) {
+  private childResponse(msg: RpcMessage) {
     const p = this.inflight.settle(Number(msg.id));
     if (!p) return this.inflight.finished(Number(msg.id));
     p.answered?.(msg);
     if (p.method === 'initialize') {
       this.initInFlight = false;
       if (msg.result) this.initResult = msg.result;
-      for (const w of this.initWaiters.splice(0)) w.session.deliver({ ...msg, id: w.id } as JSONRPCMessage);
+      for (const w of this.initWaiters.splice(0)) w.session.deliver({ ...msg, id: w.id });
     }
     const result = msg.result !== undefined && p.session.filterResult ? p.session.filterResult(p.method, msg.result) : msg.result;
-    p.session.deliver({ ...msg, ...(result !== undefined ? { result } : {}), id: p.originalId } as JSONRPCMessage);
+    p.session.deliver({ ...msg, ...(result !== undefined ? { result } : {}), id: p.originalId });
   }
 
   /**
@@ -234,9 +233,9 @@ export class ChildBridge {
     if (abandon) this.cancel(childId, { reason: message });
     if (p.method === 'initialize') {
       this.initInFlight = false;
-      for (const w of this.initWaiters.splice(0)) w.session.deliver(rpcError(w.id, message));
+      for (const w of this.initWaiters.splice(0)) w.session.deliver(rpcError(w.id, INTERNAL_ERROR, message));
     }
-    p.session.deliver(rpcError(p.originalId, message));
+    p.session.deliver(rpcError(p.originalId, INTERNAL_ERROR, message));
   }
 
   private timeout(childId: number) {

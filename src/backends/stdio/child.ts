@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { FastifyBaseLogger } from 'fastify';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { RpcMessage } from '../../mcp/jsonrpc.js';
 
 /** Variables a child inherits from the proxy; nothing else of the proxy's environment (its secrets) leaks. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LOGNAME', 'USER', 'SHELL', 'TERM', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
@@ -32,7 +32,7 @@ export class StdioChild {
   readonly stderrTail: string[] = [];
   exited = false;
   exitInfo?: { code: number | null; signal: NodeJS.Signals | null };
-  onmessage?: (msg: JSONRPCMessage) => void;
+  onmessage?: (msg: RpcMessage) => void;
   onexit?: (info: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) => void;
   private buffer = '';
   private stderrBuffer = '';
@@ -55,7 +55,7 @@ export class StdioChild {
     return this.proc.pid;
   }
 
-  send(msg: JSONRPCMessage): boolean {
+  send(msg: RpcMessage): boolean {
     if (this.exited || !this.proc.stdin.writable) return false;
     this.proc.stdin.write(`${JSON.stringify(msg)}\n`);
     return true;
@@ -106,7 +106,7 @@ export class StdioChild {
       this.log.warn({ event: 'stdio.bad_output', sample: line.slice(0, 200) }, 'stdio server wrote a non-JSON-RPC message: ignored');
       return;
     }
-    this.onmessage?.(msg as JSONRPCMessage);
+    this.onmessage?.(msg as RpcMessage);
   }
 
   /** Lines, not chunks: a line the child wrote in several writes (or that a pipe read split) is logged once. */

@@ -16,11 +16,10 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { Errors } from '../../errors.js';
+import { rpcError, type RequestId, type RpcMessage as Message } from '../../mcp/jsonrpc.js';
+import type { McpRequest } from '../../mcp/request.js';
 import { backendTimer } from '../../observability/request-facts.js';
-
-type Message = JSONRPCMessage & { id?: RequestId; method?: string; result?: unknown; error?: unknown };
 
 const sseEvent = (m: unknown) => `event: message\ndata: ${JSON.stringify(m)}\n\n`;
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
@@ -38,7 +37,7 @@ class Exchange {
 
   push(m: Message): void {
     this.answered();
-    const final = m.method === undefined && m.id !== undefined && this.waiting.delete(m.id);
+    const final = m.method === undefined && m.id != null && this.waiting.delete(m.id);
     if (this.stream) this.stream.write(sseEvent(m));
     else if (final) this.answers.push(m);
     else this.toStream().write(sseEvent(m));
@@ -47,7 +46,7 @@ class Exchange {
 
   /** Ends the exchange; requests still waiting get `message` as their error. */
   abort(message: string): void {
-    for (const id of this.waiting) this.push({ jsonrpc: '2.0', id, error: { code: -32000, message } } as Message);
+    for (const id of this.waiting) this.push(rpcError(id, -32000, message));
   }
 
   private toStream(): PassThrough {
@@ -79,13 +78,12 @@ export class McpHttpSession {
   }
 
   /**
-   * A POST: `forward` hands each message to the child. Resolves once the reply is under way
-   * (JSON sent, or the SSE stream started).
+   * A POST (its messages checked by the pipeline's validate stage): `forward` hands each
+   * message to the child. Resolves once the reply is under way (JSON sent, or the SSE stream started).
    */
-  post(req: FastifyRequest, reply: FastifyReply, body: unknown, forward: (m: Message) => void): void {
-    const messages = (Array.isArray(body) ? body : [body]) as Message[];
-    if (!messages.length || !messages.every(isMessage)) throw new Errors.BAD_REQUEST('invalid JSON-RPC message');
-    const ids = messages.filter((m) => m.method !== undefined && m.id !== undefined).map((m) => m.id!);
+  post(req: FastifyRequest, reply: FastifyReply, request: Pick<McpRequest, 'messages' | 'batch'>, forward: (m: Message) => void): void {
+    const { messages } = request;
+    const ids = messages.filter((m) => m.method !== undefined && m.id != null).map((m) => m.id!);
     if (!ids.length) {
       reply.code(202).send();
       for (const m of messages) forward(m);
@@ -93,7 +91,7 @@ export class McpHttpSession {
     }
     const accept = String(req.headers.accept ?? '');
     const sseOnly = accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*');
-    const exchange = new Exchange(ids, Array.isArray(body), sseOnly, reply, () => {
+    const exchange = new Exchange(ids, request.batch, sseOnly, reply, () => {
       for (const id of ids) if (this.exchanges.get(id) === exchange) this.exchanges.delete(id);
     }, backendTimer(req));
     for (const id of ids) this.exchanges.set(id, exchange);
@@ -117,12 +115,12 @@ export class McpHttpSession {
   }
 
   /** A message for the client: on the stream of the POST it relates to, else the GET stream. False when it had nowhere to go. */
-  deliver(m: JSONRPCMessage, relatedRequestId?: RequestId): boolean {
+  deliver(m: Message, relatedRequestId?: RequestId): boolean {
     // A response relates to the request it answers.
-    const related = relatedRequestId ?? ((m as Message).method === undefined ? (m as Message).id : undefined);
-    const exchange = related !== undefined ? this.exchanges.get(related) : undefined;
+    const related = relatedRequestId ?? (m.method === undefined ? m.id : undefined);
+    const exchange = related != null ? this.exchanges.get(related) : undefined;
     if (exchange) {
-      exchange.push(m as Message);
+      exchange.push(m);
       return true;
     }
     if (!this.getStream) return false;
@@ -136,10 +134,4 @@ export class McpHttpSession {
     this.getStream?.end();
     this.getStream = undefined;
   }
-}
-
-function isMessage(m: unknown): m is Message {
-  if (!m || typeof m !== 'object' || Array.isArray(m)) return false;
-  const o = m as Record<string, unknown>;
-  return o.jsonrpc === '2.0' && (typeof o.method === 'string' || 'result' in o || 'error' in o);
 }

@@ -5,7 +5,7 @@
  * no request, so it belongs to a session only when that session is the one that can have
  * caused it.
  */
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId } from '../../mcp/jsonrpc.js';
 import type { SessionLink } from './session-link.js';
 
 export interface Pending {

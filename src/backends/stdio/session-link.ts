@@ -1,5 +1,5 @@
 /** A client's MCP session as the child bridge and its helpers see it. */
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestId, RpcMessage } from '../../mcp/jsonrpc.js';
 import type { Principal } from '../../identity/principal.js';
 
 export interface SessionLink {
@@ -8,7 +8,7 @@ export interface SessionLink {
   lastActive: number;
   readonly getStreamOpen: boolean;
   /** Deliver a message to the client (on the stream of `relatedRequestId`, else the GET stream). */
-  deliver(msg: JSONRPCMessage, relatedRequestId?: RequestId): void;
+  deliver(msg: RpcMessage, relatedRequestId?: RequestId): void;
   /** The child is gone: the session ends (the next request gets 404 and re-initializes). */
   gone(): void;
   /** Policy's filter for list results (tools/list …), by method. */

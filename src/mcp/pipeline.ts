@@ -1,0 +1,66 @@
+/**
+ * The /mcp pipeline: every stage, in order, in this one place (docs/ARCHITECTURE.md,
+ * "Pipeline" and "Stages"). Each stage is one file under stages/, testable on its own; they
+ * share types (request.ts) and never import each other. A stage that answers (401, 415, 400,
+ * a policy refusal) ends the request; one that throws is answered by the error handler.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Backend } from '../backends/backend.js';
+import type { Config } from '../config/load.js';
+import type { LiveConfig } from '../config/reload.js';
+import type { AuditLog } from '../observability/audit.js';
+import { noteDecision } from '../observability/request-facts.js';
+import { rpcError } from './jsonrpc.js';
+import { auditMismatch, auditOnClose } from './stages/audit.js';
+import { authenticate } from './stages/authenticate.js';
+import { forward } from './stages/forward.js';
+import { judge, sendRefusal } from './stages/judge.js';
+import { rateLimitStage } from './stages/limit.js';
+import { parse } from './stages/parse.js';
+import { propagate, type PropagateDeps } from './stages/propagate.js';
+import { readBody } from './stages/read-body.js';
+import { validate } from './stages/validate.js';
+import type { OpenStreams } from './streams.js';
+
+export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
+  config: Config;
+  /** The config a reload swaps (policy.mode is read from it per request). */
+  live: LiveConfig;
+  audit: AuditLog;
+  streams: OpenStreams;
+  makeLimiter: Parameters<typeof rateLimitStage>[0];
+}
+
+/** `backend` is looked up after authentication: an anonymous caller learns nothing of which backends exist. */
+export type McpHandler = (req: FastifyRequest, reply: FastifyReply, backend: () => Backend) => Promise<FastifyReply>;
+
+export function mcpPipeline(deps: PipelineDeps): McpHandler {
+  const { config, live, audit, streams } = deps;
+  const publicUrl = config.server.publicUrl;
+  const propagation: PropagateDeps = { signer: deps.signer, tokens: deps.tokens, publicUrl: new URL(publicUrl) };
+  const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
+  const limit = rateLimitStage(deps.makeLimiter);
+
+  return async function handle(req, reply, backend) {
+    const principal = authenticate(req, reply, publicUrl);
+    if (!principal) return reply;
+    const b = backend();
+    const limited = limit(req, b, principal);
+    if (limited) await limited;
+    const raw = readBody(req);
+    const request = parse(req, raw, { principal, backend: b.config, auditArguments });
+    const mismatch = validate(request, req.headers);
+    if (mismatch) {
+      auditMismatch(audit, principal, b.name, request, mismatch);
+      const id = request.batch ? null : (request.messages[0]?.id ?? null);
+      return reply.code(400).type('application/json').send(rpcError(id, mismatch.code, mismatch.message));
+    }
+    const verdict = judge(principal, b.config, request, { dryRun: live.current.policy.mode === 'dry-run', auditArguments });
+    noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
+    auditOnClose(reply, audit, verdict.entries);
+    if (sendRefusal(req, reply, verdict, publicUrl)) return reply;
+    const out = await propagate(req, b, principal, request, verdict, propagation);
+    await forward(b, { req, reply, principal, request, headers: out.headers, body: out.body, rewrite: verdict.rewrite }, streams);
+    return reply;
+  };
+}

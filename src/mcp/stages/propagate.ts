@@ -1,0 +1,41 @@
+/**
+ * Stage: who the user is, told to the backend. HTTP backends get the client's headers minus
+ * credentials, hop-by-hop and spoofed identity headers, plus ours and the signed assertion;
+ * their body gets our `_meta` key when asked (the client's copy always removed). stdio
+ * backends take identity in `_meta` (set per message by the bridge) and their environment.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Backend } from '../../backends/backend.js';
+import type { Principal } from '../../identity/principal.js';
+import type { AssertionSigner } from '../../propagation/assertion.js';
+import { upstreamHeaders } from '../../propagation/headers.js';
+import { identityMetaBody } from '../../propagation/meta.js';
+import type { SessionTokens } from '../../session/tokens.js';
+import type { McpRequest, Outgoing, Verdict } from '../request.js';
+
+export interface PropagateDeps {
+  signer: AssertionSigner;
+  tokens: SessionTokens;
+  publicUrl: URL;
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const DEFAULT_IDENTITY = { headers: true, assertion: true, meta: false };
+
+export async function propagate(req: FastifyRequest, b: Backend, principal: Principal, request: McpRequest, verdict: Verdict, deps: PropagateDeps): Promise<Outgoing> {
+  const identity = b.config.identity ?? DEFAULT_IDENTITY;
+  const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await deps.tokens.current(principal.sessionId))?.accessToken : undefined;
+  if (!b.config.http) return { headers: NO_HEADERS };
+  const headers = upstreamHeaders(req.headers, {
+    principal,
+    assertion: identity.assertion === false ? undefined : await deps.signer.sign(principal, b.audience),
+    identityHeaders: identity.headers,
+    clientIp: req.ip,
+    publicUrl: deps.publicUrl,
+    extra: b.config.http.headers,
+    accessToken,
+  });
+  // A body a rule judged goes out as policy read it, re-serialised; otherwise the client's bytes.
+  const body = identityMetaBody(request, principal, identity.meta === true) ?? (verdict.judged && request.json ? Buffer.from(JSON.stringify(request.json.value)) : undefined);
+  return { headers, body };
+}
