@@ -109,7 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
   // What a reload swaps: the live config (policy, tenants), the registry's backends and deps, the API keys.
   const live: LiveConfig = { current: config };
-  const backendDeps = { log: app.log, store: shared, replicas, enforce: config.policy.mode === 'enforce', sessionIds: new SessionIds(config.session.keys) };
+  const backendDeps = { log: app.log, store: shared, replicas, enforced: () => live.current.policy.mode === 'enforce', sessionIds: new SessionIds(config.session.keys) };
   const backends = new BackendRegistry(config.backends, backendDeps, deps.backendFactory);
   const apiKeys = new ApiKeys(config.apiKeys);
   const signer = new AssertionSigner(key, config.server.publicUrl);

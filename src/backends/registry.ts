@@ -51,11 +51,11 @@ export class BackendRegistry {
   }
 
   async endUser(sub: string): Promise<void> {
-    await Promise.all(this.all().map((b) => b.endUser?.(sub)));
+    await Promise.all(this.all().map((b) => b.endUser(sub)));
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.all().map((b) => b.drain?.()));
+    await Promise.all(this.all().map((b) => b.drain()));
   }
 
   async close(): Promise<void> {

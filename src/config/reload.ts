@@ -23,10 +23,10 @@ import type { Config, LoadResult } from './load.js';
 import { DEV_IDP_PATH } from './load.js';
 import type { BackendConfig } from './schema.js';
 import { mcpResources } from '../authz-server/provider.js';
-import type { Backend, BackendStats, McpForward } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
+import { Handover } from '../backends/handover.js';
 import { defaultBackendName, type BackendFactory, type BackendRegistry } from '../backends/registry.js';
 import type { StdioBackendDeps } from '../backends/stdio/backend.js';
-import { Errors } from '../errors.js';
 import { lintPolicy } from '../policy/lint.js';
 import type { ApiKeys } from '../tokens/apikeys.js';
 
@@ -44,7 +44,7 @@ export interface ReloadResult {
 export interface ReloadTargets {
   live: LiveConfig;
   backends: BackendRegistry;
-  /** The deps the registry's backends share: `enforce` follows `policy.mode`. */
+  /** The deps the registry's backends share (`enforced()` reads the live config). */
   deps: StdioBackendDeps;
   factory: BackendFactory;
   apiKeys: ApiKeys;
@@ -86,44 +86,6 @@ function sameTransport(a: BackendConfig, b: BackendConfig): boolean {
   return isDeepStrictEqual(a.http, b.http) && isDeepStrictEqual(a.stdio, b.stdio) && (!a.stdio || isDeepStrictEqual(a.identity, b.identity));
 }
 
-/** The new policy on the running backend: the next request reads it from `config`. */
-function adopt(b: Backend, cfg: BackendConfig): void {
-  (b as { config: BackendConfig }).config = cfg;
-}
-
-/** A name served by a new backend (or none) while old ones still hold sessions. */
-class Handover implements Backend {
-  constructor(readonly name: string, private readonly next: Backend | undefined, private readonly old: readonly Backend[]) {}
-  get config(): BackendConfig {
-    return (this.next ?? this.old.at(-1)!).config;
-  }
-  get audience(): string[] {
-    return (this.next ?? this.old.at(-1)!).audience;
-  }
-  forward(f: McpForward): Promise<void> {
-    const sid = f.req.headers['mcp-session-id'];
-    const holder = typeof sid === 'string' ? this.old.find((b) => b.holds!(sid)) : undefined;
-    if (holder) return holder.forward(f);
-    if (!this.next) throw new Errors.BACKEND_NOT_FOUND(this.name);
-    return this.next.forward(f);
-  }
-  status() {
-    return this.next?.status() ?? Promise.resolve({ ok: true, detail: 'removed; draining' });
-  }
-  stats(): BackendStats {
-    return this.next?.stats?.() ?? { sessions: 0 };
-  }
-  async endUser(sub: string): Promise<void> {
-    await Promise.all([this.next, ...this.old].map((b) => b?.endUser?.(sub)));
-  }
-  async drain(): Promise<void> {
-    await this.next?.drain?.();
-  }
-  async close(): Promise<void> {
-    await this.next?.close();
-  }
-}
-
 interface Retired {
   name: string;
   backend: Backend;
@@ -140,7 +102,7 @@ export function createReloader(t: ReloadTargets) {
   /** The registry's view: current backends, wrapped while old ones with sessions drain. */
   function publish(defaultName: string | undefined): void {
     const holding = new Map<string, Backend[]>();
-    for (const r of retired) if (r.backend.holds) holding.set(r.name, [...(holding.get(r.name) ?? []), r.backend]);
+    for (const r of retired) if (r.backend.keepsSessions) holding.set(r.name, [...(holding.get(r.name) ?? []), r.backend]);
     const byName = new Map([...current].map(([name, b]) => [name, holding.has(name) ? new Handover(name, b, holding.get(name)!) : b]));
     const gone = new Map([...holding].filter(([name]) => !current.has(name)).map(([name, old]) => [name, new Handover(name, undefined, old) as Backend]));
     t.backends.swap(byName, defaultName, gone);
@@ -149,7 +111,7 @@ export function createReloader(t: ReloadTargets) {
   /** Close retired backends whose grace is over and that hold no session. */
   function settle(): void {
     const grace = t.live.current.server.shutdownTimeout;
-    const done = retired.filter((r) => Date.now() - r.at >= grace && (!r.backend.holds || (r.backend.stats?.().sessions ?? 0) === 0));
+    const done = retired.filter((r) => Date.now() - r.at >= grace && (!r.backend.keepsSessions || r.backend.stats().sessions === 0));
     if (!done.length) return;
     retired = retired.filter((r) => !done.includes(r));
     for (const r of done) {
@@ -192,24 +154,23 @@ export function createReloader(t: ReloadTargets) {
         const prior = was?.config;
         if (was && (same || sameTransport(was.config, cfg))) {
           if (!same) {
-            adopt(was, cfg);
+            was.adopt(cfg);
             adopted.push([was, prior!]);
           }
           plan.set(cfg.name, was);
         } else {
           const b = t.factory(cfg, t.deps);
           fresh.push(b);
-          if (was) b.inherit?.(was);
+          if (was) b.inherit(was);
           plan.set(cfg.name, b);
         }
       }
       t.apiKeys.replace(next.apiKeys);
     } catch (e) {
       for (const b of fresh) void b.close().catch(() => undefined);
-      for (const [b, cfg] of adopted) adopt(b, cfg);
+      for (const [b, cfg] of adopted) b.adopt(cfg);
       return refuse([(e as Error).message]);
     }
-    t.deps.enforce = next.policy.mode === 'enforce';
     const now = Date.now();
     for (const [name, b] of current) {
       if (plan.get(name) === b) continue;
