@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { loadConfig, resolveConfigFile, type Config } from './app/config.js';
 import { maskSecrets } from './config/mask.js';
-import { reloadTriggers } from './config/reload.js';
+import { reloadTriggers } from './app/triggers.js';
 import { lintPolicy } from './policy/lint.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
