@@ -118,7 +118,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const nextState = (c: Config, prior?: LiveState) => nextLiveState(c, prior, (cfg) => factory(cfg, backendDeps));
   const live: { current: LiveState } = { current: nextState(config).state };
   const backends = new BackendRegistry(() => live.current.backends);
-  const resources = liveMap(() => live.current.resources);
   const signer = new AssertionSigner(key, config.server.publicUrl);
   // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
   const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
@@ -130,7 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const ext = config.externalTokens;
   const bearer = bearerSource({
     publicUrl: config.server.publicUrl,
-    resources,
+    resources: liveMap(() => live.current.resources),
     apiKeys: liveApiKeys(() => live.current.apiKeys),
     proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
