@@ -1,14 +1,14 @@
 /**
- * The command line (DESIGN §3): run the proxy, `check-config`, or wrap one legacy stdio
+ * The command line (documented in README.md): run the proxy, `check-config`, or wrap one legacy stdio
  * server with zero config (`… --issuer URL --client-id ID --client-secret-file F -- node server.js`).
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
-import { loadConfig, resolveConfigFile, type Config } from './config/load.js';
+import { loadConfig, resolveConfigFile, type Config } from './app/config.js';
 import { maskSecrets } from './config/mask.js';
-import { reloadTriggers } from './config/reload.js';
+import { reloadTriggers } from './app/triggers.js';
 import { lintPolicy } from './policy/lint.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -56,7 +56,7 @@ export interface CimdTestOrigin {
   fetch: typeof fetch;
 }
 
-export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: Map<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin; tenants?: () => TenantConfig | undefined }): Provider {
+export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: () => ReadonlyMap<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin; tenants?: () => TenantConfig | undefined }): Provider {
   const { config, as, key, store, resources } = opts;
   // The tenant is computed when a token is issued, from the live config: a reload reaches refreshed tokens.
   const accounts = async (sub: string) => {
@@ -75,7 +75,7 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
       short: { httpOnly: true, sameSite: 'lax', secure },
     },
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email', ...new Set([...resources.values()].flat())],
+    scopes: ['openid', 'offline_access', 'profile', 'email', ...new Set([...resources().values()].flat())],
     claims: { openid: ['sub'], profile: ['name', 'groups'], email: ['email'] },
     responseTypes: ['code'],
     ttl: {
@@ -128,8 +128,9 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
           throw new errors.InvalidTarget('the resource parameter is required: name the MCP endpoint (e.g. <proxy>/mcp/<backend>)');
         },
         getResourceServerInfo: (_ctx, resource) => {
-          if (!resources.has(resource)) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
-          return { audience: resource, scope: resources.get(resource)!.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
+          const scopes = resources().get(resource);
+          if (!scopes) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
+          return { audience: resource, scope: scopes.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
         },
       },
     },

@@ -4,18 +4,18 @@
  * `<publicUrl><path>`; `authorization_servers` lists the AS issuer byte for byte.
  */
 import type { FastifyInstance } from 'fastify';
-import type { BackendRegistry } from '../backends/registry.js';
+import type { Live } from '../app/live-state.js';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { MCP_SCOPE } from './provider.js';
 
-export async function resourceMetadataRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; asEnabled: boolean; resources: ReadonlyMap<string, string[]> }) {
-  const { config, backends } = opts;
+export async function resourceMetadataRoutes(app: FastifyInstance, opts: { config: Config; live: Live; asEnabled: boolean }) {
+  const { config, live } = opts;
   const base = config.server.publicUrl;
   const body = (path: string) => ({
     resource: `${base}${path}`,
     authorization_servers: opts.asEnabled ? [base] : [],
-    scopes_supported: opts.resources.get(`${base}${path}`) ?? [MCP_SCOPE],
+    scopes_supported: live.current.resources.get(`${base}${path}`) ?? [MCP_SCOPE],
     bearer_methods_supported: ['header'],
     resource_name: path.startsWith('/mcp/') ? `MCP server "${path.slice(5)}" via mcp-oidc-proxy` : 'mcp-oidc-proxy',
     resource_documentation: `${base}/`,
@@ -27,11 +27,11 @@ export async function resourceMetadataRoutes(app: FastifyInstance, opts: { confi
   };
   app.get('/.well-known/oauth-protected-resource', send(''));
   app.get('/.well-known/oauth-protected-resource/mcp', async (req, reply) => {
-    if (!backends.defaultName) throw new Errors.BACKEND_NOT_FOUND('(default) — use /mcp/<name>');
+    if (!live.current.backends.defaultName) throw new Errors.BACKEND_NOT_FOUND('(default) — use /mcp/<name>');
     return send('/mcp')(req, reply);
   });
   app.get<{ Params: { backend: string } }>('/.well-known/oauth-protected-resource/mcp/:backend', async (req, reply) => {
-    backends.get(req.params.backend);
+    live.current.backends.get(req.params.backend);
     return send(`/mcp/${req.params.backend}`)(req, reply);
   });
   app.get<{ Params: { '*': string } }>('/.well-known/oauth-protected-resource/api/*', async (req, reply) => send(`/api/${req.params['*']}`)(req, reply));

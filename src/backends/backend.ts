@@ -32,22 +32,35 @@ export interface BackendStats {
   processes?: { busy: number; idle: number; detached: number };
 }
 
+/**
+ * Every method is implemented by every kind (a no-op where a kind has nothing to do): callers
+ * never ask whether a backend supports something. Adding a kind: docs/ARCHITECTURE.md,
+ * "Adding a backend kind".
+ */
 export interface Backend {
   readonly name: string;
+  /** The definition; a reload that changes only policy replaces it in place (`adopt`). */
   readonly config: BackendConfig;
   /** Values for the assertion's `aud`. */
   readonly audience: string[];
+  /**
+   * Reload: MCP sessions live in this process (stdio), so a retired backend serves the ones it
+   * holds until they end; false when sessions live upstream (HTTP: retired after a grace).
+   */
+  readonly keepsSessions: boolean;
   forward(f: McpForward): Promise<void>;
   status(): Promise<BackendStatus>;
   /** Counts for metrics (cheap, read-only). */
-  stats?(): BackendStats;
+  stats(): BackendStats;
   /** The user logged out everywhere: end their sessions (and processes) here. */
-  endUser?(sub: string): Promise<void>;
+  endUser(sub: string): Promise<void>;
   /** Reload: this backend holds the MCP session (its old sessions keep working while it drains). */
-  holds?(sessionId: string): boolean;
+  holds(sessionId: string): boolean;
   /** Reload: this backend replaces `old` (same name) and takes over what outlives a definition. */
-  inherit?(old: Backend): void;
+  inherit(old: Backend): void;
+  /** Reload, policy-only change: the next request reads the new definition (pool, processes and sessions stay). */
+  adopt(config: BackendConfig): void;
   /** Shutdown begins: stop taking new sessions, end idle streams (in-flight calls finish). */
-  drain?(): Promise<void>;
+  drain(): Promise<void>;
   close(): Promise<void>;
 }

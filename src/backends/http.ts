@@ -35,6 +35,8 @@ async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Rea
 
 export class HttpBackend implements Backend {
   readonly audience: string[];
+  /** Sessions live at the upstream server (the sealed id names it): a retired pool closes after a grace. */
+  readonly keepsSessions = false;
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
@@ -43,16 +45,25 @@ export class HttpBackend implements Backend {
   /** Sessions handed out and not yet deleted, for metrics only (ownership lives in the sealed id). */
   private live = new BoundedMap<string, true>(200_000);
 
-  constructor(readonly config: BackendConfig, private readonly ids: SessionIds) {
-    this.http = config.http!;
+  constructor(private definition: BackendConfig, private readonly ids: SessionIds) {
+    this.http = definition.http!;
     this.url = new URL(this.http.url);
-    this.scope = `mcp-session:${config.name}:${this.url.href}`;
-    this.audience = [config.name, this.http.url];
+    this.scope = `mcp-session:${definition.name}:${this.url.href}`;
+    this.audience = [definition.name, this.http.url];
     this.pool = new Pool(this.url.origin, { connect: { timeout: this.http.connectTimeout }, keepAliveTimeout: 30_000, connections: 128 });
   }
 
   get name(): string {
-    return this.config.name;
+    return this.definition.name;
+  }
+
+  get config(): BackendConfig {
+    return this.definition;
+  }
+
+  /** Same URL and timeouts (the reload checks that): only policy and identity headers change. */
+  adopt(config: BackendConfig): void {
+    this.definition = config;
   }
 
   async forward({ req, reply, principal, request, body = request.raw, headers: given, rewrite }: McpForward): Promise<void> {
@@ -120,6 +131,16 @@ export class HttpBackend implements Backend {
   stats(): BackendStats {
     return { sessions: this.live.size };
   }
+
+  /** Logout ends nothing here: the upstream owns its sessions, and their sealed ids name the user. */
+  async endUser(): Promise<void> {}
+
+  /** No session lives in this process. */
+  holds(): boolean {
+    return false;
+  }
+
+  async drain(): Promise<void> {}
 
   /** Reload: the sessions the same upstream URL handed out are still counted (their ids still open: same name and URL). */
   inherit(old: Backend): void {

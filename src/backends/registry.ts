@@ -1,4 +1,8 @@
-/** Backends by name, and the default one served at `/mcp`: the one marked default, or the only one. */
+/**
+ * Backends by name, and the default one served at `/mcp`: the one marked default, or the only one.
+ * A `BackendSet` is one immutable set (part of the live state, src/app/live-state.ts); a reload
+ * builds a new one. `BackendRegistry` reads whichever set is live now.
+ */
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import type { Backend } from './backend.js';
@@ -12,23 +16,13 @@ export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new Htt
 /** The backend served at `/mcp`: the one marked default, or the only one. */
 export const defaultBackendName = (backends: Config['backends']): string | undefined => backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
 
-export class BackendRegistry {
-  private byName = new Map<string, Backend>();
-  /** Backends a reload removed that still serve the sessions they hold (src/config/reload.ts); never listed. */
-  private retiring: ReadonlyMap<string, Backend> = new Map();
-  defaultName?: string;
-
-  constructor(backends: Config['backends'], deps: StdioBackendDeps, factory: BackendFactory = defaultFactory) {
-    for (const b of backends) this.byName.set(b.name, factory(b, deps));
-    this.defaultName = defaultBackendName(backends);
-  }
-
-  /** Reload: the new set in one reference swap; a request that already picked a backend finishes on it. */
-  swap(byName: Map<string, Backend>, defaultName: string | undefined, retiring: ReadonlyMap<string, Backend>): void {
-    this.byName = byName;
-    this.retiring = retiring;
-    this.defaultName = defaultName;
-  }
+export class BackendSet {
+  constructor(
+    private readonly byName: ReadonlyMap<string, Backend>,
+    readonly defaultName: string | undefined,
+    /** Backends a reload removed that still serve the sessions they hold (src/app/reload.ts); never listed. */
+    private readonly retiring: ReadonlyMap<string, Backend> = new Map(),
+  ) {}
 
   get(name: string): Backend {
     const b = this.byName.get(name) ?? this.retiring.get(name);
@@ -49,13 +43,38 @@ export class BackendRegistry {
   all(): Backend[] {
     return [...this.byName.values()];
   }
+}
+
+/** The live backend set, read at each call: a reload swaps the set, a request that already picked a backend finishes on it. */
+export class BackendRegistry {
+  constructor(private readonly current: () => BackendSet) {}
+
+  get defaultName(): string | undefined {
+    return this.current().defaultName;
+  }
+
+  get(name: string): Backend {
+    return this.current().get(name);
+  }
+
+  getDefault(): Backend {
+    return this.current().getDefault();
+  }
+
+  has(name: string): boolean {
+    return this.current().has(name);
+  }
+
+  all(): Backend[] {
+    return this.current().all();
+  }
 
   async endUser(sub: string): Promise<void> {
-    await Promise.all(this.all().map((b) => b.endUser?.(sub)));
+    await Promise.all(this.all().map((b) => b.endUser(sub)));
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.all().map((b) => b.drain?.()));
+    await Promise.all(this.all().map((b) => b.drain()));
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,15 @@
 /**
  * Config loading: file (YAML or JSON) → environment overrides → `${VAR}` interpolation →
  * command-line overrides → validation (every problem collected) → derived values → frozen.
+ * What only the IdP presets can judge comes in as `OidcPresets` from the caller
+ * (src/app/config.ts): config/ imports nothing outside itself but lib/.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { ConfigSchema, type ParsedConfig } from './schema.js';
+import { ConfigSchema, OidcSchema, type OidcSection, type ParsedConfig, type ProviderName } from './schema.js';
 import { applyEnvOverrides, interpolate, type Env } from './env.js';
-import { resolveOidc, type ProviderName } from '../oidc/providers/index.js';
 
 export type Config = ParsedConfig & {
   server: ParsedConfig['server'] & { publicUrl: string };
@@ -19,6 +20,14 @@ export interface LoadResult {
   config?: Config;
   problems: string[];
   file?: string;
+}
+
+/** The IdP presets' part of loading: their checks of the `oidc` section, and what they resolve. */
+export interface OidcPresets {
+  /** Errors in a valid `oidc` section (none when it is too broken to judge); reported with the schema's problems. */
+  errors(oidc: OidcSection): string[];
+  /** The preset chosen (`oidc.provider`, else inferred) and its default scopes when `oidc.scopes` is unset. */
+  resolve(oidc: OidcSection): { provider: ProviderName; scopes: string[] };
 }
 
 export interface LoadOptions {
@@ -46,7 +55,7 @@ export function parseDocument(text: string, file: string): Record<string, unknow
   return doc as Record<string, unknown>;
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadResult {
+export function readConfig(opts: LoadOptions, presets: OidcPresets): LoadResult {
   const env = opts.env ?? process.env;
   const problems: string[] = [];
   let doc: Record<string, unknown> = {};
@@ -71,8 +80,11 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
   }
+  // The preset judges the oidc section whenever that section is valid, whatever else is wrong.
+  const oidc = parsed.success ? parsed.data.oidc : OidcSchema.safeParse(doc.oidc).data;
+  if (oidc) for (const message of presets.errors(oidc)) problems.push(`oidc.issuer: ${message}`);
   if (problems.length || !parsed.success) return { problems, file: opts.file };
-  return { config: deepFreeze(derive(parsed.data)), problems, file: opts.file };
+  return { config: deepFreeze(derive(parsed.data, presets)), problems, file: opts.file };
 }
 
 function formatPath(path: PropertyKey[]): string {
@@ -83,7 +95,7 @@ function formatPath(path: PropertyKey[]): string {
 const stripSlash = (u: string) => u.replace(/\/+$/, '');
 
 /** Values that follow from others: publicUrl, the redirect URI, the embedded dev IdP as issuer, the IdP preset and its default scopes. */
-function derive(c: ParsedConfig): Config {
+function derive(c: ParsedConfig, presets: OidcPresets): Config {
   const redirect = c.oidc?.redirectUri;
   let publicUrl = c.server.publicUrl ?? (redirect ? new URL(redirect).origin : undefined);
   if (!publicUrl) {
@@ -93,13 +105,13 @@ function derive(c: ParsedConfig): Config {
   publicUrl = stripSlash(publicUrl);
   const out = { ...c, server: { ...c.server, publicUrl } } as Config;
   const oidc = c.oidc ?? (c.devIdp?.enabled ? devIdpClient(publicUrl) : undefined);
-  if (oidc) out.oidc = { ...resolveOidc(oidc), redirectUri: redirect ?? `${publicUrl}/oauth/callback` };
+  if (oidc) out.oidc = { ...oidc, ...presets.resolve(oidc), redirectUri: redirect ?? `${publicUrl}/oauth/callback` };
   return out;
 }
 
 /** With the embedded dev IdP on and no `oidc` section, the proxy logs in at its own dev IdP. */
 export const DEV_IDP_PATH = '/_dev/idp';
-function devIdpClient(publicUrl: string): NonNullable<ParsedConfig['oidc']> {
+function devIdpClient(publicUrl: string): OidcSection {
   return {
     issuer: `${publicUrl}${DEV_IDP_PATH}`,
     clientId: 'mcp-oidc-proxy-dev',

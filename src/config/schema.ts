@@ -1,20 +1,15 @@
 /**
- * The configuration schema (DESIGN §4). Every object is strict: unknown keys are errors.
- * Durations are parsed to milliseconds here, so the rest of the code sees numbers.
+ * The configuration schema (the keys are documented in README.md). Every object is strict:
+ * unknown keys are errors. Durations are parsed to milliseconds here, so the rest of the code
+ * sees numbers. What only an IdP preset can judge is checked outside config/ (see load.ts).
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { isLoopbackHost } from '../lib/net.js';
-import { PROVIDER_NAMES, oidcProblems } from '../oidc/providers/index.js';
 
-/** The IdP preset's errors; none when the section is too broken to judge (its fields already report that). */
-function presetErrors(oidc: Parameters<typeof oidcProblems>[0]): string[] {
-  try {
-    return oidcProblems(oidc).errors;
-  } catch {
-    return [];
-  }
-}
+/** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
+export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 const duration = (def: string) =>
   z
@@ -99,6 +94,28 @@ export const BackendSchema = z
     if (!!b.http === !!b.stdio) ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
   });
 
+export const OidcSchema = z.strictObject({
+  issuer: url,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1).optional(),
+  redirectUri: url.optional(),
+  /** Default: the preset's (openid, profile, email, offline_access for most; see src/oidc/providers/). */
+  scopes: z.array(z.string()).optional(),
+  groupsClaim: z.string().default('groups'),
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+  postLogoutRedirectUri: url.optional(),
+  allowInsecure: z.boolean().default(false),
+  extraAuthParams: z.record(z.string(), z.string()).default({}),
+  /** The IdP preset (its quirks: src/oidc/providers/); default: inferred from the issuer, else generic. */
+  provider: z.enum(PROVIDER_NAMES).optional(),
+  /** Auth0: the API identifier sent as the `audience` authorization parameter. */
+  audience: z.string().min(1).optional(),
+  /** Google: Workspace domains (`hd` claim) allowed to log in; default: any. */
+  allowedDomains: strList,
+  /** OAuth 2.0 servers without discovery (GitHub): the endpoints, when not the preset's defaults. */
+  endpoints: z.strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() }).optional(),
+});
+
 const key32 = z.string().refine((k) => Buffer.from(k, 'base64').length === 32, {
   message: 'session keys are 32 bytes, base64-encoded (generate one: openssl rand -base64 32)',
 });
@@ -119,33 +136,11 @@ export const ConfigSchema = z
         allowedOrigins: strList,
         shutdownTimeout: duration('10s'),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-        /** Reload when the config file changes (as on SIGHUP; see src/config/reload.ts). */
+        /** Reload when the config file changes (as on SIGHUP; see src/app/reload.ts). */
         watchConfig: z.boolean().default(false),
       })
       .prefault({}),
-    oidc: z
-      .strictObject({
-        issuer: url,
-        clientId: z.string().min(1),
-        clientSecret: z.string().min(1).optional(),
-        redirectUri: url.optional(),
-        /** Default: the preset's (openid, profile, email, offline_access for most; see src/oidc/providers/). */
-        scopes: z.array(z.string()).optional(),
-        groupsClaim: z.string().default('groups'),
-        tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
-        postLogoutRedirectUri: url.optional(),
-        allowInsecure: z.boolean().default(false),
-        extraAuthParams: z.record(z.string(), z.string()).default({}),
-        /** The IdP preset (its quirks: src/oidc/providers/); default: inferred from the issuer, else generic. */
-        provider: z.enum(PROVIDER_NAMES).optional(),
-        /** Auth0: the API identifier sent as the `audience` authorization parameter. */
-        audience: z.string().min(1).optional(),
-        /** Google: Workspace domains (`hd` claim) allowed to log in; default: any. */
-        allowedDomains: strList,
-        /** OAuth 2.0 servers without discovery (GitHub): the endpoints, when not the preset's defaults. */
-        endpoints: z.strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() }).optional(),
-      })
-      .optional(),
+    oidc: OidcSchema.optional(),
     session: z.strictObject({
       keys: z.array(key32).min(1, 'at least one session key is required'),
       cookieName: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('mcp_proxy_session'),
@@ -212,7 +207,7 @@ export const ConfigSchema = z
         default: z.string().optional(),
       })
       .optional(),
-    /** Per client address on the open endpoints; off unless configured (DESIGN §4); the stores are bounded either way. */
+    /** Per client address on the open endpoints; off unless configured; the stores are bounded either way. */
     rateLimit: z
       .strictObject({ login: RateLimitSchema.optional(), register: RateLimitSchema.optional(), token: RateLimitSchema.optional(), device: RateLimitSchema.optional() })
       .optional(),
@@ -257,12 +252,12 @@ export const ConfigSchema = z
       if (u?.protocol === 'http:' && !c.oidc!.allowInsecure && !isLoopbackHost(u.hostname))
         ctx.addIssue({ code: 'custom', path: ['oidc', 'endpoints', k], message: 'a plain-http endpoint is refused unless it is loopback or oidc.allowInsecure is true' });
     }
-    if (c.oidc && issuer) for (const message of presetErrors(c.oidc)) ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message });
     if (c.server.advertiseUrl && c.store.kind === 'memory') ctx.addIssue({ code: 'custom', path: ['server', 'advertiseUrl'], message: 'several replicas need a shared store: set store.kind to redis or postgres' });
     if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
   });
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
+export type OidcSection = z.output<typeof OidcSchema>;
 export type BackendConfig = z.output<typeof BackendSchema>;
 export type AllowRule = z.output<typeof AllowSchema>;

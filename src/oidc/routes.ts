@@ -7,7 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
-import type { LiveConfig } from '../config/reload.js';
+import type { Live } from '../app/live-state.js';
 import { Errors } from '../errors.js';
 import { randomId } from '../lib/crypto.js';
 import { tenantClaims } from '../identity/tenant.js';
@@ -32,8 +32,8 @@ export interface OidcRouteOptions {
   logout: Logout;
   store: Store;
   metrics?: Metrics;
-  /** The config a reload swaps (tenants are read from it at login); default: `config`. */
-  live?: LiveConfig;
+  /** The live state (tenants are read from it at login). */
+  live: Live;
   /** Ends the other sessions this browser holds with the proxy (the authorization server's). */
   endBrowserSessions?(req: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
@@ -84,7 +84,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
       const stateMismatch = (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
       throw failed(stateMismatch ? 'state_mismatch' : 'invalid_callback', new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : oauthErrorText(e as Error)));
     }
-    const user = newSession(result.identity, result.claims, opts.live?.current ?? config);
+    const user = newSession(result.identity, result.claims, config, opts.live.current.tenants);
     req.session.set('user', user);
     // Tokens stay server-side, but an identity with hundreds of groups can still overflow a cookie.
     const size = req.server.encodeSecureSession(req.session).length + config.session.cookieName.length;
@@ -157,7 +157,7 @@ function finish(req: FastifyRequest, reply: FastifyReply, endSessionUrl: string 
 }
 
 /** The identity comes from the IdP preset (src/oidc/providers/); the tenant may read any claim. */
-function newSession(identity: Identity, claims: Record<string, unknown>, config: Config): UserSessionData {
+function newSession(identity: Identity, claims: Record<string, unknown>, config: Config, tenants: Config['tenants']): UserSessionData {
   const now = Date.now();
   return {
     sid: randomId(),
@@ -165,7 +165,7 @@ function newSession(identity: Identity, claims: Record<string, unknown>, config:
     email: identity.email,
     name: identity.name,
     groups: identity.groups,
-    tenantClaims: tenantClaims(config.tenants, claims),
+    tenantClaims: tenantClaims(tenants, claims),
     iat: now,
     seen: now,
     exp: now + config.session.maxAge,

@@ -1,5 +1,5 @@
 /**
- * The REST API over MCP (DESIGN §5). Deny by default: every `/api/*` path needs a principal
+ * The REST API over MCP (endpoints in README.md). Deny by default: every `/api/*` path needs a principal
  * (401 with the resource-metadata pointer otherwise). Calls go through this proxy's own MCP
  * route with the caller's credential (web/mcp-client.ts): same identity, policy and audit.
  * Errors: `{"error": {code, message}}` with 400 / 401 / 403 / 404 / 502 / 504.
@@ -9,7 +9,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Config } from '../config/load.js';
-import type { BackendRegistry } from '../backends/registry.js';
+import type { Live } from '../app/live-state.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
 import { duplicateKey } from '../lib/json-scan.js';
@@ -21,8 +21,8 @@ import { RestMcpClients } from './mcp-client.js';
 const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } } as const;
 const uriBody = { type: 'object', required: ['uri'], additionalProperties: false, properties: { uri: { type: 'string', minLength: 1 } } } as const;
 
-export async function apiRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry; clients: RestMcpClients }) {
-  const { config, backends, clients } = opts;
+export async function apiRoutes(app: FastifyInstance, opts: { config: Config; live: Live; clients: RestMcpClients }) {
+  const { config, live, clients } = opts;
   // Bodies with a key twice are refused as on /mcp: whatever sits in front of the proxy may have read the other copy.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -41,6 +41,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; ba
 
   app.get('/api/backends', async (req, reply) => {
     reply.header('cache-control', 'no-store');
+    const { backends } = live.current;
     return {
       backends: backends
         .all()
@@ -51,7 +52,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; ba
 
   /** Run one MCP call for the caller on backend `:b`, mapping failures to REST errors. */
   async function call<T>(req: FastifyRequest<{ Params: { b: string } }>, fn: (c: Client) => Promise<T>): Promise<T> {
-    const backend = backends.get(req.params.b); // 404 for an unknown backend
+    const backend = live.current.backends.get(req.params.b); // 404 for an unknown backend
     if (!backendDecision(req.principal!, backend.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${backend.name}"`);
     const credential = RestMcpClients.credential(req.headers as Record<string, unknown>);
     try {
@@ -71,7 +72,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; ba
    */
   async function callTool(req: FastifyRequest<{ Params: { b: string } }>, c: Client, name: string, args: Record<string, unknown>) {
     // A call policy refuses goes on to be refused (403) and audited by the MCP route as usual.
-    const allowed = callDecision(req.principal!, backends.get(req.params.b).config, 'tools', name).allow;
+    const allowed = callDecision(req.principal!, live.current.backends.get(req.params.b).config, 'tools', name).allow;
     if (allowed && !(await toolNames.has(c, name))) throw new NotListed(new Errors.TOOL_NOT_FOUND(name));
     return c.callTool({ name, arguments: args });
   }

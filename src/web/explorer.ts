@@ -1,7 +1,7 @@
 /** `GET /explore/:backend`: the MCP explorer page (script in assets/explorer.js, data from the REST API). */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { BackendRegistry } from '../backends/registry.js';
+import type { Live } from '../app/live-state.js';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
@@ -10,12 +10,12 @@ import { escapeHtml, page } from './html.js';
 
 const SCRIPT = readFileSync(new URL('./assets/explorer.js', import.meta.url), 'utf8');
 
-export async function explorerRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry }) {
+export async function explorerRoutes(app: FastifyInstance, opts: { config: Config; live: Live }) {
   app.get('/assets/explorer.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
   app.get<{ Params: { backend: string } }>('/explore/:backend', async (req, reply) => {
     const p = requirePrincipal(req, reply, opts.config.server.publicUrl);
     if (!p) return reply;
-    const b = opts.backends.get(req.params.backend);
+    const b = opts.live.current.backends.get(req.params.backend);
     if (!backendDecision(p, b.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${b.name}"`);
     const csrf = req.session.get('user')?.csrf ?? '';
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');

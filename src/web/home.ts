@@ -1,12 +1,12 @@
 /** `GET /`: who am I, log in / log out, and the backends this proxy serves. */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
-import type { BackendRegistry } from '../backends/registry.js';
+import type { Live } from '../app/live-state.js';
 import { escapeHtml, page } from './html.js';
 import { backendDecision } from '../policy/engine.js';
 
-export async function homeRoutes(app: FastifyInstance, opts: { config: Config; backends: BackendRegistry }) {
-  const { config, backends } = opts;
+export async function homeRoutes(app: FastifyInstance, opts: { config: Config; live: Live }) {
+  const { config, live } = opts;
   const loginEnabled = Boolean(config.oidc);
   app.get('/', async (req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -19,6 +19,7 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; b
       );
     }
     const csrf = req.session.get('user')?.csrf ?? '';
+    const { backends } = live.current;
     const rows = backends
       .all()
       .filter((b) => backendDecision(p, b.config).allow)

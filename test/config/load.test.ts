@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, resolveConfigFile } from '../../src/config/load.js';
+import { loadConfig, resolveConfigFile } from '../../src/app/config.js';
 import { maskSecrets } from '../../src/config/mask.js';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');

@@ -5,7 +5,7 @@
 // (oidc-provider, src/devidp) standing at each IdP's issuer path.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app/config.js';
 import { inferProvider } from '../../src/oidc/providers/index.js';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import type { DevUser } from '../../src/devidp/provider.js';

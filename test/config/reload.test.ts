@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { loadConfig, type Config } from '../../src/app/config.js';
 import { apiKey } from '../helpers/hostile.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy, TEST_SESSION_KEY, OTHER_SESSION_KEY } from '../helpers/proxy.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app/config.js';
 
 const examples = new URL('../../examples/', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'deploy-configs-'));

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { Client } from 'undici';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app/config.js';
 import { BackendSchema } from '../../src/config/schema.js';
 import type { Principal } from '../../src/identity/principal.js';
 import { parseJson, type RpcMessage } from '../../src/mcp/jsonrpc.js';

@@ -4,7 +4,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { buildApp, type AppDeps, type ProxyApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/app/config.js';
 import { freePort } from './ports.js';
 
 export const TEST_SESSION_KEY = Buffer.alloc(32, 7).toString('base64');

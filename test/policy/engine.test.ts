@@ -88,7 +88,7 @@ t.test('rewriting JSON bodies and SSE streams', async (t) => {
 
 t.test('lint: unreachable rules are reported', async (t) => {
   const { lintPolicy } = await import('../../src/policy/lint.js');
-  const { loadConfig } = await import('../../src/config/load.js');
+  const { loadConfig } = await import('../../src/app/config.js');
   const { config } = loadConfig({
     env: {},
     doc: {

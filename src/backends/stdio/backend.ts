@@ -37,14 +37,16 @@ export interface StdioBackendDeps {
   store?: Store;
   /** Sessions reachable from every replica (server.advertiseUrl with a shared store). */
   replicas?: Replicas;
-  /** Policy is enforced (false in `policy.mode: dry-run`: lists are not filtered). */
-  enforce?: boolean;
+  /** Policy is enforced now (false in `policy.mode: dry-run`: lists are not filtered); read as each session opens. */
+  enforced(): boolean;
   /** Seals HTTP backends' session ids with their owner. */
   sessionIds: SessionIds;
 }
 
 export class StdioBackend implements Backend {
   readonly audience: string[];
+  /** MCP sessions live here, with their processes: a retired backend serves them until they end. */
+  readonly keepsSessions = true;
   private readonly stdio: NonNullable<BackendConfig['stdio']>;
   private readonly sessions = new Map<string, StdioSession>();
   private readonly bridges = new Map<string, ChildBridge>();
@@ -52,16 +54,25 @@ export class StdioBackend implements Backend {
   private readonly log: FastifyBaseLogger;
   private closing = false;
 
-  constructor(readonly config: BackendConfig, private readonly deps: StdioBackendDeps) {
-    this.stdio = config.stdio!;
-    this.audience = [config.name];
-    this.log = deps.log.child({ backend: config.name });
+  constructor(private definition: BackendConfig, private readonly deps: StdioBackendDeps) {
+    this.stdio = definition.stdio!;
+    this.audience = [definition.name];
+    this.log = deps.log.child({ backend: definition.name });
     this.reaper = setInterval(() => this.reap(), Math.max(1000, Math.min(30_000, this.stdio.idleTimeout / 4)));
     this.reaper.unref();
   }
 
   get name(): string {
-    return this.config.name;
+    return this.definition.name;
+  }
+
+  get config(): BackendConfig {
+    return this.definition;
+  }
+
+  /** Same command, environment, isolation and identity (the reload checks that): only policy changes. */
+  adopt(config: BackendConfig): void {
+    this.definition = config;
   }
 
   /** Live child processes (for tests and status). */
@@ -141,7 +152,7 @@ export class StdioBackend implements Backend {
       deliver: (msg, relatedRequestId) => {
         if (!http.deliver(msg, relatedRequestId)) this.log.debug({ event: 'stdio.undeliverable' }, 'message for a closed stream dropped');
       },
-      filterResult: this.deps.enforce === false ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
+      filterResult: !this.deps.enforced() ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => this.end(http.id),
       stateless,
     };
@@ -240,6 +251,9 @@ export class StdioBackend implements Backend {
   holds(sessionId: string): boolean {
     return this.sessions.has(sessionId);
   }
+
+  /** Nothing of an older definition carries over: its sessions stay with it until they end. */
+  inherit(): void {}
 
   /** Sessions held here, and live children: busy (a request in flight), idle (sessions attached), detached (none: reaped when idle). */
   stats(): BackendStats {

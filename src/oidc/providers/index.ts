@@ -10,6 +10,7 @@ import { github } from './github.js';
 import { google } from './google.js';
 import { keycloak } from './keycloak.js';
 import { okta } from './okta.js';
+import type { OidcPresets } from '../../config/load.js';
 import type { ConfigProblems, IdpPreset, OidcInput, OidcSettings, PresetOption, ProviderName } from './types.js';
 
 export * from './types.js';
@@ -63,6 +64,21 @@ export function oidcProblems(input: OidcInput): ConfigProblems {
     warnings.push('oidc.extraAuthParams.resource is never sent: the upstream login names no RFC 8707 resource (the proxy is the resource MCP clients ask for)');
   return { errors: own.errors, warnings: [...warnings, ...own.warnings] };
 }
+
+/** The presets' part of config loading (src/config/load.ts): their errors join the schema's. */
+export const oidcPresets: OidcPresets = {
+  errors(oidc) {
+    try {
+      return oidcProblems(oidc).errors;
+    } catch {
+      return []; // too broken to judge: the section's own fields report that
+    }
+  },
+  resolve(oidc) {
+    const { provider, scopes } = resolveOidc(oidc);
+    return { provider, scopes };
+  },
+};
 
 /** Authorization request parameters for this preset: its own, then `extraAuthParams`, never `resource`. */
 export function upstreamAuthParams(s: OidcSettings): Record<string, string> {

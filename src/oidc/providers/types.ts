@@ -5,13 +5,12 @@
  * ./index.ts picks one; nothing else in the code asks which IdP it talks to.
  */
 import type * as oidc from 'openid-client';
-import type { ParsedConfig } from '../../config/schema.js';
+import type { OidcSection, ProviderName } from '../../config/schema.js';
 
-export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export { PROVIDER_NAMES, type ProviderName } from '../../config/schema.js';
 
 /** The `oidc` section as validated (scopes and provider may still be unresolved). */
-export type OidcInput = NonNullable<ParsedConfig['oidc']>;
+export type OidcInput = OidcSection;
 /** The `oidc` section with the preset's defaults applied. */
 export type OidcSettings = OidcInput & { provider: ProviderName; scopes: string[] };
 

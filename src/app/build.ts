@@ -1,0 +1,203 @@
+/**
+ * buildApp(config, deps): the composition root. It builds the services, the first live state
+ * (./live-state.ts, the same function a reload uses) and the whole pipeline, registered
+ * explicitly in the order a request meets it (docs/ARCHITECTURE.md, "Pipeline"). It never
+ * listens; cli.ts does.
+ *
+ *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config, LoadResult } from '../config/load.js';
+import { DEV_IDP_PATH } from '../config/load.js';
+import { authorizationServerPlugin } from '../authz-server/plugin.js';
+import { endAsSession } from '../authz-server/browser-session.js';
+import { createAuthorizationServer, type CimdTestOrigin } from '../authz-server/provider.js';
+import { resourceMetadataRoutes } from '../authz-server/resource-metadata.js';
+import { LiveGrants } from '../authz-server/live-grants.js';
+import { revokeUserGrants } from '../authz-server/adapter.js';
+import { BackendRegistry, defaultFactory, type BackendFactory } from '../backends/registry.js';
+import type { StdioBackendDeps } from '../backends/stdio/backend.js';
+import { nextLiveState, type LiveState } from './live-state.js';
+import { createReloader, type ReloadResult } from './reload.js';
+import { liveApiKeys, liveConfig, liveMap } from './live-views.js';
+import { DEFAULT_DEV_USERS, devIdpPlugin } from '../devidp/plugin.js';
+import identity from '../identity/resolve.js';
+import { withTenant } from '../identity/tenant.js';
+import { sessionSource } from '../identity/session-source.js';
+import { mcpRoutes } from '../mcp/routes.js';
+import { Replicas } from '../mcp/replicas.js';
+import { SessionIds } from '../mcp/session-owners.js';
+import { UpstreamClient, type FetchLike } from '../oidc/client.js';
+import { oidcRoutes } from '../oidc/routes.js';
+import { registerErrorHandling } from '../observability/error-handler.js';
+import { healthRoutes } from '../observability/health.js';
+import { Metrics, metricsRoutes } from '../observability/metrics.js';
+import { isMcpPath } from '../lib/paths.js';
+import { accessLog, loggerOptions, OneLinePerRequest } from '../observability/logger.js';
+import { AuditLog } from '../observability/audit.js';
+import { AssertionSigner } from '../propagation/assertion.js';
+import { jwksRoute } from '../propagation/jwks.js';
+import { loadSigningKey, type SigningKey } from '../propagation/keys.js';
+import cors from '../security/cors.js';
+import rateLimits from '../security/rate-limit.js';
+import { lingeringClose } from '../security/lingering-close.js';
+import security from '../security/plugin.js';
+import session from '../session/plugin.js';
+import { SessionTokens } from '../session/tokens.js';
+import { Logout } from '../session/logout.js';
+import { LogoutEvents } from '../session/logout-events.js';
+import { OpenStreams } from '../mcp/streams.js';
+import { createStore, redisOf, type Store } from '../store/index.js';
+import { ObservedStore } from '../store/observed.js';
+import { apiRoutes } from '../web/api.js';
+import { explorerRoutes } from '../web/explorer.js';
+import { RestMcpClients } from '../web/mcp-client.js';
+import { homeRoutes } from '../web/home.js';
+import { bearerSource } from '../tokens/bearer.js';
+import { ExternalJwtVerifier } from '../tokens/external-jwt.js';
+import { IntrospectionVerifier, proxyAudiences } from '../tokens/introspection.js';
+import { ProxyTokenVerifier } from '../tokens/proxy-jwt.js';
+
+export interface AppDeps {
+  /** fetch used for every call to the IdP (tests inject one). */
+  fetch?: FetchLike;
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
+  /** Where audit lines go (default: the log stream, else stdout). */
+  auditStream?: NodeJS.WritableStream;
+  store?: Store;
+  signingKey?: SigningKey;
+  backendFactory?: BackendFactory;
+  /** Tests only: a loopback https origin allowed to serve Client ID Metadata Documents. */
+  cimdTestOrigin?: CimdTestOrigin;
+}
+
+export interface ProxyApp {
+  app: FastifyInstance;
+  config: Config;
+  backends: BackendRegistry;
+  client?: UpstreamClient;
+  /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys. */
+  reload(next: Config | LoadResult): ReloadResult;
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
+  const app = Fastify({
+    logger: loggerOptions(config.server.logLevel, deps.logStream),
+    logController: new OneLinePerRequest(),
+    trustProxy: config.server.trustProxy as boolean | string,
+    bodyLimit: config.server.bodyLimit,
+    // Fastify's default (0) turns off Node's request timeout: a stalled or dripped body would hold
+    // its socket forever. Node swaps the two timeouts when headersTimeout (60 s) exceeds
+    // requestTimeout, so it is capped; expired requests are looked for every
+    // connectionsCheckingInterval (30 s by default, too coarse for short timeouts).
+    requestTimeout: config.server.requestTimeout,
+    http: {
+      requestTimeout: config.server.requestTimeout,
+      headersTimeout: Math.min(60_000, config.server.requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  const createdStore = deps.store ?? createStore(config.store, config.session.keys);
+  // Failed store calls are counted (mcp_proxy_store_errors_total).
+  const store: Store = metrics ? new ObservedStore(createdStore, (op) => metrics.storeError(op)) : createdStore;
+  // State other replicas must see (session owners, relaying): only with a shared store.
+  const shared = config.store.kind === 'memory' ? undefined : store;
+  const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
+  const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
+  const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
+  const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
+  // What a reload may change (backends, policy, tenants, API keys, MCP resources): one immutable
+  // state, built here and at each reload by the same function, swapped by one assignment.
+  const backendDeps: StdioBackendDeps = { log: app.log, store: shared, replicas, enforced: () => live.current.enforce, sessionIds: new SessionIds(config.session.keys) };
+  const factory = deps.backendFactory ?? defaultFactory;
+  const nextState = (c: Config, prior?: LiveState) => nextLiveState(c, prior, (cfg) => factory(cfg, backendDeps));
+  const live: { current: LiveState } = { current: nextState(config).state };
+  const backends = new BackendRegistry(() => live.current.backends);
+  const signer = new AssertionSigner(key, config.server.publicUrl);
+  // The authorization server MCP clients use: on when users can log in (oidc or dev IdP).
+  const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
+  const grants = new LiveGrants(store);
+  const provider = as
+    ? createAuthorizationServer({ config, as, key, store, resources: () => live.current.resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin, tenants: () => live.current.tenants })
+    : undefined;
+  const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
+  const ext = config.externalTokens;
+  const bearer = bearerSource({
+    publicUrl: config.server.publicUrl,
+    resources: liveMap(() => live.current.resources),
+    apiKeys: liveApiKeys(() => live.current.apiKeys),
+    proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
+    external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
+    introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch, defaultAudience: () => proxyAudiences(config.server.publicUrl, live.current.resources) }) : undefined,
+  });
+
+  registerErrorHandling(app);
+  // Answers sent before the body was read reach a client still sending it (no reset).
+  lingeringClose(app);
+  // MCP requests get an audit line instead, unless audit lines go to a file of their own.
+  accessLog(app, config.server.logLevel, deps.logStream, config.audit.file || deps.auditStream ? undefined : isMcpPath);
+  // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
+  await app.register(security, { config });
+  await app.register(cors, { config });
+  await app.register(rateLimits, { config, redis: redisOf(store), paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token'), device: provider?.pathFor('device_authorization') } });
+  // 2. sessions: encrypted cookies decoded
+  await app.register(session, { config });
+  // 3. identity: the first source that recognises the request wins
+  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants })], enrich: (p) => withTenant(live.current.tenants, p) });
+  // 4. routes
+  const restClients = new RestMcpClients(app, config.server.publicUrl);
+  const streams = new OpenStreams();
+  const logout = new Logout({
+    store,
+    tokens,
+    ttlMs: config.session.maxAge,
+    log: app.log,
+    events: new LogoutEvents(store, app.log),
+    closeRestSessions: (sid) => restClients.endSession(sid),
+    closeStreams: (which) => streams.close(which),
+    endBackendSessions: (sub) => backends.endUser(sub),
+    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
+    forgetGrant: (gid) => grants.forget(gid),
+  });
+  const secure = config.server.publicUrl.startsWith('https:');
+  const endBrowserSessions = provider ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure) : undefined;
+  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
+  await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams, live: liveConfig(live) });
+  await app.register(jwksRoute, { keys: [key] });
+  await app.register(homeRoutes, { config, live });
+  await app.register(apiRoutes, { config, live, clients: restClients });
+  await app.register(explorerRoutes, { config, live });
+  await app.register(healthRoutes, { backends, client, store: { kind: config.store.kind, ready: store.ready?.bind(store) } });
+  if (metrics) await app.register(metricsRoutes, { metrics, backends, streams });
+  await app.register(resourceMetadataRoutes, { config, live, asEnabled: Boolean(provider) });
+  if (provider) await app.register(authorizationServerPlugin, { provider, store, onGrantRevoked: (gid) => void logout.grantRevoked(gid), rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open', metrics });
+  if (config.devIdp?.enabled) {
+    await app.register(devIdpPlugin, {
+      issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
+      prefix: DEV_IDP_PATH,
+      users: config.devIdp.users.length ? config.devIdp.users : DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] })),
+      trustProxy: Boolean(config.server.trustProxy),
+      consent: config.devIdp.consent,
+      clients: config.oidc ? [{ client_id: config.oidc.clientId, client_secret: config.oidc.clientSecret!, redirect_uris: [config.oidc.redirectUri], grant_types: ['authorization_code', 'refresh_token'], post_logout_redirect_uris: [`${config.server.publicUrl}/`] }] : [],
+    });
+  }
+
+  // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
+  app.addHook('preClose', () => backends.drain());
+  app.addHook('onClose', async () => {
+    await restClients.close();
+    await audit.flush();
+    await backends.close();
+    await replicas?.close();
+    await logout.close();
+    await store.close();
+  });
+  const reloader = createReloader({ live, next: nextState, asEnabled: Boolean(provider), log: app.log });
+  app.addHook('onClose', () => reloader.close());
+  return { app, config, backends, client, reload: reloader.reload };
+}

@@ -1,0 +1,114 @@
+/**
+ * The live state: everything a reload may change, built from a config by one function
+ * (`nextLiveState`) at start and at every reload, immutable once built, and swapped whole by
+ * one reference assignment (`live.current = next`). Requests read `live.current` and keep the
+ * state they started with. See docs/ARCHITECTURE.md, "Live state and reload".
+ *
+ * Backends: one whose definition is unchanged is kept as it is. A change of policy only (allow
+ * lists, rules, rateLimit, title, and identity for HTTP) is applied to the running backend when
+ * the state goes live (`commit`): pool, processes and sessions stay. Any other change (URL,
+ * timeouts, stdio command/env/isolation, stdio identity) starts a new backend.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Config } from '../config/load.js';
+import type { BackendConfig } from '../config/schema.js';
+import { mcpResources } from '../authz-server/provider.js';
+import type { Backend } from '../backends/backend.js';
+import { BackendSet, defaultBackendName } from '../backends/registry.js';
+import { ApiKeys } from '../tokens/apikeys.js';
+
+export interface LiveState {
+  /** The config this state was built from (the keys that are not live equal the running ones). */
+  readonly config: Config;
+  /** The backend serving each name, as built: what the next reload compares against. */
+  readonly served: ReadonlyMap<string, Backend>;
+  /** What requests use: the served backends, and the default one served at `/mcp`; during a reload's drain, older backends of a name still answer their sessions. */
+  readonly backends: BackendSet;
+  /** `policy.mode` is `enforce` (dry-run: decisions are logged, not applied; lists are not filtered). */
+  readonly enforce: boolean;
+  readonly tenants: Config['tenants'];
+  /** The API key index (by sha256). */
+  readonly apiKeys: ApiKeys;
+  /** Every MCP resource URL of this proxy with the OAuth scopes it offers. */
+  readonly resources: ReadonlyMap<string, string[]>;
+}
+
+/** Where the live state is read; the composition root alone assigns `current`. */
+export interface Live {
+  readonly current: LiveState;
+}
+
+export interface BackendChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+export interface NextState {
+  state: LiveState;
+  changes: BackendChanges;
+  /** Backends of the prior state that the new one no longer serves (replaced or removed). */
+  replaced: Array<{ name: string; backend: Backend }>;
+  /** The state goes live: apply the policy-only changes to the backends it keeps. */
+  commit(): void;
+}
+
+/** The MCP resources a config serves (`/mcp/<name>`, and `/mcp` with a default backend), each with its scopes. */
+export const resourcesOf = (config: Config): Map<string, string[]> => mcpResources(config, defaultBackendName(config.backends));
+
+/** Same process or connection definition: the running backend can take the new policy in place. */
+function sameTransport(a: BackendConfig, b: BackendConfig): boolean {
+  return isDeepStrictEqual(a.http, b.http) && isDeepStrictEqual(a.stdio, b.stdio) && (!a.stdio || isDeepStrictEqual(a.identity, b.identity));
+}
+
+/**
+ * The live state for `config`, reusing what it can of `prior` (none at start). Throws, having
+ * started nothing that stays open, when the config cannot be served (e.g. two API keys with one hash).
+ */
+export function nextLiveState(config: Config, prior: LiveState | undefined, start: (cfg: BackendConfig) => Backend): NextState {
+  const apiKeys = new ApiKeys(config.apiKeys);
+  const defaultName = defaultBackendName(config.backends);
+  const resources = resourcesOf(config);
+  const before = prior?.served ?? new Map<string, Backend>();
+  const served = new Map<string, Backend>();
+  const fresh: Backend[] = [];
+  const adopt: Array<[Backend, BackendConfig]> = [];
+  const changes: BackendChanges = { added: [], removed: [], changed: [] };
+  try {
+    for (const cfg of config.backends) {
+      const was = before.get(cfg.name);
+      const same = was !== undefined && isDeepStrictEqual(was.config, cfg);
+      if (!was) changes.added.push(cfg.name);
+      else if (!same) changes.changed.push(cfg.name);
+      if (was && (same || sameTransport(was.config, cfg))) {
+        if (!same) adopt.push([was, cfg]);
+        served.set(cfg.name, was);
+      } else {
+        const b = start(cfg);
+        fresh.push(b);
+        if (was) b.inherit(was);
+        served.set(cfg.name, b);
+      }
+    }
+  } catch (e) {
+    for (const b of fresh) void b.close().catch(() => undefined);
+    throw e;
+  }
+  const replaced = [...before].filter(([name, b]) => served.get(name) !== b).map(([name, backend]) => ({ name, backend }));
+  changes.removed = replaced.filter((r) => !served.has(r.name)).map((r) => r.name);
+  const state: LiveState = Object.freeze({
+    config,
+    served,
+    backends: new BackendSet(served, defaultName),
+    enforce: config.policy.mode === 'enforce',
+    tenants: config.tenants,
+    apiKeys,
+    resources,
+  });
+  return {
+    state,
+    changes,
+    replaced,
+    commit: () => adopt.forEach(([b, cfg]) => b.adopt(cfg)),
+  };
+}
