@@ -6,10 +6,9 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
-import { loadConfig, resolveConfigFile, type Config } from './app/config.js';
+import { configWarnings, loadConfig, resolveConfigFile, type Config } from './app/config.js';
 import { maskSecrets } from './config/mask.js';
 import { reloadTriggers } from './app/triggers.js';
-import { lintPolicy } from './policy/lint.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -127,7 +126,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 1;
   }
   if (parsed.command === 'check-config') {
-    const warnings = lintPolicy(config);
+    const warnings = configWarnings(config);
     io.out(`${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`);
     return 0;
   }
@@ -138,7 +137,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 async function run(config: Config, reload: () => ReturnType<typeof load>, file?: string): Promise<number> {
   const proxy = await buildApp(config);
   const { app, client } = proxy;
-  for (const w of lintPolicy(config)) app.log.warn({ event: 'config.lint' }, w);
+  for (const w of configWarnings(config)) app.log.warn({ event: 'config.lint' }, w);
   await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) }, `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`);
   client?.get().catch(() => app.log.warn({ event: 'idp.discovery_failed', issuer: client.settings.issuer, reason: client.lastError }, 'IdP discovery failed; retrying at the next login'));

@@ -19,7 +19,6 @@ import { BackendRegistry, defaultFactory, type BackendFactory } from '../backend
 import type { StdioBackendDeps } from '../backends/stdio/backend.js';
 import { nextLiveState, type LiveState } from './live-state.js';
 import { createReloader, type ReloadResult } from './reload.js';
-import { liveApiKeys, liveConfig, liveMap } from './live-views.js';
 import { DEFAULT_DEV_USERS, devIdpPlugin } from '../devidp/plugin.js';
 import identity from '../identity/resolve.js';
 import { withTenant } from '../identity/tenant.js';
@@ -129,8 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const ext = config.externalTokens;
   const bearer = bearerSource({
     publicUrl: config.server.publicUrl,
-    resources: liveMap(() => live.current.resources),
-    apiKeys: liveApiKeys(() => live.current.apiKeys),
+    live,
     proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
     introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch, defaultAudience: () => proxyAudiences(config.server.publicUrl, live.current.resources) }) : undefined,
@@ -167,7 +165,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure) : undefined;
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
-  await app.register(mcpRoutes, { config, backends, signer, tokens, audit, streams, live: liveConfig(live) });
+  await app.register(mcpRoutes, { config, signer, tokens, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live });
   await app.register(apiRoutes, { config, live, clients: restClients });

@@ -20,7 +20,7 @@ import { restartKeys } from '../config/live-keys.js';
 import type { Backend } from '../backends/backend.js';
 import { Handover } from '../backends/handover.js';
 import { BackendSet } from '../backends/registry.js';
-import { lintPolicy } from '../policy/lint.js';
+import { configWarnings } from './config.js';
 import { resourcesOf, type BackendChanges, type LiveState, type NextState } from './live-state.js';
 
 export interface ReloadResult {
@@ -116,7 +116,7 @@ export function createReloader(o: ReloaderOptions) {
     const summary = { ...next.changes, apiKeys: config.apiKeys.length, policy: !isDeepStrictEqual(prior.config.policy, config.policy), tenants: !isDeepStrictEqual(prior.config.tenants, config.tenants) };
     const list = (names: string[]) => `[${names.join(', ')}]`;
     log.info({ event: 'config.reloaded', ...summary }, `configuration reloaded: backends added ${list(summary.added)}, removed ${list(summary.removed)}, changed ${list(summary.changed)}; ${summary.apiKeys} API key(s)`);
-    for (const w of lintPolicy(config)) log.warn({ event: 'config.lint' }, w);
+    for (const w of configWarnings(config)) log.warn({ event: 'config.lint' }, w);
     return { ok: true, changed: summary };
   }
 

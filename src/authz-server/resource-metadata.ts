@@ -4,7 +4,7 @@
  * `<publicUrl><path>`; `authorization_servers` lists the AS issuer byte for byte.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Live } from '../app/live-state.js';
+import type { Live } from '../live.js';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { MCP_SCOPE } from './provider.js';

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Backend } from '../backends/backend.js';
 import type { Config } from '../config/load.js';
-import type { LiveConfig } from '../config/reload.js';
+import type { Live } from '../live.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
 import { rpcError } from './jsonrpc.js';
@@ -24,8 +24,8 @@ import type { OpenStreams } from './streams.js';
 
 export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
   config: Config;
-  /** The config a reload swaps (policy.mode is read from it per request). */
-  live: LiveConfig;
+  /** The live state (policy mode is read from it per request). */
+  live: Live;
   audit: AuditLog;
   streams: OpenStreams;
   makeLimiter: Parameters<typeof rateLimitStage>[0];
@@ -55,7 +55,7 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
       const id = request.batch ? null : (request.messages[0]?.id ?? null);
       return reply.code(400).type('application/json').send(rpcError(id, mismatch.code, mismatch.message));
     }
-    const verdict = judge(principal, b.config, request, { dryRun: live.current.policy.mode === 'dry-run', auditArguments });
+    const verdict = judge(principal, b.config, request, { dryRun: !live.current.enforce, auditArguments });
     noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
     auditOnClose(reply, audit, verdict.entries);
     if (sendRefusal(req, reply, verdict, publicUrl)) return reply;

@@ -4,9 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
-import type { LiveConfig } from '../config/reload.js';
 import { Errors } from '../errors.js';
-import type { BackendRegistry } from '../backends/registry.js';
+import type { Live } from '../live.js';
 import type { AssertionSigner } from '../propagation/assertion.js';
 import type { SessionTokens } from '../session/tokens.js';
 import type { AuditLog } from '../observability/audit.js';
@@ -16,18 +15,17 @@ import type { OpenStreams } from './streams.js';
 
 export interface McpRouteOptions {
   config: Config;
-  backends: BackendRegistry;
   signer: AssertionSigner;
   tokens: SessionTokens;
   audit: AuditLog;
   streams: OpenStreams;
-  /** The config a reload swaps (policy.mode is read from it per request); default: `config`. */
-  live?: LiveConfig;
+  /** The live state: backends and policy mode are read from it per request. */
+  live: Live;
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
-  const { config, backends, streams } = opts;
-  const handle = mcpPipeline({ ...opts, live: opts.live ?? { current: config }, makeLimiter: (limit) => app.limiter(limit) });
+  const { config, live, streams } = opts;
+  const handle = mcpPipeline({ ...opts, makeLimiter: (limit) => app.limiter(limit) });
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
   app.addHook('preClose', async () => void streams.close());
@@ -35,8 +33,8 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
 
   const methods = ['GET', 'POST', 'DELETE'] as const;
   // No automatic HEAD route for GET: a HEAD is not an MCP request and must not reach a backend.
-  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => backends.get(req.params.backend)) });
-  app.route({ method: [...methods], url: '/mcp', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => backends.getDefault()) });
+  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => live.current.backends.get(req.params.backend)) });
+  app.route({ method: [...methods], url: '/mcp', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => live.current.backends.getDefault()) });
   for (const url of ['/mcp', '/mcp/:backend']) {
     app.route({ method: ['HEAD', 'PUT', 'PATCH'], url, handler: async (req) => { throw new Errors.METHOD_NOT_ALLOWED(req.method); } });
   }

@@ -7,7 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
-import type { Live } from '../app/live-state.js';
+import type { Live } from '../live.js';
 import { Errors } from '../errors.js';
 import { randomId } from '../lib/crypto.js';
 import { tenantClaims } from '../identity/tenant.js';

@@ -1,12 +1,10 @@
 /**
  * Warnings about policy that validates but cannot do what its author meant: rules that can
  * never match because an earlier rule catches everything they would, duplicate globs, and
- * allow blocks naming groups when no groups claim can supply them; and the IdP preset's
- * warnings about the oidc section (src/oidc/providers/).
+ * allow blocks naming groups when no groups claim can supply them.
  */
 import type { Config } from '../config/load.js';
 import { globMatch } from './engine.js';
-import { oidcProblems } from '../oidc/providers/index.js';
 
 export function lintPolicy(config: Config): string[] {
   const out: string[] = [];
@@ -23,7 +21,5 @@ export function lintPolicy(config: Config): string[] {
       out.push(`backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or API key groups)`);
     }
   }
-  // The IdP preset's warnings (e.g. Okta's org server without the groups scope).
-  if (config.oidc) out.push(...oidcProblems(config.oidc).warnings);
   return out;
 }

@@ -28,14 +28,10 @@ function index(keys: Config['apiKeys']): Index {
 }
 
 export class ApiKeys {
-  private byDigest: Index;
+  private readonly byDigest: Index;
 
+  /** Throws on two keys with one hash (a reload then changes nothing). */
   constructor(keys: Config['apiKeys']) {
-    this.byDigest = index(keys);
-  }
-
-  /** Reload: the new set in one reference swap (throws, changing nothing, on a duplicate key). */
-  replace(keys: Config['apiKeys']): void {
     this.byDigest = index(keys);
   }
 

@@ -18,9 +18,8 @@ import type { ProxyTokenVerifier } from './proxy-jwt.js';
 
 export interface BearerSourceOptions {
   publicUrl: string;
-  /** Every MCP resource URL of this proxy (tokens for any of them are valid on `/api` and `/oauth/status`). */
-  resources: ReadonlyMap<string, string[]>;
-  apiKeys?: ApiKeys;
+  /** The live state: its resources (tokens for any of them are valid on `/api` and `/oauth/status`) and API keys. */
+  live: { readonly current: { readonly resources: ReadonlyMap<string, string[]>; readonly apiKeys: ApiKeys } };
   proxy?: ProxyTokenVerifier;
   external?: ExternalJwtVerifier;
   introspection?: IntrospectionVerifier;
@@ -28,7 +27,7 @@ export interface BearerSourceOptions {
 
 export function bearerSource(o: BearerSourceOptions) {
   /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours (read live: a reload may add backends). */
-  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.resources.keys()]);
+  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.live.current.resources.keys()]);
 
   const reject = (req: FastifyRequest, reason: string, e?: unknown): never => {
     req.log.info({ event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason }, 'bearer credential refused');
@@ -49,7 +48,7 @@ export function bearerSource(o: BearerSourceOptions) {
     }
     // One digest per request serves the API key lookup and the verified-token cache.
     const digest = sha256Hex(token);
-    const byKey = o.apiKeys?.lookupDigest(digest);
+    const byKey = o.live.current.apiKeys.lookupDigest(digest);
     if (byKey) return byKey;
     if (typeof apiKeyHeader === 'string') return reject(req, 'unknown API key');
     const known = o.proxy?.isCached(digest);

@@ -1,7 +1,7 @@
 /** `GET /explore/:backend`: the MCP explorer page (script in assets/explorer.js, data from the REST API). */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Live } from '../app/live-state.js';
+import type { Live } from '../live.js';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';

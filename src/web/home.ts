@@ -1,7 +1,7 @@
 /** `GET /`: who am I, log in / log out, and the backends this proxy serves. */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
-import type { Live } from '../app/live-state.js';
+import type { Live } from '../live.js';
 import { escapeHtml, page } from './html.js';
 import { backendDecision } from '../policy/engine.js';
 
