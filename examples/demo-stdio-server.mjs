@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Demo MCP backend over stdio: the same tools as the HTTP demo (examples/demo-tools.mjs).
 // `whoami` reports params._meta["io.mcp-oidc-proxy/user"], the MCP_PROXY_USER_* env vars
-// a per-user process receives (DESIGN §6), and the pid (to tell processes apart).
+// a per-user process receives (README: "What a backend receives"), and the pid (to tell processes apart).
 //
 //   node examples/demo-stdio-server.mjs
 // stdout carries the protocol only; diagnostics go to stderr.

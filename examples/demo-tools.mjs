@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 
-/** The `_meta` key under which the proxy puts the user (DESIGN §6). */
+/** The `_meta` key under which the proxy puts the user (README: "What a backend receives"). */
 export const META_USER_KEY = 'io.mcp-oidc-proxy/user';
 
 export const README_URI = 'demo://readme';

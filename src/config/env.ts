@@ -1,7 +1,7 @@
 /**
  * Everything the environment contributes to a config: `${VAR}` / `${VAR:-default}`
  * interpolation (VAR_FILE read when VAR is unset), `MCP_PROXY_<UPPER_SNAKE_PATH>`
- * overrides (with `_FILE` variants), and the seed-001 Okta names.
+ * overrides (with `_FILE` variants), and the Okta sample apps' variable names (OKTA_ORG_URL …).
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYamlScalar } from 'yaml';
@@ -73,7 +73,7 @@ function setPath(doc: Record<string, unknown>, path: string[], value: unknown): 
   node[path.at(-1)!] = value;
 }
 
-/** Apply `MCP_PROXY_*` overrides, the seed-001 Okta variables and seed 003's DATABASE_URL onto a parsed document. */
+/** Apply `MCP_PROXY_*` overrides, the Okta sample apps' variables and DATABASE_URL onto a parsed document. */
 export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, problems: string[]): string[] {
   const applied: string[] = [];
   const seed: Array<[string, string[]]> = [

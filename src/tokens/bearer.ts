@@ -1,5 +1,5 @@
 /**
- * Bearer credentials as an identity source, tried in DESIGN §1 order: API key (hash lookup,
+ * Bearer credentials as an identity source, tried in the identity order (docs/ARCHITECTURE.md, "Pipeline"): API key (hash lookup,
  * `Authorization: Bearer` or `X-API-Key`), a JWT this proxy issued, a JWT from a configured
  * external issuer, then an opaque token by introspection. A credential that is presented but
  * bad is a 401 `invalid_token` (never a fall-through to the cookie). Tokens in the query

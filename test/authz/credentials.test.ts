@@ -1,5 +1,5 @@
 // Other credentials at the MCP endpoint: API keys (Bearer or X-API-Key) and JWTs from an
-// external issuer (seed 000: one multi-audience token for several MCP servers).
+// external issuer (one multi-audience token for several MCP servers).
 import t from 'tap';
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';

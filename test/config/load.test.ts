@@ -72,7 +72,7 @@ t.test('MCP_PROXY_* overrides, the _FILE variant, list values and unknown names'
   t.match(unknown.problems.join('\n'), 'MCP_PROXY_NOPE: no config key matches');
 });
 
-t.test('seed-001 Okta variables', async (t) => {
+t.test('Okta sample app variables (OKTA_ORG_URL, OKTA_CLIENT_ID, …)', async (t) => {
   const doc = { session: { keys: [KEY] }, backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }] };
   const { config, problems } = loadConfig({
     doc,

@@ -1,7 +1,7 @@
 /**
  * The repository's Dockerfile, read instruction by instruction: the image it builds runs as a
  * non-root user, checks /healthz, carries production dependencies only and starts the CLI
- * the way DESIGN §3 says (`node bin/mcp-oidc-proxy.js --config /config/proxy.yaml`).
+ * the way the README's deployment section says (`node bin/mcp-oidc-proxy.js --config /config/proxy.yaml`).
  */
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';

@@ -130,7 +130,7 @@ t.test('an IdP unreachable from the start: the login page says so, readiness rep
   t.match(await login.text(), /identity provider is unavailable/);
   const ready = (await (await fetch(`${other.url}/readyz`)).json()) as { ready: boolean; idp: { ok: boolean } };
   t.equal(ready.idp.ok, false);
-  t.equal(ready.ready, true, 'readiness itself stays up (DESIGN §5): the proxy still serves API keys and tokens');
+  t.equal(ready.ready, true, 'readiness itself stays up (README, Endpoints): the proxy still serves API keys and tokens');
 });
 
 t.test('a failing IdP is not asked again by every login: its discovery failure is remembered (backoff)', async (t) => {

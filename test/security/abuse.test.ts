@@ -1,6 +1,6 @@
 /**
  * Floods of the open endpoints are rate-limited per client address once `rateLimit` is set
- * (off unless configured, DESIGN §4), and the in-process store cannot grow without bound
+ * (off unless configured), and the in-process store cannot grow without bound
  * whatever gets through, limits or not.
  */
 import t from 'tap';
@@ -51,7 +51,7 @@ t.test('device authorization: 20 a minute per address', async (t) => {
   t.same(statuses.slice(20), Array(5).fill(429));
 });
 
-t.test('without rateLimit in the config, nothing is limited (DESIGN §4: off unless configured)', async (t) => {
+t.test('without rateLimit in the config, nothing is limited (off unless configured)', async (t) => {
   const open = await startProxy({ devIdp: { enabled: true }, backends: [{ name: 'b', http: { url: 'http://127.0.0.1:9/mcp' } }] });
   t.teardown(() => open.close());
   const { statuses } = await flood(150, () => fetch(`${open.url}/oauth/login`, { redirect: 'manual' }));

@@ -171,7 +171,7 @@ t.test('nesting: 128 levels pass, brackets inside strings do not count, and the 
   t.equal((await fetch(`${proxy.url}/healthz`)).status, 200);
 });
 
-// ---- sessions belong to their creator (DESIGN §6) ------------------------------------------
+// ---- sessions belong to their creator ------------------------------------------------------
 
 for (const backend of ['http', 'stdio', 'shared']) {
   t.test(`an Mcp-Session-Id alice created on ${backend}, presented by bob: 404 for POST, GET and DELETE`, async (t) => {

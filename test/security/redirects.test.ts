@@ -1,5 +1,5 @@
 /**
- * Open redirects through `returnTo` (DESIGN §5: same-origin paths only). Every case logs in
+ * Open redirects through `returnTo` (same-origin paths only). Every case logs in
  * for real — proxy `/oauth/login` → IdP login form → `/oauth/callback` — with a hostile
  * `returnTo`, and checks where the callback sends the browser: a path on the proxy, never
  * another origin, a script URL or an injected header.

@@ -1,5 +1,5 @@
 /**
- * Identity spoofing (DESIGN §6): whatever identity a client claims — headers in any case,
+ * Identity spoofing: whatever identity a client claims — headers in any case,
  * duplicated or comma-joined, our `_meta` key, Forwarded/X-Forwarded-Host/-Proto — is removed
  * and replaced by the proxy's own, silently; the client's credentials never reach a backend;
  * and nothing a client sends moves publicUrl. Every case checks what the recording backend saw.
