@@ -9,8 +9,10 @@
  * mcp-proxy. Prints the tables and the goals, writes bench/results/latest.json.
  *
  *   BENCH_SECONDS=5      seconds per throughput row (default 5)
+ *   BENCH_ROUNDS=1       run every throughput row this many times in turn, keep each row's median
  *   BENCH_SESSIONS=10000 idle sessions for the memory rows (default 10000; 1,000 is also reported)
  *   BENCH_PROFILE=1      the proxy runs with --cpu-prof (profiles in bench/profiles/)
+ *   BENCH_BEFORE=<dir>   also run the build in <dir> (e.g. an earlier commit's dist/), rows before+apikey, …
  *   BENCH_ONLY=a,b       only these rows and phases: a shape (length, chunked, sse, sdk), a target
  *                        (direct, nginx, fastify-http-proxy, node-proxy, proxy+apikey, proxy+jwt,
  *                        proxy+cookie; stdio: supergateway, mcp-proxy, proxy-stdio+jwt), both
@@ -23,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { bearerToken, sessionCookie } from './lib/credentials.js';
-import { firstEventDelay, openSessions, sequentialLatency, throughput, type Target } from './lib/load.js';
+import { firstEventDelay, openSessions, sequentialLatency, throughput, type Target, type Throughput } from './lib/load.js';
 import { backendName, HTTP_PEERS, proxyConfig, SHAPES, startPeers, type Shape } from './lib/peers.js';
 import { directColdStart, idleSessions, proxyColdStart } from './lib/phases.js';
 import { stopAll, stopProc } from './lib/procs.js';
@@ -34,16 +36,33 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const CONNECTIONS = 10;
 const LATENCY_CALLS = 2000;
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const load = () => loadavg().map((v) => round(v, 2));
 /** A row runs when BENCH_ONLY is unset or names its shape, its target, or both. */
-const wanted = (group: string, label: string) => !ONLY || ONLY.some((o) => o === group || o === label || o === `${group}/${label}`);
+const wanted = (group: string, label: string) => !ONLY || ONLY.some((o) => [group, label, `${group}/${label}`, `${group}/${label.replace(/^before\+/, 'proxy+')}`, label.replace(/^before\+/, 'proxy+')].includes(o));
 const want = (phase: string) => !ONLY || ONLY.includes(phase);
 
 const dir = mkdtempSync(join(tmpdir(), 'mcp-proxy-bench-'));
 const results: Results = { startedAt: new Date().toISOString(), node: process.version, load: { start: load() }, connections: CONNECTIONS, seconds: SECONDS, throughput: {}, stdio: {}, latency: {}, memory: {} };
+
+/** A running proxy's credentials: API key, one JWT per backend (its audience), a session cookie. */
+async function credentialsFor(P: string, apiKey: string) {
+  const cookie = await sessionCookie(P);
+  const tokens = new Map<string, string>();
+  const bearer = async (backend: string) => {
+    if (!tokens.has(backend)) tokens.set(backend, await bearerToken(P, `${P}/mcp/${backend}`));
+    return { authorization: `Bearer ${tokens.get(backend)}` };
+  };
+  /** The proxy's three rows for a backend, labelled `<name>+apikey`, `+jwt`, `+cookie`. */
+  const rows = async (name: string, backend: string): Promise<Target[]> => {
+    const creds = { apikey: { 'x-api-key': apiKey }, jwt: await bearer(backend), cookie: { cookie } };
+    return CREDENTIALS.map((c) => ({ label: `${name}+${c.slice('proxy+'.length)}`, url: `${P}/mcp/${backend}`, headers: creds[c.slice('proxy+'.length) as keyof typeof creds] }));
+  };
+  return { bearer, rows };
+}
 
 async function main() {
   const peers = await startPeers(dir);
@@ -51,25 +70,23 @@ async function main() {
   const config = proxyConfig(peers.backendPort, randomBytes(32).toString('base64'), createHash('sha256').update(apiKey).digest('hex'));
   const proxy = await startBenchProxy(dir, await freePort(), config, { profileDir: process.env.BENCH_PROFILE === '1' ? join(here, 'profiles') : undefined });
   const P = proxy.url;
-
   log('getting credentials (login, OAuth flow)');
-  const cookie = await sessionCookie(P);
-  const tokens = new Map<string, string>();
-  const bearer = async (backend: string) => {
-    if (!tokens.has(backend)) tokens.set(backend, await bearerToken(P, `${P}/mcp/${backend}`));
-    return { authorization: `Bearer ${tokens.get(backend)}` };
-  };
-  const credentials = async (backend: string): Promise<Record<(typeof CREDENTIALS)[number], Record<string, string>>> => ({ 'proxy+apikey': { 'x-api-key': apiKey }, 'proxy+jwt': await bearer(backend), 'proxy+cookie': { cookie } });
+  const { bearer, rows } = await credentialsFor(P, apiKey);
+  // BENCH_BEFORE=<dist dir>: an earlier build beside this one, its rows (`before+…`) interleaved with these.
+  let before: Awaited<ReturnType<typeof credentialsFor>> | undefined;
+  if (process.env.BENCH_BEFORE) {
+    mkdirSync(join(dir, 'before'));
+    const earlier = await startBenchProxy(join(dir, 'before'), await freePort(), config, { dist: process.env.BENCH_BEFORE });
+    before = await credentialsFor(earlier.url, apiKey);
+  }
   /** Every target holds an MCP session (the SDK backend is stateful; the others ignore it). */
   const withSession = async (t: Target): Promise<Target> => ({ ...t, headers: { ...t.headers, 'mcp-session-id': (await openSessions(t, 1, 1))[0]! } });
 
   const targets = {} as Record<Shape, Target[]>;
   for (const shape of Object.keys(SHAPES) as Shape[]) {
-    const creds = await credentials(backendName(shape));
-    targets[shape] = [
-      ...HTTP_PEERS.map((p) => ({ label: p, url: `${peers.http[p]}${SHAPES[shape]}`, headers: {} })),
-      ...CREDENTIALS.map((c) => ({ label: c, url: `${P}/mcp/${backendName(shape)}`, headers: creds[c] })),
-    ];
+    const now = await rows('proxy', backendName(shape));
+    const then = before ? await before.rows('before', backendName(shape)) : [];
+    targets[shape] = [...HTTP_PEERS.map((p) => ({ label: p, url: `${peers.http[p]}${SHAPES[shape]}`, headers: {} })), ...now.flatMap((t, i) => (then[i] ? [t, then[i]] : [t]))];
   }
   const stdio: Target[] = [
     { label: 'supergateway', url: peers.stdio.supergateway, headers: {} },
@@ -77,16 +94,23 @@ async function main() {
     { label: 'proxy-stdio+jwt', url: `${P}/mcp/stdio`, headers: await bearer('stdio') },
   ];
 
-  // Throughput (10 connections, tools/call echo).
-  for (const shape of Object.keys(targets) as Shape[]) {
-    for (const t of targets[shape].filter((x) => wanted(shape, x.label))) {
-      log(`throughput: ${shape}/${t.label}`);
-      (results.throughput[shape] ??= {})[t.label] = await throughput(await withSession(t), CONNECTIONS, SECONDS);
-    }
+  // Throughput (10 connections, tools/call echo); with BENCH_ROUNDS, every row that many times
+  // in turn, and its median kept (drift and neighbours' load spread over all rows alike).
+  const samples = new Map<string, Throughput[]>();
+  const run = async (group: string, t: Target) => {
+    log(`throughput: ${group}/${t.label}`);
+    const key = `${group}/${t.label}`;
+    samples.set(key, [...(samples.get(key) ?? []), await throughput(await withSession(t), CONNECTIONS, SECONDS)]);
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const shape of Object.keys(targets) as Shape[]) for (const t of targets[shape].filter((x) => wanted(shape, x.label))) await run(shape, t);
+    for (const t of stdio.filter((x) => wanted('stdio', x.label))) await run('stdio', t);
   }
-  for (const t of stdio.filter((x) => wanted('stdio', x.label))) {
-    log(`throughput: stdio/${t.label}`);
-    results.stdio[t.label] = await throughput(await withSession(t), CONNECTIONS, SECONDS);
+  for (const [key, v] of samples) {
+    const [group, label] = key.split('/') as [string, string];
+    const median = v.sort((a, b) => a.rps - b.rps)[Math.floor(v.length / 2)]!;
+    if (group === 'stdio') results.stdio[label] = median;
+    else (results.throughput[group as Shape] ??= {})[label] = median;
   }
 
   if (want('latency')) {
@@ -99,7 +123,7 @@ async function main() {
   if (want('first-event')) {
     log('SSE first-event delay');
     const sse: Record<string, number> = (results.sseFirstEventUs = {});
-    for (const t of targets.length.filter((x) => ['direct', 'nginx', 'node-proxy', 'proxy+jwt', 'proxy+apikey'].includes(x.label))) sse[t.label] = await firstEventDelay(t, 300);
+    for (const t of targets.length.filter((x) => ['direct', 'nginx', 'node-proxy', 'proxy+jwt', 'before+jwt', 'proxy+apikey'].includes(x.label))) sse[t.label] = await firstEventDelay(t, 300);
   }
   if (want('cold')) {
     log('stdio cold start');
