@@ -12,7 +12,8 @@
  *   BENCH_ROUNDS=1       run every throughput row this many times in turn, keep each row's median
  *   BENCH_SESSIONS=10000 idle sessions for the memory rows (default 10000; 1,000 is also reported)
  *   BENCH_PROFILE=1      the proxy runs with --cpu-prof (profiles in bench/profiles/)
- *   BENCH_BEFORE=<dir>   also run the build in <dir> (e.g. an earlier commit's dist/), rows before+apikey, …
+ *   BENCH_BEFORE=[name=]<dir>,…  also run the builds in these dirs (e.g. an earlier commit's dist/),
+ *                        rows <name>+apikey, … (name defaults to before), beside this build's
  *   BENCH_ONLY=a,b       only these rows and phases: a shape (length, chunked, sse, sdk), a target
  *                        (direct, nginx, fastify-http-proxy, node-proxy, proxy+apikey, proxy+jwt,
  *                        proxy+cookie; stdio: supergateway, mcp-proxy, proxy-stdio+jwt), both
@@ -42,14 +43,17 @@ const LATENCY_CALLS = 2000;
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const load = () => loadavg().map((v) => round(v, 2));
 /** A row runs when BENCH_ONLY is unset or names its shape, its target, or both. */
-const wanted = (group: string, label: string) => !ONLY || ONLY.some((o) => [group, label, `${group}/${label}`, `${group}/${label.replace(/^before\+/, 'proxy+')}`, label.replace(/^before\+/, 'proxy+')].includes(o));
+const wanted = (group: string, label: string) => {
+  const as = label.replace(/^[^+]+\+/, 'proxy+'); // another build's row is chosen as this build's
+  return !ONLY || ONLY.some((o) => [group, label, as, `${group}/${label}`, `${group}/${as}`].includes(o));
+};
 const want = (phase: string) => !ONLY || ONLY.includes(phase);
 
 const dir = mkdtempSync(join(tmpdir(), 'mcp-proxy-bench-'));
 const results: Results = { startedAt: new Date().toISOString(), node: process.version, load: { start: load() }, connections: CONNECTIONS, seconds: SECONDS, throughput: {}, stdio: {}, latency: {}, memory: {} };
 
 /** A running proxy's credentials: API key, one JWT per backend (its audience), a session cookie. */
-async function credentialsFor(P: string, apiKey: string) {
+async function credentialsFor(P: string, apiKey: string, pid?: number) {
   const cookie = await sessionCookie(P);
   const tokens = new Map<string, string>();
   const bearer = async (backend: string) => {
@@ -59,7 +63,7 @@ async function credentialsFor(P: string, apiKey: string) {
   /** The proxy's three rows for a backend, labelled `<name>+apikey`, `+jwt`, `+cookie`. */
   const rows = async (name: string, backend: string): Promise<Target[]> => {
     const creds = { apikey: { 'x-api-key': apiKey }, jwt: await bearer(backend), cookie: { cookie } };
-    return CREDENTIALS.map((c) => ({ label: `${name}+${c.slice('proxy+'.length)}`, url: `${P}/mcp/${backend}`, headers: creds[c.slice('proxy+'.length) as keyof typeof creds] }));
+    return CREDENTIALS.map((c) => ({ label: `${name}+${c.slice('proxy+'.length)}`, url: `${P}/mcp/${backend}`, pid, headers: creds[c.slice('proxy+'.length) as keyof typeof creds] }));
   };
   return { bearer, rows };
 }
@@ -71,27 +75,28 @@ async function main() {
   const proxy = await startBenchProxy(dir, await freePort(), config, { profileDir: process.env.BENCH_PROFILE === '1' ? join(here, 'profiles') : undefined });
   const P = proxy.url;
   log('getting credentials (login, OAuth flow)');
-  const { bearer, rows } = await credentialsFor(P, apiKey);
-  // BENCH_BEFORE=<dist dir>: an earlier build beside this one, its rows (`before+…`) interleaved with these.
-  let before: Awaited<ReturnType<typeof credentialsFor>> | undefined;
-  if (process.env.BENCH_BEFORE) {
-    mkdirSync(join(dir, 'before'));
-    const earlier = await startBenchProxy(join(dir, 'before'), await freePort(), config, { dist: process.env.BENCH_BEFORE });
-    before = await credentialsFor(earlier.url, apiKey);
+  const { bearer, rows } = await credentialsFor(P, apiKey, proxy.started.proc.pid);
+  // BENCH_BEFORE=[name=]<dist dir>,…: other builds beside this one, their rows (`<name>+…`, default
+  // `before`) interleaved with these.
+  const others: Array<{ name: string; creds: Awaited<ReturnType<typeof credentialsFor>> }> = [];
+  for (const spec of process.env.BENCH_BEFORE?.split(',') ?? []) {
+    const [name, dist] = spec.includes('=') ? (spec.split('=') as [string, string]) : ['before', spec];
+    mkdirSync(join(dir, name));
+    const other = await startBenchProxy(join(dir, name), await freePort(), config, { dist });
+    others.push({ name, creds: await credentialsFor(other.url, apiKey, other.started.proc.pid) });
   }
   /** Every target holds an MCP session (the SDK backend is stateful; the others ignore it). */
   const withSession = async (t: Target): Promise<Target> => ({ ...t, headers: { ...t.headers, 'mcp-session-id': (await openSessions(t, 1, 1))[0]! } });
 
   const targets = {} as Record<Shape, Target[]>;
   for (const shape of Object.keys(SHAPES) as Shape[]) {
-    const now = await rows('proxy', backendName(shape));
-    const then = before ? await before.rows('before', backendName(shape)) : [];
-    targets[shape] = [...HTTP_PEERS.map((p) => ({ label: p, url: `${peers.http[p]}${SHAPES[shape]}`, headers: {} })), ...now.flatMap((t, i) => (then[i] ? [t, then[i]] : [t]))];
+    const all = [await rows('proxy', backendName(shape)), ...(await Promise.all(others.map((o) => o.creds.rows(o.name, backendName(shape)))))];
+    targets[shape] = [...HTTP_PEERS.map((p) => ({ label: p, url: `${peers.http[p]}${SHAPES[shape]}`, headers: {}, pid: peers.pids[p] })), ...all[0]!.flatMap((_, i) => all.map((r) => r[i]!))];
   }
   const stdio: Target[] = [
-    { label: 'supergateway', url: peers.stdio.supergateway, headers: {} },
-    { label: 'mcp-proxy', url: peers.stdio['mcp-proxy'], headers: {} },
-    { label: 'proxy-stdio+jwt', url: `${P}/mcp/stdio`, headers: await bearer('stdio') },
+    { label: 'supergateway', url: peers.stdio.supergateway, headers: {}, pid: peers.stdioPids.supergateway },
+    { label: 'mcp-proxy', url: peers.stdio['mcp-proxy'], headers: {}, pid: peers.stdioPids['mcp-proxy'] },
+    { label: 'proxy-stdio+jwt', url: `${P}/mcp/stdio`, headers: await bearer('stdio'), pid: proxy.started.proc.pid },
   ];
 
   // Throughput (10 connections, tools/call echo); with BENCH_ROUNDS, every row that many times
@@ -108,7 +113,8 @@ async function main() {
   }
   for (const [key, v] of samples) {
     const [group, label] = key.split('/') as [string, string];
-    const median = v.sort((a, b) => a.rps - b.rps)[Math.floor(v.length / 2)]!;
+    const mid = <T>(xs: T[], by: (x: T) => number) => [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)]!;
+    const median = { ...mid(v, (x) => x.rps), cpuUsPerReq: mid(v, (x) => x.cpuUsPerReq ?? 0).cpuUsPerReq };
     if (group === 'stdio') results.stdio[label] = median;
     else (results.throughput[group as Shape] ??= {})[label] = median;
   }
@@ -123,7 +129,7 @@ async function main() {
   if (want('first-event')) {
     log('SSE first-event delay');
     const sse: Record<string, number> = (results.sseFirstEventUs = {});
-    for (const t of targets.length.filter((x) => ['direct', 'nginx', 'node-proxy', 'proxy+jwt', 'before+jwt', 'proxy+apikey'].includes(x.label))) sse[t.label] = await firstEventDelay(t, 300);
+    for (const t of targets.length.filter((x) => ['direct', 'nginx', 'node-proxy', 'proxy+apikey'].includes(x.label) || x.label.endsWith('+jwt'))) sse[t.label] = await firstEventDelay(t, 300);
   }
   if (want('cold')) {
     log('stdio cold start');

@@ -36,27 +36,32 @@ export type HttpPeer = (typeof HTTP_PEERS)[number];
 export interface Peers {
   backendPort: number;
   http: Record<HttpPeer, string>;
+  /** Their processes (direct: the backend's own). */
+  pids: Record<HttpPeer, number | undefined>;
   stdio: { supergateway: string; 'mcp-proxy': string };
+  stdioPids: { supergateway?: number; 'mcp-proxy'?: number };
 }
 
 export async function startPeers(dir: string): Promise<Peers> {
   const echo = await start(node, [join(here, '../servers/echo-http.mjs'), '--sdk'], { label: 'echo-http', waitListening: true });
   const upstream = `http://127.0.0.1:${echo.port}`;
   const nginxPort = await freePort();
-  await startNginx(dir, nginxPort, echo.port!);
+  const nginx = await startNginx(dir, nginxPort, echo.port!);
   await waitHttp(`http://127.0.0.1:${nginxPort}/`);
   const fastifyProxy = await start(node, [join(here, '../servers/fastify-proxy.mjs'), upstream], { label: '@fastify/http-proxy', waitListening: true });
   const nodeProxy = await start(node, [join(here, '../servers/node-proxy.mjs'), upstream], { label: 'node-proxy', waitListening: true });
   const sgPort = await freePort();
-  await start(node, [join(root, 'node_modules/supergateway/dist/index.js'), '--stdio', `${node} ${echoStdio}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(sgPort), '--logLevel', 'none'], { label: 'supergateway' });
+  const sg = await start(node, [join(root, 'node_modules/supergateway/dist/index.js'), '--stdio', `${node} ${echoStdio}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(sgPort), '--logLevel', 'none'], { label: 'supergateway' });
   const mpPort = await freePort();
-  await start(node, [join(root, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs'), '--port', String(mpPort), '--host', '127.0.0.1', '--server', 'stream', '--', node, echoStdio], { label: 'mcp-proxy' });
+  const mp = await start(node, [join(root, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs'), '--port', String(mpPort), '--host', '127.0.0.1', '--server', 'stream', '--', node, echoStdio], { label: 'mcp-proxy' });
   await waitHttp(`http://127.0.0.1:${sgPort}/healthz`).catch(() => waitHttp(`http://127.0.0.1:${sgPort}/mcp`));
   await waitHttp(`http://127.0.0.1:${mpPort}/mcp`);
   return {
     backendPort: echo.port!,
     http: { direct: upstream, nginx: `http://127.0.0.1:${nginxPort}`, 'fastify-http-proxy': `http://127.0.0.1:${fastifyProxy.port}`, 'node-proxy': `http://127.0.0.1:${nodeProxy.port}` },
+    pids: { direct: echo.proc.pid, nginx: nginx.proc.pid, 'fastify-http-proxy': fastifyProxy.proc.pid, 'node-proxy': nodeProxy.proc.pid },
     stdio: { supergateway: `http://127.0.0.1:${sgPort}/mcp`, 'mcp-proxy': `http://127.0.0.1:${mpPort}/mcp` },
+    stdioPids: { supergateway: sg.proc.pid, 'mcp-proxy': mp.proc.pid },
   };
 }
 

@@ -32,8 +32,8 @@ export function table(head: string[], body: Array<Array<string | number>>): stri
 }
 
 function throughputTable(t: Record<string, Throughput>, vs: readonly string[]): string {
-  const rows = Object.keys(t).map((k) => [k, t[k]!.rps, t[k]!.p50, t[k]!.p99, ...vs.map((b) => ratio(t[k]!.rps, t[b]?.rps)), t[k]!.non2xx + t[k]!.errors]);
-  return table(['target', 'req/s', 'p50', 'p99', ...vs.map((b) => `× ${b}`), 'errors'], rows);
+  const rows = Object.keys(t).map((k) => [k, t[k]!.rps, t[k]!.p50, t[k]!.p99, t[k]!.cpuUsPerReq ?? '–', ...vs.map((b) => ratio(t[k]!.rps, t[b]?.rps)), t[k]!.non2xx + t[k]!.errors]);
+  return table(['target', 'req/s', 'p50', 'p99', 'CPU µs/req', ...vs.map((b) => `× ${b}`), 'errors'], rows);
 }
 
 /** The slowest credential's req/s (every credential must meet a goal). */
