@@ -1,4 +1,5 @@
 /** Load and latency measurements: autocannon for throughput, a timed sequential loop for latency. */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'undici';
 
@@ -6,6 +7,8 @@ export interface Target {
   label: string;
   url: string;
   headers: Record<string, string>;
+  /** The process in front of the backend (or the backend itself, for direct): its CPU time is measured. */
+  pid?: number;
 }
 
 export interface Throughput {
@@ -14,6 +17,23 @@ export interface Throughput {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU time (user + system) the target's process spent per request: load on the machine changes it far less than req/s. */
+  cpuUsPerReq?: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** utime + stime of a process, in clock ticks; undefined off Linux. */
+function cpuTicks(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
 }
 
 export const callBody = (name = 'echo') => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { text: 'hello' } } });
@@ -31,8 +51,11 @@ export async function throughput(t: Target, connections: number, seconds: number
   await checkEcho(t);
   const opts = { url: t.url, method: 'POST', headers: { ...MCP_HEADERS, ...t.headers }, body: callBody(), connections };
   await autocannon({ ...opts, duration: 1 }); // warm-up (JIT, pools)
+  const before = cpuTicks(t.pid);
   const r = await autocannon({ ...opts, duration: seconds });
-  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  const after = cpuTicks(t.pid);
+  const cpuUsPerReq = before !== undefined && after !== undefined && r.requests.total ? Math.round(((after - before) * 1e6) / USER_HZ / r.requests.total) : undefined;
+  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUsPerReq };
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;

@@ -2,7 +2,12 @@
 // probe the bench asks over IPC: {type:'mem'} → full GC, then process.memoryUsage() and the
 // count of active resources (sockets, timers, handles).
 // Start with --expose-gc. Usage: node --expose-gc proxy.mjs --config <file>
-import { main } from '../../dist/cli.js';
+// BENCH_PROXY_DIST=<dir>: run the build in <dir> instead of dist/ (an earlier build, for A/B rows).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const dist = process.env.BENCH_PROXY_DIST;
+const { main } = await import(dist ? pathToFileURL(join(dist, 'cli.js')).href : '../../dist/cli.js');
 
 process.on('message', (m) => {
   if (m?.type !== 'mem') return;

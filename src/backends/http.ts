@@ -15,6 +15,22 @@ import { BoundedMap } from '../store/memory.js';
 
 const SMALL_BODY = 256 * 1024;
 
+/**
+ * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
+ * small answer comes in the same socket read as its head), read without waiting; else undefined.
+ */
+function arrived(body: Readable): Buffer | undefined {
+  const state = (body as unknown as { _readableState?: { ended?: boolean } })._readableState;
+  if (!state?.ended || body.readableFlowing) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let c: Buffer | null = body.read(); c !== null; c = body.read()) {
+    chunks.push(c);
+    size += c.length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
 /** The whole body when it ends within `limit` bytes; else a stream of all of it (what was read, then the rest). */
 async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Readable> {
   const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -105,9 +121,12 @@ export class HttpBackend implements Backend {
     const json = type.startsWith('application/json');
     if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
     // A small JSON answer goes out in one write with its length (streaming it costs a chunked
-    // response and several writes); a large one streams.
-    if (json) return reply.send(await bufferedUpTo(res.body, SMALL_BODY));
-    return reply.send(rewrite && type.startsWith('text/event-stream') ? res.body.pipe(sseRewriter(rewrite)) : res.body);
+    // response and several writes); a large one streams. So does any answer all of which
+    // arrived with its head (an SSE stream of one event answering a POST, an empty 202); one
+    // still open streams (SSE event by event).
+    if (json) return reply.send(arrived(res.body) ?? (await bufferedUpTo(res.body, SMALL_BODY)));
+    if (rewrite && type.startsWith('text/event-stream')) return reply.send(res.body.pipe(sseRewriter(rewrite)));
+    return reply.send(arrived(res.body) ?? res.body);
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {

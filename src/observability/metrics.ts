@@ -162,34 +162,50 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
   });
 
   // Read from the registry each time: a reload may add or remove backends.
-  const backendOf = (req: FastifyRequest) => {
-    const name = req.routeOptions.url === '/mcp' ? backends.defaultName : (req.params as { backend?: string }).backend;
+  const backendOf = (req: FastifyRequest, route: string) => {
+    const name = route === '/mcp' ? backends.defaultName : (req.params as { backend?: string }).backend;
     return name !== undefined && backends.has(name) ? name : 'unknown';
   };
+  // prom-client hashes a label set at every call; the labelled series are looked up once per
+  // request here instead (their label sets are bounded, see above).
+  const requestSeries = new Map<string, Counter.Internal>();
+  const latencySeries = new Map<string, [Histogram.Internal<'backend'>, Histogram.Internal<'backend'>, Histogram.Internal<'backend'>]>();
+  const seriesOf = (backend: string) => {
+    let s = latencySeries.get(backend);
+    if (!s) latencySeries.set(backend, (s = [duration.labels({ backend }), waited.labels({ backend }), overhead.labels({ backend })]));
+    return s;
+  };
 
-  function record(req: FastifyRequest, reply: FastifyReply, streamed: boolean): void {
+  function record(req: FastifyRequest, reply: FastifyReply, route: string, streamed: boolean): void {
     const facts = factsOf(req);
-    const backend = backendOf(req);
+    const backend = backendOf(req, route);
     const status = reply.raw.statusCode;
     const body = req.body;
     const json = facts.json ?? (req.method === 'POST' && Buffer.isBuffer(body) && body.length <= PEEK_BYTES ? parseJson(body) : undefined);
-    requests.inc({ backend, method: methodLabel(req.method, json, facts.declaredMethod), status: String(status), decision: decisionLabel(status, facts, Boolean(req.principal)) });
+    const labels = { backend, method: methodLabel(req.method, json, facts.declaredMethod), status: String(status), decision: decisionLabel(status, facts, Boolean(req.principal)) };
+    const key = `${labels.backend}\n${labels.method}\n${labels.status}\n${labels.decision}`;
+    let counter = requestSeries.get(key);
+    if (!counter) requestSeries.set(key, (counter = requests.labels(labels)));
+    counter.inc();
+    const [d, w, o] = seriesOf(backend);
     const total = streamed ? facts.headersSeconds! : reply.elapsedTime / 1000;
-    duration.observe({ backend }, total);
+    d.observe(total);
     if (facts.backendSeconds === undefined) return;
-    waited.observe({ backend }, facts.backendSeconds);
-    if (!streamed) overhead.observe({ backend }, Math.max(0, total - facts.backendSeconds));
+    w.observe(facts.backendSeconds);
+    if (!streamed) o.observe(Math.max(0, total - facts.backendSeconds));
   }
 
   // onSend runs for every answer (errors from earlier hooks included) right before its headers
   // go out; 'close' comes when the response ended, or was cut (streams, clients gone).
   // A callback hook, not async: no promise per response on the hot path.
   app.addHook('onSend', (req, reply, payload, done) => {
-    const facts = MCP_ROUTES.has(req.routeOptions.url ?? '') ? factsOf(req) : undefined;
+    // routeOptions is built afresh at each read: read once, and only for what may be an MCP call.
+    const route = req.url.startsWith('/mcp') || !req.url.startsWith('/') ? req.routeOptions.url : undefined;
+    const facts = route !== undefined && MCP_ROUTES.has(route) ? factsOf(req) : undefined;
     if (facts && facts.headersSeconds === undefined) {
       facts.headersSeconds = reply.elapsedTime / 1000;
       const streamed = String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
-      reply.raw.once('close', () => record(req, reply, streamed));
+      reply.raw.once('close', () => record(req, reply, route!, streamed));
     }
     done(null, payload);
   });

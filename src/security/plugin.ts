@@ -76,19 +76,21 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
 
   const origins = allowedOrigins(config);
   const loopbackBound = isLoopbackHost(config.server.host);
-  app.addHook('onRequest', async (req, reply) => {
+  // A callback hook, not async: no promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
     // On the raw response (as @fastify/helmet does), so hijacked routes carry them too.
     for (const [name, value] of headers) reply.raw.setHeader(name, value);
     const target = requestTarget(req.url);
     if (loopbackBound) {
       const host = target.host ?? req.headers.host ?? '';
-      if (!isLoopbackHost(hostnameOf(host))) throw new Errors.HOST_FORBIDDEN(JSON.stringify(host.slice(0, 100)));
+      if (!isLoopbackHost(hostnameOf(host))) return done(new Errors.HOST_FORBIDDEN(JSON.stringify(host.slice(0, 100))));
     }
     const origin = req.headers.origin;
     if (origin !== undefined && needsOriginCheck(req, target.path, config.session.cookieName) && !origins.has(origin)) {
       req.log.warn({ event: 'origin.refused', origin: origin.slice(0, 200) }, 'request from a foreign origin refused');
-      throw new Errors.ORIGIN_FORBIDDEN(JSON.stringify(origin.slice(0, 100)));
+      return done(new Errors.ORIGIN_FORBIDDEN(JSON.stringify(origin.slice(0, 100))));
     }
+    done();
   });
 }
 
