@@ -1,6 +1,6 @@
 /**
  * `/healthz`: the process is alive. `/readyz`: config, keys and listeners are up (200); the
- * IdP, the store and each backend are reported in the body but never make it fail (DESIGN §5).
+ * IdP, the store and each backend are reported in the body but never make it fail (README, Endpoints).
  */
 import type { FastifyInstance } from 'fastify';
 import type { BackendRegistry } from '../backends/registry.js';

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics at `GET /metrics` (DESIGN §5), on a registry of this app's own (tests run
+ * Prometheus metrics at `GET /metrics`, on a registry of this app's own (tests run
  * several apps in one process). No credentials, like /healthz; 404 with `metrics.enabled: false`.
  * Labels never carry who made a request (no sub, email, token, cookie): only backend names
  * from config, known MCP method names, status codes and fixed words, so they stay bounded.
@@ -131,7 +131,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
   const duration = latency('request_duration_seconds', 'MCP requests as the proxy sees them: to the end of a JSON answer, to the response headers of an SSE stream.', LATENCY_BUCKETS);
   const waited = latency('backend_duration_seconds', 'Time waiting for the backend: HTTP, to its response headers; stdio, from handing the message to the child to its first answer.', LATENCY_BUCKETS);
   const overhead = latency('overhead_seconds', 'Proxy time minus backend time, for answers that are not streamed.', OVERHEAD_BUCKETS);
-  const stats = () => backends.all().map((b) => ({ name: b.name, stats: b.stats?.() }));
+  const stats = () => backends.all().map((b) => ({ name: b.name, stats: b.stats() }));
   new Gauge({
     name: `${PREFIX}mcp_sessions`,
     help: 'MCP sessions this proxy knows, by backend.',
@@ -157,7 +157,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     registers,
     collect() {
       this.reset();
-      for (const b of stats()) for (const [state, n] of Object.entries(b.stats?.processes ?? {})) this.set({ backend: b.name, state }, n);
+      for (const b of stats()) for (const [state, n] of Object.entries(b.stats.processes ?? {})) this.set({ backend: b.name, state }, n);
     },
   });
 
