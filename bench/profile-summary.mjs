@@ -9,7 +9,8 @@ const top = Number(topArg ?? 25);
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const self = new Map();
 const dt = prof.timeDeltas;
-for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (dt[i] ?? 0));
+for (let i = 0; i < prof.samples.length; i++)
+  self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (dt[i] ?? 0));
 // Percentages are of busy time: samples of the idle loop are left out.
 const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
 for (const id of idleIds) self.delete(id);
@@ -33,7 +34,9 @@ for (const [id, t] of self) {
   pkg.set(p, (pkg.get(p) ?? 0) + t);
 }
 const pct = (t) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
-console.log(`busy time sampled ${(total / 1e6).toFixed(2)} s (percentages below are of busy time)\n\nby package / area:`);
+console.log(
+  `busy time sampled ${(total / 1e6).toFixed(2)} s (percentages below are of busy time)\n\nby package / area:`,
+);
 for (const [k, t] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
 console.log('\nby function (self):');
 for (const [k, t] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
@@ -53,4 +56,8 @@ for (const [id, t] of self) {
   }
 }
 console.log('\nby function (inclusive), project code and plugins:');
-for (const [k, t] of [...incl].filter(([k]) => /dist\/|fastify|secure-session|cors|helmet|pino|undici|jose/.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(t)}  ${k}`);
+for (const [k, t] of [...incl]
+  .filter(([k]) => /dist\/|fastify|secure-session|cors|helmet|pino|undici|jose/.test(k))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pct(t)}  ${k}`);

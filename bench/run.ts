@@ -26,7 +26,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { bearerToken, sessionCookie } from './lib/credentials.js';
-import { firstEventDelay, openSessions, sequentialLatency, throughput, type Target, type Throughput } from './lib/load.js';
+import {
+  firstEventDelay,
+  openSessions,
+  sequentialLatency,
+  throughput,
+  type Target,
+  type Throughput,
+} from './lib/load.js';
 import { backendName, HTTP_PEERS, proxyConfig, SHAPES, startPeers, type Shape } from './lib/peers.js';
 import { directColdStart, idleSessions, proxyColdStart } from './lib/phases.js';
 import { stopAll, stopProc } from './lib/procs.js';
@@ -50,7 +57,17 @@ const wanted = (group: string, label: string) => {
 const want = (phase: string) => !ONLY || ONLY.includes(phase);
 
 const dir = mkdtempSync(join(tmpdir(), 'mcp-proxy-bench-'));
-const results: Results = { startedAt: new Date().toISOString(), node: process.version, load: { start: load() }, connections: CONNECTIONS, seconds: SECONDS, throughput: {}, stdio: {}, latency: {}, memory: {} };
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  node: process.version,
+  load: { start: load() },
+  connections: CONNECTIONS,
+  seconds: SECONDS,
+  throughput: {},
+  stdio: {},
+  latency: {},
+  memory: {},
+};
 
 /** A running proxy's credentials: API key, one JWT per backend (its audience), a session cookie. */
 async function credentialsFor(P: string, apiKey: string, pid?: number) {
@@ -63,7 +80,12 @@ async function credentialsFor(P: string, apiKey: string, pid?: number) {
   /** The proxy's three rows for a backend, labelled `<name>+apikey`, `+jwt`, `+cookie`. */
   const rows = async (name: string, backend: string): Promise<Target[]> => {
     const creds = { apikey: { 'x-api-key': apiKey }, jwt: await bearer(backend), cookie: { cookie } };
-    return CREDENTIALS.map((c) => ({ label: `${name}+${c.slice('proxy+'.length)}`, url: `${P}/mcp/${backend}`, pid, headers: creds[c.slice('proxy+'.length) as keyof typeof creds] }));
+    return CREDENTIALS.map((c) => ({
+      label: `${name}+${c.slice('proxy+'.length)}`,
+      url: `${P}/mcp/${backend}`,
+      pid,
+      headers: creds[c.slice('proxy+'.length) as keyof typeof creds],
+    }));
   };
   return { bearer, rows };
 }
@@ -71,8 +93,14 @@ async function credentialsFor(P: string, apiKey: string, pid?: number) {
 async function main() {
   const peers = await startPeers(dir);
   const apiKey = randomBytes(24).toString('base64url');
-  const config = proxyConfig(peers.backendPort, randomBytes(32).toString('base64'), createHash('sha256').update(apiKey).digest('hex'));
-  const proxy = await startBenchProxy(dir, await freePort(), config, { profileDir: process.env.BENCH_PROFILE === '1' ? join(here, 'profiles') : undefined });
+  const config = proxyConfig(
+    peers.backendPort,
+    randomBytes(32).toString('base64'),
+    createHash('sha256').update(apiKey).digest('hex'),
+  );
+  const proxy = await startBenchProxy(dir, await freePort(), config, {
+    profileDir: process.env.BENCH_PROFILE === '1' ? join(here, 'profiles') : undefined,
+  });
   const P = proxy.url;
   log('getting credentials (login, OAuth flow)');
   const { bearer, rows } = await credentialsFor(P, apiKey, proxy.started.proc.pid);
@@ -86,12 +114,26 @@ async function main() {
     others.push({ name, creds: await credentialsFor(other.url, apiKey, other.started.proc.pid) });
   }
   /** Every target holds an MCP session (the SDK backend is stateful; the others ignore it). */
-  const withSession = async (t: Target): Promise<Target> => ({ ...t, headers: { ...t.headers, 'mcp-session-id': (await openSessions(t, 1, 1))[0]! } });
+  const withSession = async (t: Target): Promise<Target> => ({
+    ...t,
+    headers: { ...t.headers, 'mcp-session-id': (await openSessions(t, 1, 1))[0]! },
+  });
 
   const targets = {} as Record<Shape, Target[]>;
   for (const shape of Object.keys(SHAPES) as Shape[]) {
-    const all = [await rows('proxy', backendName(shape)), ...(await Promise.all(others.map((o) => o.creds.rows(o.name, backendName(shape)))))];
-    targets[shape] = [...HTTP_PEERS.map((p) => ({ label: p, url: `${peers.http[p]}${SHAPES[shape]}`, headers: {}, pid: peers.pids[p] })), ...all[0]!.flatMap((_, i) => all.map((r) => r[i]!))];
+    const all = [
+      await rows('proxy', backendName(shape)),
+      ...(await Promise.all(others.map((o) => o.creds.rows(o.name, backendName(shape))))),
+    ];
+    targets[shape] = [
+      ...HTTP_PEERS.map((p) => ({
+        label: p,
+        url: `${peers.http[p]}${SHAPES[shape]}`,
+        headers: {},
+        pid: peers.pids[p],
+      })),
+      ...all[0]!.flatMap((_, i) => all.map((r) => r[i]!)),
+    ];
   }
   const stdio: Target[] = [
     { label: 'supergateway', url: peers.stdio.supergateway, headers: {}, pid: peers.stdioPids.supergateway },
@@ -108,7 +150,8 @@ async function main() {
     samples.set(key, [...(samples.get(key) ?? []), await throughput(await withSession(t), CONNECTIONS, SECONDS)]);
   };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const shape of Object.keys(targets) as Shape[]) for (const t of targets[shape].filter((x) => wanted(shape, x.label))) await run(shape, t);
+    for (const shape of Object.keys(targets) as Shape[])
+      for (const t of targets[shape].filter((x) => wanted(shape, x.label))) await run(shape, t);
     for (const t of stdio.filter((x) => wanted('stdio', x.label))) await run('stdio', t);
   }
   for (const [key, v] of samples) {
@@ -123,22 +166,36 @@ async function main() {
     for (const shape of Object.keys(targets) as Shape[]) {
       log(`latency at 1 connection: ${shape}`);
       const l = (results.latency[shape] = {} as Record<string, Awaited<ReturnType<typeof sequentialLatency>>>);
-      for (const t of targets[shape].filter((x) => x.label !== 'fastify-http-proxy')) l[t.label] = await sequentialLatency(await withSession(t), LATENCY_CALLS);
+      for (const t of targets[shape].filter((x) => x.label !== 'fastify-http-proxy'))
+        l[t.label] = await sequentialLatency(await withSession(t), LATENCY_CALLS);
     }
   }
   if (want('first-event')) {
     log('SSE first-event delay');
     const sse: Record<string, number> = (results.sseFirstEventUs = {});
-    for (const t of targets.length.filter((x) => ['direct', 'nginx', 'node-proxy', 'proxy+apikey'].includes(x.label) || x.label.endsWith('+jwt'))) sse[t.label] = await firstEventDelay(t, 300);
+    for (const t of targets.length.filter(
+      (x) => ['direct', 'nginx', 'node-proxy', 'proxy+apikey'].includes(x.label) || x.label.endsWith('+jwt'),
+    ))
+      sse[t.label] = await firstEventDelay(t, 300);
   }
   if (want('cold')) {
     log('stdio cold start');
-    results.coldStartMs = { server: await directColdStart(), proxy: await proxyColdStart(`${P}/mcp/stdio-cold`, await bearer('stdio-cold')) };
+    results.coldStartMs = {
+      server: await directColdStart(),
+      proxy: await proxyColdStart(`${P}/mcp/stdio-cold`, await bearer('stdio-cold')),
+    };
   }
   if (want('memory')) {
-    for (const [label, backend] of [['http', 'echo'], ['stdio-shared', 'stdio']] as const) {
+    for (const [label, backend] of [
+      ['http', 'echo'],
+      ['stdio-shared', 'stdio'],
+    ] as const) {
       log(`idle sessions: ${label}`);
-      results.memory[label] = await idleSessions(proxy, { label: `sessions-${label}`, url: `${P}/mcp/${backend}`, headers: await bearer(backend) }, SESSIONS);
+      results.memory[label] = await idleSessions(
+        proxy,
+        { label: `sessions-${label}`, url: `${P}/mcp/${backend}`, headers: await bearer(backend) },
+        SESSIONS,
+      );
     }
   }
   await stopProc(proxy.started.proc);

@@ -44,11 +44,22 @@ function childProcesses(ppid: number): number {
   return n;
 }
 
-const echo = await start(process.execPath, [join(here, 'servers/echo-http.mjs')], { label: 'echo', waitListening: true });
+const echo = await start(process.execPath, [join(here, 'servers/echo-http.mjs')], {
+  label: 'echo',
+  waitListening: true,
+});
 const proxy = await startBenchProxy(dir, await freePort(), {
   session: { keys: [randomBytes(32).toString('base64')] },
-  devIdp: { enabled: true, users: [{ username: 'alice', password: 'alice', groups: ['admin'] }, { username: 'bob', password: 'bob', groups: [] }] },
-  apiKeys: [{ name: 'soak', sha256: createHash('sha256').update(KEY).digest('hex'), subject: 'soak-bot', groups: ['admin'] }],
+  devIdp: {
+    enabled: true,
+    users: [
+      { username: 'alice', password: 'alice', groups: ['admin'] },
+      { username: 'bob', password: 'bob', groups: [] },
+    ],
+  },
+  apiKeys: [
+    { name: 'soak', sha256: createHash('sha256').update(KEY).digest('hex'), subject: 'soak-bot', groups: ['admin'] },
+  ],
   audit: { file: join(dir, 'audit.log') },
   backends: [
     { name: 'echo', default: true, http: { url: `http://127.0.0.1:${echo.port}/mcp` } },
@@ -79,7 +90,12 @@ const workers = [
   // Tool calls, ~100/s over 4 loops.
   ...Array.from({ length: 4 }, () =>
     guard(async () => {
-      const res = await pool.request({ method: 'POST', path: '/mcp/echo', headers: { ...H, 'mcp-session-id': echoSession! }, body: body('tools/call', { name: 'echo', arguments: { t: Date.now() } }) });
+      const res = await pool.request({
+        method: 'POST',
+        path: '/mcp/echo',
+        headers: { ...H, 'mcp-session-id': echoSession! },
+        body: body('tools/call', { name: 'echo', arguments: { t: Date.now() } }),
+      });
       await res.body.dump();
       counts.calls++;
       await sleep(40);
@@ -89,25 +105,42 @@ const workers = [
   guard(async () => {
     const { cookie } = await loginThroughProxy(P, counts.logins % 2 ? 'alice' : 'bob');
     const status = (await (await fetch(`${P}/oauth/status`, { headers: { cookie } })).json()) as { csrfToken: string };
-    await fetch(`${P}/oauth/logout`, { method: 'POST', headers: { cookie, origin: P, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ csrf: status.csrfToken }) }).then((r) => r.arrayBuffer());
+    await fetch(`${P}/oauth/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: P, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ csrf: status.csrfToken }),
+    }).then((r) => r.arrayBuffer());
     counts.logins++;
     await sleep(1000);
   }),
   // SSE GET streams on the shared stdio backend, held 2 s then dropped.
   guard(async () => {
     const [sid] = await openSessions({ label: 'shared', url: `${P}/mcp/shared`, headers: { 'x-api-key': KEY } }, 1, 1);
-    const res = await pool.request({ method: 'GET', path: '/mcp/shared', headers: { ...H, 'mcp-session-id': sid!, accept: 'text/event-stream' } });
+    const res = await pool.request({
+      method: 'GET',
+      path: '/mcp/shared',
+      headers: { ...H, 'mcp-session-id': sid!, accept: 'text/event-stream' },
+    });
     await sleep(2000);
     res.body.destroy();
-    await pool.request({ method: 'DELETE', path: '/mcp/shared', headers: { ...H, 'mcp-session-id': sid! } }).then((r) => r.body.dump());
+    await pool
+      .request({ method: 'DELETE', path: '/mcp/shared', headers: { ...H, 'mcp-session-id': sid! } })
+      .then((r) => r.body.dump());
     counts.streams++;
   }),
   // stdio sessions with a process each: open, call, close.
   guard(async () => {
     const [sid] = await openSessions({ label: 'each', url: `${P}/mcp/each`, headers: { 'x-api-key': KEY } }, 1, 1);
-    const res = await pool.request({ method: 'POST', path: '/mcp/each', headers: { ...H, 'mcp-session-id': sid! }, body: body('tools/call', { name: 'echo', arguments: {} }) });
+    const res = await pool.request({
+      method: 'POST',
+      path: '/mcp/each',
+      headers: { ...H, 'mcp-session-id': sid! },
+      body: body('tools/call', { name: 'echo', arguments: {} }),
+    });
     await res.body.dump();
-    await pool.request({ method: 'DELETE', path: '/mcp/each', headers: { ...H, 'mcp-session-id': sid! } }).then((r) => r.body.dump());
+    await pool
+      .request({ method: 'DELETE', path: '/mcp/each', headers: { ...H, 'mcp-session-id': sid! } })
+      .then((r) => r.body.dump());
     counts.stdioSessions++;
     await sleep(500);
   }),
@@ -119,7 +152,14 @@ const sampler = (async () => {
   while (running()) {
     await sleep(Math.min(EVERY_MS, Math.max(0, until - Date.now())));
     const p = await proxy.probe();
-    const s = { t: Math.round((Date.now() - t0) / 1000), heapMB: +(p.usage.heapUsed / 2 ** 20).toFixed(1), rssMB: +(p.usage.rss / 2 ** 20).toFixed(1), resources: p.resources, processes: childProcesses(proxy.started.proc.pid!), ...counts };
+    const s = {
+      t: Math.round((Date.now() - t0) / 1000),
+      heapMB: +(p.usage.heapUsed / 2 ** 20).toFixed(1),
+      rssMB: +(p.usage.rss / 2 ** 20).toFixed(1),
+      resources: p.resources,
+      processes: childProcesses(proxy.started.proc.pid!),
+      ...counts,
+    };
     samples.push(s);
     log(`soak: ${JSON.stringify(s)}`);
   }
@@ -132,10 +172,19 @@ await pool.close();
 await stopAll();
 
 const base = samples[Math.min(1, samples.length - 1)]!;
-const last: Record<string, number> = { ...samples.at(-1)!, heapMB: +(settled.usage.heapUsed / 2 ** 20).toFixed(1), resources: settled.resources };
+const last: Record<string, number> = {
+  ...samples.at(-1)!,
+  heapMB: +(settled.usage.heapUsed / 2 ** 20).toFixed(1),
+  resources: settled.resources,
+};
 const flat = last.heapMB <= base.heapMB * 1.15 && last.resources <= base.resources + 20;
-log(`soak: after warm-up heap ${base.heapMB} MB, ${base.resources} resources; at the end (settled) heap ${last.heapMB} MB, ${last.resources} resources, RSS ${last.rssMB} MB → ${flat ? 'flat' : 'GROWING'}`);
+log(
+  `soak: after warm-up heap ${base.heapMB} MB, ${base.resources} resources; at the end (settled) heap ${last.heapMB} MB, ${last.resources} resources, RSS ${last.rssMB} MB → ${flat ? 'flat' : 'GROWING'}`,
+);
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results/soak.json'), `${JSON.stringify({ minutes: MINUTES, samples, settled: last, flat }, null, 2)}\n`);
+writeFileSync(
+  join(here, 'results/soak.json'),
+  `${JSON.stringify({ minutes: MINUTES, samples, settled: last, flat }, null, 2)}\n`,
+);
 rmSync(dir, { recursive: true, force: true });
 process.exit(flat ? 0 : 1);

@@ -20,7 +20,10 @@ const SEEN_LIMIT = 1000;
 
 function splitList(value) {
   if (!value) return [];
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function makeAssertionChecker({ jwksUrl, issuer, audience }) {

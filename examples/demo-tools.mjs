@@ -133,7 +133,8 @@ export function createDemoServer({ name, version = '1.0.0', describeIdentity }) 
   server.registerTool(
     'ask_client',
     {
-      description: 'Asks the client to sample an LLM completion for the question (sampling/createMessage) and returns its answer.',
+      description:
+        'Asks the client to sample an LLM completion for the question (sampling/createMessage) and returns its answer.',
       inputSchema: { question: z.string() },
     },
     async ({ question }) => {
@@ -141,7 +142,9 @@ export function createDemoServer({ name, version = '1.0.0', describeIdentity }) 
         messages: [{ role: 'user', content: { type: 'text', text: question } }],
         maxTokens: 100,
       });
-      return textResult(`client answered: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}`);
+      return textResult(
+        `client answered: ${answer.content.type === 'text' ? answer.content.text : answer.content.type}`,
+      );
     },
   );
 

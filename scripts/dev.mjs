@@ -7,13 +7,23 @@ import { startDemoHttpServer } from '../examples/demo-http-server.mjs';
 process.chdir(new URL('..', import.meta.url).pathname);
 const port = Number(process.env.PORT ?? 8080);
 const publicUrl = `http://127.0.0.1:${port}`;
-const demo = await startDemoHttpServer({ port: Number(process.env.DEMO_PORT ?? 0), jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
+const demo = await startDemoHttpServer({
+  port: Number(process.env.DEMO_PORT ?? 0),
+  jwksUrl: `${publicUrl}/.well-known/jwks.json`,
+  issuer: publicUrl,
+});
 process.env.DEMO_HTTP_URL = demo.url;
 
 const { main } = await import('../dist/cli.js');
 setTimeout(() => {
-  process.stderr.write(`\n  Demo ready: open ${publicUrl}/ and log in as alice / alice (or bob / bob).\n  MCP endpoints: ${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user).\n\n`);
+  process.stderr.write(
+    `\n  Demo ready: open ${publicUrl}/ and log in as alice / alice (or bob / bob).\n  MCP endpoints: ${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user).\n\n`,
+  );
 }, 300).unref();
-const code = await main(['--config', new URL('../config/dev.yaml', import.meta.url).pathname, ...process.argv.slice(2)]);
+const code = await main([
+  '--config',
+  new URL('../config/dev.yaml', import.meta.url).pathname,
+  ...process.argv.slice(2),
+]);
 await demo.close();
 process.exit(code);

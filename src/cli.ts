@@ -10,7 +10,8 @@ import { configWarnings, loadConfig, resolveConfigFile, type Config } from './ap
 import { maskSecrets } from './config/mask.js';
 import { reloadTriggers } from './app/triggers.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 const HELP = `mcp-oidc-proxy ${VERSION} — an authenticating reverse proxy for MCP servers
 
@@ -36,7 +37,12 @@ export interface CliIo {
   cwd: string;
 }
 
-const defaultIo: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, cwd: process.cwd() };
+const defaultIo: CliIo = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  env: process.env,
+  cwd: process.cwd(),
+};
 
 interface Parsed {
   command: 'run' | 'check-config' | 'help' | 'version';
@@ -68,11 +74,13 @@ export function parseCli(argv: string[]): Parsed {
   });
   if (values.help) return { command: 'help' };
   if (values.version) return { command: 'version' };
-  if (positionals.length > 1 || (positionals[0] && positionals[0] !== 'check-config')) throw new Error(`unknown command "${positionals.join(' ')}" (see --help)`);
+  if (positionals.length > 1 || (positionals[0] && positionals[0] !== 'check-config'))
+    throw new Error(`unknown command "${positionals.join(' ')}" (see --help)`);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--port: not a port number: ${values.port}`);
   }
   const wrapping = child.length > 0 || values.issuer || values['client-id'];
   return {
@@ -80,20 +88,31 @@ export function parseCli(argv: string[]): Parsed {
     config: values.config,
     port,
     host: values.host,
-    wrap: wrapping ? { issuer: values.issuer, clientId: values['client-id'], clientSecret: values['client-secret'], clientSecretFile: values['client-secret-file'], argv: child } : undefined,
+    wrap: wrapping
+      ? {
+          issuer: values.issuer,
+          clientId: values['client-id'],
+          clientSecret: values['client-secret'],
+          clientSecretFile: values['client-secret-file'],
+          argv: child,
+        }
+      : undefined,
   };
 }
 
 /** The zero-config form as a config document: one stdio backend named `default`, served at /mcp. */
 function wrapDocument(w: NonNullable<Parsed['wrap']>, env: NodeJS.ProcessEnv, io: CliIo): Record<string, unknown> {
   if (!w.argv.length) throw new Error('the zero-config form needs a command after "--"');
-  const secret = w.clientSecret ?? (w.clientSecretFile ? readFileSync(w.clientSecretFile, 'utf8').trim() : env.OIDC_CLIENT_SECRET);
+  const secret =
+    w.clientSecret ?? (w.clientSecretFile ? readFileSync(w.clientSecretFile, 'utf8').trim() : env.OIDC_CLIENT_SECRET);
   const doc: Record<string, unknown> = {
     oidc: { issuer: w.issuer, clientId: w.clientId, clientSecret: secret },
     backends: [{ name: 'default', stdio: { command: w.argv[0], args: w.argv.slice(1) } }],
   };
   if (!env.MCP_PROXY_SESSION_KEYS && !env.MCP_PROXY_SESSION_KEYS_FILE) {
-    io.err('warning: no MCP_PROXY_SESSION_KEYS set: using a random session key, sessions end when the proxy restarts\n');
+    io.err(
+      'warning: no MCP_PROXY_SESSION_KEYS set: using a random session key, sessions end when the proxy restarts\n',
+    );
     doc.session = { keys: [randomBytes(32).toString('base64')] };
   }
   return doc;
@@ -101,7 +120,12 @@ function wrapDocument(w: NonNullable<Parsed['wrap']>, env: NodeJS.ProcessEnv, io
 
 function load(p: Parsed, io: CliIo): { config?: Config; problems: string[]; file?: string } {
   const file = resolveConfigFile(p.config, io.env, io.cwd);
-  if (!file && !p.wrap) return { problems: ['no config: pass --config FILE, set MCP_PROXY_CONFIG, or create config/proxy.yaml (see config/example.yaml)'] };
+  if (!file && !p.wrap)
+    return {
+      problems: [
+        'no config: pass --config FILE, set MCP_PROXY_CONFIG, or create config/proxy.yaml (see config/example.yaml)',
+      ],
+    };
   try {
     const doc = p.wrap ? wrapDocument(p.wrap, io.env, io) : undefined;
     return loadConfig({ file, doc, env: io.env, cwd: io.cwd, overrides: { port: p.port, host: p.host } });
@@ -118,16 +142,26 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.err(`error: ${(e as Error).message}\n`);
     return 2;
   }
-  if (parsed.command === 'help') return io.out(HELP), 0;
-  if (parsed.command === 'version') return io.out(`${VERSION}\n`), 0;
+  if (parsed.command === 'help') {
+    io.out(HELP);
+    return 0;
+  }
+  if (parsed.command === 'version') {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
   const { config, problems, file } = load(parsed, io);
   if (!config) {
-    io.err(`invalid configuration${file ? ` (${file})` : ''}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    io.err(
+      `invalid configuration${file ? ` (${file})` : ''}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     return 1;
   }
   if (parsed.command === 'check-config') {
     const warnings = configWarnings(config);
-    io.out(`${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`);
+    io.out(
+      `${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`,
+    );
     return 0;
   }
   // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
@@ -139,8 +173,18 @@ async function run(config: Config, reload: () => ReturnType<typeof load>, file?:
   const { app, client } = proxy;
   for (const w of configWarnings(config)) app.log.warn({ event: 'config.lint' }, w);
   await app.listen({ host: config.server.host, port: config.server.port });
-  app.log.info({ event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) }, `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`);
-  client?.get().catch(() => app.log.warn({ event: 'idp.discovery_failed', issuer: client.settings.issuer, reason: client.lastError }, 'IdP discovery failed; retrying at the next login'));
+  app.log.info(
+    { event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) },
+    `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`,
+  );
+  client
+    ?.get()
+    .catch(() =>
+      app.log.warn(
+        { event: 'idp.discovery_failed', issuer: client.settings.issuer, reason: client.lastError },
+        'IdP discovery failed; retrying at the next login',
+      ),
+    );
   return new Promise<number>((resolve) => {
     let closing = false;
     const stop = (signal: string) => {
@@ -154,12 +198,21 @@ async function run(config: Config, reload: () => ReturnType<typeof load>, file?:
         resolve(0);
       }, config.server.shutdownTimeout);
       force.unref();
-      app.close().then(() => resolve(0), () => resolve(1));
+      app.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     onLauncherExit(() => stop('launcher exited'));
-    const stopReloads = reloadTriggers({ file, watchConfig: config.server.watchConfig, load: reload, reload: proxy.reload, log: app.log });
+    const stopReloads = reloadTriggers({
+      file,
+      watchConfig: config.server.watchConfig,
+      load: reload,
+      reload: proxy.reload,
+      log: app.log,
+    });
   });
 }
 

@@ -18,9 +18,21 @@ export async function bearerToken(proxyUrl: string, resource: string, user = 'al
   const redirect = 'http://127.0.0.1:33418/callback';
   const { meta, client } = await register(proxyUrl, redirect);
   const { verifier, challenge } = pkce();
-  const { code, error } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, resource }), redirect, user);
+  const { code, error } = await getCode(
+    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, resource }),
+    redirect,
+    user,
+  );
   if (!code) throw new Error(`authorization failed: ${error}`);
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirect, resource });
-  if (tok.status !== 200 || !tok.body.access_token) throw new Error(`token request: ${tok.status} ${JSON.stringify(tok.body)}`);
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: redirect,
+    resource,
+  });
+  if (tok.status !== 200 || !tok.body.access_token)
+    throw new Error(`token request: ${tok.status} ${JSON.stringify(tok.body)}`);
   return tok.body.access_token;
 }

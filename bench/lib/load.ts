@@ -36,15 +36,21 @@ function cpuTicks(pid: number | undefined): number | undefined {
   }
 }
 
-export const callBody = (name = 'echo') => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { text: 'hello' } } });
+export const callBody = (name = 'echo') =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { text: 'hello' } } });
 
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-06-18',
+};
 
 /** One correct answer first (an echo of the arguments), so a fast row of errors cannot pass for a result. */
 export async function checkEcho(t: Target): Promise<void> {
   const res = await fetch(t.url, { method: 'POST', headers: { ...MCP_HEADERS, ...t.headers }, body: callBody() });
   const text = await res.text();
-  if (res.status !== 200 || !text.includes('\\"text\\":\\"hello\\"')) throw new Error(`${t.label}: tools/call echo answered ${res.status} ${text.slice(0, 300)}`);
+  if (res.status !== 200 || !text.includes('\\"text\\":\\"hello\\"'))
+    throw new Error(`${t.label}: tools/call echo answered ${res.status} ${text.slice(0, 300)}`);
 }
 
 export async function throughput(t: Target, connections: number, seconds: number): Promise<Throughput> {
@@ -54,8 +60,18 @@ export async function throughput(t: Target, connections: number, seconds: number
   const before = cpuTicks(t.pid);
   const r = await autocannon({ ...opts, duration: seconds });
   const after = cpuTicks(t.pid);
-  const cpuUsPerReq = before !== undefined && after !== undefined && r.requests.total ? Math.round(((after - before) * 1e6) / USER_HZ / r.requests.total) : undefined;
-  return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUsPerReq };
+  const cpuUsPerReq =
+    before !== undefined && after !== undefined && r.requests.total
+      ? Math.round(((after - before) * 1e6) / USER_HZ / r.requests.total)
+      : undefined;
+  return {
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    cpuUsPerReq,
+  };
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -98,7 +114,8 @@ export async function firstEventDelay(t: Target, n: number): Promise<number> {
     for (let i = 0; i < n + 20; i++) {
       const t0 = process.hrtime.bigint();
       const res = await client.request({ method: 'POST', path: u.pathname, headers, body: callBody('stream') });
-      if (!String(res.headers['content-type']).startsWith('text/event-stream')) throw new Error(`${t.label}: not an SSE answer (${res.statusCode} ${res.headers['content-type']})`);
+      if (!String(res.headers['content-type']).startsWith('text/event-stream'))
+        throw new Error(`${t.label}: not an SSE answer (${res.statusCode} ${res.headers['content-type']})`);
       let first = 0n;
       for await (const chunk of res.body) {
         if (!first && chunk.toString().includes('data:')) first = process.hrtime.bigint();
@@ -116,16 +133,27 @@ export async function firstEventDelay(t: Target, n: number): Promise<number> {
 export async function openSessions(t: Target, n: number, parallel = 32): Promise<string[]> {
   const u = new URL(t.url);
   const client = new Pool(u.origin, { connections: parallel });
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+  });
   const ids: string[] = [];
   let next = 0;
   const worker = async () => {
     while (next < n) {
       next++;
-      const res = await client.request({ method: 'POST', path: u.pathname, headers: { ...MCP_HEADERS, ...t.headers }, body });
+      const res = await client.request({
+        method: 'POST',
+        path: u.pathname,
+        headers: { ...MCP_HEADERS, ...t.headers },
+        body,
+      });
       await res.body.text();
       const id = res.headers['mcp-session-id'];
-      if (res.statusCode !== 200 || typeof id !== 'string') throw new Error(`${t.label}: initialize answered ${res.statusCode} without a session id`);
+      if (res.statusCode !== 200 || typeof id !== 'string')
+        throw new Error(`${t.label}: initialize answered ${res.statusCode} without a session id`);
       ids.push(id);
     }
   };

@@ -6,7 +6,8 @@ import { start, type Started } from './procs.js';
 
 function nginxBinary(): string {
   for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
-  if (process.getuid?.() !== 0) throw new Error('nginx is not installed and this is not root: apt-get install nginx-light');
+  if (process.getuid?.() !== 0)
+    throw new Error('nginx is not installed and this is not root: apt-get install nginx-light');
   process.stderr.write('bench: installing nginx-light from Debian\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
@@ -26,7 +27,9 @@ export async function startNginx(dir: string, port: number, upstreamPort: number
   mkdirSync(root, { recursive: true });
   const conf = join(root, 'nginx.conf');
   const tmp = (n: string) => `${n}_temp_path ${join(root, n)};`;
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 daemon off;
 master_process off;
 worker_processes 1;
@@ -47,7 +50,8 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const s = await start(bin, ['-c', conf, '-p', root], { label: 'nginx' });
   return s;
 }

@@ -43,23 +43,72 @@ export interface Peers {
 }
 
 export async function startPeers(dir: string): Promise<Peers> {
-  const echo = await start(node, [join(here, '../servers/echo-http.mjs'), '--sdk'], { label: 'echo-http', waitListening: true });
+  const echo = await start(node, [join(here, '../servers/echo-http.mjs'), '--sdk'], {
+    label: 'echo-http',
+    waitListening: true,
+  });
   const upstream = `http://127.0.0.1:${echo.port}`;
   const nginxPort = await freePort();
   const nginx = await startNginx(dir, nginxPort, echo.port!);
   await waitHttp(`http://127.0.0.1:${nginxPort}/`);
-  const fastifyProxy = await start(node, [join(here, '../servers/fastify-proxy.mjs'), upstream], { label: '@fastify/http-proxy', waitListening: true });
-  const nodeProxy = await start(node, [join(here, '../servers/node-proxy.mjs'), upstream], { label: 'node-proxy', waitListening: true });
+  const fastifyProxy = await start(node, [join(here, '../servers/fastify-proxy.mjs'), upstream], {
+    label: '@fastify/http-proxy',
+    waitListening: true,
+  });
+  const nodeProxy = await start(node, [join(here, '../servers/node-proxy.mjs'), upstream], {
+    label: 'node-proxy',
+    waitListening: true,
+  });
   const sgPort = await freePort();
-  const sg = await start(node, [join(root, 'node_modules/supergateway/dist/index.js'), '--stdio', `${node} ${echoStdio}`, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(sgPort), '--logLevel', 'none'], { label: 'supergateway' });
+  const sg = await start(
+    node,
+    [
+      join(root, 'node_modules/supergateway/dist/index.js'),
+      '--stdio',
+      `${node} ${echoStdio}`,
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      String(sgPort),
+      '--logLevel',
+      'none',
+    ],
+    { label: 'supergateway' },
+  );
   const mpPort = await freePort();
-  const mp = await start(node, [join(root, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs'), '--port', String(mpPort), '--host', '127.0.0.1', '--server', 'stream', '--', node, echoStdio], { label: 'mcp-proxy' });
+  const mp = await start(
+    node,
+    [
+      join(root, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs'),
+      '--port',
+      String(mpPort),
+      '--host',
+      '127.0.0.1',
+      '--server',
+      'stream',
+      '--',
+      node,
+      echoStdio,
+    ],
+    { label: 'mcp-proxy' },
+  );
   await waitHttp(`http://127.0.0.1:${sgPort}/healthz`).catch(() => waitHttp(`http://127.0.0.1:${sgPort}/mcp`));
   await waitHttp(`http://127.0.0.1:${mpPort}/mcp`);
   return {
     backendPort: echo.port!,
-    http: { direct: upstream, nginx: `http://127.0.0.1:${nginxPort}`, 'fastify-http-proxy': `http://127.0.0.1:${fastifyProxy.port}`, 'node-proxy': `http://127.0.0.1:${nodeProxy.port}` },
-    pids: { direct: echo.proc.pid, nginx: nginx.proc.pid, 'fastify-http-proxy': fastifyProxy.proc.pid, 'node-proxy': nodeProxy.proc.pid },
+    http: {
+      direct: upstream,
+      nginx: `http://127.0.0.1:${nginxPort}`,
+      'fastify-http-proxy': `http://127.0.0.1:${fastifyProxy.port}`,
+      'node-proxy': `http://127.0.0.1:${nodeProxy.port}`,
+    },
+    pids: {
+      direct: echo.proc.pid,
+      nginx: nginx.proc.pid,
+      'fastify-http-proxy': fastifyProxy.proc.pid,
+      'node-proxy': nodeProxy.proc.pid,
+    },
     stdio: { supergateway: `http://127.0.0.1:${sgPort}/mcp`, 'mcp-proxy': `http://127.0.0.1:${mpPort}/mcp` },
     stdioPids: { supergateway: sg.proc.pid, 'mcp-proxy': mp.proc.pid },
   };
@@ -73,12 +122,24 @@ export function proxyConfig(backendPort: number, sessionKey: string, apiKeySha25
   const rule = { tools: [{ match: '*', allow: { groups: ['admin'], apiKeys: ['bench'] } }] };
   return {
     session: { keys: [sessionKey] },
-    devIdp: { enabled: true, users: [{ username: 'alice', password: 'alice', email: 'alice@example.com', name: 'Alice', groups: ['admin'] }] },
+    devIdp: {
+      enabled: true,
+      users: [{ username: 'alice', password: 'alice', email: 'alice@example.com', name: 'Alice', groups: ['admin'] }],
+    },
     apiKeys: [{ name: 'bench', sha256: apiKeySha256, subject: 'bench-bot' }],
     backends: [
-      ...(Object.keys(SHAPES) as Shape[]).map((s) => ({ name: backendName(s), ...(s === 'length' ? { default: true } : {}), http: { url: `http://127.0.0.1:${backendPort}${SHAPES[s]}` }, ...rule })),
+      ...(Object.keys(SHAPES) as Shape[]).map((s) => ({
+        name: backendName(s),
+        ...(s === 'length' ? { default: true } : {}),
+        http: { url: `http://127.0.0.1:${backendPort}${SHAPES[s]}` },
+        ...rule,
+      })),
       { name: 'stdio', stdio: { command: node, args: [echoStdio], isolation: 'shared' }, ...rule },
-      { name: 'stdio-cold', stdio: { command: node, args: [echoStdio], isolation: 'session', maxProcesses: 20 }, ...rule },
+      {
+        name: 'stdio-cold',
+        stdio: { command: node, args: [echoStdio], isolation: 'session', maxProcesses: 20 },
+        ...rule,
+      },
     ],
   };
 }

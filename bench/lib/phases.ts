@@ -17,17 +17,35 @@ export interface SessionMemory {
 }
 
 /** Proxy heap and RSS per idle session, at 1,000 and at `sessions`; the oldest and newest must still answer. */
-export async function idleSessions(proxy: BenchProxy, t: Target, sessions: number): Promise<Record<string, SessionMemory | number>> {
+export async function idleSessions(
+  proxy: BenchProxy,
+  t: Target,
+  sessions: number,
+): Promise<Record<string, SessionMemory | number>> {
   const before = (await proxy.probe()).usage;
   const out: Record<string, SessionMemory | number> = {};
   const ids: string[] = [];
   for (const n of [1000, sessions].filter((v, i, a) => a.indexOf(v) === i && v > 0)) {
     ids.push(...(await openSessions(t, n - ids.length)));
     const m = (await proxy.probe()).usage;
-    out[n] = { heapPerSessionKB: round((m.heapUsed - before.heapUsed) / n / 1024), rssPerSessionKB: round((m.rss - before.rss) / n / 1024), heapMB: round(m.heapUsed / 2 ** 20), rssMB: round(m.rss / 2 ** 20) };
+    out[n] = {
+      heapPerSessionKB: round((m.heapUsed - before.heapUsed) / n / 1024),
+      rssPerSessionKB: round((m.rss - before.rss) / n / 1024),
+      heapMB: round(m.heapUsed / 2 ** 20),
+      rssMB: round(m.rss / 2 ** 20),
+    };
   }
   for (const id of [ids[0]!, ids[ids.length - 1]!]) {
-    const res = await fetch(t.url, { method: 'POST', headers: { ...t.headers, 'mcp-session-id': id, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } }) });
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: {
+        ...t.headers,
+        'mcp-session-id': id,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } }),
+    });
     await res.text();
     if (res.status !== 200) throw new Error(`${t.label}: session ${id} no longer answers (${res.status})`);
   }
@@ -37,7 +55,9 @@ export async function idleSessions(proxy: BenchProxy, t: Target, sessions: numbe
 
 /** The server's own cold start, measured from a small process (the bench driver is large; fork costs grow with it). */
 export async function directColdStart(): Promise<number> {
-  const child = spawn(process.execPath, [join(here, '../servers/cold-start.mjs'), echoStdio, '7'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, '../servers/cold-start.mjs'), echoStdio, '7'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((r) => child.once('exit', r));

@@ -11,7 +11,11 @@ export interface Started {
 }
 
 /** Spawn; with `waitListening`, resolve once the child prints `listening <port>`. */
-export async function start(command: string, args: string[], opts: SpawnOptions & { waitListening?: boolean; label: string }): Promise<Started> {
+export async function start(
+  command: string,
+  args: string[],
+  opts: SpawnOptions & { waitListening?: boolean; label: string },
+): Promise<Started> {
   const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   started.add(proc);
   const tail: string[] = [];

@@ -21,13 +21,30 @@ export interface BenchProxy {
 }
 
 /** `config` without server.port/publicUrl (filled in); logs go to <dir>/proxy.log. `dist`: another build to run. */
-export async function startBenchProxy(dir: string, port: number, config: Record<string, unknown>, opts: { profileDir?: string; dist?: string } = {}): Promise<BenchProxy> {
+export async function startBenchProxy(
+  dir: string,
+  port: number,
+  config: Record<string, unknown>,
+  opts: { profileDir?: string; dist?: string } = {},
+): Promise<BenchProxy> {
   const url = `http://127.0.0.1:${port}`;
   const file = join(dir, 'proxy.yaml');
-  writeFileSync(file, stringify({ ...config, server: { host: '127.0.0.1', port, publicUrl: url, ...(config.server as object) } }));
+  writeFileSync(
+    file,
+    stringify({ ...config, server: { host: '127.0.0.1', port, publicUrl: url, ...(config.server as object) } }),
+  );
   const out = openSync(join(dir, 'proxy.log'), 'a');
   const profile = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-  const started = await start(process.execPath, ['--expose-gc', ...profile, join(here, '../servers/proxy.mjs'), '--config', file], { label: 'proxy', stdio: ['ignore', out, out, 'ipc'], cwd: join(here, '../..'), env: opts.dist ? { ...process.env, BENCH_PROXY_DIST: opts.dist } : process.env });
+  const started = await start(
+    process.execPath,
+    ['--expose-gc', ...profile, join(here, '../servers/proxy.mjs'), '--config', file],
+    {
+      label: 'proxy',
+      stdio: ['ignore', out, out, 'ipc'],
+      cwd: join(here, '../..'),
+      env: opts.dist ? { ...process.env, BENCH_PROXY_DIST: opts.dist } : process.env,
+    },
+  );
   await waitHttp(`${url}/healthz`);
   let n = 0;
   const probe = () =>

@@ -32,7 +32,15 @@ export function table(head: string[], body: Array<Array<string | number>>): stri
 }
 
 function throughputTable(t: Record<string, Throughput>, vs: readonly string[]): string {
-  const rows = Object.keys(t).map((k) => [k, t[k]!.rps, t[k]!.p50, t[k]!.p99, t[k]!.cpuUsPerReq ?? '–', ...vs.map((b) => ratio(t[k]!.rps, t[b]?.rps)), t[k]!.non2xx + t[k]!.errors]);
+  const rows = Object.keys(t).map((k) => [
+    k,
+    t[k]!.rps,
+    t[k]!.p50,
+    t[k]!.p99,
+    t[k]!.cpuUsPerReq ?? '–',
+    ...vs.map((b) => ratio(t[k]!.rps, t[b]?.rps)),
+    t[k]!.non2xx + t[k]!.errors,
+  ]);
   return table(['target', 'req/s', 'p50', 'p99', 'CPU µs/req', ...vs.map((b) => `× ${b}`), 'errors'], rows);
 }
 
@@ -45,7 +53,11 @@ const slowest = (t: Record<string, Throughput> | undefined) => {
 function goals(r: Results): Array<[string, boolean | undefined, string]> {
   const out: Array<[string, boolean | undefined, string]> = [];
   const g = (name: string, value: number | undefined, target: number, unit = '×', lower = false) =>
-    out.push([name, value === undefined || Number.isNaN(value) ? undefined : lower ? value <= target : value >= target, value === undefined ? '–' : `${round(value, 2)}${unit} (goal ${lower ? '≤' : '≥'} ${target}${unit})`]);
+    out.push([
+      name,
+      value === undefined || Number.isNaN(value) ? undefined : lower ? value <= target : value >= target,
+      value === undefined ? '–' : `${round(value, 2)}${unit} (goal ${lower ? '≤' : '≥'} ${target}${unit})`,
+    ]);
   for (const [shape, t] of Object.entries(r.throughput) as Array<[Shape, Record<string, Throughput>]>) {
     const worst = slowest(t);
     const vs = (peer: string) => (worst && t[peer] ? worst / t[peer]!.rps : undefined);
@@ -54,15 +66,32 @@ function goals(r: Results): Array<[string, boolean | undefined, string]> {
     g(`${shape}: authenticated ≥ 0.6× minimal Node proxy`, vs('node-proxy'), 0.6);
   }
   for (const [shape, l] of Object.entries(r.latency) as Array<[Shape, Record<string, Latency>]>) {
-    if (l.direct && l['proxy+jwt']) g(`${shape}: p50 added at 1 connection ≤ 0.3 ms (jwt)`, (l['proxy+jwt'].p50us - l.direct.p50us) / 1000, 0.3, ' ms', true);
+    if (l.direct && l['proxy+jwt'])
+      g(
+        `${shape}: p50 added at 1 connection ≤ 0.3 ms (jwt)`,
+        (l['proxy+jwt'].p50us - l.direct.p50us) / 1000,
+        0.3,
+        ' ms',
+        true,
+      );
   }
   const sse = r.sseFirstEventUs;
-  if (sse?.direct && sse['proxy+jwt']) g('SSE first event ≤ +0.3 ms (jwt)', (sse['proxy+jwt'] - sse.direct) / 1000, 0.3, ' ms', true);
+  if (sse?.direct && sse['proxy+jwt'])
+    g('SSE first event ≤ +0.3 ms (jwt)', (sse['proxy+jwt'] - sse.direct) / 1000, 0.3, ' ms', true);
   const sg = r.stdio.supergateway?.rps;
   if (sg) g('stdio ≥ 3× supergateway', (r.stdio['proxy-stdio+jwt']?.rps ?? 0) / sg, 3);
   for (const [b, m] of Object.entries(r.memory)) {
-    const last = Object.entries(m).filter(([k]) => k !== 'held').pop();
-    if (last) g(`≤ 20 KB heap per idle session (${b}, ${last[0]})`, (last[1] as SessionMemory).heapPerSessionKB, 20, ' KB', true);
+    const last = Object.entries(m)
+      .filter(([k]) => k !== 'held')
+      .pop();
+    if (last)
+      g(
+        `≤ 20 KB heap per idle session (${b}, ${last[0]})`,
+        (last[1] as SessionMemory).heapPerSessionKB,
+        20,
+        ' KB',
+        true,
+      );
   }
   return out;
 }
@@ -71,7 +100,9 @@ export function report(r: Results): string {
   const out: string[] = [];
   const peers = [...HTTP_PEERS];
   for (const [shape, t] of Object.entries(r.throughput) as Array<[Shape, Record<string, Throughput>]>) {
-    out.push(`\nHTTP backend, ${SHAPE_TITLES[shape]}: tools/call echo, ${r.connections} connections, ${r.seconds} s (latency in ms)\n`);
+    out.push(
+      `\nHTTP backend, ${SHAPE_TITLES[shape]}: tools/call echo, ${r.connections} connections, ${r.seconds} s (latency in ms)\n`,
+    );
     out.push(throughputTable(t, peers));
   }
   if (Object.keys(r.stdio).length) {
@@ -82,20 +113,52 @@ export function report(r: Results): string {
   if (lat.length) {
     const targets = [...new Set(lat.flatMap(([, l]) => Object.keys(l)))];
     out.push(`\nOne connection, sequential calls: p50 µs (added over direct)\n`);
-    out.push(table(['shape', ...targets], lat.map(([s, l]) => [s, ...targets.map((k) => (l[k] ? `${l[k]!.p50us} (+${l[k]!.p50us - (l.direct?.p50us ?? 0)})` : '–'))])));
+    out.push(
+      table(
+        ['shape', ...targets],
+        lat.map(([s, l]) => [
+          s,
+          ...targets.map((k) => (l[k] ? `${l[k]!.p50us} (+${l[k]!.p50us - (l.direct?.p50us ?? 0)})` : '–')),
+        ]),
+      ),
+    );
   }
   const sse = r.sseFirstEventUs;
-  if (sse) out.push(`\nSSE first event (median µs, progress event of tools/call stream): ${Object.entries(sse).map(([k, v]) => `${k} ${v}${k === 'direct' ? '' : ` (+${v - sse.direct!})`}`).join(', ')}`);
-  if (r.coldStartMs) out.push(`stdio cold start (median ms, spawn → initialize answered): server alone ${r.coldStartMs.server}, through the proxy ${r.coldStartMs.proxy}`);
+  if (sse)
+    out.push(
+      `\nSSE first event (median µs, progress event of tools/call stream): ${Object.entries(sse)
+        .map(([k, v]) => `${k} ${v}${k === 'direct' ? '' : ` (+${v - sse.direct!})`}`)
+        .join(', ')}`,
+    );
+  if (r.coldStartMs)
+    out.push(
+      `stdio cold start (median ms, spawn → initialize answered): server alone ${r.coldStartMs.server}, through the proxy ${r.coldStartMs.proxy}`,
+    );
   const mem = Object.entries(r.memory);
   if (mem.length) {
     out.push(`\nIdle MCP sessions held by the proxy:\n`);
-    out.push(table(['backend', 'sessions', 'heap/session KB', 'RSS/session KB', 'heap MB', 'RSS MB'], mem.flatMap(([b, v]) => Object.entries(v).filter(([n]) => n !== 'held').map(([n, m]) => [b, n, ...Object.values(m as SessionMemory)]))));
+    out.push(
+      table(
+        ['backend', 'sessions', 'heap/session KB', 'RSS/session KB', 'heap MB', 'RSS MB'],
+        mem.flatMap(([b, v]) =>
+          Object.entries(v)
+            .filter(([n]) => n !== 'held')
+            .map(([n, m]) => [b, n, ...Object.values(m as SessionMemory)]),
+        ),
+      ),
+    );
   }
   const gs = goals(r);
   r.goals = Object.fromEntries(gs.map(([n, ok, v]) => [n, { holds: ok, measured: v }]));
   out.push(`\nGoals (issue 15; authenticated = the slowest of API key, JWT, cookie):\n`);
-  out.push(table(['goal', 'holds', 'measured'], gs.map(([n, ok, v]) => [n, ok === undefined ? 'n/a' : ok ? 'yes' : 'NO', v])));
-  out.push(`\nLoad average (1/5/15 min): ${r.load.start.join(' ')} at the start, ${r.load.end?.join(' ') ?? '–'} at the end; node ${r.node}`);
+  out.push(
+    table(
+      ['goal', 'holds', 'measured'],
+      gs.map(([n, ok, v]) => [n, ok === undefined ? 'n/a' : ok ? 'yes' : 'NO', v]),
+    ),
+  );
+  out.push(
+    `\nLoad average (1/5/15 min): ${r.load.start.join(' ')} at the start, ${r.load.end?.join(' ') ?? '–'} at the end; node ${r.node}`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -10,7 +10,10 @@ for (let i = 0; i < Number(n); i++) {
   const t0 = performance.now();
   // The environment the proxy gives a stdio server (PATH, HOME, …): an inherited
   // NODE_EXTRA_CA_CERTS alone adds ~30 ms to a Node start on this machine.
-  const child = spawn(process.execPath, [server], { stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const child = spawn(process.execPath, [server], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
   child.stdin.write(init);
   await new Promise((r) => child.stdout.once('data', r));
   times.push(performance.now() - t0);

@@ -25,21 +25,31 @@ export function echoHandler(req, res) {
     try {
       msg = JSON.parse(Buffer.concat(chunks).toString());
     } catch {
-      return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}');
+      return void res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}');
     }
     const reply = answer(msg);
     if (!reply) return void res.writeHead(202).end();
     const session = msg?.method === 'initialize' ? { 'mcp-session-id': newSessionId() } : {};
     if (msg?.method === 'tools/call' && msg.params?.name === 'stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...session });
-      res.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }));
+      res.write(
+        sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }),
+      );
       setTimeout(() => res.end(sseEvent(reply)), 5);
       return;
     }
-    if (shape === 'sse') return void res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...session }).end(sseEvent(reply));
+    if (shape === 'sse')
+      return void res
+        .writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...session })
+        .end(sseEvent(reply));
     const body = JSON.stringify(reply);
-    if (shape === 'chunked') return void res.writeHead(200, { 'content-type': 'application/json', ...session }).end(body);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...session }).end(body);
+    if (shape === 'chunked')
+      return void res.writeHead(200, { 'content-type': 'application/json', ...session }).end(body);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...session })
+      .end(body);
   });
 }
 
@@ -48,8 +58,12 @@ export const createEchoServer = () => http.createServer(echoHandler);
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   const args = process.argv.slice(2);
   const sdk = args.includes('--sdk') ? (await import('./echo-sdk.mjs')).createSdkHandler() : undefined;
-  const server = http.createServer((req, res) => (sdk && req.url.startsWith('/sdk/') ? sdk(req, res) : echoHandler(req, res)));
+  const server = http.createServer((req, res) =>
+    sdk && req.url.startsWith('/sdk/') ? sdk(req, res) : echoHandler(req, res),
+  );
   server.keepAliveTimeout = 60_000;
-  server.listen(Number(args.find((a) => !a.startsWith('--')) ?? 0), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+  server.listen(Number(args.find((a) => !a.startsWith('--')) ?? 0), '127.0.0.1', () =>
+    console.log(`listening ${server.address().port}`),
+  );
   process.on('SIGTERM', () => process.exit(0));
 }

@@ -8,7 +8,11 @@ import { z } from 'zod';
 
 function newServer() {
   const server = new McpServer({ name: 'bench-echo-sdk', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Returns its arguments', inputSchema: { text: z.string().optional() } }, async (args) => ({ content: [{ type: 'text', text: JSON.stringify(args) }] }));
+  server.registerTool(
+    'echo',
+    { description: 'Returns its arguments', inputSchema: { text: z.string().optional() } },
+    async (args) => ({ content: [{ type: 'text', text: JSON.stringify(args) }] }),
+  );
   return server;
 }
 
@@ -19,8 +23,14 @@ export function createSdkHandler() {
     const id = req.headers['mcp-session-id'];
     let transport = typeof id === 'string' ? transports.get(id) : undefined;
     if (!transport) {
-      if (id !== undefined) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"session not found"}}');
-      transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => transports.set(sid, transport) });
+      if (id !== undefined)
+        return void res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"session not found"}}');
+      transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (sid) => transports.set(sid, transport),
+      });
       transport.onclose = () => transport.sessionId && transports.delete(transport.sessionId);
       await newServer().connect(transport);
     }

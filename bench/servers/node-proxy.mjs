@@ -4,7 +4,16 @@
 import http from 'node:http';
 import { Pool } from 'undici';
 
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'host',
+]);
 const pool = new Pool(process.argv[2], { connections: 128, keepAliveTimeout: 30_000 });
 const pick = (headers) => {
   const out = {};
@@ -18,7 +27,12 @@ const server = http.createServer(async (req, res) => {
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks);
     if (body.length) JSON.parse(body.toString());
-    const up = await pool.request({ method: req.method, path: req.url, headers: pick(req.headers), body: body.length ? body : undefined });
+    const up = await pool.request({
+      method: req.method,
+      path: req.url,
+      headers: pick(req.headers),
+      body: body.length ? body : undefined,
+    });
     res.writeHead(up.statusCode, pick(up.headers));
     if (String(up.headers['content-type']).startsWith('text/event-stream')) res.flushHeaders();
     up.body.pipe(res);

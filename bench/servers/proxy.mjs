@@ -12,7 +12,12 @@ const { main } = await import(dist ? pathToFileURL(join(dist, 'cli.js')).href : 
 process.on('message', (m) => {
   if (m?.type !== 'mem') return;
   for (let i = 0; i < 3; i++) globalThis.gc?.();
-  process.send?.({ type: 'mem', id: m.id, usage: process.memoryUsage(), resources: process.getActiveResourcesInfo().length });
+  process.send?.({
+    type: 'mem',
+    id: m.id,
+    usage: process.memoryUsage(),
+    resources: process.getActiveResourcesInfo().length,
+  });
 });
 process.exitCode = await main(process.argv.slice(2));
 process.disconnect?.();

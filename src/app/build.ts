@@ -109,10 +109,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const replicas = shared && config.server.advertiseUrl ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!) : undefined;
+  const replicas =
+    shared && config.server.advertiseUrl
+      ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!)
+      : undefined;
   // What a reload may change (backends, policy, tenants, API keys, MCP resources): one immutable
   // state, built here and at each reload by the same function, swapped by one assignment.
-  const backendDeps: StdioBackendDeps = { log: app.log, store: shared, replicas, enforced: () => live.current.enforce, sessionIds: new SessionIds(config.session.keys) };
+  const backendDeps: StdioBackendDeps = {
+    log: app.log,
+    store: shared,
+    replicas,
+    enforced: () => live.current.enforce,
+    sessionIds: new SessionIds(config.session.keys),
+  };
   const factory = deps.backendFactory ?? defaultFactory;
   const nextState = (c: Config, prior?: LiveState) => nextLiveState(c, prior, (cfg) => factory(cfg, backendDeps));
   const live: { current: LiveState } = { current: nextState(config).state };
@@ -122,7 +131,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const as = config.oidc && config.authorizationServer.enabled ? config.authorizationServer : undefined;
   const grants = new LiveGrants(store);
   const provider = as
-    ? createAuthorizationServer({ config, as, key, store, resources: () => live.current.resources, defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined, cimdTestOrigin: deps.cimdTestOrigin, tenants: () => live.current.tenants })
+    ? createAuthorizationServer({
+        config,
+        as,
+        key,
+        store,
+        resources: () => live.current.resources,
+        defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined,
+        cimdTestOrigin: deps.cimdTestOrigin,
+        tenants: () => live.current.tenants,
+      })
     : undefined;
   const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
   const ext = config.externalTokens;
@@ -131,7 +149,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     live,
     proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
-    introspection: ext?.introspection ? new IntrospectionVerifier(ext.introspection, { fetch: deps.fetch, defaultAudience: () => proxyAudiences(config.server.publicUrl, live.current.resources) }) : undefined,
+    introspection: ext?.introspection
+      ? new IntrospectionVerifier(ext.introspection, {
+          fetch: deps.fetch,
+          defaultAudience: () => proxyAudiences(config.server.publicUrl, live.current.resources),
+        })
+      : undefined,
   });
 
   registerErrorHandling(app);
@@ -142,11 +165,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 1. security: headers, Host and Origin checks, CORS for allowed browser origins
   await app.register(security, { config });
   await app.register(cors, { config });
-  await app.register(rateLimits, { config, redis: redisOf(store), paths: { register: provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined, token: provider?.pathFor('token'), device: provider?.pathFor('device_authorization') } });
+  await app.register(rateLimits, {
+    config,
+    redis: redisOf(store),
+    paths: {
+      register:
+        provider && config.authorizationServer.registration === 'open' ? provider.pathFor('registration') : undefined,
+      token: provider?.pathFor('token'),
+      device: provider?.pathFor('device_authorization'),
+    },
+  });
   // 2. sessions: encrypted cookies decoded
   await app.register(session, { config });
   // 3. identity: the first source that recognises the request wins
-  await app.register(identity, { sources: [bearer, sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants })], enrich: (p) => withTenant(live.current.tenants, p) });
+  await app.register(identity, {
+    sources: [
+      bearer,
+      sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants }),
+    ],
+    enrich: (p) => withTenant(live.current.tenants, p),
+  });
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
@@ -163,25 +201,51 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     forgetGrant: (gid) => grants.forget(gid),
   });
   const secure = config.server.publicUrl.startsWith('https:');
-  const endBrowserSessions = provider ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure) : undefined;
+  const endBrowserSessions = provider
+    ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure)
+    : undefined;
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
   await app.register(mcpRoutes, { config, signer, tokens, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live });
   await app.register(apiRoutes, { config, live, clients: restClients });
   await app.register(explorerRoutes, { config, live });
-  await app.register(healthRoutes, { backends, client, store: { kind: config.store.kind, ready: store.ready?.bind(store) } });
+  await app.register(healthRoutes, {
+    backends,
+    client,
+    store: { kind: config.store.kind, ready: store.ready?.bind(store) },
+  });
   if (metrics) await app.register(metricsRoutes, { metrics, backends, streams });
   await app.register(resourceMetadataRoutes, { config, live, asEnabled: Boolean(provider) });
-  if (provider) await app.register(authorizationServerPlugin, { provider, store, onGrantRevoked: (gid) => void logout.grantRevoked(gid), rememberMs: config.authorizationServer.refreshTokenTtl, registration: config.authorizationServer.registration === 'open', metrics });
+  if (provider)
+    await app.register(authorizationServerPlugin, {
+      provider,
+      store,
+      onGrantRevoked: (gid) => void logout.grantRevoked(gid),
+      rememberMs: config.authorizationServer.refreshTokenTtl,
+      registration: config.authorizationServer.registration === 'open',
+      metrics,
+    });
   if (config.devIdp?.enabled) {
     await app.register(devIdpPlugin, {
       issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
       prefix: DEV_IDP_PATH,
-      users: config.devIdp.users.length ? config.devIdp.users : DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] })),
+      users: config.devIdp.users.length
+        ? config.devIdp.users
+        : DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] })),
       trustProxy: Boolean(config.server.trustProxy),
       consent: config.devIdp.consent,
-      clients: config.oidc ? [{ client_id: config.oidc.clientId, client_secret: config.oidc.clientSecret!, redirect_uris: [config.oidc.redirectUri], grant_types: ['authorization_code', 'refresh_token'], post_logout_redirect_uris: [`${config.server.publicUrl}/`] }] : [],
+      clients: config.oidc
+        ? [
+            {
+              client_id: config.oidc.clientId,
+              client_secret: config.oidc.clientSecret!,
+              redirect_uris: [config.oidc.redirectUri],
+              grant_types: ['authorization_code', 'refresh_token'],
+              post_logout_redirect_uris: [`${config.server.publicUrl}/`],
+            },
+          ]
+        : [],
     });
   }
 

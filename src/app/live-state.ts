@@ -36,18 +36,27 @@ export interface NextState {
 }
 
 /** The MCP resources a config serves (`/mcp/<name>`, and `/mcp` with a default backend), each with its scopes. */
-export const resourcesOf = (config: Config): Map<string, string[]> => mcpResources(config, defaultBackendName(config.backends));
+export const resourcesOf = (config: Config): Map<string, string[]> =>
+  mcpResources(config, defaultBackendName(config.backends));
 
 /** Same process or connection definition: the running backend can take the new policy in place. */
 function sameTransport(a: BackendConfig, b: BackendConfig): boolean {
-  return isDeepStrictEqual(a.http, b.http) && isDeepStrictEqual(a.stdio, b.stdio) && (!a.stdio || isDeepStrictEqual(a.identity, b.identity));
+  return (
+    isDeepStrictEqual(a.http, b.http) &&
+    isDeepStrictEqual(a.stdio, b.stdio) &&
+    (!a.stdio || isDeepStrictEqual(a.identity, b.identity))
+  );
 }
 
 /**
  * The live state for `config`, reusing what it can of `prior` (none at start). Throws, having
  * started nothing that stays open, when the config cannot be served (e.g. two API keys with one hash).
  */
-export function nextLiveState(config: Config, prior: LiveState | undefined, start: (cfg: BackendConfig) => Backend): NextState {
+export function nextLiveState(
+  config: Config,
+  prior: LiveState | undefined,
+  start: (cfg: BackendConfig) => Backend,
+): NextState {
   const apiKeys = new ApiKeys(config.apiKeys);
   const defaultName = defaultBackendName(config.backends);
   const resources = resourcesOf(config);
@@ -76,7 +85,9 @@ export function nextLiveState(config: Config, prior: LiveState | undefined, star
     for (const b of fresh) void b.close().catch(() => undefined);
     throw e;
   }
-  const replaced = [...before].filter(([name, b]) => served.get(name) !== b).map(([name, backend]) => ({ name, backend }));
+  const replaced = [...before]
+    .filter(([name, b]) => served.get(name) !== b)
+    .map(([name, backend]) => ({ name, backend }));
   changes.removed = replaced.filter((r) => !served.has(r.name)).map((r) => r.name);
   const state: LiveState = Object.freeze({
     config,
@@ -91,6 +102,8 @@ export function nextLiveState(config: Config, prior: LiveState | undefined, star
     state,
     changes,
     replaced,
-    commit: () => adopt.forEach(([b, cfg]) => b.adopt(cfg)),
+    commit: () => {
+      for (const [b, cfg] of adopt) b.adopt(cfg);
+    },
   };
 }

@@ -48,9 +48,16 @@ interface Retired {
 /** The backends requests see: the served ones, wrapped while older ones of the same name hold sessions. */
 function withHandovers(s: LiveState, retired: readonly Retired[]): BackendSet {
   const holding = new Map<string, Backend[]>();
-  for (const r of retired) if (r.backend.keepsSessions) holding.set(r.name, [...(holding.get(r.name) ?? []), r.backend]);
-  const byName = new Map([...s.served].map(([name, b]) => [name, holding.has(name) ? new Handover(name, b, holding.get(name)!) : b]));
-  const gone = new Map([...holding].filter(([name]) => !s.served.has(name)).map(([name, old]) => [name, new Handover(name, undefined, old) as Backend]));
+  for (const r of retired)
+    if (r.backend.keepsSessions) holding.set(r.name, [...(holding.get(r.name) ?? []), r.backend]);
+  const byName = new Map(
+    [...s.served].map(([name, b]) => [name, holding.has(name) ? new Handover(name, b, holding.get(name)!) : b]),
+  );
+  const gone = new Map(
+    [...holding]
+      .filter(([name]) => !s.served.has(name))
+      .map(([name, old]) => [name, new Handover(name, undefined, old) as Backend]),
+  );
   return new BackendSet(byName, s.backends.defaultName, gone);
 }
 
@@ -68,7 +75,9 @@ export function createReloader(o: ReloaderOptions) {
   /** Close retired backends whose grace is over and that hold no session. */
   function settle(): void {
     const grace = live.current.config.server.shutdownTimeout;
-    const done = retired.filter((r) => Date.now() - r.at >= grace && (!r.backend.keepsSessions || r.backend.stats().sessions === 0));
+    const done = retired.filter(
+      (r) => Date.now() - r.at >= grace && (!r.backend.keepsSessions || r.backend.stats().sessions === 0),
+    );
     if (!done.length) return;
     retired = retired.filter((r) => !done.includes(r));
     for (const r of done) {
@@ -83,15 +92,23 @@ export function createReloader(o: ReloaderOptions) {
   }
 
   function refuse(problems: string[]): ReloadResult {
-    log.error({ event: 'config.reload.refused', problems }, `configuration reload refused, the running config stays: ${problems.join('; ')}`);
+    log.error(
+      { event: 'config.reload.refused', problems },
+      `configuration reload refused, the running config stays: ${problems.join('; ')}`,
+    );
     return { ok: false, problems };
   }
 
   /** Problems that refuse a valid config: keys that need a restart, OAuth scopes the authorization server does not offer. */
   function notLive(old: Config, config: Config): string[] {
     const problems = restartKeys(old, config).map((k) => `${k}: changed, needs a restart (not reloadable)`);
-    const unoffered = o.asEnabled ? [...new Set([...resourcesOf(config).values()].flat())].filter((s) => !offered.has(s)) : [];
-    if (unoffered.length) problems.push(`backends: new OAuth scope(s) ${unoffered.join(', ')} in rules need a restart (the authorization server's scope list is fixed at start)`);
+    const unoffered = o.asEnabled
+      ? [...new Set([...resourcesOf(config).values()].flat())].filter((s) => !offered.has(s))
+      : [];
+    if (unoffered.length)
+      problems.push(
+        `backends: new OAuth scope(s) ${unoffered.join(', ')} in rules need a restart (the authorization server's scope list is fixed at start)`,
+      );
     return problems;
   }
 
@@ -113,9 +130,17 @@ export function createReloader(o: ReloaderOptions) {
     publish(next.state);
     if (retired.length && !timer) (timer = setInterval(settle, 1000)).unref();
 
-    const summary = { ...next.changes, apiKeys: config.apiKeys.length, policy: !isDeepStrictEqual(prior.config.policy, config.policy), tenants: !isDeepStrictEqual(prior.config.tenants, config.tenants) };
+    const summary = {
+      ...next.changes,
+      apiKeys: config.apiKeys.length,
+      policy: !isDeepStrictEqual(prior.config.policy, config.policy),
+      tenants: !isDeepStrictEqual(prior.config.tenants, config.tenants),
+    };
     const list = (names: string[]) => `[${names.join(', ')}]`;
-    log.info({ event: 'config.reloaded', ...summary }, `configuration reloaded: backends added ${list(summary.added)}, removed ${list(summary.removed)}, changed ${list(summary.changed)}; ${summary.apiKeys} API key(s)`);
+    log.info(
+      { event: 'config.reloaded', ...summary },
+      `configuration reloaded: backends added ${list(summary.added)}, removed ${list(summary.removed)}, changed ${list(summary.changed)}; ${summary.apiKeys} API key(s)`,
+    );
     for (const w of configWarnings(config)) log.warn({ event: 'config.lint' }, w);
     return { ok: true, changed: summary };
   }

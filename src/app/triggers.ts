@@ -9,7 +9,14 @@ import type { LoadResult } from '../config/load.js';
 import type { ReloadResult } from './reload.js';
 
 /** Installs the triggers; returns a function that removes them. */
-export function reloadTriggers(o: { file?: string; watchConfig: boolean; load: () => LoadResult; reload: (r: LoadResult) => ReloadResult; log: FastifyBaseLogger; debounceMs?: number }): () => void {
+export function reloadTriggers(o: {
+  file?: string;
+  watchConfig: boolean;
+  load: () => LoadResult;
+  reload: (r: LoadResult) => ReloadResult;
+  log: FastifyBaseLogger;
+  debounceMs?: number;
+}): () => void {
   let unwatch: (() => void) | undefined;
   const run = (trigger: string) => {
     o.log.info({ event: 'config.reload', trigger, file: o.file }, 'reloading the configuration');
@@ -40,7 +47,9 @@ function watchFile(file: string, changed: () => void, debounceMs: number, log: F
     clearTimeout(timer);
     timer = setTimeout(changed, debounceMs);
   });
-  watcher.on('error', (e) => log.warn({ event: 'config.watch_failed', reason: e.message }, 'watching the config file failed'));
+  watcher.on('error', (e) =>
+    log.warn({ event: 'config.watch_failed', reason: e.message }, 'watching the config file failed'),
+  );
   return () => {
     clearTimeout(timer);
     watcher.close();

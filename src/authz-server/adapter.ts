@@ -7,7 +7,10 @@ import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provid
 import type { Store } from '../store/index.js';
 
 function unavailable(): never {
-  const e = new errors.CustomOIDCProviderError('temporarily_unavailable', 'the proxy cannot reach its store; try again shortly');
+  const e = new errors.CustomOIDCProviderError(
+    'temporarily_unavailable',
+    'the proxy cannot reach its store; try again shortly',
+  );
   throw Object.assign(e, { status: 503, statusCode: 503, expose: true });
 }
 
@@ -116,7 +119,12 @@ export const grantKey = (grantId: string, prefix = 'as') => `${prefix}:Grant:${g
  * tokens, codes and device codes are deleted (so the JWT access tokens already issued are
  * refused), and `onRevoked` tells the replicas. Returns how many grants there were.
  */
-export async function revokeUserGrants(store: Store, accountId: string, onRevoked: (grantId: string) => Promise<void>, prefix = 'as'): Promise<number> {
+export async function revokeUserGrants(
+  store: Store,
+  accountId: string,
+  onRevoked: (grantId: string) => Promise<void>,
+  prefix = 'as',
+): Promise<number> {
   const ak = accountGrantsKey(prefix, accountId);
   const ids = (await store.get<string[]>(ak)) ?? [];
   for (const gid of ids) {

@@ -12,7 +12,11 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 
-export const AS_COOKIE_NAMES = { session: 'mcp_proxy_as_session', interaction: 'mcp_proxy_as_interaction', resume: 'mcp_proxy_as_resume' } as const;
+export const AS_COOKIE_NAMES = {
+  session: 'mcp_proxy_as_session',
+  interaction: 'mcp_proxy_as_interaction',
+  resume: 'mcp_proxy_as_resume',
+} as const;
 
 /** The proxy's browser user of a request on its way to the provider. */
 const browserUsers = new WeakMap<IncomingMessage, string>();
@@ -35,16 +39,25 @@ export function bindSessionToProxyUser(provider: Provider): void {
 }
 
 /** Logout: the AS session of this browser ends (record deleted, cookie expired). Its cookie is read as oidc-provider does, signature checked. */
-export async function endAsSession(provider: Provider, req: FastifyRequest, reply: FastifyReply, secure: boolean): Promise<void> {
+export async function endAsSession(
+  provider: Provider,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  secure: boolean,
+): Promise<void> {
   const name = AS_COOKIE_NAMES.session;
   if (!req.cookies?.[name]) return;
-  for (const cookie of [name, `${name}.sig`]) void reply.clearCookie(cookie, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+  for (const cookie of [name, `${name}.sig`])
+    void reply.clearCookie(cookie, { path: '/', httpOnly: true, sameSite: 'lax', secure });
   const id = provider.createContext(req.raw, reply.raw).cookies.get(name, { signed: true });
   // Store unreachable: the cookie is expired anyway, and the record no longer serves a browser
   // without the proxy's session (bindSessionToProxyUser).
   try {
     if (id) await (await provider.Session.find(id))?.destroy();
   } catch (e) {
-    req.log.warn({ event: 'store.unavailable', reason: (e as Error).message }, 'the authorization server session record could not be deleted');
+    req.log.warn(
+      { event: 'store.unavailable', reason: (e as Error).message },
+      'the authorization server session record could not be deleted',
+    );
   }
 }

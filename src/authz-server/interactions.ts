@@ -30,7 +30,9 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     try {
       return await provider.interactionDetails(req.raw, reply.raw);
     } catch {
-      throw new Errors.LOGIN_FAILED('this sign-in request has expired or was already used: start again from your MCP client');
+      throw new Errors.LOGIN_FAILED(
+        'this sign-in request has expired or was already used: start again from your MCP client',
+      );
     }
   }
 
@@ -51,11 +53,19 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     const clientId = String(d.params.client_id);
     // A grant is extended only for its own user and client; anything else gets a new one.
     const found = d.grantId ? await provider.Grant.find(d.grantId) : undefined;
-    const grant = found?.accountId === p.sub && found.clientId === clientId ? found : new provider.Grant({ accountId: p.sub, clientId });
-    const missing = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant =
+      found?.accountId === p.sub && found.clientId === clientId
+        ? found
+        : new provider.Grant({ accountId: p.sub, clientId });
+    const missing = d.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(resource, scopes.join(' '));
     return grant.save();
   }
 
@@ -63,7 +73,13 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     const d = await details(req, reply);
     const p = userOrLogin(req, reply, d.uid);
     if (!p) return reply;
-    const claims: AccountClaims = { sub: p.sub, email: p.email, name: p.name, groups: [...p.groups], tenantClaims: req.session.get('user')?.tenantClaims };
+    const claims: AccountClaims = {
+      sub: p.sub,
+      email: p.email,
+      name: p.name,
+      groups: [...p.groups],
+      tenantClaims: req.session.get('user')?.tenantClaims,
+    };
     await store.set(`as:account:${p.sub}`, claims, rememberMs);
     if (d.prompt.name === 'login' || (d.session?.accountId && d.session.accountId !== p.sub)) {
       return finish(req, reply, { login: { accountId: p.sub } });
@@ -71,7 +87,8 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     const clientId = String(d.params.client_id);
     const wanted = requested(d);
     const remembered = (await store.get<string[]>(consentKey(p.sub, clientId))) ?? [];
-    if (wanted.every((w) => remembered.includes(w))) return finish(req, reply, { consent: { grantId: await grantConsent(d, p) } });
+    if (wanted.every((w) => remembered.includes(w)))
+      return finish(req, reply, { consent: { grantId: await grantConsent(d, p) } });
     const client = await provider.Client.find(clientId);
     const csrf = req.session.get('user')?.csrf ?? '';
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -99,14 +116,22 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
 
 /** What consent covers: scopes and resources, as `scope:x` / `resource:url` items. */
 function requested(d: Details): string[] {
-  const scopes = String(d.params.scope ?? '').split(' ').filter(Boolean).map((s) => `scope:${s}`);
-  const resources = [d.params.resource].flat().filter(Boolean).map((r) => `resource:${String(r)}`);
+  const scopes = String(d.params.scope ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((s) => `scope:${s}`);
+  const resources = [d.params.resource]
+    .flat()
+    .filter(Boolean)
+    .map((r) => `resource:${String(r)}`);
   return [...scopes, ...resources];
 }
 
 function consentPage(d: Details, clientName: string, csrf: string): string {
   const redirect = URL.parse(String(d.params.redirect_uri ?? ''));
-  const scopes = String(d.params.scope ?? '').split(' ').filter(Boolean);
+  const scopes = String(d.params.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   const resources = [d.params.resource].flat().filter(Boolean).map(String);
   const action = `/interaction/${encodeURIComponent(d.uid)}`;
   const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;

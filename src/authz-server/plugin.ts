@@ -11,7 +11,6 @@ import type { Metrics } from '../observability/metrics.js';
 import { asInteractions } from './interactions.js';
 import { bindSessionToProxyUser, noteBrowserUser } from './browser-session.js';
 
-
 export interface AsPluginOptions {
   provider: Provider;
   store: Store;
@@ -27,7 +26,9 @@ export interface AsPluginOptions {
 export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPluginOptions): Promise<void> {
   const { provider } = opts;
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => opts.onGrantRevoked(grantId));
-  provider.on('server_error', (_ctx: unknown, err: Error) => app.log.error({ event: 'as.server_error', err }, 'authorization server error'));
+  provider.on('server_error', (_ctx: unknown, err: Error) =>
+    app.log.error({ event: 'as.server_error', err }, 'authorization server error'),
+  );
   opts.metrics?.watchTokens(provider);
   // Dynamic Client Registration from browser-based clients (MCP Inspector): oidc-provider has no CORS there.
   const registration = opts.registration ? provider.pathFor('registration') : undefined;

@@ -45,7 +45,11 @@ export function mcpResources(config: Config, defaultBackend?: string): Map<strin
 }
 
 const cookieKey = (config: Config) =>
-  config.session.keys.map((k) => Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32)).toString('base64url'));
+  config.session.keys.map((k) =>
+    Buffer.from(
+      hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32),
+    ).toString('base64url'),
+  );
 
 /**
  * Tests only: a host (`127.0.0.1:port`) whose Client ID Metadata Documents may be fetched
@@ -56,12 +60,29 @@ export interface CimdTestOrigin {
   fetch: typeof fetch;
 }
 
-export function createAuthorizationServer(opts: { config: Config; as: As; key: SigningKey; store: Store; resources: () => ReadonlyMap<string, string[]>; defaultResource?: string; cimdTestOrigin?: CimdTestOrigin; tenants?: () => TenantConfig | undefined }): Provider {
+export function createAuthorizationServer(opts: {
+  config: Config;
+  as: As;
+  key: SigningKey;
+  store: Store;
+  resources: () => ReadonlyMap<string, string[]>;
+  defaultResource?: string;
+  cimdTestOrigin?: CimdTestOrigin;
+  tenants?: () => TenantConfig | undefined;
+}): Provider {
   const { config, as, key, store, resources } = opts;
   // The tenant is computed when a token is issued, from the live config: a reload reaches refreshed tokens.
   const accounts = async (sub: string) => {
     const c = await store.get<AccountClaims>(`as:account:${sub}`);
-    return c && { sub: c.sub, email: c.email, name: c.name, groups: c.groups, tenant: tenantFor(opts.tenants?.(), c.email, c.tenantClaims) };
+    return (
+      c && {
+        sub: c.sub,
+        email: c.email,
+        name: c.name,
+        groups: c.groups,
+        tenant: tenantFor(opts.tenants?.(), c.email, c.tenantClaims),
+      }
+    );
   };
   const secure = config.server.publicUrl.startsWith('https:');
   const configuration: Configuration = {
@@ -99,15 +120,28 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
     extraTokenClaims: async (_ctx, token) => {
       const t = token as { accountId?: string; grantId?: string };
       const claims = t.accountId ? await accounts(t.accountId) : undefined;
-      return { email: claims?.email, name: claims?.name, groups: claims?.groups ?? [], tenant: claims?.tenant, gid: t.grantId };
+      return {
+        email: claims?.email,
+        name: claims?.name,
+        groups: claims?.groups ?? [],
+        tenant: claims?.tenant,
+        gid: t.grantId,
+      };
     },
-    clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.clientAuthMethod === 'none' ? (client.redirectUris ?? []).some((u) => URL.parse(u)?.origin === origin) : false),
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' &&
+      (client.clientAuthMethod === 'none'
+        ? (client.redirectUris ?? []).some((u) => URL.parse(u)?.origin === origin)
+        : false),
     features: {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       registration: { enabled: as.registration === 'open', initialAccessToken: false },
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       deviceFlow: { enabled: true, ...deviceSources() },
       rpInitiatedLogout: { enabled: false },
       clientIdMetadataDocument: {
@@ -115,9 +149,11 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         ack: 'draft-02',
         allowFetch: async (_ctx, clientId) => {
           const u = URL.parse(clientId);
-          if (!u || u.protocol !== 'https:') return false;
+          if (u?.protocol !== 'https:') return false;
           if (opts.cimdTestOrigin?.host === u.host) return true;
-          return !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname) && !(await resolvesToSpecialUse(u.hostname));
+          return (
+            !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname) && !(await resolvesToSpecialUse(u.hostname))
+          );
         },
       },
       resourceIndicators: {
@@ -125,12 +161,21 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
         useGrantedResource: () => true,
         defaultResource: () => {
           if (opts.defaultResource) return opts.defaultResource;
-          throw new errors.InvalidTarget('the resource parameter is required: name the MCP endpoint (e.g. <proxy>/mcp/<backend>)');
+          throw new errors.InvalidTarget(
+            'the resource parameter is required: name the MCP endpoint (e.g. <proxy>/mcp/<backend>)',
+          );
         },
         getResourceServerInfo: (_ctx, resource) => {
           const scopes = resources().get(resource);
-          if (!scopes) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
-          return { audience: resource, scope: scopes.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: Math.round(as.accessTokenTtl / 1000), jwt: { sign: { alg: 'ES256' } } };
+          if (!scopes)
+            throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
+          return {
+            audience: resource,
+            scope: scopes.join(' '),
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: Math.round(as.accessTokenTtl / 1000),
+            jwt: { sign: { alg: 'ES256' } },
+          };
         },
       },
     },
@@ -140,7 +185,11 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: { properties: ['redirect_uris', 'jwks_uri'], validator: clientUrlRules },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
-    clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
+    clientDefaults: {
+      id_token_signed_response_alg: 'ES256',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), String(out.error_description ?? ''));
@@ -153,7 +202,10 @@ export function createAuthorizationServer(opts: { config: Config; as: As; key: S
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
-  return (input, init) => (new URL(input instanceof Request ? input.url : input).host === origin.host ? origin.fetch(input, init) : guardedFetch(input, init));
+  return (input, init) =>
+    new URL(input instanceof Request ? input.url : input).host === origin.host
+      ? origin.fetch(input, init)
+      : guardedFetch(input, init);
 }
 
 /**
@@ -164,11 +216,15 @@ function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
 function clientUrlRules(_ctx: unknown, key: string, value: unknown): void {
   if (key === 'redirect_uris' && Array.isArray(value)) {
     const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
-    if (bad !== undefined) throw new errors.InvalidClientMetadata(`redirect_uris must be https or loopback http URLs (${String(bad).slice(0, 100)})`);
+    if (bad !== undefined)
+      throw new errors.InvalidClientMetadata(
+        `redirect_uris must be https or loopback http URLs (${String(bad).slice(0, 100)})`,
+      );
   }
   if (key === 'jwks_uri' && value !== undefined) {
     const u = typeof value === 'string' ? URL.parse(value) : null;
-    if (!u || u.protocol !== 'https:' || isLoopbackHost(u.hostname) || isSpecialUseAddress(u.hostname)) throw new errors.InvalidClientMetadata('jwks_uri must be an https: URL of a public host');
+    if (u?.protocol !== 'https:' || isLoopbackHost(u.hostname) || isSpecialUseAddress(u.hostname))
+      throw new errors.InvalidClientMetadata('jwks_uri must be an https: URL of a public host');
   }
 }
 
@@ -187,16 +243,22 @@ async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
  * for `application_type: native`; Claude Code and Inspector register as web clients.
  */
 function allowLoopbackRedirects(provider: Provider): void {
-  const proto = provider.Client.prototype as unknown as { redirectUriAllowed(v: string): boolean; redirectUris: string[] };
+  const proto = provider.Client.prototype as unknown as {
+    redirectUriAllowed(v: string): boolean;
+    redirectUris: string[];
+  };
   const original = proto.redirectUriAllowed;
   proto.redirectUriAllowed = function (this: typeof proto, value: string) {
     if (original.call(this, value)) return true;
     const u = URL.parse(value);
     // Only the port may differ (RFC 8252 §7.3): no userinfo, no fragment (RFC 6749 §3.1.2).
-    if (!u || u.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#')) return false;
+    if (u?.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#'))
+      return false;
     return this.redirectUris.some((r) => {
       const a = URL.parse(r);
-      return !!a && a.protocol === 'http:' && a.hostname === u.hostname && a.pathname === u.pathname && a.search === u.search;
+      return (
+        !!a && a.protocol === 'http:' && a.hostname === u.hostname && a.pathname === u.pathname && a.search === u.search
+      );
     });
   };
 }

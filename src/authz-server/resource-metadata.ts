@@ -9,7 +9,10 @@ import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { MCP_SCOPE } from './provider.js';
 
-export async function resourceMetadataRoutes(app: FastifyInstance, opts: { config: Config; live: Live; asEnabled: boolean }) {
+export async function resourceMetadataRoutes(
+  app: FastifyInstance,
+  opts: { config: Config; live: Live; asEnabled: boolean },
+) {
   const { config, live } = opts;
   const base = config.server.publicUrl;
   const body = (path: string) => ({
@@ -34,5 +37,7 @@ export async function resourceMetadataRoutes(app: FastifyInstance, opts: { confi
     live.current.backends.get(req.params.backend);
     return send(`/mcp/${req.params.backend}`)(req, reply);
   });
-  app.get<{ Params: { '*': string } }>('/.well-known/oauth-protected-resource/api/*', async (req, reply) => send(`/api/${req.params['*']}`)(req, reply));
+  app.get<{ Params: { '*': string } }>('/.well-known/oauth-protected-resource/api/*', async (req, reply) =>
+    send(`/api/${req.params['*']}`)(req, reply),
+  );
 }

@@ -8,7 +8,11 @@ import { Errors } from '../errors.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 
 export class Handover implements Backend {
-  constructor(readonly name: string, private readonly next: Backend | undefined, private readonly old: readonly Backend[]) {}
+  constructor(
+    readonly name: string,
+    private readonly next: Backend | undefined,
+    private readonly old: readonly Backend[],
+  ) {}
 
   private get newest(): Backend {
     return this.next ?? this.old.at(-1)!;

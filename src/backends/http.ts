@@ -40,10 +40,12 @@ async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Rea
     chunks.push(r.value);
     size += r.value.length;
     if (size > limit) {
-      return Readable.from((async function* () {
-        yield* chunks;
-        for (let rest = await it.next(); !rest.done; rest = await it.next()) yield rest.value;
-      })());
+      return Readable.from(
+        (async function* () {
+          yield* chunks;
+          for (let rest = await it.next(); !rest.done; rest = await it.next()) yield rest.value;
+        })(),
+      );
     }
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
@@ -61,12 +63,19 @@ export class HttpBackend implements Backend {
   /** Sessions handed out and not yet deleted, for metrics only (ownership lives in the sealed id). */
   private live = new BoundedMap<string, true>(200_000);
 
-  constructor(private definition: BackendConfig, private readonly ids: SessionIds) {
+  constructor(
+    private definition: BackendConfig,
+    private readonly ids: SessionIds,
+  ) {
     this.http = definition.http!;
     this.url = new URL(this.http.url);
     this.scope = `mcp-session:${definition.name}:${this.url.href}`;
     this.audience = [definition.name, this.http.url];
-    this.pool = new Pool(this.url.origin, { connect: { timeout: this.http.connectTimeout }, keepAliveTimeout: 30_000, connections: 128 });
+    this.pool = new Pool(this.url.origin, {
+      connect: { timeout: this.http.connectTimeout },
+      keepAliveTimeout: 30_000,
+      connections: 128,
+    });
   }
 
   get name(): string {
@@ -82,9 +91,18 @@ export class HttpBackend implements Backend {
     this.definition = config;
   }
 
-  async forward({ req, reply, principal, request, body = request.raw, headers: given, rewrite }: McpForward): Promise<void> {
+  async forward({
+    req,
+    reply,
+    principal,
+    request,
+    body = request.raw,
+    headers: given,
+    rewrite,
+  }: McpForward): Promise<void> {
     const presented = request.sessionId;
-    const sessionId = presented !== undefined ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
+    const sessionId =
+      presented !== undefined ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
     const headers = sessionId === undefined ? given : { ...given, 'mcp-session-id': sessionId };
     const abort = new AbortController();
     const onClose = () => {
@@ -99,7 +117,7 @@ export class HttpBackend implements Backend {
         method: req.method as 'GET' | 'POST' | 'DELETE',
         path: this.url.pathname + this.url.search,
         headers,
-        body: body && body.length ? body : undefined,
+        body: body?.length ? body : undefined,
         headersTimeout: this.http.timeout,
         bodyTimeout: 0,
         signal: abort.signal,
@@ -130,8 +148,10 @@ export class HttpBackend implements Backend {
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {
-    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError) return new Errors.BACKEND_TIMEOUT(this.name);
-    if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError) return new Errors.BACKEND_UNAVAILABLE(this.name);
+    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError)
+      return new Errors.BACKEND_TIMEOUT(this.name);
+    if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
+      return new Errors.BACKEND_UNAVAILABLE(this.name);
     log.warn({ backend: this.name, reason: (e as { code?: string }).code ?? e.message }, 'backend request failed');
     return new Errors.BACKEND_UNAVAILABLE(this.name);
   }
@@ -139,7 +159,13 @@ export class HttpBackend implements Backend {
   /** Reachable when any HTTP answer comes back within 2 s. */
   async status(): Promise<BackendStatus> {
     try {
-      const res = await this.pool.request({ method: 'GET', path: this.url.pathname, headers: { accept: 'text/event-stream' }, headersTimeout: 2000, bodyTimeout: 2000 });
+      const res = await this.pool.request({
+        method: 'GET',
+        path: this.url.pathname,
+        headers: { accept: 'text/event-stream' },
+        headersTimeout: 2000,
+        bodyTimeout: 2000,
+      });
       await res.body.dump({ limit: 0 }).catch(() => undefined);
       return { ok: true, detail: `HTTP ${res.statusCode}` };
     } catch (e) {

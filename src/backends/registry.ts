@@ -11,10 +11,12 @@ import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
 
 export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
 
-export const defaultFactory: BackendFactory = (cfg, deps) => (cfg.http ? new HttpBackend(cfg, deps.sessionIds) : new StdioBackend(cfg, deps));
+export const defaultFactory: BackendFactory = (cfg, deps) =>
+  cfg.http ? new HttpBackend(cfg, deps.sessionIds) : new StdioBackend(cfg, deps);
 
 /** The backend served at `/mcp`: the one marked default, or the only one. */
-export const defaultBackendName = (backends: Config['backends']): string | undefined => backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
+export const defaultBackendName = (backends: Config['backends']): string | undefined =>
+  backends.find((b) => b.default)?.name ?? (backends.length === 1 ? backends[0]!.name : undefined);
 
 export class BackendSet {
   constructor(
@@ -31,7 +33,8 @@ export class BackendSet {
   }
 
   getDefault(): Backend {
-    if (!this.defaultName) throw new Errors.BACKEND_NOT_FOUND('(default) — several backends are configured: use /mcp/<name>');
+    if (!this.defaultName)
+      throw new Errors.BACKEND_NOT_FOUND('(default) — several backends are configured: use /mcp/<name>');
     return this.get(this.defaultName);
   }
 

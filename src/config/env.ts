@@ -39,17 +39,24 @@ export function interpolate(value: unknown, env: Env, problems: string[], path =
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k)]),
+    );
   }
   return value;
 }
 
 const upperSnake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
-interface ZodLike { _zod: { def: { type: string; shape?: Record<string, ZodLike>; innerType?: ZodLike; in?: ZodLike } } }
+interface ZodLike {
+  _zod: { def: { type: string; shape?: Record<string, ZodLike>; innerType?: ZodLike; in?: ZodLike } };
+}
 
 /** Map of `OIDC_CLIENT_ID` → ['oidc','clientId'] for every scalar-or-list leaf of the schema's objects. */
-interface Leaf { path: string[]; list: boolean }
+interface Leaf {
+  path: string[];
+  list: boolean;
+}
 
 function leafPaths(schema: ZodLike, prefix: string[] = [], out = new Map<string, Leaf>()): Map<string, Leaf> {
   let s = schema;
@@ -122,7 +129,11 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, proble
 
 /** Env values are strings; numbers, booleans and JSON/YAML lists are read as YAML; list keys also take `a,b,c`. */
 function coerce(raw: string, list: boolean): unknown {
-  if (list && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list && !raw.trim().startsWith('['))
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (/^(true|false|-?\d+(\.\d+)?|\[.*\]|\{.*\})$/s.test(raw.trim())) {
     try {
       return parseYamlScalar(raw);

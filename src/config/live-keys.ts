@@ -17,7 +17,11 @@ export function restartKeys(a: Config, b: Config): string[] {
     const [x, y] = [(a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]];
     if (key === 'server') {
       for (const k of new Set([...Object.keys(a.server), ...Object.keys(b.server)])) {
-        if (!LIVE_SERVER_KEYS.has(k) && !isDeepStrictEqual((a.server as Record<string, unknown>)[k], (b.server as Record<string, unknown>)[k])) out.push(`server.${k}`);
+        if (
+          !LIVE_SERVER_KEYS.has(k) &&
+          !isDeepStrictEqual((a.server as Record<string, unknown>)[k], (b.server as Record<string, unknown>)[k])
+        )
+          out.push(`server.${k}`);
       }
     } else if (!isDeepStrictEqual(key === 'oidc' ? comparableOidc(a) : x, key === 'oidc' ? comparableOidc(b) : y)) {
       out.push(key);

@@ -53,7 +53,11 @@ const IdentitySchema = z.strictObject({
   env: z.boolean().optional(),
 });
 
-const RateLimitSchema = z.strictObject({ max: z.number().int().positive(), window: duration('1m'), per: z.enum(['user', 'tenant']).default('user') });
+const RateLimitSchema = z.strictObject({
+  max: z.number().int().positive(),
+  window: duration('1m'),
+  per: z.enum(['user', 'tenant']).default('user'),
+});
 
 const HttpBackendSchema = z.strictObject({
   url,
@@ -91,7 +95,8 @@ export const BackendSchema = z
     default: z.boolean().default(false),
   })
   .superRefine((b, ctx) => {
-    if (!!b.http === !!b.stdio) ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
+    if (!!b.http === !!b.stdio)
+      ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
   });
 
 export const OidcSchema = z.strictObject({
@@ -113,7 +118,9 @@ export const OidcSchema = z.strictObject({
   /** Google: Workspace domains (`hd` claim) allowed to log in; default: any. */
   allowedDomains: strList,
   /** OAuth 2.0 servers without discovery (GitHub): the endpoints, when not the preset's defaults. */
-  endpoints: z.strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() }).optional(),
+  endpoints: z
+    .strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() })
+    .optional(),
 });
 
 const key32 = z.string().refine((k) => Buffer.from(k, 'base64').length === 32, {
@@ -130,7 +137,11 @@ export const ConfigSchema = z
         /** How the other replicas reach this one (several replicas sharing a Redis/PostgreSQL store). */
         advertiseUrl: url.optional(),
         trustProxy: z.union([z.boolean(), z.string(), z.number()]).default(false),
-        bodyLimit: z.number().int().positive().default(4 * 1024 * 1024),
+        bodyLimit: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         /** The whole request (headers and body) must arrive within this, else 408: a client that stalls or drips its body cannot hold a connection forever. */
         requestTimeout: duration('60s'),
         allowedOrigins: strList,
@@ -143,7 +154,10 @@ export const ConfigSchema = z
     oidc: OidcSchema.optional(),
     session: z.strictObject({
       keys: z.array(key32).min(1, 'at least one session key is required'),
-      cookieName: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('mcp_proxy_session'),
+      cookieName: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/)
+        .default('mcp_proxy_session'),
       maxAge: duration('8h'),
       idleTimeout: duration('1h'),
     }),
@@ -159,7 +173,15 @@ export const ConfigSchema = z
     externalTokens: z
       .strictObject({
         jwt: z
-          .array(z.strictObject({ issuer: z.string().min(1), audience: z.array(z.string()).default([]), jwksUri: url.optional(), groupsClaim: z.string().default('groups'), sameUsers: z.boolean().optional() }))
+          .array(
+            z.strictObject({
+              issuer: z.string().min(1),
+              audience: z.array(z.string()).default([]),
+              jwksUri: url.optional(),
+              groupsClaim: z.string().default('groups'),
+              sameUsers: z.boolean().optional(),
+            }),
+          )
           .default([]),
         introspection: z
           .strictObject({
@@ -195,7 +217,9 @@ export const ConfigSchema = z
         file: z.string().min(1).optional(),
         /** Write tool/prompt arguments into audit lines (off by default), with these keys redacted at any depth. */
         arguments: z.boolean().default(false),
-        redact: z.array(z.string()).default(['password', 'secret', 'token', 'apiKey', 'api_key', 'authorization', 'cookie']),
+        redact: z
+          .array(z.string())
+          .default(['password', 'secret', 'token', 'apiKey', 'api_key', 'authorization', 'cookie']),
       })
       .prefault({}),
     tenants: z
@@ -209,7 +233,12 @@ export const ConfigSchema = z
       .optional(),
     /** Per client address on the open endpoints; off unless configured; the stores are bounded either way. */
     rateLimit: z
-      .strictObject({ login: RateLimitSchema.optional(), register: RateLimitSchema.optional(), token: RateLimitSchema.optional(), device: RateLimitSchema.optional() })
+      .strictObject({
+        login: RateLimitSchema.optional(),
+        register: RateLimitSchema.optional(),
+        token: RateLimitSchema.optional(),
+        device: RateLimitSchema.optional(),
+      })
       .optional(),
     devIdp: z
       .strictObject({
@@ -238,22 +267,44 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.backends.forEach((b, i) => {
-      if (seen.has(b.name)) ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate backend name "${b.name}"` });
+      if (seen.has(b.name))
+        ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate backend name "${b.name}"` });
       seen.add(b.name);
     });
-    if (c.backends.filter((b) => b.default).length > 1) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
-    if (c.oidc && !c.oidc.clientSecret) ctx.addIssue({ code: 'custom', path: ['oidc', 'clientSecret'], message: 'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)' });
+    if (c.backends.filter((b) => b.default).length > 1)
+      ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
+    if (c.oidc && !c.oidc.clientSecret)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oidc', 'clientSecret'],
+        message:
+          'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)',
+      });
     // URL.parse: refinements also run on values the field's own check already refused.
     const issuer = c.oidc ? URL.parse(c.oidc.issuer) : null;
     if (c.oidc && issuer?.protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(issuer.hostname))
-      ctx.addIssue({ code: 'custom', path: ['oidc', 'issuer'], message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oidc', 'issuer'],
+        message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true',
+      });
     for (const [k, v] of Object.entries(c.oidc?.endpoints ?? {})) {
       const u = typeof v === 'string' ? URL.parse(v) : null;
       if (u?.protocol === 'http:' && !c.oidc!.allowInsecure && !isLoopbackHost(u.hostname))
-        ctx.addIssue({ code: 'custom', path: ['oidc', 'endpoints', k], message: 'a plain-http endpoint is refused unless it is loopback or oidc.allowInsecure is true' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oidc', 'endpoints', k],
+          message: 'a plain-http endpoint is refused unless it is loopback or oidc.allowInsecure is true',
+        });
     }
-    if (c.server.advertiseUrl && c.store.kind === 'memory') ctx.addIssue({ code: 'custom', path: ['server', 'advertiseUrl'], message: 'several replicas need a shared store: set store.kind to redis or postgres' });
-    if (c.store.kind !== 'memory' && !c.store.url) ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
+    if (c.server.advertiseUrl && c.store.kind === 'memory')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'advertiseUrl'],
+        message: 'several replicas need a shared store: set store.kind to redis or postgres',
+      });
+    if (c.store.kind !== 'memory' && !c.store.url)
+      ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
   });
 
 export type RawConfig = z.input<typeof ConfigSchema>;

@@ -35,7 +35,14 @@ interface ConsentDetails {
 
 const FORM = 'application/x-www-form-urlencoded';
 
-function loginPage(uid: string, base: string, details: Details, users: readonly DevUser[], error?: string, username = '') {
+function loginPage(
+  uid: string,
+  base: string,
+  details: Details,
+  users: readonly DevUser[],
+  error?: string,
+  username = '',
+) {
   const known = users.map((u) => `<code>${escapeHtml(u.username)}</code>`).join(', ');
   return devIdpPage(
     'Sign in — development IdP',
@@ -111,7 +118,12 @@ export const devIdpInteractions: FastifyPluginAsync<DevIdpInteractionsOptions> =
     try {
       details = await provider.interactionDetails(req.raw, reply.raw);
     } catch {
-      messagePage(reply, 400, 'Sign-in expired', 'This sign-in attempt is no longer valid. Go back to the application and start again.');
+      messagePage(
+        reply,
+        400,
+        'Sign-in expired',
+        'This sign-in attempt is no longer valid. Go back to the application and start again.',
+      );
       return undefined;
     }
     if (details.uid !== req.params.uid || (prompt && details.prompt.name !== prompt)) {
@@ -137,7 +149,12 @@ export const devIdpInteractions: FastifyPluginAsync<DevIdpInteractionsOptions> =
         if (!opts.consent) return finish(req, reply, { consent: { grantId: await saveGrant(provider, details) } });
         return reply.type('text/html; charset=utf-8').send(consentPage(uid, base, details));
       default:
-        return messagePage(reply, 400, 'Unsupported prompt', `The development IdP cannot handle "${details.prompt.name}".`);
+        return messagePage(
+          reply,
+          400,
+          'Unsupported prompt',
+          `The development IdP cannot handle "${details.prompt.name}".`,
+        );
     }
   });
 

@@ -33,7 +33,13 @@ export interface DevIdpPluginOptions {
 }
 
 export const DEFAULT_DEV_USERS: readonly DevUser[] = Object.freeze([
-  { username: 'alice', password: 'alice', email: 'alice@example.com', name: 'Alice Example', groups: ['admin', 'support'] },
+  {
+    username: 'alice',
+    password: 'alice',
+    email: 'alice@example.com',
+    name: 'Alice Example',
+    groups: ['admin', 'support'],
+  },
   { username: 'bob', password: 'bob', email: 'bob@example.com', name: 'Bob Example', groups: ['support'] },
 ]);
 
@@ -97,7 +103,8 @@ export interface StandaloneIdp {
 export async function startStandaloneIdp(opts: StandaloneIdpOptions): Promise<StandaloneIdp> {
   const { server, origin } = await listenFirst(opts.host ?? '127.0.0.1', opts.port ?? 0);
   // `issuerPath: '/'` keeps the trailing slash (an Auth0-style issuer); '' is the bare origin.
-  const issuer = opts.issuerPath === '/' ? `${origin}/` : `${origin}${normalizePrefix(opts.issuerPath ?? '/oauth2/default')}`;
+  const issuer =
+    opts.issuerPath === '/' ? `${origin}/` : `${origin}${normalizePrefix(opts.issuerPath ?? '/oauth2/default')}`;
   const users = opts.users ?? DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] }));
   let provider: Provider | undefined;
   const app = Fastify({

@@ -157,7 +157,10 @@ export async function createDevIdpProvider(opts: DevIdpProviderOptions): Promise
       names: { session: `${prefix}_session`, interaction: `${prefix}_interaction`, resume: `${prefix}_resume` },
       keys: [randomBytes(32).toString('base64url')],
     },
-    claims: { ...CLAIMS, profile: [...new Set([...CLAIMS.profile, ...users.flatMap((u) => Object.keys(u.claims ?? {}))])] },
+    claims: {
+      ...CLAIMS,
+      profile: [...new Set([...CLAIMS.profile, ...users.flatMap((u) => Object.keys(u.claims ?? {}))])],
+    },
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     conformIdTokenClaims: false, // scope claims in the ID token too (Okta does this for groups)
     pkce: { required: () => true },

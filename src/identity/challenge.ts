@@ -18,7 +18,12 @@ export function resourceMetadataUrl(publicUrl: string, path: string): string {
 
 export function bearerChallenge(publicUrl: string, path: string, extra: Record<string, string> = {}): string {
   const params = { resource_metadata: resourceMetadataUrl(publicUrl, path), ...extra };
-  return 'Bearer ' + Object.entries(params).map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`).join(', ');
+  return (
+    'Bearer ' +
+    Object.entries(params)
+      .map(([k, v]) => `${k}="${v.replace(/["\\]/g, '')}"`)
+      .join(', ')
+  );
 }
 
 /** The principal, or a thrown 401 / a redirect to the login page for browsers. */

@@ -42,7 +42,13 @@ export function principalKey(p: Pick<Principal, 'sub' | 'source' | 'apiKey' | 'i
 }
 
 /** The identity claims a backend is told about (headers, assertion, _meta). */
-export function identityClaims(p: Principal): { sub: string; email?: string; name?: string; groups: string[]; tenant?: string } {
+export function identityClaims(p: Principal): {
+  sub: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  tenant?: string;
+} {
   return { sub: p.sub, email: p.email, name: p.name, groups: [...p.groups], tenant: p.tenant };
 }
 
@@ -78,7 +84,8 @@ const frozenList = (list: string[]): readonly string[] => (list.length ? Object.
  */
 export function makePrincipal(fields: PrincipalFields): Principal {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(fields) as Array<keyof PrincipalFields>) if (fields[key] !== undefined) out[key] = fields[key];
+  for (const key of Object.keys(fields) as Array<keyof PrincipalFields>)
+    if (fields[key] !== undefined) out[key] = fields[key];
   out.groups = frozenList(readGroups(fields.groups));
   out.scopes = frozenList(readScopes(fields.scopes));
   return Object.freeze(out) as unknown as Principal;

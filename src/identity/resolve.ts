@@ -15,7 +15,10 @@ declare module 'fastify' {
   }
 }
 
-async function identityPlugin(app: FastifyInstance, opts: { sources: IdentitySource[]; enrich?: (p: Principal) => Principal }) {
+async function identityPlugin(
+  app: FastifyInstance,
+  opts: { sources: IdentitySource[]; enrich?: (p: Principal) => Principal },
+) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     for (const source of opts.sources) {

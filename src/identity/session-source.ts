@@ -24,7 +24,16 @@ export const touchEveryMs = (idleMs: number) => Math.max(1000, Math.min(60_000, 
 
 export function sessionToPrincipal(u: UserSessionData, tenants?: TenantConfig): Principal {
   const tenant = tenantFor(tenants, u.email, u.tenantClaims);
-  return makePrincipal({ sub: u.sub, email: u.email, name: u.name, groups: u.groups, tenant, source: 'session', expiresAt: u.exp, sessionId: u.sid });
+  return makePrincipal({
+    sub: u.sub,
+    email: u.email,
+    name: u.name,
+    groups: u.groups,
+    tenant,
+    source: 'session',
+    expiresAt: u.exp,
+    sessionId: u.sid,
+  });
 }
 
 export function sessionSource(opts: SessionSourceOptions) {
@@ -43,11 +52,14 @@ export function sessionSource(opts: SessionSourceOptions) {
     // While the store is down, a session this replica confirmed stays valid (its upstream
     // tokens cannot be refreshed, a logout elsewhere is not seen); no other is admitted, and
     // its cookie is kept for when the store is back.
-    let tokens;
+    let tokens: Awaited<ReturnType<SessionTokens['current']>>;
     try {
       tokens = await opts.tokens.current(user.sid);
     } catch (e) {
-      req.log.warn({ event: 'store.unavailable', reason: (e as Error).message }, 'store unreachable: a session this replica never confirmed is not admitted');
+      req.log.warn(
+        { event: 'store.unavailable', reason: (e as Error).message },
+        'store unreachable: a session this replica never confirmed is not admitted',
+      );
       return null;
     }
     if (tokens === null) {

@@ -8,7 +8,11 @@ import type { Principal } from './principal.js';
 
 export type TenantConfig = NonNullable<Config['tenants']>;
 
-export function tenantFor(cfg: TenantConfig | undefined, email: string | undefined, claims?: Readonly<Record<string, unknown>>): string | undefined {
+export function tenantFor(
+  cfg: TenantConfig | undefined,
+  email: string | undefined,
+  claims?: Readonly<Record<string, unknown>>,
+): string | undefined {
   if (!cfg) return undefined;
   const claimed = cfg.claim ? claims?.[cfg.claim] : undefined;
   if (typeof claimed === 'string' && claimed) return claimed;
@@ -17,7 +21,10 @@ export function tenantFor(cfg: TenantConfig | undefined, email: string | undefin
 }
 
 /** What a session keeps to compute its tenant again under a reloaded config: the claim `tenants.claim` names, if any. */
-export function tenantClaims(cfg: TenantConfig | undefined, claims: Record<string, unknown>): Record<string, string> | undefined {
+export function tenantClaims(
+  cfg: TenantConfig | undefined,
+  claims: Record<string, unknown>,
+): Record<string, string> | undefined {
   const value = cfg?.claim ? claims[cfg.claim] : undefined;
   return typeof value === 'string' && value ? { [cfg!.claim!]: value } : undefined;
 }

@@ -10,7 +10,10 @@ export class FailureBackoff {
   private until = 0;
   private last?: unknown;
 
-  constructor(private readonly firstMs = 2_000, private readonly maxMs = 60_000) {}
+  constructor(
+    private readonly firstMs = 2_000,
+    private readonly maxMs = 60_000,
+  ) {}
 
   /** Runs `fn`, or throws the remembered failure while it lasts; `counts`: which errors are the dependency's fault. */
   async run<T>(fn: () => Promise<T>, counts: (e: unknown) => boolean = () => true): Promise<T> {

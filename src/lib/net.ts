@@ -4,7 +4,10 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const h = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
@@ -17,10 +20,34 @@ export function isLoopbackHost(hostname: string): boolean {
 // Two lists: a BlockList matches IPv4 addresses against IPv6 subnets through their mapped form (::/64 would hold them all).
 const SPECIAL_V4 = new BlockList();
 const SPECIAL_V6 = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 3]] as const) {
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 3],
+] as const) {
   SPECIAL_V4.addSubnet(net, prefix, 'ipv4');
 }
-for (const [net, prefix] of [['::', 64], ['64:ff9b::', 32], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+for (const [net, prefix] of [
+  ['::', 64],
+  ['64:ff9b::', 32],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
   SPECIAL_V6.addSubnet(net, prefix, 'ipv6');
 }
 
@@ -43,7 +70,8 @@ export function isHttpsOrLoopbackHttp(value: unknown): boolean {
   return !!u && (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname)));
 }
 
-const refused = (host: string) => Object.assign(new Error(`${host} resolves to a special-use address: not fetched`), { code: 'ESPECIALUSE' });
+const refused = (host: string) =>
+  Object.assign(new Error(`${host} resolves to a special-use address: not fetched`), { code: 'ESPECIALUSE' });
 
 /** dns.lookup that fails when any address of the name is special-use: the check happens before a socket is opened. */
 const guardedLookup: LookupFunction = (hostname, options, callback) => {

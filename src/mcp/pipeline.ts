@@ -53,14 +53,21 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     if (mismatch) {
       auditMismatch(audit, principal, b.name, request, mismatch);
       const id = request.batch ? null : (request.messages[0]?.id ?? null);
-      return reply.code(400).type('application/json').send(rpcError(id, mismatch.code, mismatch.message));
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(rpcError(id, mismatch.code, mismatch.message));
     }
     const verdict = judge(principal, b.config, request, { dryRun: !live.current.enforce, auditArguments });
     noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
     auditOnClose(reply, audit, verdict.entries);
     if (sendRefusal(req, reply, verdict, publicUrl)) return reply;
     const out = await propagate(req, b, principal, request, verdict, propagation);
-    await forward(b, { req, reply, principal, request, headers: out.headers, body: out.body, rewrite: verdict.rewrite }, streams);
+    await forward(
+      b,
+      { req, reply, principal, request, headers: out.headers, body: out.body, rewrite: verdict.rewrite },
+      streams,
+    );
     return reply;
   };
 }

@@ -33,8 +33,14 @@ export class Replicas {
   private readonly pools = new Map<string, Pool>();
 
   /** `self`: this replica's advertised URL; `secret`: base64 key material (session.keys[0]). */
-  constructor(private readonly store: Store, readonly self: string, secret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy replicas', 32));
+  constructor(
+    private readonly store: Store,
+    readonly self: string,
+    secret: string,
+  ) {
+    this.key = Buffer.from(
+      hkdfSync('sha256', Buffer.from(secret, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy replicas', 32),
+    );
   }
 
   private recordKey(backend: string, sessionId: string): string {
@@ -42,9 +48,11 @@ export class Replicas {
   }
 
   async register(backend: string, sessionId: string, sub: string, ttlMs: number): Promise<void> {
-    await this.store.set(this.recordKey(backend, sessionId), { replica: this.self, sub } satisfies SessionHome, ttlMs).catch(() => {
-      throw new Errors.STORE_UNAVAILABLE();
-    });
+    await this.store
+      .set(this.recordKey(backend, sessionId), { replica: this.self, sub } satisfies SessionHome, ttlMs)
+      .catch(() => {
+        throw new Errors.STORE_UNAVAILABLE();
+      });
   }
 
   release(backend: string, sessionId: string): void {
@@ -71,12 +79,20 @@ export class Replicas {
   }
 
   /** Relay the request to the replica that holds the session; 404 (and the record dropped) when it is gone. */
-  async relay(req: FastifyRequest, reply: FastifyReply, backend: string, sessionId: string, home: SessionHome): Promise<void> {
+  async relay(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    backend: string,
+    sessionId: string,
+    home: SessionHome,
+  ): Promise<void> {
     const target = new URL(home.replica);
     let pool = this.pools.get(target.origin);
-    if (!pool) this.pools.set(target.origin, (pool = new Pool(target.origin, { connections: 64, connect: { timeout: 2000 } })));
+    if (!pool)
+      this.pools.set(target.origin, (pool = new Pool(target.origin, { connections: 64, connect: { timeout: 2000 } })));
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !DROP.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    for (const [name, value] of Object.entries(req.headers))
+      if (value !== undefined && !DROP.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const ts = String(Date.now());
     headers[REPLICA_HEADER] = `${ts}.${this.mac(ts, sessionId)}`;
     const abort = new AbortController();
@@ -86,9 +102,24 @@ export class Replicas {
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
       const body = req.body as Buffer | undefined;
-      res = await pool.request({ method: req.method as 'GET' | 'POST' | 'DELETE', path: req.url, headers, body: body?.length ? body : undefined, bodyTimeout: 0, signal: abort.signal });
+      res = await pool.request({
+        method: req.method as 'GET' | 'POST' | 'DELETE',
+        path: req.url,
+        headers,
+        body: body?.length ? body : undefined,
+        bodyTimeout: 0,
+        signal: abort.signal,
+      });
     } catch (e) {
-      req.log.warn({ event: 'replica.unreachable', backend, replica: target.origin, reason: (e as { code?: string }).code ?? (e as Error).message }, 'the replica holding this MCP session is gone: session dropped');
+      req.log.warn(
+        {
+          event: 'replica.unreachable',
+          backend,
+          replica: target.origin,
+          reason: (e as { code?: string }).code ?? (e as Error).message,
+        },
+        'the replica holding this MCP session is gone: session dropped',
+      );
       this.release(backend, sessionId);
       throw new Errors.MCP_SESSION_NOT_FOUND();
     }

@@ -63,5 +63,8 @@ function serializeEvent(e: EventSourceMessage, rewrite: Rewrite): string {
   if (e.event !== undefined) head += `event: ${e.event}\n`;
   if (e.id !== undefined) head += `id: ${e.id}\n`;
   const data = rewriteJsonBody(e.data, rewrite);
-  return `${head}${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`;
+  return `${head}${data
+    .split('\n')
+    .map((l) => `data: ${l}`)
+    .join('\n')}\n\n`;
 }

@@ -33,9 +33,25 @@ export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Pr
 
   const methods = ['GET', 'POST', 'DELETE'] as const;
   // No automatic HEAD route for GET: a HEAD is not an MCP request and must not reach a backend.
-  app.route<{ Params: { backend: string } }>({ method: [...methods], url: '/mcp/:backend', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => live.current.backends.get(req.params.backend)) });
-  app.route({ method: [...methods], url: '/mcp', exposeHeadRoute: false, handler: (req, reply) => handle(req, reply, () => live.current.backends.getDefault()) });
+  app.route<{ Params: { backend: string } }>({
+    method: [...methods],
+    url: '/mcp/:backend',
+    exposeHeadRoute: false,
+    handler: (req, reply) => handle(req, reply, () => live.current.backends.get(req.params.backend)),
+  });
+  app.route({
+    method: [...methods],
+    url: '/mcp',
+    exposeHeadRoute: false,
+    handler: (req, reply) => handle(req, reply, () => live.current.backends.getDefault()),
+  });
   for (const url of ['/mcp', '/mcp/:backend']) {
-    app.route({ method: ['HEAD', 'PUT', 'PATCH'], url, handler: async (req) => { throw new Errors.METHOD_NOT_ALLOWED(req.method); } });
+    app.route({
+      method: ['HEAD', 'PUT', 'PATCH'],
+      url,
+      handler: async (req) => {
+        throw new Errors.METHOD_NOT_ALLOWED(req.method);
+      },
+    });
   }
 }

@@ -16,7 +16,10 @@ import { Sealer } from '../store/sealed.js';
 
 /** The 404 for a session presented by someone who does not own it, logged. */
 export function foreignSession(req: FastifyRequest, backend: string, p: Principal): Error {
-  req.log.warn({ event: 'mcp.session_foreign', backend, sub: p.sub, principal: principalKey(p) }, 'MCP session presented by a principal that does not own it');
+  req.log.warn(
+    { event: 'mcp.session_foreign', backend, sub: p.sub, principal: principalKey(p) },
+    'MCP session presented by a principal that does not own it',
+  );
   return new Errors.MCP_SESSION_NOT_FOUND();
 }
 

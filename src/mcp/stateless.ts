@@ -66,11 +66,15 @@ export function mirroredHeaders(headers: IncomingHttpHeaders): Mirrored {
   const out: Mirrored = {};
   const version = headers['mcp-protocol-version'];
   if (typeof version === 'string') out.version = version;
-  for (const [header, key] of [['mcp-method', 'method'], ['mcp-name', 'name']] as const) {
+  for (const [header, key] of [
+    ['mcp-method', 'method'],
+    ['mcp-name', 'name'],
+  ] as const) {
     const raw = headers[header];
     if (typeof raw !== 'string') continue;
     const value = decodeHeaderValue(raw);
-    if (value === undefined) out.malformed = `${header === 'mcp-method' ? 'Mcp-Method' : 'Mcp-Name'} header value is malformed`;
+    if (value === undefined)
+      out.malformed = `${header === 'mcp-method' ? 'Mcp-Method' : 'Mcp-Name'} header value is malformed`;
     else out[key] = value;
   }
   return out;
@@ -86,18 +90,28 @@ const mismatch = (header: string, sent: string, body: string | undefined): Heade
   code: HEADER_MISMATCH,
   message: `Header mismatch: ${header} header value ${quote(sent)} does not match body value ${body === undefined ? '(none)' : quote(body)}`,
 });
-const missing = (header: string, why: string): HeaderProblem => ({ code: HEADER_MISMATCH, message: `Header mismatch: the ${header} header is required ${why}` });
+const missing = (header: string, why: string): HeaderProblem => ({
+  code: HEADER_MISMATCH,
+  message: `Header mismatch: the ${header} header is required ${why}`,
+});
 
 /**
  * Why a parsed (already valid JSON-RPC) POST body disagrees with its mirrored headers, or
  * undefined. Legacy requests without those headers have nothing to check.
  */
-export function headerProblem(headers: IncomingHttpHeaders, request: Pick<McpRequest, 'messages' | 'batch'>): HeaderProblem | undefined {
+export function headerProblem(
+  headers: IncomingHttpHeaders,
+  request: Pick<McpRequest, 'messages' | 'batch'>,
+): HeaderProblem | undefined {
   const h = mirroredHeaders(headers);
   const stateless = isStatelessRevision(h.version);
   const mirrored = h.method !== undefined || h.name !== undefined || h.malformed !== undefined;
   if (request.batch) {
-    if (mirrored || stateless) return { code: INVALID_REQUEST, message: 'a batch cannot carry Mcp-Method / Mcp-Name headers: MCP 2026-07-28 has no batches' };
+    if (mirrored || stateless)
+      return {
+        code: INVALID_REQUEST,
+        message: 'a batch cannot carry Mcp-Method / Mcp-Name headers: MCP 2026-07-28 has no batches',
+      };
     return undefined;
   }
   const m: RpcMessage = request.messages[0]!;
@@ -105,15 +119,19 @@ export function headerProblem(headers: IncomingHttpHeaders, request: Pick<McpReq
   const bodyVersion = meta && typeof meta === 'object' ? meta[PROTOCOL_VERSION_META] : undefined;
   if (!mirrored && !stateless && !isStatelessRevision(bodyVersion)) return undefined;
   if (h.malformed) return { code: HEADER_MISMATCH, message: `Header mismatch: ${h.malformed}` };
-  if (typeof bodyVersion === 'string' && h.version === undefined) return missing('MCP-Protocol-Version', `with _meta["${PROTOCOL_VERSION_META}"]`);
-  if (typeof bodyVersion === 'string' && h.version !== bodyVersion) return mismatch('MCP-Protocol-Version', h.version!, bodyVersion);
+  if (typeof bodyVersion === 'string' && h.version === undefined)
+    return missing('MCP-Protocol-Version', `with _meta["${PROTOCOL_VERSION_META}"]`);
+  if (typeof bodyVersion === 'string' && h.version !== bodyVersion)
+    return mismatch('MCP-Protocol-Version', h.version!, bodyVersion);
   if (typeof m.method !== 'string') return undefined; // a response: nothing is mirrored
   const isCall = m.id !== undefined;
-  if (h.method === undefined) return stateless && isCall ? missing('Mcp-Method', 'on every MCP 2026-07-28 request') : undefined;
+  if (h.method === undefined)
+    return stateless && isCall ? missing('Mcp-Method', 'on every MCP 2026-07-28 request') : undefined;
   if (h.method !== m.method) return mismatch('Mcp-Method', h.method, m.method);
   const named = Object.hasOwn(NAMED_CALLS, m.method) ? NAMED_CALLS[m.method] : undefined;
   const bodyName = named ? (m.params?.[named.param] as string | undefined) : undefined;
-  if (h.name === undefined) return stateless && isCall && NAME_REQUIRED.has(m.method) ? missing('Mcp-Name', `for ${m.method}`) : undefined;
+  if (h.name === undefined)
+    return stateless && isCall && NAME_REQUIRED.has(m.method) ? missing('Mcp-Name', `for ${m.method}`) : undefined;
   if (h.name !== bodyName) return mismatch('Mcp-Name', h.name, bodyName);
   return undefined;
 }
@@ -133,14 +151,27 @@ const OUR_META = Buffer.from(META_USER_KEY.split('/')[0]!);
  *   (no escaped key can hide), no sign of our `_meta` key, which a client may not send, and no
  *   object repeating a key (the parsing path refuses those, whatever the backend).
  */
-export function headerOnlyCall(p: Principal, b: BackendConfig, headers: IncomingHttpHeaders, body: Buffer | undefined, opts: { auditArguments?: unknown }): DeclaredCall | undefined {
+export function headerOnlyCall(
+  p: Principal,
+  b: BackendConfig,
+  headers: IncomingHttpHeaders,
+  body: Buffer | undefined,
+  opts: { auditArguments?: unknown },
+): DeclaredCall | undefined {
   if (!b.http || b.identity?.meta === true || opts.auditArguments || !body?.length) return undefined;
   if (b.tools !== undefined || b.resources !== undefined || b.prompts !== undefined) return undefined;
   const h = mirroredHeaders(headers);
-  if (!isStatelessRevision(h.version) || h.malformed || !h.method || (NAME_REQUIRED.has(h.method) && h.name === undefined)) return undefined;
+  if (
+    !isStatelessRevision(h.version) ||
+    h.malformed ||
+    !h.method ||
+    (NAME_REQUIRED.has(h.method) && h.name === undefined)
+  )
+    return undefined;
   if (!backendDecision(p, b).allow) return undefined;
   let i = 0;
   while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
-  if (body[i] !== 0x7b || body.includes(BACKSLASH) || body.includes(OUR_META) || duplicateKey(body) !== undefined) return undefined;
+  if (body[i] !== 0x7b || body.includes(BACKSLASH) || body.includes(OUR_META) || duplicateKey(body) !== undefined)
+    return undefined;
   return { method: h.method, name: h.name };
 }

@@ -26,7 +26,12 @@ export function redactKeys(value: unknown, keys: ReadonlySet<string>, depth = 0)
   if (depth > 20) return '[too deep]';
   if (Array.isArray(value)) return value.map((v) => redactKeys(v, keys, depth + 1));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keys.has(k.toLowerCase()) ? '[redacted]' : redactKeys(v, keys, depth + 1)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        keys.has(k.toLowerCase()) ? '[redacted]' : redactKeys(v, keys, depth + 1),
+      ]),
+    );
   }
   return value;
 }
@@ -46,7 +51,10 @@ export class AuditLog {
    * every 200 ms, at close and at exit.
    */
   constructor(stream?: NodeJS.WritableStream, file?: string) {
-    const dest = stream && !file ? (stream as pino.DestinationStream) : pino.destination({ dest: file ?? 1, append: true, mkdir: true, sync: false, minLength: BUFFER_BYTES });
+    const dest =
+      stream && !file
+        ? (stream as pino.DestinationStream)
+        : pino.destination({ dest: file ?? 1, append: true, mkdir: true, sync: false, minLength: BUFFER_BYTES });
     this.dest = dest;
     this.log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
     if (dest !== stream) {
@@ -73,7 +81,16 @@ export class AuditLog {
       decision: e.decision,
       reason: e.reason,
       rule: e.rule,
-      principal: { id: principalKey(p), sub: p.sub, email: p.email, tenant: p.tenant, source: p.source, issuer: p.issuer, apiKey: p.apiKey, clientId: p.clientId },
+      principal: {
+        id: principalKey(p),
+        sub: p.sub,
+        email: p.email,
+        tenant: p.tenant,
+        source: p.source,
+        issuer: p.issuer,
+        apiKey: p.apiKey,
+        clientId: p.clientId,
+      },
       backend: e.backend,
       session: e.session,
       method: e.method,

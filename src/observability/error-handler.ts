@@ -21,7 +21,11 @@ export function wantsHtml(req: FastifyRequest): boolean {
   return accept.includes('text/html');
 }
 
-export function sendError(req: FastifyRequest, reply: FastifyReply, err: Partial<ProxyErrorShape> & { message?: string }): FastifyReply {
+export function sendError(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  err: Partial<ProxyErrorShape> & { message?: string },
+): FastifyReply {
   let status = err.statusCode ?? 500;
   let code = err.code ?? 'INTERNAL';
   const mapped = PUBLIC_FASTIFY[code];
@@ -35,17 +39,19 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: Partial
   if (err.headers) reply.headers(err.headers);
   reply.code(status);
   if (isMcpPath(req.url)) {
-    return reply.type('application/json').send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(status), message, data: { code } } });
+    return reply
+      .type('application/json')
+      .send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(status), message, data: { code } } });
   }
   if (wantsHtml(req) && !isApiPath(req.url)) {
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(errorPage(String(status), message));
+    return reply.type('text/html; charset=utf-8').send(errorPage(String(status), message));
   }
   return reply.type('application/json').send({ error: { code, message } });
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(req, reply, err as Partial<ProxyErrorShape>));
-  app.setNotFoundHandler((req, reply) => sendError(req, reply, { statusCode: 404, code: 'NOT_FOUND', message: 'not found' }));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, { statusCode: 404, code: 'NOT_FOUND', message: 'not found' }),
+  );
 }

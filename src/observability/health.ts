@@ -16,11 +16,16 @@ async function idpStatus(client: UpstreamClient) {
     () => ({ ok: true, issuer }),
     () => ({ ok: false, issuer, detail: client.lastError }),
   );
-  const slow = new Promise<{ ok: boolean; issuer: string; detail?: string }>((r) => setTimeout(() => r({ ok: false, issuer, detail: 'discovery in progress' }), PROBE_MS).unref());
+  const slow = new Promise<{ ok: boolean; issuer: string; detail?: string }>((r) =>
+    setTimeout(() => r({ ok: false, issuer, detail: 'discovery in progress' }), PROBE_MS).unref(),
+  );
   return Promise.race([settled, slow]);
 }
 
-export async function healthRoutes(app: FastifyInstance, opts: { backends: BackendRegistry; client?: UpstreamClient; store: { kind: string; ready?(): Promise<boolean> } }) {
+export async function healthRoutes(
+  app: FastifyInstance,
+  opts: { backends: BackendRegistry; client?: UpstreamClient; store: { kind: string; ready?(): Promise<boolean> } },
+) {
   let cached: { at: number; body: unknown } | undefined;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -29,7 +34,16 @@ export async function healthRoutes(app: FastifyInstance, opts: { backends: Backe
     const idp = opts.client ? await idpStatus(opts.client) : { ok: true, detail: 'no upstream IdP configured' };
     const entries = await Promise.all(opts.backends.all().map(async (b) => [b.name, await b.status()] as const));
     const storeOk = opts.store.ready ? await opts.store.ready() : true;
-    const body = { ready: true, idp, store: { kind: opts.store.kind, ok: storeOk, ...(storeOk ? {} : { detail: 'unreachable: calls that need it fail until it is back' }) }, backends: Object.fromEntries(entries) };
+    const body = {
+      ready: true,
+      idp,
+      store: {
+        kind: opts.store.kind,
+        ok: storeOk,
+        ...(storeOk ? {} : { detail: 'unreachable: calls that need it fail until it is back' }),
+      },
+      backends: Object.fromEntries(entries),
+    };
     cached = { at: Date.now(), body };
     return body;
   });

@@ -4,7 +4,13 @@
  * anything a module logs on purpose (config, errors).
  */
 import pino from 'pino';
-import { LogController, type FastifyInstance, type FastifyRequest, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -30,7 +36,8 @@ export const REDACT_PATHS = [
   'config.oidc.clientSecret',
 ];
 
-const SENSITIVE_QUERY = /([?&](?:code|state|access_token|refresh_token|id_token|id_token_hint|token|client_secret|session_state)=)[^&#]*/gi;
+const SENSITIVE_QUERY =
+  /([?&](?:code|state|access_token|refresh_token|id_token|id_token_hint|token|client_secret|session_state)=)[^&#]*/gi;
 
 /** A URL fit for a log line: sensitive query values replaced. */
 export function safeUrl(url: string | undefined): string | undefined {
@@ -42,7 +49,11 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
-      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: safeUrl(req.url), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
+        method: req.method,
+        url: safeUrl(req.url),
+        ip: req.ip,
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     ...(stream ? { stream } : {}),
@@ -65,11 +76,25 @@ export class OneLinePerRequest extends LogController {
  * it needs none of the redaction pass that costs every other line. `skip`: requests logged
  * otherwise (MCP requests, whose audit line on the same stream says all this and more).
  */
-export function accessLog(app: FastifyInstance, level: string, stream?: NodeJS.WritableStream, skip?: (url: string) => boolean): void {
+export function accessLog(
+  app: FastifyInstance,
+  level: string,
+  stream?: NodeJS.WritableStream,
+  skip?: (url: string) => boolean,
+): void {
   const log = pino({ level, messageKey: 'msg' }, (stream ?? process.stdout) as pino.DestinationStream);
   if (!log.isLevelEnabled('info')) return;
   app.addHook('onResponse', (req, reply, done) => {
-    if (!skip?.(req.url)) log.info({ reqId: req.id, req: { method: req.method, url: safeUrl(req.url), ip: req.ip }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+    if (!skip?.(req.url))
+      log.info(
+        {
+          reqId: req.id,
+          req: { method: req.method, url: safeUrl(req.url), ip: req.ip },
+          res: { statusCode: reply.statusCode },
+          responseTime: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request completed',
+      );
     done();
   });
 }

@@ -27,18 +27,45 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 /** MCP method names kept as label values (spec 2025-06-18 and later); anything else is `other`. */
 const MCP_METHODS = new Set([
-  'initialize', 'ping', 'tools/list', 'tools/call',
-  'resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'resources/unsubscribe',
-  'prompts/list', 'prompts/get', 'completion/complete', 'logging/setLevel',
-  'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
-  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed',
-  'notifications/message', 'notifications/resources/updated', 'notifications/resources/list_changed',
-  'notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/tasks/status',
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+  'notifications/message',
+  'notifications/resources/updated',
+  'notifications/resources/list_changed',
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/tasks/status',
   'notifications/elicitation/complete',
 ]);
 
 export type Decision = 'allow' | 'deny' | 'unauthenticated' | 'error';
-export type LoginFailure = 'no_transaction' | 'idp_error' | 'idp_unavailable' | 'state_mismatch' | 'invalid_callback' | 'cookie_too_large' | 'not_allowed';
+export type LoginFailure =
+  | 'no_transaction'
+  | 'idp_error'
+  | 'idp_unavailable'
+  | 'state_mismatch'
+  | 'invalid_callback'
+  | 'cookie_too_large'
+  | 'not_allowed';
 export type TokenEvent = 'issued' | 'refreshed' | 'revoked';
 
 /**
@@ -65,7 +92,7 @@ export function decisionLabel(status: number, facts: RequestFacts, authenticated
 
 /** Something that emits oidc-provider's events. */
 interface EventSource {
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
 export class Metrics {
@@ -77,9 +104,24 @@ export class Metrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
-    this.logins = new Counter({ name: `${PREFIX}logins_total`, help: 'Browser logins finished at /oauth/callback, by result and (failures) reason.', labelNames: ['result', 'reason'], registers });
-    this.tokens = new Counter({ name: `${PREFIX}tokens_total`, help: 'Authorization server token events: access tokens issued, refresh grants, grants revoked.', labelNames: ['event'], registers });
-    this.storeErrors = new Counter({ name: `${PREFIX}store_errors_total`, help: 'Store calls that failed, by operation.', labelNames: ['operation'], registers });
+    this.logins = new Counter({
+      name: `${PREFIX}logins_total`,
+      help: 'Browser logins finished at /oauth/callback, by result and (failures) reason.',
+      labelNames: ['result', 'reason'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: `${PREFIX}tokens_total`,
+      help: 'Authorization server token events: access tokens issued, refresh grants, grants revoked.',
+      labelNames: ['event'],
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: `${PREFIX}store_errors_total`,
+      help: 'Store calls that failed, by operation.',
+      labelNames: ['operation'],
+      registers,
+    });
     for (const event of ['issued', 'refreshed', 'revoked'] as const) this.tokens.inc({ event }, 0);
     this.logins.inc({ result: 'success' }, 0);
   }
@@ -127,10 +169,23 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     labelNames: ['backend', 'method', 'status', 'decision'],
     registers,
   });
-  const latency = (name: string, help: string, buckets: number[]) => new Histogram({ name: `${PREFIX}${name}`, help, labelNames: ['backend'], buckets, registers });
-  const duration = latency('request_duration_seconds', 'MCP requests as the proxy sees them: to the end of a JSON answer, to the response headers of an SSE stream.', LATENCY_BUCKETS);
-  const waited = latency('backend_duration_seconds', 'Time waiting for the backend: HTTP, to its response headers; stdio, from handing the message to the child to its first answer.', LATENCY_BUCKETS);
-  const overhead = latency('overhead_seconds', 'Proxy time minus backend time, for answers that are not streamed.', OVERHEAD_BUCKETS);
+  const latency = (name: string, help: string, buckets: number[]) =>
+    new Histogram({ name: `${PREFIX}${name}`, help, labelNames: ['backend'], buckets, registers });
+  const duration = latency(
+    'request_duration_seconds',
+    'MCP requests as the proxy sees them: to the end of a JSON answer, to the response headers of an SSE stream.',
+    LATENCY_BUCKETS,
+  );
+  const waited = latency(
+    'backend_duration_seconds',
+    'Time waiting for the backend: HTTP, to its response headers; stdio, from handing the message to the child to its first answer.',
+    LATENCY_BUCKETS,
+  );
+  const overhead = latency(
+    'overhead_seconds',
+    'Proxy time minus backend time, for answers that are not streamed.',
+    OVERHEAD_BUCKETS,
+  );
   const stats = () => backends.all().map((b) => ({ name: b.name, stats: b.stats() }));
   new Gauge({
     name: `${PREFIX}mcp_sessions`,
@@ -157,7 +212,8 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     registers,
     collect() {
       this.reset();
-      for (const b of stats()) for (const [state, n] of Object.entries(b.stats.processes ?? {})) this.set({ backend: b.name, state }, n);
+      for (const b of stats())
+        for (const [state, n] of Object.entries(b.stats.processes ?? {})) this.set({ backend: b.name, state }, n);
     },
   });
 
@@ -169,10 +225,17 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
   // prom-client hashes a label set at every call; the labelled series are looked up once per
   // request here instead (their label sets are bounded, see above).
   const requestSeries = new Map<string, Counter.Internal>();
-  const latencySeries = new Map<string, [Histogram.Internal<'backend'>, Histogram.Internal<'backend'>, Histogram.Internal<'backend'>]>();
+  const latencySeries = new Map<
+    string,
+    [Histogram.Internal<'backend'>, Histogram.Internal<'backend'>, Histogram.Internal<'backend'>]
+  >();
   const seriesOf = (backend: string) => {
     let s = latencySeries.get(backend);
-    if (!s) latencySeries.set(backend, (s = [duration.labels({ backend }), waited.labels({ backend }), overhead.labels({ backend })]));
+    if (!s)
+      latencySeries.set(
+        backend,
+        (s = [duration.labels({ backend }), waited.labels({ backend }), overhead.labels({ backend })]),
+      );
     return s;
   };
 
@@ -181,8 +244,15 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
     const backend = backendOf(req, route);
     const status = reply.raw.statusCode;
     const body = req.body;
-    const json = facts.json ?? (req.method === 'POST' && Buffer.isBuffer(body) && body.length <= PEEK_BYTES ? parseJson(body) : undefined);
-    const labels = { backend, method: methodLabel(req.method, json, facts.declaredMethod), status: String(status), decision: decisionLabel(status, facts, Boolean(req.principal)) };
+    const json =
+      facts.json ??
+      (req.method === 'POST' && Buffer.isBuffer(body) && body.length <= PEEK_BYTES ? parseJson(body) : undefined);
+    const labels = {
+      backend,
+      method: methodLabel(req.method, json, facts.declaredMethod),
+      status: String(status),
+      decision: decisionLabel(status, facts, Boolean(req.principal)),
+    };
     const key = `${labels.backend}\n${labels.method}\n${labels.status}\n${labels.decision}`;
     let counter = requestSeries.get(key);
     if (!counter) requestSeries.set(key, (counter = requests.labels(labels)));

@@ -27,7 +27,12 @@ export function factsOf(req: FastifyRequest): RequestFacts {
 }
 
 /** The route parsed the body (or judged it from its headers: `declaredMethod`) and policy decided. */
-export function noteDecision(req: FastifyRequest, json: { value: unknown } | undefined, decision: 'allow' | 'deny', declaredMethod?: string): void {
+export function noteDecision(
+  req: FastifyRequest,
+  json: { value: unknown } | undefined,
+  decision: 'allow' | 'deny',
+  declaredMethod?: string,
+): void {
   const f = factsOf(req);
   f.json = json;
   f.declaredMethod = declaredMethod;

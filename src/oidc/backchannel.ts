@@ -21,19 +21,29 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export const BACKCHANNEL_LOGOUT_PATH = '/oauth/backchannel-logout';
 
-export function backchannelLogoutRoute(app: FastifyInstance, opts: { client: UpstreamClient; logout: Logout; store: Store }): void {
+export function backchannelLogoutRoute(
+  app: FastifyInstance,
+  opts: { client: UpstreamClient; logout: Logout; store: Store },
+): void {
   let jwks: { uri: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
   async function verify(token: string): Promise<JWTPayload> {
     const meta = (await opts.client.get()).serverMetadata();
     if (!meta.jwks_uri) throw new Error('the identity provider publishes no jwks_uri');
     if (jwks?.uri !== meta.jwks_uri) jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri)) };
-    const { payload, protectedHeader } = await jwtVerify(token, jwks.set, { issuer: meta.issuer, audience: opts.client.settings.clientId, algorithms: ALGORITHMS, maxTokenAge: MAX_AGE_S });
+    const { payload, protectedHeader } = await jwtVerify(token, jwks.set, {
+      issuer: meta.issuer,
+      audience: opts.client.settings.clientId,
+      algorithms: ALGORITHMS,
+      maxTokenAge: MAX_AGE_S,
+    });
     // Explicitly typed as another kind of JWT (an access token, `at+jwt`): not a logout token.
     const typ = protectedHeader.typ?.toLowerCase().replace(/^application\//, '');
-    if (typ?.endsWith('+jwt') && typ !== 'logout+jwt') throw new Error(`typ ${protectedHeader.typ} is not a logout token's`);
+    if (typ?.endsWith('+jwt') && typ !== 'logout+jwt')
+      throw new Error(`typ ${protectedHeader.typ} is not a logout token's`);
     // `events` and its back-channel member are JSON objects (null and arrays are not).
-    if (!isObject(payload.events) || !isObject(payload.events[EVENT])) throw new Error('not a back-channel logout token (events)');
+    if (!isObject(payload.events) || !isObject(payload.events[EVENT]))
+      throw new Error('not a back-channel logout token (events)');
     if ('nonce' in payload) throw new Error('a logout token carries no nonce');
     if (typeof payload.sub !== 'string' && typeof payload.sid !== 'string') throw new Error('neither sub nor sid');
     if (typeof payload.jti !== 'string') throw new Error('no jti');
@@ -55,9 +65,13 @@ export function backchannelLogoutRoute(app: FastifyInstance, opts: { client: Ups
       return refuse(`invalid logout_token: ${(e as Error).message}`);
     }
     // Atomic: of two deliveries of one token at once, one is the replay.
-    if (!(await opts.store.claim(`bcl-jti:${claims.jti}`, MAX_AGE_S * 2000))) return refuse('logout_token already used');
+    if (!(await opts.store.claim(`bcl-jti:${claims.jti}`, MAX_AGE_S * 2000)))
+      return refuse('logout_token already used');
     const issuer = opts.client.settings.issuer;
-    const sub = typeof claims.sid === 'string' ? ((await opts.logout.byIdpSession(issuer, claims.sid))?.sub ?? (claims.sub as string | undefined)) : (claims.sub as string);
+    const sub =
+      typeof claims.sid === 'string'
+        ? ((await opts.logout.byIdpSession(issuer, claims.sid))?.sub ?? (claims.sub as string | undefined))
+        : (claims.sub as string);
     if (sub) await opts.logout.endUser(sub, 'back-channel logout from the identity provider');
     return reply.code(200).send();
   });

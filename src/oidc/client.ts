@@ -30,7 +30,10 @@ export class UpstreamClient {
   /** The IdP's quirks (oidc.provider): the only place that knows which IdP this is. */
   readonly preset: IdpPreset;
 
-  constructor(readonly settings: Oidc, private readonly fetchImpl?: FetchLike) {
+  constructor(
+    readonly settings: Oidc,
+    private readonly fetchImpl?: FetchLike,
+  ) {
     this.preset = presetFor(settings);
   }
 
@@ -41,18 +44,20 @@ export class UpstreamClient {
   /** Discovery once; a failure is reported and retried at a later call (after a backoff). */
   async get(): Promise<oidc.Configuration> {
     if (this.config) return this.config;
-    this.pending ??= this.backoff.run(() => this.discover()).then(
-      (c) => {
-        this.config = c;
-        this.lastError = undefined;
-        return c;
-      },
-      (e: Error) => {
-        this.pending = undefined;
-        this.lastError = e.message;
-        throw new Errors.IDP_UNAVAILABLE();
-      },
-    );
+    this.pending ??= this.backoff
+      .run(() => this.discover())
+      .then(
+        (c) => {
+          this.config = c;
+          this.lastError = undefined;
+          return c;
+        },
+        (e: Error) => {
+          this.pending = undefined;
+          this.lastError = e.message;
+          throw new Errors.IDP_UNAVAILABLE();
+        },
+      );
     return this.pending;
   }
 
@@ -72,8 +77,11 @@ export class UpstreamClient {
       meta = (await oidc.discovery(new URL(s.issuer), s.clientId, undefined, oidc.None(), opts)).serverMetadata();
     }
     const supported = meta.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    const method = s.tokenEndpointAuthMethod ?? (supported.includes('client_secret_basic') ? 'client_secret_basic' : 'client_secret_post');
-    const auth = method === 'client_secret_basic' ? oidc.ClientSecretBasic(s.clientSecret) : oidc.ClientSecretPost(s.clientSecret);
+    const method =
+      s.tokenEndpointAuthMethod ??
+      (supported.includes('client_secret_basic') ? 'client_secret_basic' : 'client_secret_post');
+    const auth =
+      method === 'client_secret_basic' ? oidc.ClientSecretBasic(s.clientSecret) : oidc.ClientSecretPost(s.clientSecret);
     const cfg = new oidc.Configuration(meta, s.clientId, { client_secret: s.clientSecret }, auth);
     if (insecure) oidc.allowInsecureRequests(cfg);
     if (doFetch) cfg[oidc.customFetch] = doFetch;
@@ -100,7 +108,10 @@ export class UpstreamClient {
    * openid-client; claims from userinfo when the ID token lacks them (OAuth 2.0 presets: from
    * their API). The preset turns them into the identity, or refuses the user (LoginRefused).
    */
-  async finishLogin(callbackQuery: string, tx: { state: string; nonce: string; verifier: string }): Promise<{ claims: Record<string, unknown>; identity: Identity; tokens: UpstreamTokens }> {
+  async finishLogin(
+    callbackQuery: string,
+    tx: { state: string; nonce: string; verifier: string },
+  ): Promise<{ claims: Record<string, unknown>; identity: Identity; tokens: UpstreamTokens }> {
     const cfg = await this.get();
     const current = new URL(this.settings.redirectUri);
     current.search = callbackQuery;
@@ -146,7 +157,10 @@ export class UpstreamClient {
   async endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
     const cfg = await this.get();
     if (!cfg.serverMetadata().end_session_endpoint) return undefined;
-    const params: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri, client_id: this.settings.clientId };
+    const params: Record<string, string> = {
+      post_logout_redirect_uri: postLogoutRedirectUri,
+      client_id: this.settings.clientId,
+    };
     if (idToken) params.id_token_hint = idToken;
     return oidc.buildEndSessionUrl(cfg, params).href;
   }

@@ -57,8 +57,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
   app.get<{ Querystring: { returnTo?: string } }>('/oauth/login', async (req, reply) => {
     const returnTo = safeReturnTo(req.query.returnTo);
     // The login cookie must be set on the origin the IdP will send the browser back to.
-    if (req.host !== publicUrl.host) return reply.redirect(`${publicUrl.origin}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`, 302);
-    const tx = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo, iat: Date.now() };
+    if (req.host !== publicUrl.host)
+      return reply.redirect(`${publicUrl.origin}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`, 302);
+    const tx = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      verifier: oidc.randomPKCECodeVerifier(),
+      returnTo,
+      iat: Date.now(),
+    };
     const url = await upstream().authorizationUrl(tx);
     req.loginTx.set('tx', tx);
     return reply.header('cache-control', 'no-store').redirect(url, 302);
@@ -67,11 +74,18 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
   app.get('/oauth/callback', async (req, reply) => {
     const tx = req.loginTx.get('tx');
     req.loginTx.delete(); // single use: a replayed callback finds no transaction
-    if (!tx) throw failed('no_transaction', new Errors.LOGIN_FAILED('no login in progress (it expired or was already completed): start again at /oauth/login'));
+    if (!tx)
+      throw failed(
+        'no_transaction',
+        new Errors.LOGIN_FAILED(
+          'no login in progress (it expired or was already completed): start again at /oauth/login',
+        ),
+      );
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
     const params = new URLSearchParams(query);
-    if (params.has('error')) throw failed('idp_error', new Errors.LOGIN_FAILED(`the identity provider answered "${params.get('error')}"`));
-    let result;
+    if (params.has('error'))
+      throw failed('idp_error', new Errors.LOGIN_FAILED(`the identity provider answered "${params.get('error')}"`));
+    let result: Awaited<ReturnType<UpstreamClient['finishLogin']>>;
     try {
       result = await upstream().finishLogin(query, tx);
     } catch (e) {
@@ -81,8 +95,16 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
         throw failed('not_allowed', new Errors.LOGIN_REFUSED(e.message));
       }
       req.log.warn({ event: 'login.failed', reason: (e as Error).message }, 'login callback refused');
-      const stateMismatch = (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
-      throw failed(stateMismatch ? 'state_mismatch' : 'invalid_callback', new Errors.LOGIN_FAILED((e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' ? 'invalid response from the identity provider' : oauthErrorText(e as Error)));
+      const stateMismatch =
+        (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
+      throw failed(
+        stateMismatch ? 'state_mismatch' : 'invalid_callback',
+        new Errors.LOGIN_FAILED(
+          (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE'
+            ? 'invalid response from the identity provider'
+            : oauthErrorText(e as Error),
+        ),
+      );
     }
     const user = newSession(result.identity, result.claims, config, opts.live.current.tenants);
     req.session.set('user', user);
@@ -90,11 +112,22 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     const size = req.server.encodeSecureSession(req.session).length + config.session.cookieName.length;
     if (size > MAX_COOKIE_BYTES) {
       req.session.delete();
-      req.log.warn({ event: 'login.cookie_too_large', sub: user.sub, groups: user.groups.length, bytes: size }, 'session would not fit a cookie');
-      throw failed('cookie_too_large', new Errors.LOGIN_FAILED(`your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`));
+      req.log.warn(
+        { event: 'login.cookie_too_large', sub: user.sub, groups: user.groups.length, bytes: size },
+        'session would not fit a cookie',
+      );
+      throw failed(
+        'cookie_too_large',
+        new Errors.LOGIN_FAILED(
+          `your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`,
+        ),
+      );
     }
     await tokens.save(user.sid, result.tokens);
-    await logout.remember(user.sub, user.sid, { issuer: config.oidc!.issuer, sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined });
+    await logout.remember(user.sub, user.sid, {
+      issuer: config.oidc!.issuer,
+      sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
+    });
     req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
     opts.metrics?.loginSucceeded();
     return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);
@@ -118,11 +151,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     // This browser session ends server-side (MCP sessions held for it and its streams too);
     // `everywhere`: every session of the user, and the grants their MCP clients hold.
     await logout.endSession(user.sid);
-    if (['1', 'true', 'on', 'yes'].includes(String(req.body?.everywhere ?? '').toLowerCase())) await logout.endUser(user.sub, 'user asked');
+    if (['1', 'true', 'on', 'yes'].includes(String(req.body?.everywhere ?? '').toLowerCase()))
+      await logout.endUser(user.sub, 'user asked');
     req.session.delete();
     await opts.endBrowserSessions?.(req, reply);
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
-    if (held?.refreshToken) await upstream().revoke(held.refreshToken).catch(() => undefined);
+    if (held?.refreshToken)
+      await upstream()
+        .revoke(held.refreshToken)
+        .catch(() => undefined);
     const after = config.oidc?.postLogoutRedirectUri ?? `${publicUrl.origin}/`;
     const endSession = client ? await client.endSessionUrl(held?.idToken, after).catch(() => undefined) : undefined;
     return finish(req, reply, endSession);
@@ -152,12 +189,18 @@ function oauthErrorText(e: Error & { error?: unknown; error_description?: unknow
 /** Browsers are redirected (to the IdP's logout when it has one); fetch/API callers get JSON. */
 function finish(req: FastifyRequest, reply: FastifyReply, endSessionUrl: string | undefined) {
   reply.header('cache-control', 'no-store');
-  if ((req.headers.accept ?? '').includes('application/json')) return reply.send({ loggedOut: true, endSessionUrl: endSessionUrl ?? null });
+  if ((req.headers.accept ?? '').includes('application/json'))
+    return reply.send({ loggedOut: true, endSessionUrl: endSessionUrl ?? null });
   return reply.redirect(endSessionUrl ?? '/', 303);
 }
 
 /** The identity comes from the IdP preset (src/oidc/providers/); the tenant may read any claim. */
-function newSession(identity: Identity, claims: Record<string, unknown>, config: Config, tenants: Config['tenants']): UserSessionData {
+function newSession(
+  identity: Identity,
+  claims: Record<string, unknown>,
+  config: Config,
+  tenants: Config['tenants'],
+): UserSessionData {
   const now = Date.now();
   return {
     sid: randomId(),

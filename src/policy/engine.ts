@@ -25,7 +25,13 @@ const globCache = new Map<string, RegExp>();
 export function globMatch(glob: string, value: string): boolean {
   let re = globCache.get(glob);
   if (!re) {
-    re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+    re = new RegExp(
+      `^${glob
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      's',
+    );
     globCache.set(glob, re);
   }
   return re.test(value);
@@ -51,7 +57,9 @@ export function admittedBy(p: Principal, allow: AllowRule): string | undefined {
 export function backendDecision(p: Principal, b: BackendConfig): Decision {
   if (!b.allow) return { allow: true, reason: 'backend has no allow list: any authenticated principal' };
   const by = admittedBy(p, b.allow);
-  return by ? { allow: true, reason: `backend allow list (${by})`, rule: 'allow' } : { allow: false, reason: 'not in the backend allow list', rule: 'allow' };
+  return by
+    ? { allow: true, reason: `backend allow list (${by})`, rule: 'allow' }
+    : { allow: false, reason: 'not in the backend allow list', rule: 'allow' };
 }
 
 export function callDecision(p: Principal, b: BackendConfig, kind: CallKind, name: string): Decision {
@@ -64,7 +72,9 @@ export function callDecision(p: Principal, b: BackendConfig, kind: CallKind, nam
     if (r.deny) return { allow: false, reason: 'denied by rule', rule };
     if (!r.allow) return { allow: true, reason: 'allowed by rule', rule, scopes };
     const by = admittedBy(p, r.allow);
-    return by ? { allow: true, reason: `allowed by rule (${by})`, rule, scopes } : { allow: false, reason: 'rule requires another group, email, scope or tenant', rule };
+    return by
+      ? { allow: true, reason: `allowed by rule (${by})`, rule, scopes }
+      : { allow: false, reason: 'rule requires another group, email, scope or tenant', rule };
   }
   return { allow: false, reason: `no ${kind} rule matches (default deny)` };
 }
@@ -78,7 +88,14 @@ export const NAMED_CALLS: Record<string, { kind: CallKind; param: 'name' | 'uri'
 };
 
 /** List methods whose results are filtered by the same decisions. */
-export const LIST_METHODS: Record<string, { kind: CallKind; field: 'tools' | 'resources' | 'prompts' | 'resourceTemplates'; key: 'name' | 'uri' | 'uriTemplate' }> = {
+export const LIST_METHODS: Record<
+  string,
+  {
+    kind: CallKind;
+    field: 'tools' | 'resources' | 'prompts' | 'resourceTemplates';
+    key: 'name' | 'uri' | 'uriTemplate';
+  }
+> = {
   'tools/list': { kind: 'tools', field: 'tools', key: 'name' },
   'resources/list': { kind: 'resources', field: 'resources', key: 'uri' },
   'resources/templates/list': { kind: 'resources', field: 'resourceTemplates', key: 'uriTemplate' },
@@ -92,7 +109,12 @@ export function filterListResult(p: Principal, b: BackendConfig, method: string,
   const r = result as Record<string, unknown>;
   const items = r[spec.field];
   if (!Array.isArray(items)) return result;
-  return { ...r, [spec.field]: items.filter((it) => callDecision(p, b, spec.kind, String((it as Record<string, unknown>)?.[spec.key] ?? '')).allow) };
+  return {
+    ...r,
+    [spec.field]: items.filter(
+      (it) => callDecision(p, b, spec.kind, String((it as Record<string, unknown>)?.[spec.key] ?? '')).allow,
+    ),
+  };
 }
 
 /** Every scope a backend's rules may require: offered by the authorization server for its resource. */

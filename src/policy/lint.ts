@@ -12,13 +12,25 @@ export function lintPolicy(config: Config): string[] {
     for (const kind of ['tools', 'resources', 'prompts'] as const) {
       const rules = b[kind] ?? [];
       rules.forEach((r, i) => {
-        const earlier = rules.slice(0, i).findIndex((e) => e.match === r.match || (e.match.includes('*') && !r.match.includes('*') && globMatch(e.match, r.match)) || e.match === '*');
-        if (earlier !== -1) out.push(`backends[${bi}].${kind}[${i}] ("${r.match}") is unreachable: ${kind}[${earlier}] ("${rules[earlier]!.match}") matches first`);
+        const earlier = rules
+          .slice(0, i)
+          .findIndex(
+            (e) =>
+              e.match === r.match ||
+              (e.match.includes('*') && !r.match.includes('*') && globMatch(e.match, r.match)) ||
+              e.match === '*',
+          );
+        if (earlier !== -1)
+          out.push(
+            `backends[${bi}].${kind}[${i}] ("${r.match}") is unreachable: ${kind}[${earlier}] ("${rules[earlier]!.match}") matches first`,
+          );
       });
     }
-    const usesGroups = [b.allow, ...(b.tools ?? []).map((r) => r.allow)].some((a) => a && a.groups.length);
+    const usesGroups = [b.allow, ...(b.tools ?? []).map((r) => r.allow)].some((a) => a?.groups.length);
     if (usesGroups && !config.oidc && !config.apiKeys.some((k) => k.groups.length) && !config.externalTokens) {
-      out.push(`backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or API key groups)`);
+      out.push(
+        `backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or API key groups)`,
+      );
     }
   }
   return out;

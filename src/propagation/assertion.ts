@@ -21,7 +21,10 @@ export class AssertionSigner {
   /** Fast path for principals reused across requests (verified-token cache, API keys): no key to build. */
   private readonly byPrincipal = new WeakMap<Principal, Map<string | string[], Signed>>();
 
-  constructor(private readonly key: SigningKey, private readonly issuer: string) {}
+  constructor(
+    private readonly key: SigningKey,
+    private readonly issuer: string,
+  ) {}
 
   async sign(p: Principal, audience: string | string[]): Promise<string> {
     const now = Date.now();
@@ -37,7 +40,15 @@ export class AssertionSigner {
       return hit.jwt;
     }
     const iat = Math.floor(now / 1000);
-    const jwt = await new SignJWT({ email: claims.email, name: claims.name, groups: claims.groups, tenant: claims.tenant, scope: p.scopes.join(' ') || undefined, src: p.source, src_iss: p.issuer })
+    const jwt = await new SignJWT({
+      email: claims.email,
+      name: claims.name,
+      groups: claims.groups,
+      tenant: claims.tenant,
+      scope: p.scopes.join(' ') || undefined,
+      src: p.source,
+      src_iss: p.issuer,
+    })
       .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: 'mcp-proxy-assertion+jwt' })
       .setIssuer(this.issuer)
       .setSubject(claims.sub)

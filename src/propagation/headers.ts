@@ -16,8 +16,16 @@ export const IDENTITY_HEADERS = {
 
 /** Client headers never passed on: hop-by-hop ones, credentials, and what the proxy sets itself. */
 const DROP = hopByHopAnd(
-  'host', 'proxy-authenticate', 'proxy-authorization', 'expect',
-  'cookie', 'authorization', 'x-api-key', 'accept-encoding', 'forwarded', 'x-real-ip',
+  'host',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'expect',
+  'cookie',
+  'authorization',
+  'x-api-key',
+  'accept-encoding',
+  'forwarded',
+  'x-real-ip',
 );
 
 /**
@@ -31,7 +39,13 @@ export function canonicalHeaderName(name: string): string {
 /** Is this client header one we never pass on (spelled with `-` or `_`, any case)? `ours`: canonical names the proxy sets itself. */
 export function isStrippedRequestHeader(name: string, ours?: ReadonlySet<string>): boolean {
   const n = canonicalHeaderName(name);
-  return DROP.has(n) || n.startsWith('x-forwarded-') || n.startsWith('x-mcp-proxy-') || n.startsWith('x-auth-request-') || ours?.has(n) === true;
+  return (
+    DROP.has(n) ||
+    n.startsWith('x-forwarded-') ||
+    n.startsWith('x-mcp-proxy-') ||
+    n.startsWith('x-auth-request-') ||
+    ours?.has(n) === true
+  );
 }
 
 /** Header values must be ASCII without control characters: anything else is percent-encoded. */

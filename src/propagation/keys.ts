@@ -20,7 +20,8 @@ export async function loadSigningKey(keyFile?: string): Promise<SigningKey> {
   let privateJwk: JWK;
   if (keyFile) {
     const jwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
-    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d) throw new Error(`${keyFile}: expected a private EC P-256 JWK`);
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.d)
+      throw new Error(`${keyFile}: expected a private EC P-256 JWK`);
     privateKey = (await importJWK({ ...jwk, alg: 'ES256' }, 'ES256')) as CryptoKey;
     const { d: _d, ...pub } = jwk;
     publicJwk = pub;
@@ -33,5 +34,11 @@ export async function loadSigningKey(keyFile?: string): Promise<SigningKey> {
   }
   const kid = await calculateJwkThumbprint(publicJwk);
   const meta = { kid, alg: 'ES256', use: 'sig' };
-  return { kid, alg: 'ES256', privateKey, publicJwk: { ...publicJwk, ...meta }, privateJwk: { ...privateJwk, ...meta } };
+  return {
+    kid,
+    alg: 'ES256',
+    privateKey,
+    publicJwk: { ...publicJwk, ...meta },
+    privateJwk: { ...privateJwk, ...meta },
+  };
 }

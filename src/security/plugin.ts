@@ -13,7 +13,10 @@ import { isLoopbackHost } from '../lib/net.js';
 import { isApiPath, isMcpPath } from '../lib/paths.js';
 
 export function allowedOrigins(config: Config): Set<string> {
-  return new Set([new URL(config.server.publicUrl).origin, ...config.server.allowedOrigins.map((o) => o.replace(/\/+$/, ''))]);
+  return new Set([
+    new URL(config.server.publicUrl).origin,
+    ...config.server.allowedOrigins.map((o) => o.replace(/\/+$/, '')),
+  ]);
 }
 
 function needsOriginCheck(req: FastifyRequest, path: string, cookieName: string): boolean {
@@ -44,7 +47,10 @@ function hostnameOf(host: string): string {
  */
 export function securityHeaders(options: HelmetOptions): ReadonlyArray<readonly [string, string]> {
   const headers = new Map<string, string>();
-  const res = { setHeader: (k: string, v: string) => headers.set(k, v), removeHeader: (k: string) => headers.delete(k) };
+  const res = {
+    setHeader: (k: string, v: string) => headers.set(k, v),
+    removeHeader: (k: string) => headers.delete(k),
+  };
   helmet(options)({} as IncomingMessage, res as unknown as ServerResponse, (e?: unknown) => {
     if (e) throw e;
   });

@@ -22,11 +22,21 @@ declare module 'fastify' {
   }
 }
 
-async function rateLimitPlugin(app: FastifyInstance, opts: { config: Config; paths: { register?: string; token?: string; device?: string }; redis?: Redis | Cluster }) {
-  await app.register(rateLimit, { global: false, ...(opts.redis ? { redis: opts.redis, nameSpace: 'mcp-oidc-proxy:rl:', skipOnError: true } : {}) });
+async function rateLimitPlugin(
+  app: FastifyInstance,
+  opts: { config: Config; paths: { register?: string; token?: string; device?: string }; redis?: Redis | Cluster },
+) {
+  await app.register(rateLimit, {
+    global: false,
+    ...(opts.redis ? { redis: opts.redis, nameSpace: 'mcp-oidc-proxy:rl:', skipOnError: true } : {}),
+  });
   app.decorate('limiter', (limit: Limit): Limiter => {
     const keys = new WeakMap<FastifyRequest, string>();
-    const check = app.createRateLimit({ max: limit.max, timeWindow: limit.window, keyGenerator: (req) => keys.get(req) ?? req.ip });
+    const check = app.createRateLimit({
+      max: limit.max,
+      timeWindow: limit.window,
+      keyGenerator: (req) => keys.get(req) ?? req.ip,
+    });
     return async (req, key) => {
       keys.set(req, key);
       const r = await check(req);

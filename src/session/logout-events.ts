@@ -26,20 +26,31 @@ export class LogoutEvents {
   private readonly origin = randomId();
   private listening?: Promise<(() => Promise<void>) | undefined>;
 
-  constructor(private readonly store: Store, private readonly log: FastifyBaseLogger) {}
+  constructor(
+    private readonly store: Store,
+    private readonly log: FastifyBaseLogger,
+  ) {}
 
   async publish(event: LogoutEvent): Promise<void> {
     await this.store.publish?.(CHANNEL, { ...event, from: this.origin }).catch((e: Error) => {
-      this.log.error({ event: 'store.unavailable', reason: e.message }, 'logout not announced to the other replicas (they refuse it at their next recheck)');
+      this.log.error(
+        { event: 'store.unavailable', reason: e.message },
+        'logout not announced to the other replicas (they refuse it at their next recheck)',
+      );
     });
   }
 
   listen(h: LogoutHandlers): void {
     if (!this.store.subscribe) return;
-    this.listening = this.store.subscribe(CHANNEL, (m) => void this.receive(m, h)).catch((e: Error) => {
-      this.log.error({ event: 'logout.events_unavailable', reason: e.message }, 'not listening to logout events of other replicas');
-      return undefined;
-    });
+    this.listening = this.store
+      .subscribe(CHANNEL, (m) => void this.receive(m, h))
+      .catch((e: Error) => {
+        this.log.error(
+          { event: 'logout.events_unavailable', reason: e.message },
+          'not listening to logout events of other replicas',
+        );
+        return undefined;
+      });
   }
 
   private async receive(m: unknown, h: LogoutHandlers): Promise<void> {
@@ -50,7 +61,10 @@ export class LogoutEvents {
       if (typeof e.user === 'string') await h.user(e.user);
       if (typeof e.grant === 'string') await h.grant(e.grant);
     } catch (err) {
-      this.log.warn({ event: 'logout.remote_failed', reason: (err as Error).message }, 'a logout from another replica was not applied in full');
+      this.log.warn(
+        { event: 'logout.remote_failed', reason: (err as Error).message },
+        'a logout from another replica was not applied in full',
+      );
     }
   }
 

@@ -92,7 +92,10 @@ export class Logout {
     const streams = this.d.closeStreams({ sub });
     await this.d.endBackendSessions(sub);
     await this.d.events.publish({ user: sub });
-    this.d.log.info({ event: 'logout.everywhere', sub, why, browserSessions: sessions.length, grants, streams }, 'user logged out everywhere');
+    this.d.log.info(
+      { event: 'logout.everywhere', sub, why, browserSessions: sessions.length, grants, streams },
+      'user logged out everywhere',
+    );
   }
 
   close(): Promise<void> {

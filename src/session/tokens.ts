@@ -109,7 +109,10 @@ export class SessionTokens {
         await this.end(sid);
         return null;
       }
-      this.log.warn({ event: 'session.refresh_failed', reason: err.code ?? err.message }, 'upstream token refresh failed; keeping the session');
+      this.log.warn(
+        { event: 'session.refresh_failed', reason: err.code ?? err.message },
+        'upstream token refresh failed; keeping the session',
+      );
       return t;
     }
   }

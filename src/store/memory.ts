@@ -56,7 +56,11 @@ export class MemoryStore implements Store {
   private readonly entries: BoundedMap<string, Entry>;
   private readonly anonymous: BoundedMap<string, Entry>;
   /** `maxEntries` bounds each space; `anonymousPrefixes` name the keys of the anonymous one. */
-  constructor(maxEntries = 100_000, private readonly now: () => number = Date.now, private readonly anonymousPrefixes: readonly string[] = ANONYMOUS_PREFIXES) {
+  constructor(
+    maxEntries = 100_000,
+    private readonly now: () => number = Date.now,
+    private readonly anonymousPrefixes: readonly string[] = ANONYMOUS_PREFIXES,
+  ) {
     this.entries = new BoundedMap(maxEntries);
     this.anonymous = new BoundedMap(maxEntries);
   }

@@ -7,7 +7,10 @@ export class ObservedStore implements Store {
   readonly publish?: Store['publish'];
   readonly subscribe?: Store['subscribe'];
 
-  constructor(readonly inner: Store, private readonly onError: (operation: StoreOperation) => void) {
+  constructor(
+    readonly inner: Store,
+    private readonly onError: (operation: StoreOperation) => void,
+  ) {
     if (inner.publish) this.publish = (channel, message) => inner.publish!(channel, message);
     if (inner.subscribe) this.subscribe = (channel, onMessage) => inner.subscribe!(channel, onMessage);
   }

@@ -24,7 +24,10 @@ export class PostgresStore extends SealedStore {
   private readonly migrated: Promise<void>;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly url: string, sealer: Sealer) {
+  constructor(
+    private readonly url: string,
+    sealer: Sealer,
+  ) {
     super(sealer);
     this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3000 });
     this.pool.on('error', () => undefined); // an idle client lost: the pool replaces it
@@ -44,7 +47,8 @@ export class PostgresStore extends SealedStore {
       const { rows } = await c.query<{ version: number }>('SELECT max(version) AS version FROM mcp_proxy_schema');
       const from = rows[0]?.version ?? 0;
       for (let v = from; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v]!);
-      if (from < MIGRATIONS.length) await c.query('INSERT INTO mcp_proxy_schema (version) VALUES ($1)', [MIGRATIONS.length]);
+      if (from < MIGRATIONS.length)
+        await c.query('INSERT INTO mcp_proxy_schema (version) VALUES ($1)', [MIGRATIONS.length]);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -60,7 +64,10 @@ export class PostgresStore extends SealedStore {
   }
 
   async getRaw(key: string): Promise<string | undefined> {
-    const { rows } = await this.query<{ value: string }>('SELECT value FROM mcp_proxy_store WHERE key = $1 AND expires_at > now()', [key]);
+    const { rows } = await this.query<{ value: string }>(
+      'SELECT value FROM mcp_proxy_store WHERE key = $1 AND expires_at > now()',
+      [key],
+    );
     return rows[0]?.value;
   }
 
@@ -87,7 +94,10 @@ export class PostgresStore extends SealedStore {
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
-    await this.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ channel, message: this.sealMessage(channel, message) })]);
+    await this.query('SELECT pg_notify($1, $2)', [
+      NOTIFY_CHANNEL,
+      JSON.stringify({ channel, message: this.sealMessage(channel, message) }),
+    ]);
   }
 
   async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {

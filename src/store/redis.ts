@@ -13,19 +13,41 @@ const SUBSCRIBE_WAIT_MS = 2000;
 
 export function redisClient(url: string): Redis | Cluster {
   const u = new URL(url);
-  const auth: RedisOptions = { username: decodeURIComponent(u.username) || undefined, password: decodeURIComponent(u.password) || undefined };
+  const auth: RedisOptions = {
+    username: decodeURIComponent(u.username) || undefined,
+    password: decodeURIComponent(u.password) || undefined,
+  };
   // While Redis is away, a call waits at most one reconnection attempt (or 2 s), then fails.
-  const common: RedisOptions = { ...auth, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000, retryStrategy: (n) => Math.min(100 * n, 2000) };
-  const hosts = () => u.host.split(',').map((h) => ({ host: h.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), port: Number(/:(\d+)$/.exec(h)?.[1] ?? 6379) }));
+  const common: RedisOptions = {
+    ...auth,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    retryStrategy: (n) => Math.min(100 * n, 2000),
+  };
+  const hosts = () =>
+    u.host.split(',').map((h) => ({
+      host: h.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+      port: Number(/:(\d+)$/.exec(h)?.[1] ?? 6379),
+    }));
   if (u.protocol === 'redis+sentinel:' || u.protocol === 'rediss+sentinel:') {
     const name = u.pathname.replace(/^\//, '').split('/')[0];
     if (!name) throw new Error('a redis+sentinel URL names the master: redis+sentinel://host:26379/mymaster');
-    return new Redis({ ...common, sentinels: hosts(), name, sentinelPassword: auth.password, ...(u.protocol.startsWith('rediss') ? { tls: {} } : {}) });
+    return new Redis({
+      ...common,
+      sentinels: hosts(),
+      name,
+      sentinelPassword: auth.password,
+      ...(u.protocol.startsWith('rediss') ? { tls: {} } : {}),
+    });
   }
   if (u.protocol === 'redis+cluster:' || u.protocol === 'rediss+cluster:') {
-    return new Cluster(hosts(), { redisOptions: { ...common, ...(u.protocol.startsWith('rediss') ? { tls: {} } : {}) } });
+    return new Cluster(hosts(), {
+      redisOptions: { ...common, ...(u.protocol.startsWith('rediss') ? { tls: {} } : {}) },
+    });
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`unsupported Redis URL scheme "${u.protocol}"`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new Error(`unsupported Redis URL scheme "${u.protocol}"`);
   return new Redis(url, common);
 }
 
@@ -65,7 +87,8 @@ export class RedisStore extends SealedStore {
    */
   async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
     const name = `${PREFIX}events:${channel}`;
-    const sub = this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ maxRetriesPerRequest: null });
+    const sub =
+      this.client instanceof Cluster ? this.client.duplicate() : this.client.duplicate({ maxRetriesPerRequest: null });
     sub.on('error', () => undefined);
     sub.on('message', (ch: string, raw: string) => {
       if (ch !== name) return;
@@ -73,7 +96,10 @@ export class RedisStore extends SealedStore {
       if (m !== undefined) onMessage(m);
     });
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([sub.subscribe(name).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, SUBSCRIBE_WAIT_MS)))]);
+    await Promise.race([
+      sub.subscribe(name).catch(() => undefined),
+      new Promise((r) => (timer = setTimeout(r, SUBSCRIBE_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     return async () => {
       await sub.quit().catch(() => sub.disconnect());

@@ -56,5 +56,13 @@ export class ApiKeys {
 }
 
 function toPrincipal(k: ApiKeyConfig): Principal {
-  return makePrincipal({ sub: k.subject, email: k.email, groups: k.groups, tenant: k.tenant, scopes: k.scopes, source: 'apikey', apiKey: k.name });
+  return makePrincipal({
+    sub: k.subject,
+    email: k.email,
+    groups: k.groups,
+    tenant: k.tenant,
+    scopes: k.scopes,
+    source: 'apikey',
+    apiKey: k.name,
+  });
 }

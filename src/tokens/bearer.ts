@@ -27,18 +27,31 @@ export interface BearerSourceOptions {
 
 export function bearerSource(o: BearerSourceOptions) {
   /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours (read live: a reload may add backends). */
-  const audiencesFor = (path: string) => (isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.live.current.resources.keys()]);
+  const audiencesFor = (path: string) =>
+    isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.live.current.resources.keys()];
 
   const reject = (req: FastifyRequest, reason: string, e?: unknown): never => {
-    req.log.info({ event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason }, 'bearer credential refused');
-    const err = (e instanceof Error && (e as { statusCode?: number }).statusCode !== 401 ? e : new Errors.INVALID_TOKEN()) as Error & { headers?: Record<string, string> };
-    if ((err as { statusCode?: number }).statusCode === 401) err.headers = { 'www-authenticate': bearerChallenge(o.publicUrl, resourcePath(req), { error: 'invalid_token', error_description: reason }) };
+    req.log.info(
+      { event: 'auth.invalid_token', reason: (e as { reason?: string })?.reason ?? reason },
+      'bearer credential refused',
+    );
+    const err = (
+      e instanceof Error && (e as { statusCode?: number }).statusCode !== 401 ? e : new Errors.INVALID_TOKEN()
+    ) as Error & { headers?: Record<string, string> };
+    if ((err as { statusCode?: number }).statusCode === 401)
+      err.headers = {
+        'www-authenticate': bearerChallenge(o.publicUrl, resourcePath(req), {
+          error: 'invalid_token',
+          error_description: reason,
+        }),
+      };
     throw err;
   };
 
   return async function fromBearer(req: FastifyRequest): Promise<Principal | null> {
     const query = req.url.indexOf('?');
-    if (query !== -1 && /[?&]access_token=/.test(req.url.slice(query))) reject(req, 'tokens in the query string are not accepted: use the Authorization header');
+    if (query !== -1 && /[?&]access_token=/.test(req.url.slice(query)))
+      reject(req, 'tokens in the query string are not accepted: use the Authorization header');
     const apiKeyHeader = req.headers['x-api-key'];
     const auth = req.headers.authorization;
     const token = typeof apiKeyHeader === 'string' ? apiKeyHeader : auth?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];

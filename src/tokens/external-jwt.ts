@@ -7,7 +7,15 @@
  * An issuer that cannot be reached (discovery, JWKS) is `IDP_UNAVAILABLE` (502), not 401:
  * the client's token may be fine.
  */
-import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { claimText, makePrincipal, type Principal } from '../identity/principal.js';
@@ -31,7 +39,18 @@ export interface ExternalJwtOptions {
 }
 
 /** Asymmetric only: never `none`, never HS* (a public key must not become an HMAC secret). */
-export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ALLOWED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 type GetKey = JWTVerifyGetKey;
 
@@ -45,8 +64,6 @@ export function unverifiedIssuer(token: string): string | undefined {
   }
 }
 
-
-
 /** Plain http only to a loopback host (tests, local IdPs), as for the upstream OIDC client. */
 function checkUrl(url: string, what: string): URL {
   const u = new URL(url);
@@ -57,14 +74,21 @@ function checkUrl(url: string, what: string): URL {
 class Issuer {
   private keys?: Promise<GetKey>;
   private readonly backoff: FailureBackoff;
-  constructor(readonly cfg: IssuerConfig, private readonly opts: ExternalJwtOptions) {
+  constructor(
+    readonly cfg: IssuerConfig,
+    private readonly opts: ExternalJwtOptions,
+  ) {
     if (cfg.jwksUri) checkUrl(cfg.jwksUri, 'jwksUri');
     else checkUrl(cfg.issuer, 'issuer (for discovery; or set jwksUri)');
     this.backoff = new FailureBackoff(opts.failureBackoffMs);
   }
 
   /** The key for a token; while the issuer's discovery or JWKS is failing, its failure is answered from memory (backoff). */
-  getKey: GetKey = (header, input) => this.backoff.run(async () => this.fetchKey(header, input), (e) => e instanceof Errors.IDP_UNAVAILABLE);
+  getKey: GetKey = (header, input) =>
+    this.backoff.run(
+      async () => this.fetchKey(header, input),
+      (e) => e instanceof Errors.IDP_UNAVAILABLE,
+    );
 
   /** jose's remote key set, created once; the discovery behind it is retried after a failure. */
   private fetchKey: GetKey = async (header, input) => {
@@ -93,7 +117,10 @@ class Issuer {
   private async discover(): Promise<string> {
     const issuer = this.cfg.issuer.replace(/\/+$/, '');
     const u = new URL(issuer);
-    const candidates = [`${issuer}/.well-known/openid-configuration`, `${u.origin}/.well-known/oauth-authorization-server${u.pathname === '/' ? '' : u.pathname}`];
+    const candidates = [
+      `${issuer}/.well-known/openid-configuration`,
+      `${u.origin}/.well-known/oauth-authorization-server${u.pathname === '/' ? '' : u.pathname}`,
+    ];
     const doFetch = this.opts.fetch ?? fetch;
     for (const url of candidates) {
       let res: Response;
@@ -163,7 +190,11 @@ export class ExternalJwtVerifier {
       throw invalidToken(`${code ?? 'verification_failed'}${claim ? `:${claim}` : ''}`);
     }
     if (typeof payload.sub !== 'string' || !payload.sub) throw invalidToken('no_sub');
-    const principal = toPrincipal(payload, issuer.cfg.groupsClaim, issuer.cfg.sameUsers ? undefined : issuer.cfg.issuer);
+    const principal = toPrincipal(
+      payload,
+      issuer.cfg.groupsClaim,
+      issuer.cfg.sameUsers ? undefined : issuer.cfg.issuer,
+    );
     if (principal.expiresAt! > Date.now()) this.cache.set(key, principal);
     return principal;
   }

@@ -37,7 +37,6 @@ function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
-
 /** This proxy's own resources, the default audiences: `<publicUrl>`, `<publicUrl>/mcp` and `<publicUrl>/mcp/<backend>` for every backend (`resources`, kept current by reloads). */
 export function proxyAudiences(publicUrl: string, resources: ReadonlyMap<string, unknown>): string[] {
   return [publicUrl, `${publicUrl}/mcp`, ...resources.keys()];
@@ -51,7 +50,10 @@ export class IntrospectionVerifier {
   private readonly auth: string;
   private readonly backoff: FailureBackoff;
 
-  constructor(private readonly cfg: IntrospectionConfig, private readonly opts: IntrospectionOptions = {}) {
+  constructor(
+    private readonly cfg: IntrospectionConfig,
+    private readonly opts: IntrospectionOptions = {},
+  ) {
     this.cache = new BoundedMap(opts.cacheSize ?? 10_000);
     this.doFetch = opts.fetch ?? fetch;
     this.auth = basic(cfg.clientId, cfg.clientSecret);
@@ -70,7 +72,10 @@ export class IntrospectionVerifier {
     if (hit) this.cache.delete(key);
 
     // An endpoint that cannot answer is not asked again by every request meanwhile.
-    const body = await this.backoff.run(() => this.introspect(token), (e) => e instanceof Errors.IDP_UNAVAILABLE);
+    const body = await this.backoff.run(
+      () => this.introspect(token),
+      (e) => e instanceof Errors.IDP_UNAVAILABLE,
+    );
     const refused = body.active === true ? this.notForUs(body) : 'inactive';
     const principal = refused ? undefined : toPrincipal(body, now, new URL(this.cfg.endpoint).origin);
     if (!principal) {
@@ -100,7 +105,11 @@ export class IntrospectionVerifier {
     try {
       res = await this.doFetch(this.cfg.endpoint, {
         method: 'POST',
-        headers: { authorization: this.auth, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: this.auth,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
         redirect: 'error',
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),

@@ -16,7 +16,11 @@ export class ProxyTokenVerifier {
   /** Verified tokens by digest: the claims and the principal built from them (reused, frozen). */
   private readonly cache = new BoundedMap<string, { payload: JWTPayload; principal: Principal }>(50_000);
 
-  constructor(keys: SigningKey[], readonly issuer: string, private readonly grants: LiveGrants) {
+  constructor(
+    keys: SigningKey[],
+    readonly issuer: string,
+    private readonly grants: LiveGrants,
+  ) {
     this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
   }
 
@@ -35,7 +39,11 @@ export class ProxyTokenVerifier {
     if (!hit || (hit.payload.exp ?? 0) * 1000 <= Date.now()) {
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, this.jwks, { issuer: this.issuer, algorithms: ['ES256'], typ: 'at+jwt' }));
+        ({ payload } = await jwtVerify(token, this.jwks, {
+          issuer: this.issuer,
+          algorithms: ['ES256'],
+          typ: 'at+jwt',
+        }));
       } catch (e) {
         throw invalidToken((e as { code?: string }).code ?? 'verification failed');
       }
@@ -45,11 +53,11 @@ export class ProxyTokenVerifier {
     const { payload, principal } = hit;
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
-    if (!(await this.grants.live(typeof payload.gid === 'string' ? payload.gid : undefined))) throw invalidToken('grant revoked');
+    if (!(await this.grants.live(typeof payload.gid === 'string' ? payload.gid : undefined)))
+      throw invalidToken('grant revoked');
     return principal;
   }
 }
-
 
 function toPrincipal(payload: JWTPayload): Principal {
   return makePrincipal({

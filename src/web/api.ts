@@ -18,8 +18,18 @@ import { backendDecision, callDecision } from '../policy/engine.js';
 import { assertCsrf } from '../security/csrf.js';
 import { RestMcpClients } from './mcp-client.js';
 
-const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } } as const;
-const uriBody = { type: 'object', required: ['uri'], additionalProperties: false, properties: { uri: { type: 'string', minLength: 1 } } } as const;
+const nameBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'object' } },
+} as const;
+const uriBody = {
+  type: 'object',
+  required: ['uri'],
+  additionalProperties: false,
+  properties: { uri: { type: 'string', minLength: 1 } },
+} as const;
 
 export async function apiRoutes(app: FastifyInstance, opts: { config: Config; live: Live; clients: RestMcpClients }) {
   const { config, live, clients } = opts;
@@ -28,7 +38,8 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const key = duplicateKey(body as Buffer);
-    if (key !== undefined) return done(new Errors.BAD_REQUEST(`duplicate key ${JSON.stringify(key)} in an object`), undefined);
+    if (key !== undefined)
+      return done(new Errors.BAD_REQUEST(`duplicate key ${JSON.stringify(key)} in an object`), undefined);
     parseJson(req, (body as Buffer).toString('utf8'), done);
   });
   app.addHook('onRequest', async (req, reply) => {
@@ -46,14 +57,22 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
       backends: backends
         .all()
         .filter((b) => backendDecision(req.principal!, b.config).allow)
-        .map((b) => ({ name: b.name, title: b.config.title ?? null, description: b.config.description ?? null, kind: b.config.http ? 'http' : 'stdio', url: `${config.server.publicUrl}/mcp/${b.name}`, default: b.name === backends.defaultName })),
+        .map((b) => ({
+          name: b.name,
+          title: b.config.title ?? null,
+          description: b.config.description ?? null,
+          kind: b.config.http ? 'http' : 'stdio',
+          url: `${config.server.publicUrl}/mcp/${b.name}`,
+          default: b.name === backends.defaultName,
+        })),
     };
   });
 
   /** Run one MCP call for the caller on backend `:b`, mapping failures to REST errors. */
   async function call<T>(req: FastifyRequest<{ Params: { b: string } }>, fn: (c: Client) => Promise<T>): Promise<T> {
     const backend = live.current.backends.get(req.params.b); // 404 for an unknown backend
-    if (!backendDecision(req.principal!, backend.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${backend.name}"`);
+    if (!backendDecision(req.principal!, backend.config).allow)
+      throw new Errors.FORBIDDEN(`you may not use backend "${backend.name}"`);
     const credential = RestMcpClients.credential(req.headers as Record<string, unknown>);
     try {
       return await fn(await clients.client(backend.name, credential, req.principal!.sessionId));
@@ -70,7 +89,12 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
    * names are cached per MCP session for a short while; a miss lists again once, so a tool
    * added since is found.
    */
-  async function callTool(req: FastifyRequest<{ Params: { b: string } }>, c: Client, name: string, args: Record<string, unknown>) {
+  async function callTool(
+    req: FastifyRequest<{ Params: { b: string } }>,
+    c: Client,
+    name: string,
+    args: Record<string, unknown>,
+  ) {
     // A call policy refuses goes on to be refused (403) and audited by the MCP route as usual.
     const allowed = callDecision(req.principal!, live.current.backends.get(req.params.b).config, 'tools', name).allow;
     if (allowed && !(await toolNames.has(c, name))) throw new NotListed(new Errors.TOOL_NOT_FOUND(name));
@@ -79,11 +103,35 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
 
   type P = { Params: { b: string } };
   app.get<P>('/api/backends/:b/tools', async (req) => call(req, async (c) => ({ tools: (await c.listTools()).tools })));
-  app.get<P>('/api/backends/:b/resources', async (req) => call(req, async (c) => ({ resources: (await c.listResources()).resources })));
-  app.get<P>('/api/backends/:b/prompts', async (req) => call(req, async (c) => ({ prompts: (await c.listPrompts()).prompts })));
-  app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>('/api/backends/:b/tools/call', { schema: { body: nameBody } }, async (req) => call(req, (c) => callTool(req, c, req.body.name, req.body.arguments ?? {})));
-  app.post<P & { Body: { uri: string } }>('/api/backends/:b/resources/read', { schema: { body: uriBody } }, async (req) => call(req, (c) => c.readResource({ uri: req.body.uri }).catch(notFound(new Errors.RESOURCE_NOT_FOUND(req.body.uri)))));
-  app.post<P & { Body: { name: string; arguments?: Record<string, string> } }>('/api/backends/:b/prompts/get', { schema: { body: nameBody } }, async (req) => call(req, (c) => c.getPrompt({ name: req.body.name, arguments: req.body.arguments as Record<string, string> | undefined }).catch(notFound(new Errors.PROMPT_NOT_FOUND(req.body.name)))));
+  app.get<P>('/api/backends/:b/resources', async (req) =>
+    call(req, async (c) => ({ resources: (await c.listResources()).resources })),
+  );
+  app.get<P>('/api/backends/:b/prompts', async (req) =>
+    call(req, async (c) => ({ prompts: (await c.listPrompts()).prompts })),
+  );
+  app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>(
+    '/api/backends/:b/tools/call',
+    { schema: { body: nameBody } },
+    async (req) => call(req, (c) => callTool(req, c, req.body.name, req.body.arguments ?? {})),
+  );
+  app.post<P & { Body: { uri: string } }>(
+    '/api/backends/:b/resources/read',
+    { schema: { body: uriBody } },
+    async (req) =>
+      call(req, (c) =>
+        c.readResource({ uri: req.body.uri }).catch(notFound(new Errors.RESOURCE_NOT_FOUND(req.body.uri))),
+      ),
+  );
+  app.post<P & { Body: { name: string; arguments?: Record<string, string> } }>(
+    '/api/backends/:b/prompts/get',
+    { schema: { body: nameBody } },
+    async (req) =>
+      call(req, (c) =>
+        c
+          .getPrompt({ name: req.body.name, arguments: req.body.arguments as Record<string, string> | undefined })
+          .catch(notFound(new Errors.PROMPT_NOT_FOUND(req.body.name))),
+      ),
+  );
 
   const toolNames = new ToolNames();
   app.all('/api/*', async () => {
@@ -99,10 +147,13 @@ class NotListed extends Error {
 }
 
 /** MCP's "not found" answers: -32602 naming it (SDK servers), -32002 (resources, MCP spec). */
-const isNotFound = (e: unknown) => e instanceof McpError && (e.code === -32002 || (e.code === -32602 && /not found|unknown/i.test(e.message)));
-const notFound = (error: Error) => (e: unknown): never => {
-  throw isNotFound(e) ? new NotListed(error) : e;
-};
+const isNotFound = (e: unknown) =>
+  e instanceof McpError && (e.code === -32002 || (e.code === -32602 && /not found|unknown/i.test(e.message)));
+const notFound =
+  (error: Error) =>
+  (e: unknown): never => {
+    throw isNotFound(e) ? new NotListed(error) : e;
+  };
 
 const TOOL_NAMES_TTL_MS = 30_000;
 /** A backend that pages forever is read this far. */
@@ -130,9 +181,11 @@ class ToolNames {
 
 function restError(e: unknown, backend: string): Error {
   if (e instanceof McpError) {
-    if (e.code === POLICY_DENIED) return new Errors.FORBIDDEN(e.message.replace(/^MCP error -?\d+: /, '').replace(/^access denied: /, ''));
+    if (e.code === POLICY_DENIED)
+      return new Errors.FORBIDDEN(e.message.replace(/^MCP error -?\d+: /, '').replace(/^access denied: /, ''));
     if (isNotFound(e)) return new Errors.NOT_FOUND();
-    if (e.code === -32602 || e.code === -32600) return new Errors.BAD_REQUEST(e.message.replace(/^MCP error -?\d+: /, ''));
+    if (e.code === -32602 || e.code === -32600)
+      return new Errors.BAD_REQUEST(e.message.replace(/^MCP error -?\d+: /, ''));
     if (e.code === -32001 && /timed out/i.test(e.message)) return new Errors.BACKEND_TIMEOUT(backend);
   }
   const status = e instanceof StreamableHTTPError ? e.code : undefined;

@@ -11,7 +11,9 @@ import { escapeHtml, page } from './html.js';
 const SCRIPT = readFileSync(new URL('./assets/explorer.js', import.meta.url), 'utf8');
 
 export async function explorerRoutes(app: FastifyInstance, opts: { config: Config; live: Live }) {
-  app.get('/assets/explorer.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+  app.get('/assets/explorer.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT),
+  );
   app.get<{ Params: { backend: string } }>('/explore/:backend', async (req, reply) => {
     const p = requirePrincipal(req, reply, opts.config.server.publicUrl);
     if (!p) return reply;

@@ -23,7 +23,10 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; l
     const rows = backends
       .all()
       .filter((b) => backendDecision(p, b.config).allow)
-      .map((b) => `<tr><td><a href="/explore/${encodeURIComponent(b.name)}"><code>${escapeHtml(b.name)}</code></a></td><td><code>${escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`)}</code>${b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : ''}</td><td>${escapeHtml(b.config.description ?? '')}</td></tr>`)
+      .map(
+        (b) =>
+          `<tr><td><a href="/explore/${encodeURIComponent(b.name)}"><code>${escapeHtml(b.name)}</code></a></td><td><code>${escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`)}</code>${b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : ''}</td><td>${escapeHtml(b.config.description ?? '')}</td></tr>`,
+      )
       .join('');
     const expires = p.expiresAt ? new Date(p.expiresAt).toISOString() : '';
     return page(

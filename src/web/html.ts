@@ -21,5 +21,8 @@ table{border-collapse:collapse}pre{background:#f6f7f9;padding:.6rem;border-radiu
 
 /** The one error page (proxy errors and the authorization server's), in the shared look. */
 export function errorPage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p id="error-message">${escapeHtml(message)}</p><p><a href="/">Home</a></p>`);
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1><p id="error-message">${escapeHtml(message)}</p><p><a href="/">Home</a></p>`,
+  );
 }

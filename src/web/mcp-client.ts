@@ -18,11 +18,23 @@ function injectFetch(app: FastifyInstance, credential: Record<string, string>): 
     const url = new URL(input instanceof Request ? input.url : input);
     const method = (init?.method ?? 'GET').toUpperCase();
     if (method === 'GET') return new Response(null, { status: 405 });
-    const headers: Record<string, string> = { ...Object.fromEntries(new Headers(init?.headers).entries()), ...credential };
-    const res = await app.inject({ method: method as 'POST' | 'DELETE', url: url.pathname + url.search, headers, payload: typeof init?.body === 'string' ? init.body : undefined });
+    const headers: Record<string, string> = {
+      ...Object.fromEntries(new Headers(init?.headers).entries()),
+      ...credential,
+    };
+    const res = await app.inject({
+      method: method as 'POST' | 'DELETE',
+      url: url.pathname + url.search,
+      headers,
+      payload: typeof init?.body === 'string' ? init.body : undefined,
+    });
     const out = new Headers();
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && k !== 'set-cookie') out.set(k, Array.isArray(v) ? v.join(', ') : String(v));
-    return new Response(res.statusCode === 202 || res.statusCode === 204 ? null : res.rawPayload, { status: res.statusCode, headers: out });
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined && k !== 'set-cookie') out.set(k, Array.isArray(v) ? v.join(', ') : String(v));
+    return new Response(res.statusCode === 202 || res.statusCode === 204 ? null : res.rawPayload, {
+      status: res.statusCode,
+      headers: out,
+    });
   }) as typeof fetch;
 }
 
@@ -37,12 +49,16 @@ export class RestMcpClients {
   /** Browser session id → the keys of its MCP sessions, closed at logout. */
   private readonly bySession = new Map<string, Set<string>>();
 
-  constructor(private readonly app: FastifyInstance, private readonly publicUrl: string) {}
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly publicUrl: string,
+  ) {}
 
   /** The caller's credential headers: what the internal request authenticates with. */
   static credential(headers: Record<string, unknown>): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const k of ['cookie', 'authorization', 'x-api-key']) if (typeof headers[k] === 'string') out[k] = headers[k] as string;
+    for (const k of ['cookie', 'authorization', 'x-api-key'])
+      if (typeof headers[k] === 'string') out[k] = headers[k] as string;
     return out;
   }
 
@@ -50,7 +66,8 @@ export class RestMcpClients {
     const key = `${backend}\0${sha256Hex(JSON.stringify(credential))}`;
     let entry = this.held.get(key);
     if (!entry) {
-      if (sessionId) (this.bySession.get(sessionId) ?? this.bySession.set(sessionId, new Set()).get(sessionId)!).add(key);
+      if (sessionId)
+        (this.bySession.get(sessionId) ?? this.bySession.set(sessionId, new Set()).get(sessionId)!).add(key);
       entry = this.open(backend, credential, key);
       this.held.set(key, entry);
       entry.catch(() => this.held.delete(key));
@@ -61,7 +78,9 @@ export class RestMcpClients {
   }
 
   private async open(backend: string, credential: Record<string, string>, key: string): Promise<Held> {
-    const transport = new StreamableHTTPClientTransport(new URL(`${this.publicUrl}/mcp/${backend}`), { fetch: injectFetch(this.app, { ...credential, host: new URL(this.publicUrl).host }) });
+    const transport = new StreamableHTTPClientTransport(new URL(`${this.publicUrl}/mcp/${backend}`), {
+      fetch: injectFetch(this.app, { ...credential, host: new URL(this.publicUrl).host }),
+    });
     const client = new Client({ name: 'mcp-oidc-proxy-rest', version: '1' });
     await client.connect(transport);
     const timer = setTimeout(() => void this.drop(key), IDLE_MS);

@@ -27,7 +27,14 @@ async function authorize(jar: CookieJar, clientId: string, meta: Record<string, 
   await first.body?.cancel();
   const firstHop = new URL(first.headers.get('location') ?? '', url);
   const { code } = await getCode(url, REDIRECT, user, jar);
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: clientId, redirect_uri: REDIRECT, resource });
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: verifier,
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    resource,
+  });
   return { sub: tok.body.access_token ? decodeJwt(tok.body.access_token).sub : undefined, firstHop };
 }
 
@@ -41,7 +48,11 @@ t.test('logout ends the AS session; the next user of the browser gets tokens for
   const { meta, client } = await register(proxy.url, REDIRECT);
   t.equal((await authorize(jar, client.client_id, meta, 'alice')).sub, 'alice', "alice's MCP client is authorized");
   const asSession = jar.get(`${proxy.url}/`, AS_SESSION);
-  const asCookies = jar.cookies(`${proxy.url}/`).filter((c) => c.name.startsWith(AS_SESSION)).map((c) => `${c.name}=${c.value}`).join('; ');
+  const asCookies = jar
+    .cookies(`${proxy.url}/`)
+    .filter((c) => c.name.startsWith(AS_SESSION))
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
   t.ok(asSession, 'the authorization server holds a session in this browser');
   t.ok(await store.get(`as:Session:${asSession}`), 'and its record');
 
@@ -53,7 +64,12 @@ t.test('logout ends the AS session; the next user of the browser gets tokens for
   t.equal(await store.get(`as:Session:${asSession}`), undefined, 'and its record deleted');
 
   const { challenge } = pkce();
-  const url = authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource });
+  const url = authorizeUrl(meta, {
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    code_challenge: challenge,
+    resource,
+  });
   const replay = await fetch(url, { redirect: 'manual', headers: { cookie: asCookies } });
   await replay.body?.cancel();
   const hop = new URL(replay.headers.get('location') ?? '', url);
@@ -62,7 +78,11 @@ t.test('logout ends the AS session; the next user of the browser gets tokens for
 
   await signOutAtIdp(jar);
   await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'bob', password: 'bob', jar });
-  t.equal((await sessionStatus(proxy.url, jar.header(`${proxy.url}/`)!)).user?.sub, 'bob', 'bob is logged in to the proxy in that browser');
+  t.equal(
+    (await sessionStatus(proxy.url, jar.header(`${proxy.url}/`)!)).user?.sub,
+    'bob',
+    'bob is logged in to the proxy in that browser',
+  );
   const bob = await authorize(jar, client.client_id, meta, 'bob');
   t.equal(bob.sub, 'bob', "the MCP client now gets bob's token, never alice's");
 });
@@ -85,9 +105,18 @@ t.test('with no proxy session at all, /auth never answers with a code from the A
   const { meta, client } = await register(proxy.url, REDIRECT);
   t.equal((await authorize(jar, client.client_id, meta, 'alice')).sub, 'alice');
   const { challenge } = pkce();
-  const url = authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource });
+  const url = authorizeUrl(meta, {
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    code_challenge: challenge,
+    resource,
+  });
   // Only the AS's cookies (the proxy session cookie dropped, as after it expired).
-  const asOnly = jar.cookies(url).filter((c) => c.name.startsWith('mcp_proxy_as_')).map((c) => `${c.name}=${c.value}`).join('; ');
+  const asOnly = jar
+    .cookies(url)
+    .filter((c) => c.name.startsWith('mcp_proxy_as_'))
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
   const res = await fetch(url, { redirect: 'manual', headers: { cookie: asOnly } });
   await res.body?.cancel();
   const hop = new URL(res.headers.get('location') ?? '', url);

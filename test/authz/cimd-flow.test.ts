@@ -12,14 +12,31 @@ const docs = await startHttpsServer((req, res) => {
   fetches++;
   if (req.url === '/huge.json') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(JSON.stringify({ client_id: `${docs.origin}/huge.json`, client_name: 'x'.repeat(6 * 1024 * 1024), redirect_uris: [REDIRECT] }));
+    return res.end(
+      JSON.stringify({
+        client_id: `${docs.origin}/huge.json`,
+        client_name: 'x'.repeat(6 * 1024 * 1024),
+        redirect_uris: [REDIRECT],
+      }),
+    );
   }
   if (req.url === '/liar.json') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(JSON.stringify({ client_id: 'https://someone-else.example.com/client.json', redirect_uris: [REDIRECT] }));
+    return res.end(
+      JSON.stringify({ client_id: 'https://someone-else.example.com/client.json', redirect_uris: [REDIRECT] }),
+    );
   }
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ client_id: `${docs.origin}/client.json`, client_name: 'CIMD test client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' }));
+  res.end(
+    JSON.stringify({
+      client_id: `${docs.origin}/client.json`,
+      client_name: 'CIMD test client',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }),
+  );
 });
 const stack = await startStack({ consent: true, deps: { cimdTestOrigin: { host: docs.host, fetch: docs.fetch } } });
 t.teardown(async () => {
@@ -30,7 +47,11 @@ const { proxy } = stack;
 
 t.test('the SDK client authorizes with a Client ID Metadata Document and calls a tool', async (t) => {
   const provider = new MemoryOAuthProvider(REDIRECT, `${docs.origin}/client.json`);
-  const { client, login } = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'bob', password: 'bob' }, provider);
+  const { client, login } = await connectWithOAuth(
+    `${proxy.url}/mcp/demo`,
+    { username: 'bob', password: 'bob' },
+    provider,
+  );
   t.equal(provider.info?.client_id, `${docs.origin}/client.json`, 'no registration: the URL is the client id');
   t.ok(fetches >= 1, 'the AS fetched the document');
   t.notMatch(login.hops.join('\n'), /\/reg\b/, 'no DCR request');
@@ -42,7 +63,15 @@ t.test('the SDK client authorizes with a Client ID Metadata Document and calls a
 t.test('a document larger than the limit, or naming another client_id, is refused', async (t) => {
   const meta = await asMetadata(proxy.url);
   for (const path of ['/huge.json', '/liar.json']) {
-    const res = await fetch(authorizeUrl(meta, { client_id: `${docs.origin}${path}`, redirect_uri: REDIRECT, code_challenge: pkce().challenge, resource: `${proxy.url}/mcp/demo` }), { redirect: 'manual' });
+    const res = await fetch(
+      authorizeUrl(meta, {
+        client_id: `${docs.origin}${path}`,
+        redirect_uri: REDIRECT,
+        code_challenge: pkce().challenge,
+        resource: `${proxy.url}/mcp/demo`,
+      }),
+      { redirect: 'manual' },
+    );
     t.equal(res.status, 400, `${path} refused`);
     t.match(await res.text(), /invalid_client/);
   }

@@ -11,7 +11,9 @@ import { mcpSession, readRpc } from '../helpers/session-client.js';
 const KEY = 'mcp_test_key_0123456789abcdef';
 const { publicKey, privateKey } = await generateKeyPair('RS256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
-const jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+const jwksServer = createServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+);
 await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
 const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks`;
 const ISSUER = 'http://127.0.0.1:1/external-idp';
@@ -40,14 +42,24 @@ t.test('an API key as Bearer or X-API-Key; the key never reaches the backend', a
   t.equal(a.leakedAuthorization, false);
   const b = await whoami({ 'x-api-key': KEY });
   t.equal(b.user, 'svc:ci');
-  t.notOk(backend.seen.some((s) => JSON.stringify(s.headers).includes(KEY)), 'the key is in no backend request');
+  t.notOk(
+    backend.seen.some((s) => JSON.stringify(s.headers).includes(KEY)),
+    'the key is in no backend request',
+  );
   t.notOk(JSON.stringify(proxy.logs()).includes(KEY), 'nor in the logs');
 });
 
 t.test('a wrong API key is 401 invalid_token', async (t) => {
-  const attempts: Array<Record<string, string>> = [{ authorization: 'Bearer mcp_test_key_wrong' }, { 'x-api-key': 'nope' }];
+  const attempts: Array<Record<string, string>> = [
+    { authorization: 'Bearer mcp_test_key_wrong' },
+    { 'x-api-key': 'nope' },
+  ];
   for (const headers of attempts) {
-    const res = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp/demo`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     t.equal(res.status, 401);
     t.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   }
@@ -55,16 +67,40 @@ t.test('a wrong API key is 401 invalid_token', async (t) => {
 
 t.test('an external multi-audience JWT is accepted; wrong audience or expired is not', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  const sign = (claims: Record<string, unknown>) => new SignJWT({ email: 'carol@example.com', groups: ['support'], scope: 'read write', ...claims }).setProtectedHeader({ alg: 'RS256', kid: 'ext-1' }).setIssuer(ISSUER).setSubject('carol').setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT({ email: 'carol@example.com', groups: ['support'], scope: 'read write', ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'ext-1' })
+      .setIssuer(ISSUER)
+      .setSubject('carol')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(privateKey);
   const good = await sign({ aud: ['http://127.0.0.1:9001', 'tickets'] });
   const who = await whoami({ authorization: `Bearer ${good}` });
   t.equal(who.user, 'carol');
   t.same(who.groups, ['support']);
   t.equal(who.email, 'carol@example.com');
   const wrongAud = await sign({ aud: 'someone-else' });
-  const expired = await new SignJWT({ aud: 'tickets' }).setProtectedHeader({ alg: 'RS256', kid: 'ext-1' }).setIssuer(ISSUER).setSubject('carol').setIssuedAt(now - 600).setExpirationTime(now - 300).sign(privateKey);
-  for (const [label, token] of [['wrong audience', wrongAud], ['expired', expired]]) {
-    const res = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+  const expired = await new SignJWT({ aud: 'tickets' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'ext-1' })
+    .setIssuer(ISSUER)
+    .setSubject('carol')
+    .setIssuedAt(now - 600)
+    .setExpirationTime(now - 300)
+    .sign(privateKey);
+  for (const [label, token] of [
+    ['wrong audience', wrongAud],
+    ['expired', expired],
+  ]) {
+    const res = await fetch(`${proxy.url}/mcp/demo`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: '{}',
+    });
     t.equal(res.status, 401, label!);
   }
 });

@@ -24,10 +24,18 @@ t.test('mcp-remote signs in through the proxy headlessly and calls a tool as ali
 
   const [, printed] = await remote.waitForStderr(/Please authorize this client by visiting:\s*\n(\S+)/, 30_000);
   const authUrl = new URL(printed!);
-  t.equal(`${authUrl.origin}${authUrl.pathname}`, (await asMetadata()).authorization_endpoint, 'the URL is the proxy AS authorization endpoint');
+  t.equal(
+    `${authUrl.origin}${authUrl.pathname}`,
+    (await asMetadata()).authorization_endpoint,
+    'the URL is the proxy AS authorization endpoint',
+  );
   t.equal(authUrl.searchParams.get('resource'), mcpUrl, 'RFC 8707 resource = the MCP URL');
   t.equal(authUrl.searchParams.get('code_challenge_method'), 'S256', 'PKCE S256');
-  t.equal(authUrl.searchParams.get('redirect_uri'), `http://127.0.0.1:${callbackPort}/oauth/callback`, 'redirect to its own loopback callback');
+  t.equal(
+    authUrl.searchParams.get('redirect_uri'),
+    `http://127.0.0.1:${callbackPort}/oauth/callback`,
+    'redirect to its own loopback callback',
+  );
 
   // No real browser: mcp-remote's opener ran our recorder with the very same URL.
   await remote.waitForStderr(/Browser opened automatically|Could not open a browser/, 10_000);
@@ -36,13 +44,22 @@ t.test('mcp-remote signs in through the proxy headlessly and calls a tool as ali
   t.same(sameUrl(opened[0], authUrl), true, 'with the authorization URL (mcp-remote re-encodes it: compare parsed)');
 
   // The browser part, without stopAt: the final redirect reaches mcp-remote's callback server.
-  const login = await headlessLogin({ startUrl: authUrl.href, username: 'alice', password: 'alice', jar: new CookieJar() });
+  const login = await headlessLogin({
+    startUrl: authUrl.href,
+    username: 'alice',
+    password: 'alice',
+    jar: new CookieJar(),
+  });
   const hops = login.hops.join('\n');
   t.match(hops, /\/oauth\/login\?returnTo=/, 'no proxy session: the proxy login was used');
   t.match(hops, new RegExp(`${escapeRe(stack.idp.issuer)}/`), 'the upstream IdP was visited');
   t.match(hops, /\/interaction\/[^/\s]+\/confirm/, 'the proxy consent page was submitted');
   const final = new URL(login.finalUrl);
-  t.equal(`${final.origin}${final.pathname}`, `http://127.0.0.1:${callbackPort}/oauth/callback`, 'ended at mcp-remote callback');
+  t.equal(
+    `${final.origin}${final.pathname}`,
+    `http://127.0.0.1:${callbackPort}/oauth/callback`,
+    'ended at mcp-remote callback',
+  );
   t.ok(final.searchParams.get('code'), 'with a code');
   t.equal(login.response.status, 200, 'mcp-remote callback page: 200');
   t.match(login.body ?? '', /Authorization successful/, 'and it exchanged the code successfully');
@@ -54,7 +71,10 @@ t.test('mcp-remote signs in through the proxy headlessly and calls a tool as ali
   t.equal(who.assertion?.valid, true, 'the backend verified the proxy identity assertion');
   t.equal(who.leakedAuthorization, false, 'the bearer token is not passed through to the backend');
   const tools = await remote.client.listTools();
-  t.ok(tools.tools.some((x) => x.name === 'whoami'), 'tools/list through mcp-remote');
+  t.ok(
+    tools.tools.some((x) => x.name === 'whoami'),
+    'tools/list through mcp-remote',
+  );
   t.ok(remote.alive());
   await remote.close();
   t.notOk(remote.alive(), 'the child is gone after close');
@@ -69,27 +89,31 @@ t.test('mcp-remote signs in through the proxy headlessly and calls a tool as ali
   t.equal((await home.opened()).length, 1, 'no second browser launch');
 });
 
-t.test('mcp-remote --device-code: the RFC 8628 device grant through the proxy, as bob', { timeout: 90_000 }, async (t) => {
-  const home = await mcpRemoteHome();
-  t.teardown(() => home.remove());
-  const remote = startMcpRemote({ serverUrl: mcpUrl, home, args: ['--device-code'] });
-  t.teardown(() => remote.close());
+t.test(
+  'mcp-remote --device-code: the RFC 8628 device grant through the proxy, as bob',
+  { timeout: 90_000 },
+  async (t) => {
+    const home = await mcpRemoteHome();
+    t.teardown(() => home.remove());
+    const remote = startMcpRemote({ serverUrl: mcpUrl, home, args: ['--device-code'] });
+    t.teardown(() => remote.close());
 
-  // It prints verification_uri_complete (the code in the URL) since the AS returns one.
-  const [, printed] = await remote.waitForStderr(/To authorize this client, visit:\s*\n(?:\[\d+\])?\s*(\S+)/, 30_000);
-  const verification = new URL(printed!);
-  t.equal(`${verification.origin}${verification.pathname}`, `${proxy.url}/device`, 'the proxy AS device page');
-  t.match(verification.searchParams.get('user_code') ?? '', /^[A-Z]{4}-[A-Z]{4}$/, 'with the user code');
-  await remote.waitForStderr(/Waiting for approval/, 10_000);
-  const { page, hops } = await approveDevice({ url: verification.href, username: 'bob', password: 'bob' });
-  t.match(page, /Device connected/, 'success page');
-  t.match(hops.join('\n'), /\/interaction\/[^/\s]+\/confirm/, 'the proxy consent page was submitted');
+    // It prints verification_uri_complete (the code in the URL) since the AS returns one.
+    const [, printed] = await remote.waitForStderr(/To authorize this client, visit:\s*\n(?:\[\d+\])?\s*(\S+)/, 30_000);
+    const verification = new URL(printed!);
+    t.equal(`${verification.origin}${verification.pathname}`, `${proxy.url}/device`, 'the proxy AS device page');
+    t.match(verification.searchParams.get('user_code') ?? '', /^[A-Z]{4}-[A-Z]{4}$/, 'with the user code');
+    await remote.waitForStderr(/Waiting for approval/, 10_000);
+    const { page, hops } = await approveDevice({ url: verification.href, username: 'bob', password: 'bob' });
+    t.match(page, /Device connected/, 'success page');
+    t.match(hops.join('\n'), /\/interaction\/[^/\s]+\/confirm/, 'the proxy consent page was submitted');
 
-  await remote.connected;
-  const who = (await remote.client.callTool({ name: 'whoami', arguments: {} })).structuredContent as any;
-  t.equal(who.user, 'bob', 'whoami through mcp-remote (device grant) says bob');
-  t.same(await home.opened(), [], 'no browser was started');
-});
+    await remote.connected;
+    const who = (await remote.client.callTool({ name: 'whoami', arguments: {} })).structuredContent as any;
+    t.equal(who.user, 'bob', 'whoami through mcp-remote (device grant) says bob');
+    t.same(await home.opened(), [], 'no browser was started');
+  },
+);
 
 async function asMetadata(): Promise<Record<string, any>> {
   return (await (await fetch(`${proxy.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
@@ -111,13 +135,19 @@ function sameUrl(a: string | undefined, b: URL): boolean {
  * when the code is in the URL), then the confirm page (its Continue, not Cancel), then the
  * proxy's interaction: login through the upstream IdP and consent.
  */
-async function approveDevice(o: { url: string; username: string; password: string; userCode?: string }): Promise<{ page: string; hops: string[] }> {
+async function approveDevice(o: {
+  url: string;
+  username: string;
+  password: string;
+  userCode?: string;
+}): Promise<{ page: string; hops: string[] }> {
   const jar = new CookieJar();
   const send = async (url: string, body?: string) => {
     const headers: Record<string, string> = { accept: 'text/html' };
     const cookie = jar.header(url);
     if (cookie) headers.cookie = cookie;
-    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(url).origin });
+    if (body !== undefined)
+      Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(url).origin });
     const res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', headers, body, redirect: 'manual' });
     jar.setFromResponse(url, res);
     return res;
@@ -127,7 +157,12 @@ async function approveDevice(o: { url: string; username: string; password: strin
   for (let step = 0; step < 4; step += 1) {
     const location = res.headers.get('location');
     if (location) {
-      const login = await headlessLogin({ startUrl: new URL(location, url).href, username: o.username, password: o.password, jar });
+      const login = await headlessLogin({
+        startUrl: new URL(location, url).href,
+        username: o.username,
+        password: o.password,
+        jar,
+      });
       return { page: login.body ?? '', hops: login.hops };
     }
     const html = await res.text();

@@ -12,13 +12,32 @@ const { proxy } = stack;
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 const resource = `${proxy.url}/mcp/demo`;
 const mcp = (token: string, path = '/mcp/demo') =>
-  fetch(`${proxy.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INITIALIZE });
+  fetch(`${proxy.url}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: INITIALIZE,
+  });
 
 async function fullToken(user = 'alice') {
   const { meta, client } = await register(proxy.url);
   const { verifier, challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }), REDIRECT, user);
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+  const { code } = await getCode(
+    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }),
+    REDIRECT,
+    user,
+  );
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    resource,
+  });
   return { meta, client, code: code!, verifier, tok };
 }
 
@@ -30,16 +49,34 @@ t.test('a good token works (baseline)', async (t) => {
 
 t.test('forged tokens: alg none, HS256 with the public key, unknown kid, other key', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: proxy.url, sub: 'alice', aud: resource, iat: now, exp: now + 300, scope: 'mcp', groups: ['admin'] };
+  const claims = {
+    iss: proxy.url,
+    sub: 'alice',
+    aud: resource,
+    iat: now,
+    exp: now + 300,
+    scope: 'mcp',
+    groups: ['admin'],
+  };
   const none = `${b64url(Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })))}.${b64url(Buffer.from(JSON.stringify(claims)))}.`;
   const jwks = (await (await fetch(`${proxy.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
   const header = b64url(Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'at+jwt', kid: jwks.keys[0]!.kid })));
   const body = b64url(Buffer.from(JSON.stringify(claims)));
   const hs = `${header}.${body}.${b64url(createHmac('sha256', JSON.stringify(jwks.keys[0])).update(`${header}.${body}`).digest())}`;
   const other = await generateKeyPair('ES256');
-  const unknownKid = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'not-ours' }).sign(other.privateKey);
-  const sameKid = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: jwks.keys[0]!.kid }).sign(other.privateKey);
-  for (const [label, token] of [['alg none', none], ['HS256 with the public key', hs], ['unknown kid', unknownKid], ['our kid, other key', sameKid], ['garbage', 'abc.def.ghi']]) {
+  const unknownKid = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'not-ours' })
+    .sign(other.privateKey);
+  const sameKid = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: jwks.keys[0]!.kid })
+    .sign(other.privateKey);
+  for (const [label, token] of [
+    ['alg none', none],
+    ['HS256 with the public key', hs],
+    ['unknown kid', unknownKid],
+    ['our kid, other key', sameKid],
+    ['garbage', 'abc.def.ghi'],
+  ]) {
     const res = await mcp(token!);
     t.equal(res.status, 401, label);
     t.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/, `${label}: invalid_token`);
@@ -56,7 +93,14 @@ t.test('expired token → 401 invalid_token', async (t) => {
 
 t.test('code replay is refused and revokes what the code issued', async (t) => {
   const { meta, client, code, verifier, tok } = await fullToken();
-  const replay = await tokenRequest(meta, { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+  const replay = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    resource,
+  });
   t.equal(replay.status, 400);
   t.equal(replay.body.error, 'invalid_grant');
   t.equal((await mcp(tok.body.access_token!)).status, 401, 'the token from the replayed code no longer works');
@@ -65,8 +109,17 @@ t.test('code replay is refused and revokes what the code issued', async (t) => {
 t.test('PKCE: a wrong verifier, or no challenge at all, fails', async (t) => {
   const { meta, client } = await register(proxy.url);
   const { challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }), REDIRECT);
-  const bad = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: pkce().verifier, client_id: client.client_id, redirect_uri: REDIRECT });
+  const { code } = await getCode(
+    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }),
+    REDIRECT,
+  );
+  const bad = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: pkce().verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+  });
   t.equal(bad.status, 400);
   t.equal(bad.body.error, 'invalid_grant');
   const u = new URL(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, resource }));
@@ -79,20 +132,47 @@ t.test('PKCE: a wrong verifier, or no challenge at all, fails', async (t) => {
 t.test('redirect URIs: unregistered refused; loopback matches on any port only', async (t) => {
   const { meta, client } = await register(proxy.url);
   const { challenge } = pkce();
-  const evil = await fetch(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: 'https://evil.example.com/cb', code_challenge: challenge, resource }), { redirect: 'manual' });
+  const evil = await fetch(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: 'https://evil.example.com/cb',
+      code_challenge: challenge,
+      resource,
+    }),
+    { redirect: 'manual' },
+  );
   t.equal(evil.status, 400, 'unregistered redirect_uri: an error page, no redirect');
   t.notMatch(evil.headers.get('location') ?? '', /evil/);
   const otherPort = 'http://127.0.0.1:40123/callback';
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: otherPort, code_challenge: challenge, resource }), otherPort);
+  const { code } = await getCode(
+    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: otherPort, code_challenge: challenge, resource }),
+    otherPort,
+  );
   t.ok(code, 'RFC 8252: the same loopback URI on another port is accepted');
-  const otherPath = await fetch(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: 'http://127.0.0.1:40123/other', code_challenge: challenge, resource }), { redirect: 'manual' });
+  const otherPath = await fetch(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1:40123/other',
+      code_challenge: challenge,
+      resource,
+    }),
+    { redirect: 'manual' },
+  );
   t.equal(otherPath.status, 400, 'another path is not');
 });
 
 t.test('resource: foreign resources are refused; a token for another backend path is refused', async (t) => {
   const { meta, client } = await register(proxy.url);
   const { challenge } = pkce();
-  const { error } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource: 'https://elsewhere.example.com/mcp' }), REDIRECT);
+  const { error } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      resource: 'https://elsewhere.example.com/mcp',
+    }),
+    REDIRECT,
+  );
   t.equal(error, 'invalid_target');
   const { tok } = await fullToken();
   t.equal((await mcp(tok.body.access_token!, '/mcp')).status, 401, 'aud /mcp/demo is not /mcp');
@@ -100,7 +180,11 @@ t.test('resource: foreign resources are refused; a token for another backend pat
 
 t.test('tokens in the query string are refused', async (t) => {
   const { tok } = await fullToken();
-  const res = await fetch(`${proxy.url}/mcp/demo?access_token=${tok.body.access_token}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+  const res = await fetch(`${proxy.url}/mcp/demo?access_token=${tok.body.access_token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+  });
   t.equal(res.status, 401);
 });
 
@@ -110,7 +194,12 @@ t.test('consent: POST without the CSRF token is refused', async (t) => {
   const p = consentStack.proxy;
   const { jar } = await loginThroughProxy(p.url, 'alice');
   const { meta, client } = await register(p.url);
-  const auth = authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pkce().challenge, resource: `${p.url}/mcp/demo` });
+  const auth = authorizeUrl(meta, {
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    code_challenge: pkce().challenge,
+    resource: `${p.url}/mcp/demo`,
+  });
   // Follow redirects by hand (cookies updated at each hop) until the consent page.
   let url = new URL(auth);
   let page = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header(url) ?? '' } });
@@ -124,6 +213,15 @@ t.test('consent: POST without the CSRF token is refused', async (t) => {
   t.match(html, /Allow access\?/, 'the consent page is shown');
   t.match(html, /negative-test/, 'it names the client');
   t.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, 'never framed');
-  const noCsrf = await fetch(`${interaction.href}/confirm`, { method: 'POST', headers: { cookie: jar.header(`${interaction.href}/confirm`)!, 'content-type': 'application/x-www-form-urlencoded', origin: p.url }, body: '', redirect: 'manual' });
+  const noCsrf = await fetch(`${interaction.href}/confirm`, {
+    method: 'POST',
+    headers: {
+      cookie: jar.header(`${interaction.href}/confirm`)!,
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: p.url,
+    },
+    body: '',
+    redirect: 'manual',
+  });
   t.equal(noCsrf.status, 403);
 });

@@ -18,11 +18,25 @@ const N = 8;
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 const [redis, postgres] = [await startRedis(), await startPostgres()];
 t.teardown(() => Promise.all([redis.close(), postgres.close()]));
-const stores = { memory: { kind: 'memory' }, redis: { kind: 'redis', url: redis.url }, postgres: { kind: 'postgres', url: postgres.url } };
-const ports = Object.fromEntries(await Promise.all(Object.keys(stores).map(async (k) => [k, await freePort()] as const)));
+const stores = {
+  memory: { kind: 'memory' },
+  redis: { kind: 'redis', url: redis.url },
+  postgres: { kind: 'postgres', url: postgres.url },
+};
+const ports = Object.fromEntries(
+  await Promise.all(Object.keys(stores).map(async (k) => [k, await freePort()] as const)),
+);
 const idp = await startStandaloneIdp({
   consent: false,
-  clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: Object.values(ports).map((p) => `http://127.0.0.1:${p}/oauth/callback`), grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: Object.values(ports).map((p) => `http://127.0.0.1:${p}/oauth/callback`),
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
 });
 t.teardown(() => idp.close());
 
@@ -30,7 +44,12 @@ for (const [name, store] of Object.entries(stores)) {
   t.test(`${name} store: ${N} concurrent refreshes with one refresh token`, async (t) => {
     const publicUrl = `http://127.0.0.1:${ports[name]}`;
     const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
-    const proxy = await startProxy({ server: { port: ports[name], publicUrl }, oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, store, backends: [{ name: 'demo', http: { url: backend.url } }] });
+    const proxy = await startProxy({
+      server: { port: ports[name], publicUrl },
+      oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      store,
+      backends: [{ name: 'demo', http: { url: backend.url } }],
+    });
     t.teardown(async () => {
       await proxy.close();
       await backend.close();
@@ -38,19 +57,51 @@ for (const [name, store] of Object.entries(stores)) {
     const { meta, client } = await register(publicUrl, REDIRECT);
     const { verifier, challenge } = pkce();
     const resource = `${publicUrl}/mcp/demo`;
-    const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT);
-    const first = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+    const { code } = await getCode(
+      authorizeUrl(meta, {
+        client_id: client.client_id,
+        redirect_uri: REDIRECT,
+        code_challenge: challenge,
+        resource,
+        scope: 'mcp offline_access',
+      }),
+      REDIRECT,
+    );
+    const first = await tokenRequest(meta, {
+      grant_type: 'authorization_code',
+      code: code!,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      resource,
+    });
     t.equal(first.status, 200);
-    const refresh = { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource };
+    const refresh = {
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token!,
+      client_id: client.client_id,
+      resource,
+    };
 
     const answers = await Promise.all(Array.from({ length: N }, () => tokenRequest(meta, refresh)));
     const won = answers.filter((a) => a.status === 200);
     t.equal(won.length, 1, `exactly one refresh succeeds (statuses: ${answers.map((a) => a.status).join(' ')})`);
-    t.ok(answers.filter((a) => a.status !== 200).every((a) => a.status === 400 && a.body.error === 'invalid_grant'), 'the others: invalid_grant');
+    t.ok(
+      answers.filter((a) => a.status !== 200).every((a) => a.status === 400 && a.body.error === 'invalid_grant'),
+      'the others: invalid_grant',
+    );
 
     const again = await tokenRequest(meta, { ...refresh, refresh_token: won[0]!.body.refresh_token! });
     t.equal(again.body.error, 'invalid_grant', "reuse revoked the grant: the winner's new refresh token is refused");
-    const mcp = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${won[0]!.body.access_token}`, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: INITIALIZE });
+    const mcp = await fetch(resource, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${won[0]!.body.access_token}`,
+        'content-type': 'application/json',
+        accept: MCP_ACCEPT,
+      },
+      body: INITIALIZE,
+    });
     t.equal(mcp.status, 401, "and the winner's access token");
   });
 }

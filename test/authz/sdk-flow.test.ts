@@ -23,7 +23,10 @@ t.test('metadata: RFC 9728 resource and RFC 8414 AS agree byte for byte', async 
 });
 
 t.test('the SDK client authorizes through the proxy and calls a tool with a bearer token', async (t) => {
-  const { client, provider, login } = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice' });
+  const { client, provider, login } = await connectWithOAuth(`${proxy.url}/mcp/demo`, {
+    username: 'alice',
+    password: 'alice',
+  });
   t.match(login.hops.join('\n'), /\/interaction\/[^/]+\/confirm/, 'the proxy consent page was submitted');
   t.ok(provider.saved?.access_token, 'access token');
   t.ok(provider.saved?.refresh_token, 'refresh token');
@@ -43,9 +46,21 @@ t.test('the SDK client authorizes through the proxy and calls a tool with a bear
 
   // Revoking the refresh token ends the grant: the live access token stops working at once.
   const as = (await (await fetch(`${proxy.url}/.well-known/oauth-authorization-server`)).json()) as any;
-  const rev = await fetch(as.revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: provider.saved!.refresh_token!, client_id: provider.info!.client_id }) });
+  const rev = await fetch(as.revocation_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: provider.saved!.refresh_token!, client_id: provider.info!.client_id }),
+  });
   t.equal(rev.status, 200);
-  const res = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { authorization: `Bearer ${provider.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+  const res = await fetch(`${proxy.url}/mcp/demo`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${provider.saved!.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+  });
   t.equal(res.status, 401, 'revoked grant → 401');
   t.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   await client.close().catch(() => undefined);
@@ -53,9 +68,19 @@ t.test('the SDK client authorizes through the proxy and calls a tool with a bear
 
 t.test('a token for one backend is refused at another path', async (t) => {
   const { provider } = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'bob', password: 'bob' });
-  const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${provider.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+  const res = await fetch(`${proxy.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${provider.saved!.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+  });
   t.equal(res.status, 401, 'aud is /mcp/demo, not /mcp');
-  const status = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { authorization: `Bearer ${provider.saved!.access_token}` } })).json()) as any;
+  const status = (await (
+    await fetch(`${proxy.url}/oauth/status`, { headers: { authorization: `Bearer ${provider.saved!.access_token}` } })
+  ).json()) as any;
   t.equal(status.user.sub, 'bob', 'the same token identifies bob on /oauth/status');
   t.equal(status.source, 'bearer');
 });
@@ -65,10 +90,22 @@ t.test('consent is remembered per user and client, and asked again for a new cli
   t.match(first.login.hops.join('\n'), /\/confirm/, 'first time: consent asked');
   await first.client.close();
   first.provider.saved = undefined;
-  const again = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice', jar: first.jar }, first.provider);
-  t.notMatch(again.login.hops.join('\n'), /\/confirm|\/oauth\/login/, 'same client, same user: no login, no consent page');
+  const again = await connectWithOAuth(
+    `${proxy.url}/mcp/demo`,
+    { username: 'alice', password: 'alice', jar: first.jar },
+    first.provider,
+  );
+  t.notMatch(
+    again.login.hops.join('\n'),
+    /\/confirm|\/oauth\/login/,
+    'same client, same user: no login, no consent page',
+  );
   await again.client.close();
-  const other = await connectWithOAuth(`${proxy.url}/mcp/demo`, { username: 'alice', password: 'alice', jar: first.jar });
+  const other = await connectWithOAuth(`${proxy.url}/mcp/demo`, {
+    username: 'alice',
+    password: 'alice',
+    jar: first.jar,
+  });
   t.match(other.login.hops.join('\n'), /\/confirm/, 'another client: consent asked again (confused-deputy defence)');
   await other.client.close();
 });

@@ -31,7 +31,14 @@ t.teardown(() => backend.close());
 
 const proxy = await startProxy({
   apiKeys: [{ name: 'tester', sha256: createHash('sha256').update(KEY).digest('hex'), subject: 'tester' }],
-  backends: [{ name: 'chunky', default: true, http: { url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp` }, tools: [{ match: '*', allow: { apiKeys: ['tester'] } }] }],
+  backends: [
+    {
+      name: 'chunky',
+      default: true,
+      http: { url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp` },
+      tools: [{ match: '*', allow: { apiKeys: ['tester'] } }],
+    },
+  ],
 });
 t.teardown(() => proxy.close());
 
@@ -39,7 +46,12 @@ const call = (size: string) =>
   fetch(`${proxy.url}/mcp/chunky`, {
     method: 'POST',
     headers: { 'x-api-key': KEY, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { size } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { size } },
+    }),
   });
 
 t.test('a small chunked JSON answer gets a Content-Length', async (t) => {

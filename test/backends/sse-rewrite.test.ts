@@ -19,7 +19,9 @@ const tools = [
 /** The SSE answer to tools/list (id 1), with the line end given, cut in two in the middle of a two-byte character. */
 function sseAnswer(eol: string): [Buffer, Buffer] {
   const data = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools } });
-  const bytes = Buffer.from(`: keep-alive${eol}retry: 1500${eol}event: message${eol}id: ev-1${eol}data: ${data}${eol}${eol}`);
+  const bytes = Buffer.from(
+    `: keep-alive${eol}retry: 1500${eol}event: message${eol}id: ev-1${eol}data: ${data}${eol}${eol}`,
+  );
   const cut = bytes.indexOf(Buffer.from('é')) + 1;
   return [bytes.subarray(0, cut), bytes.subarray(cut)];
 }
@@ -50,7 +52,11 @@ t.teardown(() => proxy.close());
 
 for (const [name] of Object.entries(eols)) {
   t.test(`${name} line ends, a character split across chunks: the filtered list arrives whole`, async (t) => {
-    const res = await fetch(`${proxy.url}/mcp/${name.toLowerCase()}`, { method: 'POST', headers: { ...key.headers, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: rpc('tools/list') });
+    const res = await fetch(`${proxy.url}/mcp/${name.toLowerCase()}`, {
+      method: 'POST',
+      headers: { ...key.headers, 'content-type': 'application/json', accept: MCP_ACCEPT },
+      body: rpc('tools/list'),
+    });
     t.equal(res.status, 200);
     const text = await res.text();
     t.notMatch(text, /\uFFFD/, 'no replacement characters');

@@ -33,8 +33,15 @@ t.test('a valid YAML file with ${VAR} interpolation, defaults and derived values
 
 t.test('JSON works too, and *_FILE secrets are read', async (t) => {
   const secretFile = write('secret.txt', 'from-file\n');
-  const json = JSON.stringify({ oidc: { issuer: 'https://idp.example.com', clientId: 'x', clientSecret: '${OIDC_CLIENT_SECRET}' }, session: { keys: [KEY] }, backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }] });
-  const { config, problems } = loadConfig({ file: write('c.json', json), env: { OIDC_CLIENT_SECRET_FILE: secretFile } });
+  const json = JSON.stringify({
+    oidc: { issuer: 'https://idp.example.com', clientId: 'x', clientSecret: '${OIDC_CLIENT_SECRET}' },
+    session: { keys: [KEY] },
+    backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }],
+  });
+  const { config, problems } = loadConfig({
+    file: write('c.json', json),
+    env: { OIDC_CLIENT_SECRET_FILE: secretFile },
+  });
   t.same(problems, []);
   t.equal(config!.oidc!.clientSecret, 'from-file');
 });
@@ -51,7 +58,15 @@ backends:
   const { config, problems } = loadConfig({ file: write('bad.yaml', bad), env: {} });
   t.equal(config, undefined);
   const text = problems.join('\n');
-  for (const expected of ['server.port', 'server: Unrecognized key: "color"', 'session.keys[0]', 'backends[0].http.url', 'backends[0]: Unrecognized key: "extra"', 'backends[1]', 'backends[2].stdio.idleTimeout: not a duration']) {
+  for (const expected of [
+    'server.port',
+    'server: Unrecognized key: "color"',
+    'session.keys[0]',
+    'backends[0].http.url',
+    'backends[0]: Unrecognized key: "extra"',
+    'backends[1]',
+    'backends[2].stdio.idleTimeout: not a duration',
+  ]) {
     t.match(text, expected, `reports ${expected}`);
   }
   t.ok(problems.length >= 7, `${problems.length} problems reported together`);
@@ -61,14 +76,23 @@ t.test('MCP_PROXY_* overrides, the _FILE variant, list values and unknown names'
   const keyFile = write('keys', `${KEY}\n`);
   const { config, problems } = loadConfig({
     file: write('ok2.yaml', minimal),
-    env: { OIDC_CLIENT_SECRET: 's', MCP_PROXY_OIDC_ISSUER: 'https://other.example.com', MCP_PROXY_SERVER_PORT: '9090', MCP_PROXY_SERVER_ALLOWED_ORIGINS: 'https://a.example,https://b.example', MCP_PROXY_SESSION_KEYS_FILE: keyFile },
+    env: {
+      OIDC_CLIENT_SECRET: 's',
+      MCP_PROXY_OIDC_ISSUER: 'https://other.example.com',
+      MCP_PROXY_SERVER_PORT: '9090',
+      MCP_PROXY_SERVER_ALLOWED_ORIGINS: 'https://a.example,https://b.example',
+      MCP_PROXY_SESSION_KEYS_FILE: keyFile,
+    },
   });
   t.same(problems, []);
   t.equal(config!.oidc!.issuer, 'https://other.example.com');
   t.equal(config!.server.port, 9090);
   t.same(config!.server.allowedOrigins, ['https://a.example', 'https://b.example']);
   t.same(config!.session.keys, [KEY]);
-  const unknown = loadConfig({ file: write('ok3.yaml', minimal), env: { OIDC_CLIENT_SECRET: 's', MCP_PROXY_NOPE: '1' } });
+  const unknown = loadConfig({
+    file: write('ok3.yaml', minimal),
+    env: { OIDC_CLIENT_SECRET: 's', MCP_PROXY_NOPE: '1' },
+  });
   t.match(unknown.problems.join('\n'), 'MCP_PROXY_NOPE: no config key matches');
 });
 
@@ -76,7 +100,12 @@ t.test('Okta sample app variables (OKTA_ORG_URL, OKTA_CLIENT_ID, …)', async (t
   const doc = { session: { keys: [KEY] }, backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }] };
   const { config, problems } = loadConfig({
     doc,
-    env: { OKTA_ORG_URL: 'https://dev-123.okta.com/oauth2/default', OKTA_CLIENT_ID: 'cid', OKTA_CLIENT_SECRET: 'csec', OAUTH_REDIRECT_URI: 'https://mcp.example.com/oauth/callback' },
+    env: {
+      OKTA_ORG_URL: 'https://dev-123.okta.com/oauth2/default',
+      OKTA_CLIENT_ID: 'cid',
+      OKTA_CLIENT_SECRET: 'csec',
+      OAUTH_REDIRECT_URI: 'https://mcp.example.com/oauth/callback',
+    },
   });
   t.same(problems, []);
   t.equal(config!.oidc!.issuer, 'https://dev-123.okta.com/oauth2/default');
@@ -86,7 +115,11 @@ t.test('Okta sample app variables (OKTA_ORG_URL, OKTA_CLIENT_ID, …)', async (t
 });
 
 t.test('a plain-http issuer is refused unless loopback or allowed', async (t) => {
-  const doc = (issuer: string, allowInsecure = false) => ({ oidc: { issuer, clientId: 'a', clientSecret: 'b', allowInsecure }, session: { keys: [KEY] }, backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }] });
+  const doc = (issuer: string, allowInsecure = false) => ({
+    oidc: { issuer, clientId: 'a', clientSecret: 'b', allowInsecure },
+    session: { keys: [KEY] },
+    backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' } }],
+  });
   t.match(loadConfig({ doc: doc('http://idp.example.com'), env: {} }).problems.join(), 'plain-http issuer');
   t.same(loadConfig({ doc: doc('http://127.0.0.1:5556'), env: {} }).problems, []);
   t.same(loadConfig({ doc: doc('http://idp.example.com', true), env: {} }).problems, []);
@@ -107,7 +140,10 @@ t.test('secrets are masked for display', async (t) => {
 });
 
 t.test('a key replaced from the environment needs none of the file ${VARS}', async (t) => {
-  const { config, problems } = loadConfig({ file: write('ok5.yaml', minimal), env: { MCP_PROXY_OIDC_CLIENT_SECRET: 'direct' } });
+  const { config, problems } = loadConfig({
+    file: write('ok5.yaml', minimal),
+    env: { MCP_PROXY_OIDC_CLIENT_SECRET: 'direct' },
+  });
   t.same(problems, []);
   t.equal(config!.oidc!.clientSecret, 'direct');
 });

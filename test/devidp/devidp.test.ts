@@ -33,8 +33,14 @@ t.test('with consent', async (t) => {
     const config = await discover(idp.issuer);
     const jar = new CookieJar();
     const { login, tokens } = await rpLogin(config, alice, jar);
-    t.ok(login.hops.some((h) => h.startsWith('POST') && h.endsWith('/login')), 'login form submitted');
-    t.ok(login.hops.some((h) => h.startsWith('POST') && h.endsWith('/confirm')), 'consent form submitted');
+    t.ok(
+      login.hops.some((h) => h.startsWith('POST') && h.endsWith('/login')),
+      'login form submitted',
+    );
+    t.ok(
+      login.hops.some((h) => h.startsWith('POST') && h.endsWith('/confirm')),
+      'consent form submitted',
+    );
     t.ok(login.finalUrl.startsWith(`${REDIRECT_URI}?code=`));
     t.ok(tokens, 'tokens received');
     const claims = tokens!.claims()!;
@@ -58,7 +64,10 @@ t.test('with consent', async (t) => {
     const again = await rpLogin(config, { username: 'nobody', password: 'x' }, jar);
     t.ok(again.tokens, 'single sign-on');
     t.equal(again.tokens!.claims()!.sub, 'alice');
-    t.notOk(again.login.hops.some((h) => h.startsWith('POST')), 'no form submitted');
+    t.notOk(
+      again.login.hops.some((h) => h.startsWith('POST')),
+      'no form submitted',
+    );
   });
 
   t.test('a wrong password shows the form again and does not log in', async (t) => {
@@ -108,7 +117,10 @@ t.test('without consent the consent page is skipped', async (t) => {
   const config = await discover(idp.issuer);
   const { login, tokens } = await rpLogin(config, { username: 'carol', password: 's3cret' });
   t.ok(tokens);
-  t.notOk(login.hops.some((h) => h.endsWith('/confirm')), 'no consent form');
+  t.notOk(
+    login.hops.some((h) => h.endsWith('/confirm')),
+    'no consent form',
+  );
   t.equal(login.hops.filter((h) => h.startsWith('POST')).length, 1, 'one form: the login');
   const claims = tokens!.claims()!;
   t.equal(claims.sub, 'carol');

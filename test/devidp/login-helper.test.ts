@@ -43,10 +43,15 @@ t.test('forms', async (t) => {
   t.equal(second!.action, 'http://h:1/oauth2/default/auth?q');
   t.equal(classifyForm(second!, html), 'consent');
 
-  const logout = parseForms('<form method="post" action="/s/confirm"><input type="hidden" name="xsrf" value="x"></form>', 'http://h/');
+  const logout = parseForms(
+    '<form method="post" action="/s/confirm"><input type="hidden" name="xsrf" value="x"></form>',
+    'http://h/',
+  );
   t.equal(classifyForm(logout[0]!, ''), 'logout');
-  const auto = '<script>document.forms[0].submit()</script><form method="post" action="/cb"><input type="hidden" name="code" value="c"></form>';
+  const auto =
+    '<script>document.forms[0].submit()</script><form method="post" action="/cb"><input type="hidden" name="code" value="c"></form>';
   t.equal(classifyForm(parseForms(auto, 'http://h/')[0]!, auto), 'autosubmit');
-  const other = '<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="x"><button>Log out</button></form>';
+  const other =
+    '<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="x"><button>Log out</button></form>';
   t.equal(classifyForm(parseForms(other, 'http://h/')[0]!, other), undefined, 'an app form is left alone');
 });

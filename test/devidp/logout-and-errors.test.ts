@@ -19,10 +19,16 @@ t.test('dev IdP', async (t) => {
 
     const out = await rpLogout(config, tokens!.id_token!, jar);
     t.equal(out.finalUrl, `${POST_LOGOUT_URI}?state=bye-state`, 'back at the RP with its state');
-    t.ok(out.hops.some((h) => h.startsWith('POST') && h.includes('/session/end/confirm')), 'confirm form submitted');
+    t.ok(
+      out.hops.some((h) => h.startsWith('POST') && h.includes('/session/end/confirm')),
+      'confirm form submitted',
+    );
 
     const again = await rpLogin(config, alice, jar);
-    t.ok(again.login.hops.some((h) => h.endsWith('/login')), 'must log in again');
+    t.ok(
+      again.login.hops.some((h) => h.endsWith('/login')),
+      'must log in again',
+    );
     t.ok(again.tokens);
   });
 
@@ -33,7 +39,10 @@ t.test('dev IdP', async (t) => {
     const res = await fetch(plain, { headers: { cookie: jar.header(plain)! } });
     t.equal(res.status, 200);
     const html = await res.text();
-    t.match(html, /<form[^>]*method="post"[^>]*>[\s\S]*name="xsrf"[\s\S]*<button type="submit">Sign out<\/button><\/form>/);
+    t.match(
+      html,
+      /<form[^>]*method="post"[^>]*>[\s\S]*name="xsrf"[\s\S]*<button type="submit">Sign out<\/button><\/form>/,
+    );
     t.notMatch(html, /forms\[0\]\.submit/, 'no auto-submit without id_token_hint');
     t.match(html, /not for production/);
 

@@ -16,11 +16,14 @@ t.test('prefixFor', async (t) => {
   const app = Fastify();
   t.equal(prefixFor(app, 'http://h/_dev/idp'), '/_dev/idp');
   t.equal(prefixFor(app, 'http://h'), '');
-  await app.register(async (child) => {
-    t.equal(prefixFor(child, 'http://h/_dev/idp'), '');
-    t.equal(prefixFor(child, 'http://h/_dev/idp/x'), '/x');
-    t.throws(() => prefixFor(child, 'http://h/_dev/idpx'), /not under/);
-  }, { prefix: '/_dev/idp' });
+  await app.register(
+    async (child) => {
+      t.equal(prefixFor(child, 'http://h/_dev/idp'), '');
+      t.equal(prefixFor(child, 'http://h/_dev/idp/x'), '/x');
+      t.throws(() => prefixFor(child, 'http://h/_dev/idpx'), /not under/);
+    },
+    { prefix: '/_dev/idp' },
+  );
   await app.close();
 });
 
@@ -30,7 +33,10 @@ t.test('providerPaths follows the enabled features', async (t) => {
   t.ok(paths.includes('/auth/:uid'));
   t.ok(paths.includes('/.well-known/openid-configuration'));
   t.notOk(paths.includes('/reg'), 'registration is off by default');
-  t.notOk(paths.some((p) => p.startsWith('/interaction')), 'no dev interactions');
+  t.notOk(
+    paths.some((p) => p.startsWith('/interaction')),
+    'no dev interactions',
+  );
   const withReg = new Provider('http://127.0.0.1:1', {
     features: { devInteractions: { enabled: false }, registration: { enabled: true } },
   });
@@ -53,7 +59,10 @@ t.test('a root issuer next to the host routes, with JSON bodies left for the pro
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const doc = (await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
+  const doc = (await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json()) as Record<
+    string,
+    string
+  >;
   t.equal(doc.issuer, origin);
   t.equal(doc.registration_endpoint, `${origin}/reg`);
 

@@ -71,8 +71,15 @@ for (const variant of [
       const jar = new CookieJar();
       const { login, tokens } = await rpLogin(config, { username: 'alice', password: 'alice' }, jar);
       t.ok(login.finalUrl.startsWith(REDIRECT_URI));
-      t.ok(login.hops.some((h) => h.includes('/_dev/idp/interaction/')), 'interaction pages under the prefix');
-      t.equal(login.hops.some((h) => h.endsWith('/confirm')), variant.consent, 'consent page only when asked');
+      t.ok(
+        login.hops.some((h) => h.includes('/_dev/idp/interaction/')),
+        'interaction pages under the prefix',
+      );
+      t.equal(
+        login.hops.some((h) => h.endsWith('/confirm')),
+        variant.consent,
+        'consent page only when asked',
+      );
       t.equal(tokens!.claims()!.sub, 'alice');
       t.same(tokens!.claims()!.groups, ['admin', 'support']);
       t.equal(tokens!.claims()!.iss, host.issuer);

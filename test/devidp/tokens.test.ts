@@ -4,7 +4,12 @@ import * as oidc from 'openid-client';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { discover, rpClient, rpLogin, REDIRECT_URI } from './rp.js';
 
-const other = { ...rpClient, client_id: 'other-rp', client_secret: 'other-rp-secret-0123456789abcdef', redirect_uris: [REDIRECT_URI] };
+const other = {
+  ...rpClient,
+  client_id: 'other-rp',
+  client_secret: 'other-rp-secret-0123456789abcdef',
+  redirect_uris: [REDIRECT_URI],
+};
 
 t.test('introspection and revocation', async (t) => {
   const idp = await startStandaloneIdp({ clients: [rpClient, other], consent: false });
@@ -23,10 +28,13 @@ t.test('introspection and revocation', async (t) => {
   t.equal(theirs.active, false, "another client cannot introspect this client's token");
 
   await oidc.tokenRevocation(otherConfig, tokens!.refresh_token!).catch(() => undefined);
-  t.ok(await oidc.refreshTokenGrant(config, tokens!.refresh_token!), "another client cannot revoke it");
+  t.ok(await oidc.refreshTokenGrant(config, tokens!.refresh_token!), 'another client cannot revoke it');
 
   const { tokens: fresh } = await rpLogin(config, { username: 'bob', password: 'bob' });
   await oidc.tokenRevocation(config, fresh!.refresh_token!);
-  const err = await oidc.refreshTokenGrant(config, fresh!.refresh_token!).then(() => undefined, (e: { error?: string }) => e);
+  const err = await oidc.refreshTokenGrant(config, fresh!.refresh_token!).then(
+    () => undefined,
+    (e: { error?: string }) => e,
+  );
   t.equal(err?.error, 'invalid_grant', 'revoked');
 });

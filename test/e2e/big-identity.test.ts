@@ -10,10 +10,24 @@ const url = `http://127.0.0.1:${port}`;
 const groups = Array.from({ length: 300 }, (_, i) => `engineering-department-group-${i}`);
 const idp = await startStandaloneIdp({
   consent: false,
-  users: [{ username: 'carol', password: 'carol', email: 'carol@example.com', groups }, { username: 'dave', password: 'dave', groups: ['g'] }],
-  clients: [{ client_id: 'c', client_secret: 'secret-secret', redirect_uris: [`${url}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'] }],
+  users: [
+    { username: 'carol', password: 'carol', email: 'carol@example.com', groups },
+    { username: 'dave', password: 'dave', groups: ['g'] },
+  ],
+  clients: [
+    {
+      client_id: 'c',
+      client_secret: 'secret-secret',
+      redirect_uris: [`${url}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+    },
+  ],
 });
-const proxy = await startProxy({ server: { port }, oidc: { issuer: idp.issuer, clientId: 'c', clientSecret: 'secret-secret' }, backends: [{ name: 'a', http: { url: 'http://127.0.0.1:9/mcp' } }] });
+const proxy = await startProxy({
+  server: { port },
+  oidc: { issuer: idp.issuer, clientId: 'c', clientSecret: 'secret-secret' },
+  backends: [{ name: 'a', http: { url: 'http://127.0.0.1:9/mcp' } }],
+});
 t.teardown(async () => {
   await proxy.close();
   await idp.close();

@@ -30,7 +30,16 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
   const { proxy, idp } = stack;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     timeout: WAIT,
   });
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
@@ -51,7 +60,9 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
     documents.push(`${req.method()} ${r.url()} -> ${r.status()}`);
     if (r.status() >= 400) {
       const body = await r.text().catch(() => '');
-      problems.push(`${req.method()} ${r.url()} -> ${r.status()} origin=${(await req.allHeaders())['origin']} body=${body.slice(0, 300)}`);
+      problems.push(
+        `${req.method()} ${r.url()} -> ${r.status()} origin=${(await req.allHeaders()).origin} body=${body.slice(0, 300)}`,
+      );
     }
   });
   t.teardown(() => {
@@ -90,7 +101,11 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
   t.equal((await page.locator('#user-sub').textContent())?.trim(), 'alice', 'home shows the subject');
   t.equal(await page.locator('#login').count(), 0, 'no login link once logged in');
   t.ok(await page.locator('#logout').isVisible(), 'logout button visible');
-  t.match(await page.locator('#backends').textContent(), new RegExp(`demo\\s*${proxy.url.replace(/[.]/g, '\\.')}/mcp/demo`), 'backends table lists demo and its URL');
+  t.match(
+    await page.locator('#backends').textContent(),
+    new RegExp(`demo\\s*${proxy.url.replace(/[.]/g, '\\.')}/mcp/demo`),
+    'backends table lists demo and its URL',
+  );
 
   const cookies = await context.cookies(proxy.url);
   const session = cookies.find((c) => c.name === 'mcp_proxy_session');
@@ -111,19 +126,32 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
   // 4. Log out: the home page's form POSTs /oauth/logout (CSRF token) -> 303 to the IdP's
   //    end_session (RP-initiated logout, auto-confirmed with an id_token_hint) -> back to /.
   const clickLogout = async () => {
-    const answer = page.waitForResponse((r) => r.url() === `${proxy.url}/oauth/logout` && r.request().method() === 'POST');
+    const answer = page.waitForResponse(
+      (r) => r.url() === `${proxy.url}/oauth/logout` && r.request().method() === 'POST',
+    );
     await page.locator('#logout').click();
     return answer;
   };
   const logout = await clickLogout();
   // Regression guard: with `Referrer-Policy: no-referrer` Chromium sent `Origin: null` and the form was refused.
-  t.notOk(proxy.logs().some((l) => l.event === 'origin.refused'), 'the logout form carries our own Origin');
+  t.notOk(
+    proxy.logs().some((l) => l.event === 'origin.refused'),
+    'the logout form carries our own Origin',
+  );
   t.equal(logout.status(), 303, 'POST /oauth/logout answers 303');
-  t.ok(logout.headers().location?.startsWith(`${idp.issuer}/session/end`), `redirected to the IdP end-session endpoint (${logout.headers().location})`);
-  await page.waitForURL((u) => u.href === `${proxy.url}/` || u.href.startsWith(`${idp.issuer}/session/end`), { waitUntil: 'commit' });
+  t.ok(
+    logout.headers().location?.startsWith(`${idp.issuer}/session/end`),
+    `redirected to the IdP end-session endpoint (${logout.headers().location})`,
+  );
+  await page.waitForURL((u) => u.href === `${proxy.url}/` || u.href.startsWith(`${idp.issuer}/session/end`), {
+    waitUntil: 'commit',
+  });
   if (!page.url().startsWith(proxy.url)) {
     // The IdP auto-submits its "Sign out?" form when given an id_token_hint; submit it ourselves if not.
-    const home = await page.waitForURL(`${proxy.url}/`, { timeout: 5_000 }).then(() => true, () => false);
+    const home = await page.waitForURL(`${proxy.url}/`, { timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
     if (!home) {
       t.comment('IdP logout confirmation not auto-submitted: clicking "Sign out"');
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -135,9 +163,15 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
   await t.resolves(page.locator('#login').waitFor({ state: 'visible' }), 'login link is back');
   t.equal(await page.locator('#user-email').count(), 0, 'no user shown');
   t.same(await statusFromPage(page), { authenticated: false }, '/oauth/status from the page: logged out');
-  t.notOk((await context.cookies(proxy.url)).some((c) => c.name === 'mcp_proxy_session' && c.value), 'session cookie cleared');
+  t.notOk(
+    (await context.cookies(proxy.url)).some((c) => c.name === 'mcp_proxy_session' && c.value),
+    'session cookie cleared',
+  );
 
-  t.ok(documents.some((d) => d.startsWith(`GET ${idp.issuer}/session/end`)), 'the browser went through the IdP end-session endpoint');
+  t.ok(
+    documents.some((d) => d.startsWith(`GET ${idp.issuer}/session/end`)),
+    'the browser went through the IdP end-session endpoint',
+  );
   t.same(
     problems.filter((p) => p.startsWith('pageerror') || /Content Security Policy/i.test(p)),
     [],

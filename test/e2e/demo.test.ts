@@ -25,7 +25,9 @@ t.test('log in as alice and see yourself come back from the demo whoami tool', a
   const home = await (await fetch(`${url}/`, { headers: { cookie } })).text();
   t.match(home, 'alice@example.com');
   const client = new Client({ name: 'demo-test', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { cookie } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { cookie } } }),
+  );
   const who = (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent as any;
   t.equal(who.user, 'alice');
   t.equal(who.email, 'alice@example.com');
@@ -33,7 +35,9 @@ t.test('log in as alice and see yourself come back from the demo whoami tool', a
   t.equal(who.assertion.valid, true, 'the demo verified the assertion with the proxy JWKS');
   await client.close();
   const stdio = new Client({ name: 'demo-test', version: '1' });
-  await stdio.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp/legacy`), { requestInit: { headers: { cookie } } }));
+  await stdio.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp/legacy`), { requestInit: { headers: { cookie } } }),
+  );
   const inside = (await stdio.callTool({ name: 'whoami', arguments: {} })).structuredContent as any;
   t.equal(inside.meta.sub, 'alice', 'the stdio demo sees alice in _meta');
   t.equal(inside.env.MCP_PROXY_USER_EMAIL, 'alice@example.com', 'and in its environment (isolation: user)');

@@ -17,9 +17,17 @@ t.test('login through both IdP forms lands on returnTo with a session', async (t
   t.match(hops, `GET ${idp.issuer}/auth`, 'went to the IdP authorization endpoint');
   t.match(hops, /POST .*\/interaction\/.*\/login/, 'submitted the login form');
   t.match(hops, /POST .*\/interaction\/.*\/confirm/, 'submitted the consent form');
-  const status = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie: jar.header(proxy.url)! } })).json()) as any;
+  const status = (await (
+    await fetch(`${proxy.url}/oauth/status`, { headers: { cookie: jar.header(proxy.url)! } })
+  ).json()) as any;
   t.equal(status.authenticated, true);
-  t.same(status.user, { sub: 'alice', email: 'alice@example.com', name: 'Alice Example', groups: ['admin', 'support'], tenant: null });
+  t.same(status.user, {
+    sub: 'alice',
+    email: 'alice@example.com',
+    name: 'Alice Example',
+    groups: ['admin', 'support'],
+    tenant: null,
+  });
   t.ok(Date.parse(status.expiresAt) > Date.now() + 7 * 3600_000, 'absolute expiry about 8 h away');
   const raw = jar.cookies(proxy.url).find((c) => c.name === 'mcp_proxy_session');
   t.ok(raw, 'session cookie set');
@@ -39,7 +47,13 @@ t.test('the session cookie is HttpOnly, SameSite=Lax, path /; the tx cookie is s
   t.equal(auth.searchParams.get('redirect_uri'), `${proxy.url}/oauth/callback`);
   // Finish a login by hand to read the callback's own Set-Cookie headers.
   const jar = new CookieJar();
-  const r = await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'alice', password: 'alice', jar, stopAt: (u) => u.pathname === '/oauth/callback' });
+  const r = await headlessLogin({
+    startUrl: `${proxy.url}/oauth/login`,
+    username: 'alice',
+    password: 'alice',
+    jar,
+    stopAt: (u) => u.pathname === '/oauth/callback',
+  });
   const callback = await fetch(r.finalUrl, { headers: { cookie: jar.header(r.finalUrl)! }, redirect: 'manual' });
   t.equal(callback.status, 302);
   const set = callback.headers.getSetCookie();
@@ -50,12 +64,20 @@ t.test('the session cookie is HttpOnly, SameSite=Lax, path /; the tx cookie is s
   t.match(session, /SameSite=Lax/);
   t.match(session, /Max-Age=28800/, 'browser keeps it for maxAge (8 h)');
   t.notMatch(session, /Secure/, 'not Secure on a plain-http publicUrl');
-  t.ok(set.some((c) => /^mcp_proxy_session_tx=;/.test(c)), 'the login transaction cookie is cleared');
+  t.ok(
+    set.some((c) => /^mcp_proxy_session_tx=;/.test(c)),
+    'the login transaction cookie is cleared',
+  );
 });
 
 t.test('the backend sees the right identity and a valid assertion; credentials do not leak', async (t) => {
   const { cookie } = await loginThroughProxy(proxy.url, 'bob');
-  const mcp = await mcpSession(`${proxy.url}/mcp/demo`, { cookie, 'x-forwarded-user': 'alice', 'x-forwarded-groups': 'admin', 'x-mcp-proxy-assertion': 'forged' });
+  const mcp = await mcpSession(`${proxy.url}/mcp/demo`, {
+    cookie,
+    'x-forwarded-user': 'alice',
+    'x-forwarded-groups': 'admin',
+    'x-mcp-proxy-assertion': 'forged',
+  });
   const res = await mcp.call('tools/call', { name: 'whoami', arguments: {} });
   t.equal(res.status, 200);
   const who = (await readRpc(res)).result.structuredContent;
@@ -70,7 +92,10 @@ t.test('the backend sees the right identity and a valid assertion; credentials d
   t.equal(who.leakedCookie, false);
   const jwks = createRemoteJWKSet(new URL(`${proxy.url}/.well-known/jwks.json`));
   const last = backend.seen.at(-1)!;
-  const { payload } = await jwtVerify(String(last.headers['x-mcp-proxy-assertion']), jwks, { issuer: proxy.url, audience: 'demo' });
+  const { payload } = await jwtVerify(String(last.headers['x-mcp-proxy-assertion']), jwks, {
+    issuer: proxy.url,
+    audience: 'demo',
+  });
   t.equal(payload.sub, 'bob');
   t.equal(last.headers['x-forwarded-user'], 'bob');
   t.equal(last.headers.cookie, undefined);
@@ -81,10 +106,17 @@ t.test('an MCP session belongs to the user who created it', async (t) => {
   const b = await loginThroughProxy(proxy.url, 'bob');
   const mcp = await mcpSession(`${proxy.url}/mcp/demo`, { cookie: a.cookie });
   const seen = backend.seen.length;
-  const stolen = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { ...mcp.headers, cookie: b.cookie }, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }) });
+  const stolen = await fetch(`${proxy.url}/mcp/demo`, {
+    method: 'POST',
+    headers: { ...mcp.headers, cookie: b.cookie },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }),
+  });
   t.equal(stolen.status, 404, "another user presenting alice's session id gets 404");
   t.equal(backend.seen.length, seen, 'the backend never saw it');
-  t.ok(proxy.logs().some((l) => l.event === 'mcp.session_foreign'), 'the attempt is logged');
+  t.ok(
+    proxy.logs().some((l) => l.event === 'mcp.session_foreign'),
+    'the attempt is logged',
+  );
   const own = await mcp.call('tools/list');
   t.equal(own.status, 200);
   const del = await fetch(`${proxy.url}/mcp/demo`, { method: 'DELETE', headers: mcp.headers });
@@ -95,7 +127,8 @@ t.test('a new session id at every login (no fixation)', async (t) => {
   const one = await loginThroughProxy(proxy.url, 'alice');
   const two = await loginThroughProxy(proxy.url, 'alice');
   t.not(one.cookie, two.cookie);
-  const decode = (c: string) => proxy.app.decodeSecureSession(decodeURIComponent(c.match(/mcp_proxy_session=([^;]+)/)![1]!))!.get('user');
+  const decode = (c: string) =>
+    proxy.app.decodeSecureSession(decodeURIComponent(c.match(/mcp_proxy_session=([^;]+)/)![1]!))!.get('user');
   t.not(decode(one.cookie)!.sid, decode(two.cookie)!.sid);
   t.not(decode(one.cookie)!.csrf, decode(two.cookie)!.csrf);
 });
@@ -103,16 +136,31 @@ t.test('a new session id at every login (no fixation)', async (t) => {
 t.test('state mismatch and a replayed callback are refused', async (t) => {
   const jar = new CookieJar();
   const stop = (u: URL) => u.pathname === '/oauth/callback';
-  const r = await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'alice', password: 'alice', jar, stopAt: stop });
+  const r = await headlessLogin({
+    startUrl: `${proxy.url}/oauth/login`,
+    username: 'alice',
+    password: 'alice',
+    jar,
+    stopAt: stop,
+  });
   const callback = new URL(r.finalUrl);
   const tampered = new URL(callback);
   tampered.searchParams.set('state', 'not-the-state');
   const bad = await fetch(tampered, { headers: { cookie: jar.header(callback)! }, redirect: 'manual' });
   t.equal(bad.status, 400, 'state mismatch');
-  t.notOk(bad.headers.getSetCookie().some((c) => /^mcp_proxy_session=[^;]/.test(c)), 'no session minted');
+  t.notOk(
+    bad.headers.getSetCookie().some((c) => /^mcp_proxy_session=[^;]/.test(c)),
+    'no session minted',
+  );
   // A fresh transaction, completed once, then replayed.
   const jar2 = new CookieJar();
-  const r2 = await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'alice', password: 'alice', jar: jar2, stopAt: stop });
+  const r2 = await headlessLogin({
+    startUrl: `${proxy.url}/oauth/login`,
+    username: 'alice',
+    password: 'alice',
+    jar: jar2,
+    stopAt: stop,
+  });
   const txCookie = jar2.header(r2.finalUrl)!;
   const first = await fetch(r2.finalUrl, { headers: { cookie: txCookie }, redirect: 'manual' });
   t.equal(first.status, 302, 'the genuine callback logs in');
@@ -132,28 +180,64 @@ t.test('returnTo open-redirect forms fall back to /', async (t) => {
 t.test('logout: POST with the CSRF token only; ends the session and goes to the IdP logout', async (t) => {
   const { cookie } = await loginThroughProxy(proxy.url, 'alice');
   const status = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any;
-  const noToken = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: '', redirect: 'manual' });
+  const noToken = await fetch(`${proxy.url}/oauth/logout`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+    redirect: 'manual',
+  });
   t.equal(noToken.status, 403, 'no CSRF token');
-  const wrong = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=wrong', redirect: 'manual' });
+  const wrong = await fetch(`${proxy.url}/oauth/logout`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'csrf=wrong',
+    redirect: 'manual',
+  });
   t.equal(wrong.status, 403, 'wrong CSRF token');
-  const foreign = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, origin: 'https://evil.example.com', 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${status.csrfToken}`, redirect: 'manual' });
+  const foreign = await fetch(`${proxy.url}/oauth/logout`, {
+    method: 'POST',
+    headers: { cookie, origin: 'https://evil.example.com', 'content-type': 'application/x-www-form-urlencoded' },
+    body: `csrf=${status.csrfToken}`,
+    redirect: 'manual',
+  });
   t.equal(foreign.status, 403, 'foreign Origin');
-  t.equal(((await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any).authenticated, true, 'still logged in after refused attempts');
-  const ok = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, origin: proxy.url, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(status.csrfToken)}`, redirect: 'manual' });
+  t.equal(
+    ((await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any).authenticated,
+    true,
+    'still logged in after refused attempts',
+  );
+  const ok = await fetch(`${proxy.url}/oauth/logout`, {
+    method: 'POST',
+    headers: { cookie, origin: proxy.url, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `csrf=${encodeURIComponent(status.csrfToken)}`,
+    redirect: 'manual',
+  });
   t.equal(ok.status, 303);
   const loc = new URL(ok.headers.get('location')!);
   t.equal(loc.origin + loc.pathname, `${idp.issuer}/session/end`, 'RP-initiated logout at the IdP');
   t.ok(loc.searchParams.get('id_token_hint'));
   t.equal(loc.searchParams.get('post_logout_redirect_uri'), `${proxy.url}/`);
-  t.ok(ok.headers.getSetCookie().some((c) => /^mcp_proxy_session=;/.test(c)), 'cookie cleared');
+  t.ok(
+    ok.headers.getSetCookie().some((c) => /^mcp_proxy_session=;/.test(c)),
+    'cookie cleared',
+  );
   const replayed = (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as any;
   t.equal(replayed.authenticated, false, 'a copy of the old cookie no longer authenticates');
 });
 
 t.test('oversized body → 413; backend down → 502 JSON-RPC error naming it', async (t) => {
   const { cookie } = await loginThroughProxy(proxy.url, 'alice');
-  const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(5 * 1024 * 1024) } } });
-  const res = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: big });
+  const big = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name: 'echo', arguments: { text: 'x'.repeat(5 * 1024 * 1024) } },
+  });
+  const res = await fetch(`${proxy.url}/mcp/demo`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: big,
+  });
   t.equal(res.status, 413);
   t.equal(((await res.json()) as any).error.code, -32600);
 });
@@ -172,7 +256,11 @@ t.test('GET /api/backends with a session lists the backends; unknown API paths a
   const { cookie } = await loginThroughProxy(proxy.url, 'alice');
   const res = await fetch(`${proxy.url}/api/backends`, { headers: { cookie } });
   t.equal(res.status, 200);
-  t.same(await res.json(), { backends: [{ name: 'demo', title: null, description: null, kind: 'http', url: `${proxy.url}/mcp/demo`, default: true }] });
+  t.same(await res.json(), {
+    backends: [
+      { name: 'demo', title: null, description: null, kind: 'http', url: `${proxy.url}/mcp/demo`, default: true },
+    ],
+  });
   const missing = await fetch(`${proxy.url}/api/nope`, { headers: { cookie } });
   t.equal(missing.status, 404);
   t.equal(((await missing.json()) as any).error.code, 'NOT_FOUND');

@@ -20,13 +20,21 @@ const stack = await startStack({
     { name: 'demo', http: { url } },
     { name: 'legacy', stdio: { command: process.execPath, args: [DEMO_STDIO], isolation: 'user' } },
   ],
-  idpClient: (publicUrl) => ({ backchannel_logout_uri: `${publicUrl}/oauth/backchannel-logout`, backchannel_logout_session_required: true }),
+  idpClient: (publicUrl) => ({
+    backchannel_logout_uri: `${publicUrl}/oauth/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  }),
 });
 t.teardown(() => stack.close());
 const { proxy, idp } = stack;
 const legacy = `${proxy.url}/mcp/legacy`;
 
-const status = async (cookie: string) => ((await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as { authenticated: boolean; csrfToken?: string; user?: { sub: string } });
+const status = async (cookie: string) =>
+  (await (await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } })).json()) as {
+    authenticated: boolean;
+    csrfToken?: string;
+    user?: { sub: string };
+  };
 t.test('log out everywhere', async (t) => {
   const a1 = await loginThroughProxy(proxy.url, 'alice');
   const a2 = await loginThroughProxy(proxy.url, 'alice');
@@ -45,7 +53,12 @@ t.test('log out everywhere', async (t) => {
   const out = await fetch(`${proxy.url}/oauth/logout`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { cookie: a1.cookie, origin: proxy.url, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: {
+      cookie: a1.cookie,
+      origin: proxy.url,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
     body: new URLSearchParams({ csrf, everywhere: '1' }),
   });
   t.equal(out.status, 200);
@@ -54,12 +67,27 @@ t.test('log out everywhere', async (t) => {
   t.equal((await status(a1.cookie)).authenticated, false, 'the cookie that logged out is refused (replayed copy)');
   t.equal((await status(a2.cookie)).authenticated, false, "alice's other browser session ended too");
   t.equal(await stream.ended, true, "alice's open GET stream was cut");
-  const call = await fetch(`${proxy.url}/mcp/demo`, { method: 'POST', headers: { authorization: `Bearer ${mcp.provider.saved!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+  const call = await fetch(`${proxy.url}/mcp/demo`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${mcp.provider.saved!.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+  });
   t.equal(call.status, 401, "the MCP client's access token is refused at once");
   await call.text();
-  const meta = (await (await fetch(`${proxy.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, string>;
-  const refresh = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: mcp.provider.saved!.refresh_token!, client_id: mcp.provider.info!.client_id });
-  t.equal(refresh.body.error, 'invalid_grant', "and its refresh token is dead");
+  const meta = (await (await fetch(`${proxy.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+    string,
+    string
+  >;
+  const refresh = await tokenRequest(meta, {
+    grant_type: 'refresh_token',
+    refresh_token: mcp.provider.saved!.refresh_token!,
+    client_id: mcp.provider.info!.client_id,
+  });
+  t.equal(refresh.body.error, 'invalid_grant', 'and its refresh token is dead');
   for (let i = 0; i < 30 && stdioOf('alice').length; i++) await new Promise((r) => setTimeout(r, 100));
   t.same(stdioOf('alice'), [], "alice's stdio process ended");
 
@@ -72,18 +100,28 @@ t.test('log out everywhere', async (t) => {
 
 t.test('back-channel logout from the IdP logs the user out everywhere', async (t) => {
   const jar = new CookieJar();
-  const carol = await headlessLogin({ startUrl: `${proxy.url}/oauth/login`, username: 'alice', password: 'alice', jar });
+  const carol = await headlessLogin({
+    startUrl: `${proxy.url}/oauth/login`,
+    username: 'alice',
+    password: 'alice',
+    jar,
+  });
   const cookie = jar.header(`${proxy.url}/`)!;
   t.ok(carol.finalUrl, 'logged in');
   t.equal((await status(cookie)).user?.sub, 'alice');
   const session = await connect(legacy, cookie);
   t.equal((await whoami(session.client)).meta.sub, 'alice');
   const events: string[] = [];
-  idp.provider.on('backchannel.error', (_ctx: unknown, err: Error) => events.push(`error: ${err.message} ${String((err as { cause?: unknown }).cause)}`));
+  idp.provider.on('backchannel.error', (_ctx: unknown, err: Error) =>
+    events.push(`error: ${err.message} ${String((err as { cause?: unknown }).cause)}`),
+  );
   idp.provider.on('backchannel.success', () => events.push('success'));
   // The user signs out at the IdP: it calls our back-channel logout URI.
   const bye = await headlessLogin({ startUrl: `${idp.issuer}/session/end`, username: 'alice', password: 'alice', jar });
-  t.ok(bye.hops.some((h) => h.includes('/session/end/confirm')), 'signed out at the IdP');
+  t.ok(
+    bye.hops.some((h) => h.includes('/session/end/confirm')),
+    'signed out at the IdP',
+  );
   let ended = false;
   for (let i = 0; i < 30 && !ended; i++) {
     ended = !(await status(cookie)).authenticated;
@@ -97,7 +135,12 @@ t.test('back-channel logout from the IdP logs the user out everywhere', async (t
 });
 
 t.test('forged and malformed logout tokens are refused', async (t) => {
-  const post = (body: Record<string, string>) => fetch(`${proxy.url}/oauth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const post = (body: Record<string, string>) =>
+    fetch(`${proxy.url}/oauth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
   const missing = await post({});
   t.equal(missing.status, 400);
   t.equal(((await missing.json()) as { error: string }).error, 'invalid_request');
@@ -105,7 +148,11 @@ t.test('forged and malformed logout tokens are refused', async (t) => {
   t.equal(garbage.status, 400);
   await garbage.text();
   const { privateKey } = await generateKeyPair('ES256');
-  const forged = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'bob', jti: 'forged-1' })
+  const forged = await new SignJWT({
+    events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+    sub: 'bob',
+    jti: 'forged-1',
+  })
     .setProtectedHeader({ alg: 'ES256', kid: 'attacker' })
     .setIssuer(idp.issuer)
     .setAudience('mcp-proxy-test')

@@ -28,7 +28,10 @@ t.test('forwardAccessToken sends the upstream token, refreshed before it expires
   const second = authorizationSeen();
   t.match(second, /^Bearer /);
   t.not(second, first, 'the near-expiry token was refreshed');
-  t.ok(proxy.logs().every((l) => !JSON.stringify(l).includes(first!.slice(7))), 'tokens never appear in logs');
+  t.ok(
+    proxy.logs().every((l) => !JSON.stringify(l).includes(first!.slice(7))),
+    'tokens never appear in logs',
+  );
 });
 
 t.test('a backend without forwardAccessToken gets no Authorization at all', async (t) => {

@@ -11,7 +11,13 @@ import { loginThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
 const IDLE_MS = 3000;
-const stack = await startStack({ consent: false, proxy: { session: { keys: [TEST_SESSION_KEY], idleTimeout: `${IDLE_MS}ms` }, tenants: { domains: { 'example.com': 'acme' } } } });
+const stack = await startStack({
+  consent: false,
+  proxy: {
+    session: { keys: [TEST_SESSION_KEY], idleTimeout: `${IDLE_MS}ms` },
+    tenants: { domains: { 'example.com': 'acme' } },
+  },
+});
 t.teardown(() => stack.close());
 const { proxy } = stack;
 const REDIRECT = 'http://127.0.0.1:33418/callback';
@@ -22,14 +28,43 @@ t.test('a reload of tenants reaches users already logged in and refreshed tokens
   t.equal((await sessionStatus(proxy.url, alice.cookie)).user?.tenant, 'acme');
   const { meta, client } = await register(proxy.url, REDIRECT);
   const { verifier, challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT, 'alice', alice.jar);
-  const tok = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource })).body;
+  const { code } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      resource,
+      scope: 'mcp offline_access',
+    }),
+    REDIRECT,
+    'alice',
+    alice.jar,
+  );
+  const tok = (
+    await tokenRequest(meta, {
+      grant_type: 'authorization_code',
+      code: code!,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      resource,
+    })
+  ).body;
   t.equal(decodeJwt(tok.access_token!).tenant, 'acme', 'the access token names the tenant');
 
   const r = proxy.reload({ ...proxy.config, tenants: { domains: { 'example.com': 'globex' } } });
   t.ok(r.ok, 'reloaded');
-  t.equal((await sessionStatus(proxy.url, alice.cookie)).user?.tenant, 'globex', 'the logged-in user has the new tenant');
-  const refreshed = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: tok.refresh_token!, client_id: client.client_id, resource });
+  t.equal(
+    (await sessionStatus(proxy.url, alice.cookie)).user?.tenant,
+    'globex',
+    'the logged-in user has the new tenant',
+  );
+  const refreshed = await tokenRequest(meta, {
+    grant_type: 'refresh_token',
+    refresh_token: tok.refresh_token!,
+    client_id: client.client_id,
+    resource,
+  });
   t.equal(refreshed.status, 200);
   t.equal(decodeJwt(refreshed.body.access_token!).tenant, 'globex', 'a refreshed access token has the new tenant');
 });
@@ -41,9 +76,14 @@ t.test('an idleTimeout under a minute does not end a session in use', async (t) 
     await new Promise((r) => setTimeout(r, IDLE_MS / 3));
     const res = await fetch(`${proxy.url}/oauth/status`, { headers: { cookie: bob.jar.header(`${proxy.url}/`)! } });
     bob.jar.setFromResponse(`${proxy.url}/oauth/status`, res); // the browser keeps the refreshed cookie
-    if (!((await res.json()) as { authenticated: boolean }).authenticated) return t.fail(`the session expired after ${waited + IDLE_MS / 3} ms of use`);
+    if (!((await res.json()) as { authenticated: boolean }).authenticated)
+      return t.fail(`the session expired after ${waited + IDLE_MS / 3} ms of use`);
   }
   t.pass('still logged in after twice idleTimeout of activity');
   await new Promise((r) => setTimeout(r, IDLE_MS + 200));
-  t.equal((await sessionStatus(proxy.url, bob.jar.header(`${proxy.url}/`)!)).authenticated, false, 'and idle for longer than idleTimeout, it ends');
+  t.equal(
+    (await sessionStatus(proxy.url, bob.jar.header(`${proxy.url}/`)!)).authenticated,
+    false,
+    'and idle for longer than idleTimeout, it ends',
+  );
 });

@@ -140,7 +140,10 @@ t.test('http whoami reports forwarded headers, _meta and leaked credentials', as
   t.equal(id.leakedCookie, true);
   t.equal(id.sessionId, transport.sessionId);
   t.ok(demo.seen.length >= 2, 'requests recorded');
-  t.ok(demo.seen.every((r) => r.headers['x-forwarded-user'] === 'alice'), 'seen holds each request headers');
+  t.ok(
+    demo.seen.every((r) => r.headers['x-forwarded-user'] === 'alice'),
+    'seen holds each request headers',
+  );
 });
 
 t.test('http whoami verifies the signed assertion against the JWKS', async (t) => {
@@ -192,7 +195,10 @@ t.test('http session lifecycle: DELETE ends the session, unknown ids get 404', a
   t.same(del.content, [{ type: 'text', text: 'nothing deleted (demo)' }]);
   const sessionId = transport.sessionId!;
   await transport.terminateSession();
-  t.ok(demo.seen.some((r) => r.method === 'DELETE' && r.sessionId === sessionId), 'DELETE reached the server');
+  t.ok(
+    demo.seen.some((r) => r.method === 'DELETE' && r.sessionId === sessionId),
+    'DELETE reached the server',
+  );
 
   const res = await fetch(demo.url, {
     method: 'POST',
@@ -210,7 +216,10 @@ t.test('http resource and prompt', async (t) => {
   const demo = await startDemo(t);
   const { client } = await connectHttp(t, demo.url);
   const { resources } = await client.listResources();
-  t.same(resources.map((r) => r.uri), ['demo://readme']);
+  t.same(
+    resources.map((r) => r.uri),
+    ['demo://readme'],
+  );
   const read = await client.readResource({ uri: 'demo://readme' });
   t.match(read.contents[0], { uri: 'demo://readme', text: /Demo MCP server/ });
   const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'Bob' } });
@@ -244,7 +253,14 @@ t.test('stdio whoami reports env vars, _meta and pid', async (t) => {
   t.equal(id.pid, transport.pid, 'pid is the child process');
 
   const { tools } = await client.listTools();
-  t.same(tools.map((tool) => tool.name).sort(), ['ask_client', 'crash', 'delete_everything', 'echo', 'slow_count', 'whoami']);
+  t.same(tools.map((tool) => tool.name).sort(), [
+    'ask_client',
+    'crash',
+    'delete_everything',
+    'echo',
+    'slow_count',
+    'whoami',
+  ]);
   const progress: number[] = [];
   const counted = await client.callTool({ name: 'slow_count', arguments: { n: 2, delayMs: 50 } }, undefined, {
     onprogress: (p) => progress.push(p.progress),

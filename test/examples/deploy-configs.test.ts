@@ -22,12 +22,16 @@ const env = {
 const replicaEnv = { ...env, MCP_PROXY_SERVER_ADVERTISE_URL: 'http://10.0.0.7:8080' };
 
 function fromCompose(file: string): string {
-  const content = (parse(readFileSync(new URL(file, examples), 'utf8')) as { configs: Record<string, { content: string }> }).configs['proxy-config']!.content;
+  const content = (
+    parse(readFileSync(new URL(file, examples), 'utf8')) as { configs: Record<string, { content: string }> }
+  ).configs['proxy-config']!.content;
   return content.replaceAll('$$', '$'); // what Compose hands the container
 }
 
 function fromKubernetes(file: string): string {
-  const docs = parseAllDocuments(readFileSync(new URL(file, examples), 'utf8')).map((d) => d.toJS() as { kind: string; data?: Record<string, string> });
+  const docs = parseAllDocuments(readFileSync(new URL(file, examples), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; data?: Record<string, string> },
+  );
   return docs.find((d) => d.kind === 'ConfigMap')!.data!['proxy.yaml']!;
 }
 
@@ -54,7 +58,10 @@ for (const [name, text] of cases) {
 }
 
 t.test('an issuer that is not a URL is a clear problem, not a crash', async (t) => {
-  const { config, problems } = loadConfig({ doc: { oidc: { issuer: 'not a url', clientId: 'x', clientSecret: 'y' }, session: { keys: [env.SESSION_KEY] } }, env: {} });
+  const { config, problems } = loadConfig({
+    doc: { oidc: { issuer: 'not a url', clientId: 'x', clientSecret: 'y' }, session: { keys: [env.SESSION_KEY] } },
+    env: {},
+  });
   t.equal(config, undefined);
   t.match(problems.join('\n'), /oidc\.issuer/);
 });
@@ -69,7 +76,7 @@ t.test('docker-compose.yml: the proxy, a stdio server it runs and an HTTP server
   const http = config!.backends.find((b) => b.http)!;
   t.equal(new URL(http.http!.url).hostname, '127.0.0.1', 'the HTTP server on the shared localhost');
   const sidecar = compose.services['mcp-server'];
-  t.equal(sidecar.network_mode, 'service:proxy', 'the HTTP server joins the proxy\'s network namespace');
+  t.equal(sidecar.network_mode, 'service:proxy', "the HTTP server joins the proxy's network namespace");
   t.match(sidecar.entrypoint.join(' '), /examples\/demo-http-server\.mjs/);
   t.equal(sidecar.ports, undefined, 'and publishes nothing');
   t.ok(compose.services.proxy.ports.length, 'only the proxy publishes a port');
@@ -77,7 +84,9 @@ t.test('docker-compose.yml: the proxy, a stdio server it runs and an HTTP server
 });
 
 t.test('kubernetes/k8s-sidecar.yaml: probes, the Secret, a NetworkPolicy, a loopback MCP server', async (t) => {
-  const docs = parseAllDocuments(readFileSync(new URL('kubernetes/k8s-sidecar.yaml', examples), 'utf8')).map((d) => d.toJS() as any);
+  const docs = parseAllDocuments(readFileSync(new URL('kubernetes/k8s-sidecar.yaml', examples), 'utf8')).map(
+    (d) => d.toJS() as any,
+  );
   const kind = (k: string) => docs.filter((d) => d.kind === k);
   const deployment = kind('Deployment')[0];
   const pod = deployment.spec.template.spec;
@@ -87,12 +96,18 @@ t.test('kubernetes/k8s-sidecar.yaml: probes, the Secret, a NetworkPolicy, a loop
   t.equal(proxy.livenessProbe.httpGet.path, '/healthz');
   const secret = kind('Secret')[0];
   t.ok(secret, 'a Secret');
-  t.ok(secret.stringData['session-key'] && secret.stringData['oidc-client-secret'], 'holding the session key and the client secret');
+  t.ok(
+    secret.stringData['session-key'] && secret.stringData['oidc-client-secret'],
+    'holding the session key and the client secret',
+  );
   const keysRef = proxy.env.find((e: any) => e.name === 'MCP_PROXY_SESSION_KEYS').valueFrom.secretKeyRef;
   t.same(keysRef, { name: secret.metadata.name, key: 'session-key' }, 'session keys from the Secret');
   const volume = pod.volumes.find((v: any) => v.secret);
   t.equal(volume.secret.secretName, secret.metadata.name);
-  t.ok(volume.secret.items.some((i: any) => i.key === 'oidc-client-secret'), 'the client secret as a file');
+  t.ok(
+    volume.secret.items.some((i: any) => i.key === 'oidc-client-secret'),
+    'the client secret as a file',
+  );
   t.ok(proxy.env.some((e: any) => e.name === 'OIDC_CLIENT_SECRET_FILE'));
   t.match(server.args.join(' '), /--host 127\.0\.0\.1/, 'the MCP server binds loopback');
   const policy = kind('NetworkPolicy')[0];
@@ -102,8 +117,15 @@ t.test('kubernetes/k8s-sidecar.yaml: probes, the Secret, a NetworkPolicy, a loop
   const ports = policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port));
   t.same(ports, [proxy.ports[0].containerPort], 'ingress to the proxy port only');
   const service = kind('Service')[0];
-  t.same(service.spec.ports.map((p: any) => p.targetPort), ['http'], 'the Service exposes only the proxy');
+  t.same(
+    service.spec.ports.map((p: any) => p.targetPort),
+    ['http'],
+    'the Service exposes only the proxy',
+  );
   // The placeholder Secret fails closed: the proxy refuses to start with it.
-  const { problems } = loadConfig({ doc: parse(fromKubernetes('kubernetes/k8s-sidecar.yaml')), env: { ...env, MCP_PROXY_SESSION_KEYS: secret.stringData['session-key'] } });
+  const { problems } = loadConfig({
+    doc: parse(fromKubernetes('kubernetes/k8s-sidecar.yaml')),
+    env: { ...env, MCP_PROXY_SESSION_KEYS: secret.stringData['session-key'] },
+  });
   t.ok(problems.length, 'placeholder session key refused');
 });

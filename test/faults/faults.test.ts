@@ -15,7 +15,12 @@ import { loginThroughProxy } from '../helpers/session-client.js';
 
 const KEY = 'faults-key';
 const MCP = { 'x-api-key': KEY, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const call = (url: string, headers: Record<string, string> = MCP) => fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }) });
+const call = (url: string, headers: Record<string, string> = MCP) =>
+  fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } }),
+  });
 
 // One misbehaving backend, its behaviour chosen by path.
 let mode: 'ok' | 'hang' | 'drip' | 'die' = 'ok';
@@ -28,7 +33,9 @@ const bad = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       let n = 0;
       const timer = setInterval(() => {
-        res.write(`event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${++n}}}\n\n`);
+        res.write(
+          `event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":${++n}}}\n\n`,
+        );
         if (n === 5) {
           clearInterval(timer);
           res.end('event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n');
@@ -49,7 +56,14 @@ const badUrl = `http://127.0.0.1:${(bad.address() as AddressInfo).port}/mcp`;
 const idpPort = await freePort();
 const proxyPort = await freePort();
 const publicUrl = `http://127.0.0.1:${proxyPort}`;
-const idpClients = [{ client_id: 'faults', client_secret: 'faults-secret-123', redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'] }];
+const idpClients = [
+  {
+    client_id: 'faults',
+    client_secret: 'faults-secret-123',
+    redirect_uris: [`${publicUrl}/oauth/callback`],
+    grant_types: ['authorization_code', 'refresh_token'],
+  },
+];
 let idp = await startStandaloneIdp({ port: idpPort, consent: false, clients: idpClients });
 t.teardown(() => idp.close());
 const doc = {
@@ -108,7 +122,9 @@ t.test('a backend that dies mid-call: 502, and the next call works', async (t) =
 t.test('IdP down: sessions and API keys keep working', async (t) => {
   const { cookie } = await loginThroughProxy(publicUrl, 'alice');
   await idp.close();
-  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { user?: { sub: string } };
+  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as {
+    user?: { sub: string };
+  };
   t.equal(status.user?.sub, 'alice', 'the browser session still works');
   const mcp = await call(`${publicUrl}/mcp/good`);
   t.equal(mcp.status, 200, 'API keys still work');
@@ -122,7 +138,11 @@ t.test('IdP down: sessions and API keys keep working', async (t) => {
 
 t.test('an IdP unreachable from the start: the login page says so, readiness reports it', async (t) => {
   const dead = await freePort();
-  const other = await startProxy({ ...doc, server: { port: await freePort() }, oidc: { ...doc.oidc, issuer: `http://127.0.0.1:${dead}/oauth2/default` } });
+  const other = await startProxy({
+    ...doc,
+    server: { port: await freePort() },
+    oidc: { ...doc.oidc, issuer: `http://127.0.0.1:${dead}/oauth2/default` },
+  });
   t.teardown(() => other.close());
   const login = await fetch(`${other.url}/oauth/login`, { redirect: 'manual', headers: { accept: 'text/html' } });
   t.equal(login.status, 502);
@@ -130,12 +150,20 @@ t.test('an IdP unreachable from the start: the login page says so, readiness rep
   t.match(await login.text(), /identity provider is unavailable/);
   const ready = (await (await fetch(`${other.url}/readyz`)).json()) as { ready: boolean; idp: { ok: boolean } };
   t.equal(ready.idp.ok, false);
-  t.equal(ready.ready, true, 'readiness itself stays up (README, Endpoints): the proxy still serves API keys and tokens');
+  t.equal(
+    ready.ready,
+    true,
+    'readiness itself stays up (README, Endpoints): the proxy still serves API keys and tokens',
+  );
 });
 
 t.test('a failing IdP is not asked again by every login: its discovery failure is remembered (backoff)', async (t) => {
   const failing = await countingHttpServer((_req, res) => res.writeHead(503).end());
-  const other = await startProxy({ ...doc, server: { port: await freePort() }, oidc: { ...doc.oidc, issuer: `${failing.url}/oauth2/default` } });
+  const other = await startProxy({
+    ...doc,
+    server: { port: await freePort() },
+    oidc: { ...doc.oidc, issuer: `${failing.url}/oauth2/default` },
+  });
   t.teardown(async () => {
     await other.close();
     await failing.close();
@@ -153,17 +181,26 @@ t.test('the IdP comes back with new signing keys: logins work again (JWKS refetc
   t.equal(before, undefined, 'no login while the IdP is down');
   idp = await startStandaloneIdp({ port: idpPort, consent: false, clients: idpClients });
   const { cookie } = await loginThroughProxy(publicUrl, 'bob');
-  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { user?: { sub: string } };
+  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as {
+    user?: { sub: string };
+  };
   t.equal(status.user?.sub, 'bob', 'an ID token signed with the new key is accepted');
 });
 
-t.test('proxy restart with the memory store: earlier browser sessions are refused (their records are gone), a new login works', async (t) => {
-  const { cookie } = await loginThroughProxy(publicUrl, 'alice');
-  await proxy.close();
-  proxy = await startProxy(doc);
-  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { authenticated: boolean };
-  t.equal(status.authenticated, false, 'the cookie from before the restart is no session');
-  const again = await loginThroughProxy(publicUrl, 'alice');
-  const fresh = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie: again.cookie } })).json()) as { user?: { sub: string } };
-  t.equal(fresh.user?.sub, 'alice', 'logging in again works');
-});
+t.test(
+  'proxy restart with the memory store: earlier browser sessions are refused (their records are gone), a new login works',
+  async (t) => {
+    const { cookie } = await loginThroughProxy(publicUrl, 'alice');
+    await proxy.close();
+    proxy = await startProxy(doc);
+    const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as {
+      authenticated: boolean;
+    };
+    t.equal(status.authenticated, false, 'the cookie from before the restart is no session');
+    const again = await loginThroughProxy(publicUrl, 'alice');
+    const fresh = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie: again.cookie } })).json()) as {
+      user?: { sub: string };
+    };
+    t.equal(fresh.user?.sub, 'alice', 'logging in again works');
+  },
+);

@@ -4,7 +4,14 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { bytesProperty, configProperty, inspectorProperty, liveMcpRequest, liveProperty, rewriteProperty } from './properties.js';
+import {
+  bytesProperty,
+  configProperty,
+  inspectorProperty,
+  liveMcpRequest,
+  liveProperty,
+  rewriteProperty,
+} from './properties.js';
 import { startFuzzTarget } from './live.js';
 
 const seed = 20261123;
@@ -17,7 +24,10 @@ for (const [name, property, numRuns] of [
 ] as const) {
   t.test(name, async (t) => {
     const details = fc.check(property as fc.IProperty<unknown[]>, { seed, numRuns });
-    t.notOk(details.failed, (details.failed ? fc.defaultReportMessage(details) : undefined) ?? `${numRuns} inputs, no failure`);
+    t.notOk(
+      details.failed,
+      (details.failed ? fc.defaultReportMessage(details) : undefined) ?? `${numRuns} inputs, no failure`,
+    );
   });
 }
 

@@ -10,7 +10,13 @@ export async function startFuzzTarget() {
   const echo = createEchoServer();
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   const stdio = fileURLToPath(new URL('../../bench/servers/echo-stdio.mjs', import.meta.url));
-  const proxy = await startProxy({ ...liveConfig(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`, stdio), server: { logLevel: 'warn' } }, { auditStream: quietStream() });
+  const proxy = await startProxy(
+    {
+      ...liveConfig(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`, stdio),
+      server: { logLevel: 'warn' },
+    },
+    { auditStream: quietStream() },
+  );
   const client = new Client(proxy.url, { pipelining: 1 });
   return {
     url: proxy.url,

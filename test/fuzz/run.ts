@@ -4,7 +4,14 @@
  * replayed: FUZZ_SEED=<seed> npm run fuzz. Exits 1 on the first failing property.
  */
 import fc from 'fast-check';
-import { bytesProperty, configProperty, inspectorProperty, liveMcpRequest, liveProperty, rewriteProperty } from './properties.js';
+import {
+  bytesProperty,
+  configProperty,
+  inspectorProperty,
+  liveMcpRequest,
+  liveProperty,
+  rewriteProperty,
+} from './properties.js';
 import { startFuzzTarget } from './live.js';
 
 const scale = Number(process.env.FUZZ_SCALE ?? 1);
@@ -18,7 +25,11 @@ const plan: Array<[string, fc.IRawProperty<unknown[]>, number]> = [
   ['list-filtering rewriters', rewriteProperty as fc.IRawProperty<unknown[]>, 10_000],
   ['config loader', configProperty as fc.IRawProperty<unknown[]>, 10_000],
   ['live requests', liveProperty(target.url, target.client, seen) as fc.IRawProperty<unknown[]>, 20_000],
-  ['live MCP envelopes', liveProperty(target.url, target.client, seen, liveMcpRequest) as fc.IRawProperty<unknown[]>, 15_000],
+  [
+    'live MCP envelopes',
+    liveProperty(target.url, target.client, seen, liveMcpRequest) as fc.IRawProperty<unknown[]>,
+    15_000,
+  ],
 ];
 process.stdout.write(`fuzz: seed ${seed}\n`);
 let total = 0;
@@ -28,13 +39,17 @@ for (const [name, property, runs] of plan) {
   const started = Date.now();
   const details = await fc.check(property, { seed, numRuns: runs * scale, interruptAfterTimeLimit: LIMIT_MS });
   total += details.numRuns;
-  process.stdout.write(`fuzz: ${name}: ${details.numRuns} inputs in ${((Date.now() - started) / 1000).toFixed(1)} s${details.interrupted ? ' (time limit)' : ''}${details.failed ? ' FAILED' : ''}\n`);
+  process.stdout.write(
+    `fuzz: ${name}: ${details.numRuns} inputs in ${((Date.now() - started) / 1000).toFixed(1)} s${details.interrupted ? ' (time limit)' : ''}${details.failed ? ' FAILED' : ''}\n`,
+  );
   if (details.failed) {
     process.stdout.write(`${fc.defaultReportMessage(details)}\n`);
     failed = true;
     break;
   }
 }
-process.stdout.write(`fuzz: ${total} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s; live status codes ${JSON.stringify(Object.fromEntries([...seen].sort()))}\n`);
+process.stdout.write(
+  `fuzz: ${total} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s; live status codes ${JSON.stringify(Object.fromEntries([...seen].sort()))}\n`,
+);
 await target.close();
 process.exit(failed ? 1 : 0);

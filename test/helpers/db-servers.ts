@@ -52,7 +52,24 @@ export async function startRedis(): Promise<DbServer> {
   let proc: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--daemonize', 'no'], { stdio: 'ignore' });
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--daemonize',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
     await waitFor(async () => {
       const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);
@@ -66,7 +83,16 @@ export async function startRedis(): Promise<DbServer> {
   };
   await start();
   const stop = () => stopChild(proc, 'SIGTERM');
-  return { url, port, start, stop, close: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    url,
+    port,
+    start,
+    stop,
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function pgBin(name: string): string {
@@ -79,14 +105,28 @@ function pgBin(name: string): string {
 export async function startPostgres(): Promise<DbServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pg-test-'));
-  const owner = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
+  const owner =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+          gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+        }
+      : {};
   if (owner.uid !== undefined) chownSync(dir, owner.uid, owner.gid!);
   const data = join(dir, 'data');
-  execFileSync(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], { stdio: 'ignore', cwd: dir, ...owner });
+  execFileSync(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], {
+    stdio: 'ignore',
+    cwd: dir,
+    ...owner,
+  });
   let proc: ChildProcess | undefined;
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
-    proc = spawn(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-F'], { stdio: 'ignore', cwd: dir, ...owner });
+    proc = spawn(
+      pgBin('postgres'),
+      ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-F'],
+      { stdio: 'ignore', cwd: dir, ...owner },
+    );
     await waitFor(async () => {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
       await client.connect();
@@ -96,5 +136,14 @@ export async function startPostgres(): Promise<DbServer> {
   await start();
   // SIGINT: PostgreSQL's fast shutdown (clients are disconnected).
   const stop = () => stopChild(proc, 'SIGINT');
-  return { url, port, start, stop, close: async () => { await stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    url,
+    port,
+    start,
+    stop,
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -36,15 +36,24 @@ function words(args: string): string[] {
 function instruction(keyword: string, rest: string, line: number): Instruction {
   const flags: Record<string, string> = {};
   let args = rest.trim();
-  for (let m = /^--([\w-]+)(?:=(\S*))?\s*/.exec(args); m && keyword !== 'RUN'; m = /^--([\w-]+)(?:=(\S*))?\s*/.exec(args)) {
+  for (
+    let m = /^--([\w-]+)(?:=(\S*))?\s*/.exec(args);
+    m && keyword !== 'RUN';
+    m = /^--([\w-]+)(?:=(\S*))?\s*/.exec(args)
+  ) {
     flags[m[1]!] = m[2] ?? '';
     args = args.slice(m[0].length);
   }
   // RUN --mount=… flags too, but never a `--flag` inside the command itself.
-  if (keyword === 'RUN') for (let m = /^--(mount|network|security)=(\S*)\s*/.exec(args); m; m = /^--(mount|network|security)=(\S*)\s*/.exec(args)) {
-    flags[m[1]!] = m[2]!;
-    args = args.slice(m[0].length);
-  }
+  if (keyword === 'RUN')
+    for (
+      let m = /^--(mount|network|security)=(\S*)\s*/.exec(args);
+      m;
+      m = /^--(mount|network|security)=(\S*)\s*/.exec(args)
+    ) {
+      flags[m[1]!] = m[2]!;
+      args = args.slice(m[0].length);
+    }
   return { keyword, args, words: words(args), flags, line };
 }
 

@@ -5,7 +5,12 @@
  */
 import { createHmac, KeyObject, sign } from 'node:crypto';
 import type { CryptoKey } from 'jose';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 
 const b64json = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -16,13 +21,21 @@ export function unsignedJwt(header: Record<string, unknown>, claims: Record<stri
 }
 
 /** A JWT MACed with HS256 under `secret` (e.g. the bytes of a public key: the HS/RS-ES confusion). */
-export function hmacJwt(secret: string | Buffer, header: Record<string, unknown>, claims: Record<string, unknown>): string {
+export function hmacJwt(
+  secret: string | Buffer,
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+): string {
   const input = `${b64json({ ...header, alg: 'HS256' })}.${b64json(claims)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
 /** A JWT signed with ES256 as given, header and all (jose refuses to sign headers it would not accept, e.g. an unknown `crit`). */
-export function es256Jwt(privateKey: CryptoKey, header: Record<string, unknown>, claims: Record<string, unknown>): string {
+export function es256Jwt(
+  privateKey: CryptoKey,
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+): string {
   const input = `${b64json({ ...header, alg: 'ES256' })}.${b64json(claims)}`;
   return `${input}.${sign('sha256', Buffer.from(input), { key: KeyObject.from(privateKey), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
@@ -33,7 +46,10 @@ export function bearerParams(header: string | null): Record<string, string> | un
   return Object.fromEntries([...header.slice(7).matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
 }
 
-const listen = async <S extends Server | ReturnType<typeof createHttpServer>>(server: S, host: string): Promise<number> => {
+const listen = async <S extends Server | ReturnType<typeof createHttpServer>>(
+  server: S,
+  host: string,
+): Promise<number> => {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => resolve());
@@ -50,7 +66,9 @@ export interface CountingHttpServer {
 }
 
 /** An HTTP server on 127.0.0.1 that counts every request it gets and answers with `handler`. */
-export async function countingHttpServer(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<CountingHttpServer> {
+export async function countingHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<CountingHttpServer> {
   let requests = 0;
   const listener: RequestListener = (req, res) => {
     requests++;
@@ -66,10 +84,11 @@ export async function countingHttpServer(handler: (req: IncomingMessage, res: Se
     get requests() {
       return requests;
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

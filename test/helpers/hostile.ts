@@ -37,17 +37,27 @@ export async function startRecorder(): Promise<Recorder> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, rawHeaders: [...req.rawHeaders], body });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: { ...req.headers },
+        rawHeaders: [...req.rawHeaders],
+        body,
+      });
       let msg: any;
       try {
         msg = body ? JSON.parse(body) : undefined;
       } catch {
-        return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}');
+        return void res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}');
       }
       const list = Array.isArray(msg) ? msg : msg ? [msg] : [];
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (list.some((m: any) => m?.method === 'initialize')) headers['mcp-session-id'] = `rec-session-${++sessions}`;
-      const answers = list.filter((m: any) => m?.id !== undefined && m?.method !== undefined).map((m: any) => ({ jsonrpc: '2.0', id: m.id, result: { ok: true } }));
+      const answers = list
+        .filter((m: any) => m?.id !== undefined && m?.method !== undefined)
+        .map((m: any) => ({ jsonrpc: '2.0', id: m.id, result: { ok: true } }));
       if (!answers.length) return void res.writeHead(202).end();
       res.writeHead(200, headers).end(JSON.stringify(Array.isArray(msg) ? answers : answers[0]));
     });
@@ -99,12 +109,20 @@ export function rawExchange(port: number, bytes: string | Buffer, waitMs = 1500)
 }
 
 /** A request with its path sent exactly as given (fetch and undici would normalise `..` and `//`). */
-export function verbatim(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function verbatim(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -140,11 +158,19 @@ export function stdioRecorder() {
   const file = join(mkdtempSync(join(tmpdir(), 'stdio-recorder-')), 'seen.jsonl');
   writeFileSync(file, '');
   return {
-    backend: (name: string, isolation: 'session' | 'user' | 'shared' = 'session', extra: Record<string, unknown> = {}) => ({
+    backend: (
+      name: string,
+      isolation: 'session' | 'user' | 'shared' = 'session',
+      extra: Record<string, unknown> = {},
+    ) => ({
       name,
       stdio: { command: process.execPath, args: ['-e', STDIO_RECORDER], env: { RECORD_TO: file }, isolation },
       ...extra,
     }),
-    seen: (): any[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    seen: (): any[] =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
   };
 }

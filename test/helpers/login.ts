@@ -63,7 +63,10 @@ export class CookieJar {
     const jar = this.#byHost.get(u.hostname);
     if (!jar) return [];
     return [...jar.values()]
-      .filter((c) => (c.expires === undefined || c.expires > now) && (!c.secure || secureOk) && pathMatches(u.pathname, c.path))
+      .filter(
+        (c) =>
+          (c.expires === undefined || c.expires > now) && (!c.secure || secureOk) && pathMatches(u.pathname, c.path),
+      )
       .sort((a, b) => b.path.length - a.path.length)
       .map(({ name, value, path }) => ({ name, value, path }));
   }
@@ -134,7 +137,8 @@ export function parseForms(html: string, pageUrl: string): ParsedForm[] {
       if (!a.name) continue;
       form.inputNames.push(a.name);
       const type = (a.type ?? 'text').toLowerCase();
-      if (type === 'submit' || type === 'button') form.buttons.push({ name: a.name, value: a.value, text: a.value ?? '' });
+      if (type === 'submit' || type === 'button')
+        form.buttons.push({ name: a.name, value: a.value, text: a.value ?? '' });
       else if ((type !== 'checkbox' && type !== 'radio') || 'checked' in a) form.fields[a.name] = a.value ?? '';
     }
     for (const button of inner.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)) {

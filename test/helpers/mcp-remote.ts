@@ -22,7 +22,13 @@ export const MCP_REMOTE = `${ROOT}node_modules/mcp-remote/dist/proxy.js`;
 const OPENERS = ['xdg-open', 'gio', 'x-www-browser', 'sensible-browser', 'www-browser'];
 
 /** A temp dir for mcp-remote's config (tokens) and a no-op "browser" that records what it was asked to open. */
-export async function mcpRemoteHome(): Promise<{ dir: string; configDir: string; binDir: string; opened: () => Promise<string[]>; remove: () => Promise<void> }> {
+export async function mcpRemoteHome(): Promise<{
+  dir: string;
+  configDir: string;
+  binDir: string;
+  opened: () => Promise<string[]>;
+  remove: () => Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-remote-test-'));
   const configDir = join(dir, 'config');
   const binDir = join(dir, 'bin');
@@ -62,8 +68,21 @@ export interface McpRemote {
  * starts connecting the SDK client to it. Not awaited: the handshake only completes once
  * mcp-remote has its tokens, which may need the caller to do the browser part first.
  */
-export function startMcpRemote(opts: { serverUrl: string; callbackPort?: number; home: { configDir: string; binDir: string }; args?: string[]; connectTimeoutMs?: number }): McpRemote {
-  const args = [MCP_REMOTE, opts.serverUrl, ...(opts.callbackPort ? [String(opts.callbackPort)] : []), '--host', '127.0.0.1', ...(opts.args ?? [])];
+export function startMcpRemote(opts: {
+  serverUrl: string;
+  callbackPort?: number;
+  home: { configDir: string; binDir: string };
+  args?: string[];
+  connectTimeoutMs?: number;
+}): McpRemote {
+  const args = [
+    MCP_REMOTE,
+    opts.serverUrl,
+    ...(opts.callbackPort ? [String(opts.callbackPort)] : []),
+    '--host',
+    '127.0.0.1',
+    ...(opts.args ?? []),
+  ];
   const transport = new StdioClientTransport({
     command: process.execPath,
     args,
@@ -104,7 +123,10 @@ export function startMcpRemote(opts: { serverUrl: string; callbackPort?: number;
           if (m) return done(() => resolve(m));
           if (exited) return done(() => reject(new Error(`mcp-remote exited before printing ${re}:\n${err}`)));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`mcp-remote did not print ${re} within ${timeoutMs} ms:\n${err}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`mcp-remote did not print ${re} within ${timeoutMs} ms:\n${err}`))),
+          timeoutMs,
+        );
         const done = (f: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);

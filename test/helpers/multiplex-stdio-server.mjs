@@ -6,22 +6,39 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
-  CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, SetLevelRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ListRootsResultSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const REQUESTS = {
-  'sampling/createMessage': [{ messages: [{ role: 'user', content: { type: 'text', text: 'hello?' } }], maxTokens: 10 }, CreateMessageResultSchema],
-  'elicitation/create': [{ message: 'your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } }, ElicitResultSchema],
+  'sampling/createMessage': [
+    { messages: [{ role: 'user', content: { type: 'text', text: 'hello?' } }], maxTokens: 10 },
+    CreateMessageResultSchema,
+  ],
+  'elicitation/create': [
+    { message: 'your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } },
+    ElicitResultSchema,
+  ],
   'roots/list': [{}, ListRootsResultSchema],
 };
 
 const received = [];
 let level;
 const held = new Map();
-const server = new McpServer({ name: 'multiplex-stdio-server', version: '1' }, { capabilities: { logging: {}, resources: { subscribe: true } } });
-const text = (t, structured) => ({ content: [{ type: 'text', text: t }], ...(structured ? { structuredContent: structured } : {}) });
+const server = new McpServer(
+  { name: 'multiplex-stdio-server', version: '1' },
+  { capabilities: { logging: {}, resources: { subscribe: true } } },
+);
+const text = (t, structured) => ({
+  content: [{ type: 'text', text: t }],
+  ...(structured ? { structuredContent: structured } : {}),
+});
 
 /** Sends a server→client request (cancelled after `timeoutMs`); its outcome as text. */
 async function ask(method, timeoutMs) {
@@ -34,18 +51,27 @@ async function ask(method, timeoutMs) {
 }
 
 function log(lvl, data) {
-  if (level === undefined || LEVELS.indexOf(lvl) >= LEVELS.indexOf(level)) return server.server.notification({ method: 'notifications/message', params: { level: lvl, data } });
+  if (level === undefined || LEVELS.indexOf(lvl) >= LEVELS.indexOf(level))
+    return server.server.notification({ method: 'notifications/message', params: { level: lvl, data } });
 }
 
-server.registerTool('log', { inputSchema: { text: z.string(), level: z.string().default('info') } }, async ({ text: t, level: lvl }) => {
-  await log(lvl, t);
-  return text('logged');
-});
+server.registerTool(
+  'log',
+  { inputSchema: { text: z.string(), level: z.string().default('info') } },
+  async ({ text: t, level: lvl }) => {
+    await log(lvl, t);
+    return text('logged');
+  },
+);
 server.registerTool('updated', { inputSchema: { uri: z.string() } }, async ({ uri }) => {
   await server.server.notification({ method: 'notifications/resources/updated', params: { uri } });
   return text('sent');
 });
-server.registerTool('ask', { inputSchema: { method: z.string(), timeoutMs: z.number().optional() } }, async ({ method, timeoutMs }) => text(await ask(method, timeoutMs)));
+server.registerTool(
+  'ask',
+  { inputSchema: { method: z.string(), timeoutMs: z.number().optional() } },
+  async ({ method, timeoutMs }) => text(await ask(method, timeoutMs)),
+);
 // Works on after a cancel, as a server that ignores cancellation would: once released, logs and asks for
 // sampling. Progress 0 (with a progressToken) says it started.
 server.registerTool('hold', { inputSchema: { key: z.string() } }, async ({ key }, extra) => {
@@ -59,7 +85,8 @@ server.registerTool('hold', { inputSchema: { key: z.string() } }, async ({ key }
   extra.signal.addEventListener('abort', () => (entry.cancelled = true));
   held.set(key, entry);
   const progressToken = extra._meta?.progressToken;
-  if (progressToken !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 0 } });
+  if (progressToken !== undefined)
+    await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 0 } });
   return text(await entry.done);
 });
 server.registerTool('release', { inputSchema: { key: z.string() } }, async ({ key }) => {

@@ -6,7 +6,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
 import { CookieJar, headlessLogin } from './login.js';
 
 export class MemoryOAuthProvider implements OAuthClientProvider {
@@ -14,12 +18,21 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
   saved?: OAuthTokens;
   verifier?: string;
   authUrl?: URL;
-  constructor(readonly redirect = 'http://127.0.0.1:33418/callback', readonly clientMetadataUrl?: string) {}
+  constructor(
+    readonly redirect = 'http://127.0.0.1:33418/callback',
+    readonly clientMetadataUrl?: string,
+  ) {}
   get redirectUrl() {
     return this.redirect;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'Test MCP client', redirect_uris: [this.redirect], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'Test MCP client',
+      redirect_uris: [this.redirect],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
   clientInformation() {
     return this.info;
@@ -45,7 +58,11 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
 }
 
 /** Connect with the SDK; on the first 401, do the browser part headlessly and finish. */
-export async function connectWithOAuth(mcpUrl: string, user: { username: string; password: string; jar?: CookieJar }, provider = new MemoryOAuthProvider()) {
+export async function connectWithOAuth(
+  mcpUrl: string,
+  user: { username: string; password: string; jar?: CookieJar },
+  provider = new MemoryOAuthProvider(),
+) {
   const jar = user.jar ?? new CookieJar();
   const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   const probe = new Client({ name: 'oauth-test', version: '1' });
@@ -58,7 +75,13 @@ export async function connectWithOAuth(mcpUrl: string, user: { username: string;
     },
   );
   if (!provider.authUrl) throw new Error('the SDK never asked to open the authorization URL');
-  const login = await headlessLogin({ startUrl: provider.authUrl.href, username: user.username, password: user.password, jar, stopAt: (u) => `${u.origin}${u.pathname}` === provider.redirect });
+  const login = await headlessLogin({
+    startUrl: provider.authUrl.href,
+    username: user.username,
+    password: user.password,
+    jar,
+    stopAt: (u) => `${u.origin}${u.pathname}` === provider.redirect,
+  });
   const back = new URL(login.finalUrl);
   const code = back.searchParams.get('code');
   if (!code) throw new Error(`no code at the redirect URI: ${login.finalUrl} (hops: ${login.hops.join(' | ')})`);

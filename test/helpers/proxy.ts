@@ -16,7 +16,11 @@ export interface RunningProxy extends ProxyApp {
   close(): Promise<void>;
 }
 
-export async function startProxy(doc: Record<string, unknown>, deps: AppDeps = {}, env: Record<string, string> = {}): Promise<RunningProxy> {
+export async function startProxy(
+  doc: Record<string, unknown>,
+  deps: AppDeps = {},
+  env: Record<string, string> = {},
+): Promise<RunningProxy> {
   const port = await freePort();
   const server = { host: '127.0.0.1', port, logLevel: 'info', ...((doc.server as object) ?? {}) };
   const base = { session: { keys: [TEST_SESSION_KEY] }, ...doc, server };

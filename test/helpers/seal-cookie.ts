@@ -15,7 +15,17 @@ export async function sealSessionCookie(keyB64: string, user: Record<string, unk
 
 export function sessionUser(sub: string, extra: Record<string, unknown> = {}) {
   const now = Date.now();
-  return { sid: `sid-${sub}`, sub, email: `${sub}@example.com`, groups: [], iat: now, seen: now, exp: now + 3600_000, csrf: 'csrf', ...extra };
+  return {
+    sid: `sid-${sub}`,
+    sub,
+    email: `${sub}@example.com`,
+    groups: [],
+    iat: now,
+    seen: now,
+    exp: now + 3600_000,
+    csrf: 'csrf',
+    ...extra,
+  };
 }
 
 /** The server-side record a sealed cookie needs to be a session (a login writes it; a sealed cookie alone is refused). */

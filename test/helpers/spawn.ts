@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/mcp-oidc-proxy.js`;
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH!, ...env } });
     let stdout = '';
@@ -17,7 +20,14 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Start a long-running process and wait until `url` answers 200. */
-export async function startAndWait(script: string, args: string[], env: Record<string, string>, url: string, timeoutMs = 20_000, cwd = ROOT): Promise<{ child: ChildProcess; output: () => string }> {
+export async function startAndWait(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  url: string,
+  timeoutMs = 20_000,
+  cwd = ROOT,
+): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [script, ...args], { cwd, env: { PATH: process.env.PATH!, ...env } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -25,7 +35,10 @@ export async function startAndWait(script: string, args: string[], env: Record<s
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${script} exited early:\n${out}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, output: () => out };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -34,5 +47,7 @@ export async function startAndWait(script: string, args: string[], env: Record<s
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (code) => r(code)));
 }

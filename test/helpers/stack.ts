@@ -20,21 +20,43 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { consent?: boolean; proxy?: Record<string, unknown>; backends?: (backendUrl: string) => unknown[]; idpTtl?: DevIdpTtl; deps?: AppDeps; idpClient?: (publicUrl: string) => Record<string, unknown> } = {}): Promise<Stack> {
+export async function startStack(
+  opts: {
+    consent?: boolean;
+    proxy?: Record<string, unknown>;
+    backends?: (backendUrl: string) => unknown[];
+    idpTtl?: DevIdpTtl;
+    deps?: AppDeps;
+    idpClient?: (publicUrl: string) => Record<string, unknown>;
+  } = {},
+): Promise<Stack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const idp = await startStandaloneIdp({
     consent: opts.consent ?? true,
     ttl: opts.idpTtl,
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], post_logout_redirect_uris: [`${publicUrl}/`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], ...opts.idpClient?.(publicUrl) }],
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${publicUrl}/oauth/callback`],
+        post_logout_redirect_uris: [`${publicUrl}/`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        ...opts.idpClient?.(publicUrl),
+      },
+    ],
   });
   const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
-  const proxy = await startProxy({
-    server: { port, publicUrl },
-    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-    backends: opts.backends?.(backend.url) ?? [{ name: 'demo', http: { url: backend.url } }],
-    ...opts.proxy,
-  }, opts.deps);
+  const proxy = await startProxy(
+    {
+      server: { port, publicUrl },
+      oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      backends: opts.backends?.(backend.url) ?? [{ name: 'demo', http: { url: backend.url } }],
+      ...opts.proxy,
+    },
+    opts.deps,
+  );
   return {
     idp,
     backend,

@@ -7,8 +7,22 @@ import { startStack } from './stack.js';
 
 export const DEMO_STDIO = `${ROOT}examples/demo-stdio-server.mjs`;
 
-export function stdioBackend(name: string, isolation: 'session' | 'user' | 'shared', extra: Record<string, unknown> = {}, env: Record<string, string> = {}) {
-  return { name, stdio: { command: process.execPath, args: [DEMO_STDIO], isolation, env: { DEMO_ALLOW_CRASH: '1', ...env }, ...extra } };
+export function stdioBackend(
+  name: string,
+  isolation: 'session' | 'user' | 'shared',
+  extra: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+) {
+  return {
+    name,
+    stdio: {
+      command: process.execPath,
+      args: [DEMO_STDIO],
+      isolation,
+      env: { DEMO_ALLOW_CRASH: '1', ...env },
+      ...extra,
+    },
+  };
 }
 
 export function startStdioStack(backends: unknown[]) {
@@ -34,7 +48,12 @@ export function childrenOf(ppid: number, match?: string): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(parent) === ppid && state !== 'Z' && (!match || readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(match))) pids.push(Number(d));
+      if (
+        Number(parent) === ppid &&
+        state !== 'Z' &&
+        (!match || readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(match))
+      )
+        pids.push(Number(d));
     } catch {
       /* the process ended while we looked */
     }
@@ -50,7 +69,11 @@ export async function demoChildren(): Promise<number[]> {
 /** A stdio server that records what it receives and sends logs, updates and server→client requests on demand. */
 export const MULTIPLEX_STDIO = `${ROOT}test/helpers/multiplex-stdio-server.mjs`;
 
-export function multiplexBackend(name: string, isolation: 'session' | 'user' | 'shared', extra: Record<string, unknown> = {}) {
+export function multiplexBackend(
+  name: string,
+  isolation: 'session' | 'user' | 'shared',
+  extra: Record<string, unknown> = {},
+) {
   return stdioBackend(name, isolation, { args: [MULTIPLEX_STDIO], ...extra });
 }
 
@@ -69,7 +92,16 @@ export function stdioOf(sub: string): number[] {
 export async function openStream(url: string, credential: string | Record<string, string>) {
   const auth = typeof credential === 'string' ? { cookie: credential } : credential;
   const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+  const init = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
+  });
   const sid = init.headers.get('mcp-session-id')!;
   await init.text();
   const res = await fetch(url, { headers: { ...auth, 'mcp-session-id': sid, accept: 'text/event-stream' } });

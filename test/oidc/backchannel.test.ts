@@ -15,25 +15,53 @@ const { privateKey, publicKey } = await generateKeyPair('ES256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-key', alg: 'ES256', use: 'sig' };
 const idp = http.createServer((req, res) => {
   const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-  const body = req.url === '/jwks'
-    ? { keys: [jwk] }
-    : { issuer, jwks_uri: `${issuer}/jwks`, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] };
+  const body =
+    req.url === '/jwks'
+      ? { keys: [jwk] }
+      : {
+          issuer,
+          jwks_uri: `${issuer}/jwks`,
+          authorization_endpoint: `${issuer}/auth`,
+          token_endpoint: `${issuer}/token`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['ES256'],
+        };
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 });
 await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
 t.teardown(() => idp.close());
 const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-const proxy = await startProxy({ server: { logLevel: 'warn' }, oidc: { issuer, clientId: CLIENT_ID, clientSecret: 'bcl-test-secret-0123456789' }, backends: [{ name: 'unused', http: { url: 'http://127.0.0.1:9/mcp' } }] });
+const proxy = await startProxy({
+  server: { logLevel: 'warn' },
+  oidc: { issuer, clientId: CLIENT_ID, clientSecret: 'bcl-test-secret-0123456789' },
+  backends: [{ name: 'unused', http: { url: 'http://127.0.0.1:9/mcp' } }],
+});
 t.teardown(() => proxy.close());
 
 let n = 0;
 /** A logout token signed by the IdP: valid unless `claims` or `header` say otherwise (a claim set to undefined is left out). */
 function logoutToken(claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
-  const all: JWTPayload = { iss: issuer, aud: CLIENT_ID, iat: Math.floor(Date.now() / 1000), jti: `bcl-${++n}`, sub: 'nobody', events: { [EVENT]: {} }, ...claims };
+  const all: JWTPayload = {
+    iss: issuer,
+    aud: CLIENT_ID,
+    iat: Math.floor(Date.now() / 1000),
+    jti: `bcl-${++n}`,
+    sub: 'nobody',
+    events: { [EVENT]: {} },
+    ...claims,
+  };
   for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
-  return new SignJWT(all).setProtectedHeader({ alg: 'ES256', kid: 'idp-key', typ: 'logout+jwt', ...header }).sign(privateKey);
+  return new SignJWT(all)
+    .setProtectedHeader({ alg: 'ES256', kid: 'idp-key', typ: 'logout+jwt', ...header })
+    .sign(privateKey);
 }
-const post = (token: string) => fetch(`${proxy.url}/oauth/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+const post = (token: string) =>
+  fetch(`${proxy.url}/oauth/backchannel-logout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: token }),
+  });
 
 t.test('a valid logout token is accepted (the control for the refusals below)', async (t) => {
   t.equal((await post(await logoutToken())).status, 200);

@@ -9,9 +9,24 @@ t.test('same-origin paths are kept', async (t) => {
 
 t.test('anything that could leave the origin falls back to /', async (t) => {
   for (const evil of [
-    '//evil.com', '/\\evil.com', '\\\\evil.com', 'https://evil.com', 'http:evil.com', 'javascript:alert(1)',
-    '%2F%2Fevil.com', '/%2F/evil.com', '%252F%252Fevil.com', '/%5Cevil.com', '/\tevil', '/%09/evil.com', '//%65vil.com',
-    'evil.com', '', '/oauth/callback?code=x', undefined, 42,
+    '//evil.com',
+    '/\\evil.com',
+    '\\\\evil.com',
+    'https://evil.com',
+    'http:evil.com',
+    'javascript:alert(1)',
+    '%2F%2Fevil.com',
+    '/%2F/evil.com',
+    '%252F%252Fevil.com',
+    '/%5Cevil.com',
+    '/\tevil',
+    '/%09/evil.com',
+    '//%65vil.com',
+    'evil.com',
+    '',
+    '/oauth/callback?code=x',
+    undefined,
+    42,
   ]) {
     t.equal(safeReturnTo(evil), '/', `refused: ${String(evil)}`);
   }

@@ -32,7 +32,10 @@ for (const name of ['tickets', 'legacy']) {
     t.notOk(tools.includes('crash'), 'a denied tool is filtered too');
     t.ok(tools.includes('whoami') && tools.includes('echo'));
     const seenBefore = backend.seen.length;
-    await t.rejects(client.callTool({ name: 'delete_everything', arguments: {} }), /access denied: you may not use tool "delete_everything"/);
+    await t.rejects(
+      client.callTool({ name: 'delete_everything', arguments: {} }),
+      /access denied: you may not use tool "delete_everything"/,
+    );
     if (name === 'tickets') t.equal(backend.seen.length, seenBefore, 'the backend never saw the denied call');
     t.match(JSON.stringify((await client.callTool({ name: 'echo', arguments: { text: 'ok' } })).content), 'ok');
     await client.close();
@@ -41,13 +44,25 @@ for (const name of ['tickets', 'legacy']) {
   t.test(`${name}: alice (admin) may delete`, async (t) => {
     const { client } = await connect(`${proxy.url}/mcp/${name}`, alice);
     t.ok((await client.listTools()).tools.some((x) => x.name === 'delete_everything'));
-    t.match(JSON.stringify((await client.callTool({ name: 'delete_everything', arguments: {} })).content), 'nothing deleted');
+    t.match(
+      JSON.stringify((await client.callTool({ name: 'delete_everything', arguments: {} })).content),
+      'nothing deleted',
+    );
     await client.close();
   });
 }
 
 t.test('a backend whose allow list excludes you answers 403', async (t) => {
-  const res = await fetch(`${proxy.url}/mcp/admins`, { method: 'POST', headers: { cookie: bob, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
+  const res = await fetch(`${proxy.url}/mcp/admins`, {
+    method: 'POST',
+    headers: { cookie: bob, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }),
+  });
   t.equal(res.status, 403);
   const body = (await res.json()) as any;
   t.equal(body.id, 1);
@@ -57,7 +72,9 @@ t.test('a backend whose allow list excludes you answers 403', async (t) => {
 
 t.test('audit lines, field by field', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
-  const denied = audits().find((a) => a.decision === 'deny' && a.name === 'delete_everything' && a.backend === 'tickets');
+  const denied = audits().find(
+    (a) => a.decision === 'deny' && a.name === 'delete_everything' && a.backend === 'tickets',
+  );
   t.ok(denied, 'the denied call is audited');
   t.equal(denied.principal.sub, 'bob');
   t.equal(denied.principal.email, 'bob@example.com');
@@ -68,20 +85,33 @@ t.test('audit lines, field by field', async (t) => {
   t.type(denied.latencyMs, 'number');
   t.ok(Date.parse(denied.time), 'a timestamp');
   t.notOk('arguments' in denied, 'arguments are not written');
-  const allowed = audits().find((a) => a.decision === 'allow' && a.name === 'delete_everything' && a.principal.sub === 'alice');
+  const allowed = audits().find(
+    (a) => a.decision === 'allow' && a.name === 'delete_everything' && a.principal.sub === 'alice',
+  );
   t.ok(allowed);
   const refused = audits().find((a) => a.backend === 'admins');
   t.equal(refused.decision, 'deny');
   t.equal(refused.status, 403);
-  t.ok(audits().some((a) => a.method === 'tools/list'), 'list calls are audited');
+  t.ok(
+    audits().some((a) => a.method === 'tools/list'),
+    'list calls are audited',
+  );
 });
 
 t.test('a batch containing a refused call is refused whole, before the backend', async (t) => {
   const seen = backend.seen.length;
   const res = await fetch(`${proxy.url}/mcp/tickets`, {
     method: 'POST',
-    headers: { cookie: bob, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
-    body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'a' } } }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_everything', arguments: {} } }]),
+    headers: {
+      cookie: bob,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-03-26',
+    },
+    body: JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'a' } } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'delete_everything', arguments: {} } },
+    ]),
   });
   t.equal(res.status, 403);
   t.match(((await res.json()) as any).error.message, /batch contains a call you may not make/);

@@ -22,10 +22,24 @@ const redis = await startRedis();
 t.teardown(() => redis.close());
 const dir = mkdtempSync(join(tmpdir(), 'logout-broadcast-'));
 const keyFile = join(dir, 'signing.jwk');
-writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+writeFileSync(
+  keyFile,
+  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+);
 const [port1, port2] = [await freePort(), await freePort()];
 const publicUrl = `http://127.0.0.1:${port1}`;
-const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }] });
+const idp = await startStandaloneIdp({
+  consent: false,
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: [`${publicUrl}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
+});
 t.teardown(() => idp.close());
 const doc = (port: number) => ({
   server: { port, publicUrl },
@@ -47,7 +61,11 @@ t.test('a logout on R1 cuts the GET stream the session holds on R2', async (t) =
   t.equal(out.status, 200, 'logged out on R1');
   await out.body?.cancel();
   t.equal(await within(stream.ended, 5000), true, 'R2 cut the stream');
-  t.equal((await sessionStatus(`http://127.0.0.1:${port2}`, alice.cookie)).authenticated, false, 'and refuses the cookie');
+  t.equal(
+    (await sessionStatus(`http://127.0.0.1:${port2}`, alice.cookie)).authenticated,
+    false,
+    'and refuses the cookie',
+  );
 });
 
 t.test('log out everywhere on R1 ends the stdio process and streams the user has on R2', async (t) => {
@@ -76,12 +94,37 @@ t.test('a grant revoked on R1 cuts the stream its access token holds on R2', asy
   const resource = `${publicUrl}/mcp/legacy`;
   const { meta, client } = await register(publicUrl, redirect);
   const { verifier, challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, resource, scope: 'mcp offline_access' }), redirect, 'bob');
-  const tok = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirect, resource })).body;
+  const { code } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: redirect,
+      code_challenge: challenge,
+      resource,
+      scope: 'mcp offline_access',
+    }),
+    redirect,
+    'bob',
+  );
+  const tok = (
+    await tokenRequest(meta, {
+      grant_type: 'authorization_code',
+      code: code!,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      redirect_uri: redirect,
+      resource,
+    })
+  ).body;
   // The token names the resource at publicUrl (R1's origin); R2 serves the same path.
-  const stream = await openStream(`http://127.0.0.1:${port2}/mcp/legacy`, { authorization: `Bearer ${tok.access_token}` });
+  const stream = await openStream(`http://127.0.0.1:${port2}/mcp/legacy`, {
+    authorization: `Bearer ${tok.access_token}`,
+  });
   t.equal(stream.status, 200, "the MCP client's GET stream is open on R2");
-  const rev = await fetch(meta.revocation_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok.refresh_token!, client_id: client.client_id }) });
+  const rev = await fetch(meta.revocation_endpoint!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: tok.refresh_token!, client_id: client.client_id }),
+  });
   t.equal(rev.status, 200, 'revoked on R1');
   t.equal(await within(stream.ended, 5000), true, 'R2 cut the stream');
 });

@@ -27,7 +27,10 @@ const redis = await startRedis();
 t.teardown(() => redis.close());
 const dir = mkdtempSync(join(tmpdir(), 'replicas-test-'));
 const keyFile = join(dir, 'signing.jwk');
-writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+writeFileSync(
+  keyFile,
+  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+);
 
 // The front: round robin over the replicas that are up, request by request, counted.
 const ports = [await freePort(), await freePort(), await freePort()];
@@ -38,10 +41,13 @@ const front = http.createServer((req, res) => {
   const up = ports.filter((p) => !down.has(p));
   const port = up[next++ % up.length]!;
   counts.set(port, counts.get(port)! + 1);
-  const upstream = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-    res.writeHead(r.statusCode!, r.headers);
-    r.pipe(res);
-  });
+  const upstream = http.request(
+    { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+    (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    },
+  );
   upstream.on('error', () => res.destroy());
   res.on('close', () => upstream.destroy());
   req.pipe(upstream);
@@ -53,20 +59,39 @@ t.teardown(() => {
   front.close();
 });
 
-const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: 'replicas', client_secret: 'replicas-secret-123', redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'] }] });
+const idp = await startStandaloneIdp({
+  consent: false,
+  clients: [
+    {
+      client_id: 'replicas',
+      client_secret: 'replicas-secret-123',
+      redirect_uris: [`${publicUrl}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+    },
+  ],
+});
 t.teardown(() => idp.close());
 
 const replicas: ChildProcess[] = [];
 for (const port of ports) {
   const file = join(dir, `replica-${port}.json`);
-  writeFileSync(file, JSON.stringify({
-    server: { host: '127.0.0.1', port, publicUrl, advertiseUrl: `http://127.0.0.1:${port}` },
-    session: { keys: [TEST_SESSION_KEY] },
-    signing: { keyFile },
-    store: { kind: 'redis', url: redis.url },
-    oidc: { issuer: idp.issuer, clientId: 'replicas', clientSecret: 'replicas-secret-123' },
-    backends: [{ name: 'legacy', default: true, stdio: { command: process.execPath, args: [DEMO_STDIO], isolation: 'session' } }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port, publicUrl, advertiseUrl: `http://127.0.0.1:${port}` },
+      session: { keys: [TEST_SESSION_KEY] },
+      signing: { keyFile },
+      store: { kind: 'redis', url: redis.url },
+      oidc: { issuer: idp.issuer, clientId: 'replicas', clientSecret: 'replicas-secret-123' },
+      backends: [
+        {
+          name: 'legacy',
+          default: true,
+          stdio: { command: process.execPath, args: [DEMO_STDIO], isolation: 'session' },
+        },
+      ],
+    }),
+  );
   const { child } = await startAndWait(BIN, ['--config', file], {}, `http://127.0.0.1:${port}/healthz`);
   replicas.push(child);
 }
@@ -90,12 +115,17 @@ t.test('browser login and one stdio MCP session, request by request on different
   const echo = await client.callTool({ name: 'echo', arguments: { text: 'round robin' } });
   t.match(JSON.stringify(echo.content), /round robin/);
   const progress: number[] = [];
-  await client.callTool({ name: 'slow_count', arguments: { n: 3, delayMs: 10 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+  await client.callTool({ name: 'slow_count', arguments: { n: 3, delayMs: 10 } }, undefined, {
+    onprogress: (p) => progress.push(p.progress),
+  });
   t.same(progress, [1, 2, 3], 'progress streamed back through the relay (SSE)');
   await client.close();
   const per = spread();
   t.comment(`requests per replica: ${JSON.stringify(per)}`);
-  t.ok(Object.values(per).every((n) => n >= 5), 'each replica took a share of the requests');
+  t.ok(
+    Object.values(per).every((n) => n >= 5),
+    'each replica took a share of the requests',
+  );
 });
 
 t.test('an MCP client OAuth flow with its steps on different replicas', async (t) => {
@@ -106,19 +136,32 @@ t.test('an MCP client OAuth flow with its steps on different replicas', async (t
   t.ok(tools.includes('whoami'));
   await client.close();
   t.comment(`requests per replica: ${JSON.stringify(spread())}`);
-  t.ok(Object.values(spread()).every((n) => n >= 2), 'registration, authorization, token and MCP calls spread over all three');
+  t.ok(
+    Object.values(spread()).every((n) => n >= 2),
+    'registration, authorization, token and MCP calls spread over all three',
+  );
 });
 
 /** POSTs one JSON-RPC message to the legacy backend through the front; the response. */
 const postLegacy = (cookie: string, message: unknown, sid?: string) =>
   fetch(`${publicUrl}/mcp/legacy`, {
     method: 'POST',
-    headers: { cookie, ...(sid ? { 'mcp-session-id': sid } : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      cookie,
+      ...(sid ? { 'mcp-session-id': sid } : {}),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify(message),
   });
 /** Opens an MCP session (initialize only); its id. */
 async function initialize(cookie: string): Promise<string> {
-  const init = await postLegacy(cookie, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+  const init = await postLegacy(cookie, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
   await init.text();
   return init.headers.get('mcp-session-id')!;
 }

@@ -23,8 +23,15 @@ const target = await connectionCounter('127.0.0.1');
  */
 const gzipped = new Map<string, Buffer>();
 function paddedDocument(self: string, padding: number): Buffer {
-  const doc = JSON.stringify({ client_id: self, client_name: 'padded doc', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
-  const cached = gzipped.get(self) ?? gzipSync(Buffer.concat([Buffer.from(doc.slice(0, -1)), Buffer.alloc(padding, ' '), Buffer.from('}')]));
+  const doc = JSON.stringify({
+    client_id: self,
+    client_name: 'padded doc',
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+  });
+  const cached =
+    gzipped.get(self) ??
+    gzipSync(Buffer.concat([Buffer.from(doc.slice(0, -1)), Buffer.alloc(padding, ' '), Buffer.from('}')]));
   gzipped.set(self, cached);
   return cached;
 }
@@ -33,7 +40,8 @@ const held: Array<import('node:http').ServerResponse> = [];
 const docs = await startHttpsServer((req, res) => {
   const self = `${docs.origin}${req.url}`;
   fetchesOf.set(req.url!, (fetchesOf.get(req.url!) ?? 0) + 1);
-  if (req.url === '/redirect.json') return void res.writeHead(302, { location: `https://127.0.0.1:${target.port}/client.json` }).end();
+  if (req.url === '/redirect.json')
+    return void res.writeHead(302, { location: `https://127.0.0.1:${target.port}/client.json` }).end();
   if (req.url === '/stall.json') return void held.push(res); // headers never come
   if (req.url === '/drip.json') {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -44,12 +52,20 @@ const docs = await startHttpsServer((req, res) => {
     return;
   }
   if (req.url === '/gzip-bomb.json' || req.url === '/gzip-small.json') {
-    return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(paddedDocument(self, req.url === '/gzip-bomb.json' ? 64 * 1024 * 1024 : 1024));
+    return void res
+      .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      .end(paddedDocument(self, req.url === '/gzip-bomb.json' ? 64 * 1024 * 1024 : 1024));
   }
-  const body: Record<string, unknown> = { client_id: self, client_name: 'hostile doc', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' };
+  const body: Record<string, unknown> = {
+    client_id: self,
+    client_name: 'hostile doc',
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+  };
   if (req.url === '/secret.json') body.client_secret = 'shh';
   if (req.url === '/array.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[1,2,3]');
-  if (req.url === '/not-json.json') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>');
+  if (req.url === '/not-json.json')
+    return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>');
   if (req.url === '/http-jwks.json') body.jwks_uri = `http://127.0.0.1:${target.port}/jwks`;
   if (req.url === '/evil-redirect.json') body.redirect_uris = [REDIRECT, 'http://evil.example/cb'];
   if (req.url === '/loopback-jwks.json') body.jwks_uri = `https://127.0.0.1:${target.port}/jwks`;
@@ -68,7 +84,15 @@ const meta = await asMetadata(proxy.url);
 /** Starts an authorization with `clientId`; the AS error page, and how long it took. */
 async function authorize(clientId: string) {
   const started = Date.now();
-  const res = await fetch(authorizeUrl(meta, { client_id: clientId, redirect_uri: REDIRECT, code_challenge: pkce().challenge, resource: `${proxy.url}/mcp/demo` }), { redirect: 'manual' });
+  const res = await fetch(
+    authorizeUrl(meta, {
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: pkce().challenge,
+      resource: `${proxy.url}/mcp/demo`,
+    }),
+    { redirect: 'manual' },
+  );
   const text = (await res.text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
   return { status: res.status, location: res.headers.get('location'), text, ms: Date.now() - started };
 }
@@ -97,7 +121,8 @@ const LOOPBACK_SPELLINGS: Array<[string, string]> = [
   ['a subdomain of localhost', `https://mcp.localhost:${P}/client.json`],
   ['the unspecified address 0.0.0.0', `https://0.0.0.0:${P}/client.json`],
 ];
-for (const [label, clientId] of LOOPBACK_SPELLINGS) t.test(`CIMD loopback spelling: ${label}`, (t) => refusedBeforeConnecting(t, clientId));
+for (const [label, clientId] of LOOPBACK_SPELLINGS)
+  t.test(`CIMD loopback spelling: ${label}`, (t) => refusedBeforeConnecting(t, clientId));
 
 const METADATA_ADDRESSES: Array<[string, string]> = [
   ['AWS/GCP/Azure metadata 169.254.169.254', 'https://169.254.169.254/latest/meta-data/'],
@@ -110,12 +135,16 @@ const METADATA_ADDRESSES: Array<[string, string]> = [
   ['private 172.16.0.1', 'https://172.16.0.1/client.json'],
   ['IETF protocol assignments 192.0.0.1', 'https://192.0.0.1/client.json'],
 ];
-for (const [label, clientId] of METADATA_ADDRESSES) t.test(`CIMD special-use address: ${label}`, (t) => refusedBeforeConnecting(t, clientId));
+for (const [label, clientId] of METADATA_ADDRESSES)
+  t.test(`CIMD special-use address: ${label}`, (t) => refusedBeforeConnecting(t, clientId));
 
 t.test("CIMD: a DNS name that resolves to a special-use address (this machine's own host name)", async (t) => {
   const name = hostname();
   const addresses = (await lookup(name, { all: true })).map((a) => a.address);
-  t.ok(addresses.length && addresses.every((a) => isLoopbackHost(a) || isSpecialUseAddress(a)), `precondition: ${name} resolves to ${addresses.join(', ')}`);
+  t.ok(
+    addresses.length && addresses.every((a) => isLoopbackHost(a) || isSpecialUseAddress(a)),
+    `precondition: ${name} resolves to ${addresses.join(', ')}`,
+  );
   await refusedBeforeConnecting(t, `https://${name}:${P}/client.json`);
 });
 
@@ -134,13 +163,16 @@ t.test('CIMD: a document that redirects to loopback is not followed', async (t) 
   await refusedDocument(t, '/redirect.json', /unexpected response status 302|fetch failed/);
   t.equal(target.connections, before, 'the redirect target saw no connection');
 });
-t.test('CIMD time bomb: a server that never answers is given up on, and the proxy answers others meanwhile', async (t) => {
-  const pending = refusedDocument(t, '/stall.json', /fetch failed/);
-  const health = await fetch(`${proxy.url}/healthz`);
-  t.equal(health.status, 200, 'the proxy is responsive while the fetch hangs');
-  await pending;
-  t.comment(`fetch attempts for the stalled document: ${fetchesOf.get('/stall.json')}`);
-});
+t.test(
+  'CIMD time bomb: a server that never answers is given up on, and the proxy answers others meanwhile',
+  async (t) => {
+    const pending = refusedDocument(t, '/stall.json', /fetch failed/);
+    const health = await fetch(`${proxy.url}/healthz`);
+    t.equal(health.status, 200, 'the proxy is responsive while the fetch hangs');
+    await pending;
+    t.comment(`fetch attempts for the stalled document: ${fetchesOf.get('/stall.json')}`);
+  },
+);
 t.test('CIMD time bomb: a body that drips forever is cut off', (t) => refusedDocument(t, '/drip.json', /fetch failed/));
 t.test('CIMD size bomb: a well-formed gzip document inflating to 64 MiB is cut off at the limit', async (t) => {
   const small = await authorize(`${docs.origin}/gzip-small.json`);
@@ -150,14 +182,18 @@ t.test('CIMD size bomb: a well-formed gzip document inflating to 64 MiB is cut o
 t.test('CIMD: a document holding a client_secret', (t) => refusedDocument(t, '/secret.json', /client_secret/));
 t.test('CIMD: a JSON array instead of an object', (t) => refusedDocument(t, '/array.json', /not a JSON object/));
 t.test('CIMD: an HTML page instead of JSON', (t) => refusedDocument(t, '/not-json.json', /fetch failed/));
-t.test('CIMD: a plain-http jwks_uri in the document', (t) => refusedDocument(t, '/http-jwks.json', /jwks_uri must be an https: URL/));
+t.test('CIMD: a plain-http jwks_uri in the document', (t) =>
+  refusedDocument(t, '/http-jwks.json', /jwks_uri must be an https: URL/),
+);
 t.test('CIMD: a plain-http redirect URI to another host in the document (MCP: https or loopback only)', async (t) => {
   const r = await authorize(`${docs.origin}/evil-redirect.json`);
   t.equal(r.status, 400);
   t.equal(r.location, null, 'no redirect to the client');
   t.match(r.text, /redirect_uris must be https or loopback http URLs \(http:\/\/evil\.example\/cb\)/);
 });
-t.test('CIMD: an https jwks_uri on a loopback address in the document', (t) => refusedDocument(t, '/loopback-jwks.json', /jwks_uri must be an https: URL of a public host/));
+t.test('CIMD: an https jwks_uri on a loopback address in the document', (t) =>
+  refusedDocument(t, '/loopback-jwks.json', /jwks_uri must be an https: URL of a public host/),
+);
 t.test('control: the same origin serving a well-formed document is accepted', async (t) => {
   const r = await authorize(`${docs.origin}/good.json`);
   t.equal(r.status, 303);

@@ -15,7 +15,11 @@ import { startStack } from '../helpers/stack.js';
 
 const rec = await startRecorder();
 const store = new MemoryStore();
-const stack = await startStack({ consent: false, backends: () => [{ name: 'rec', http: { url: rec.url } }], deps: { store } });
+const stack = await startStack({
+  consent: false,
+  backends: () => [{ name: 'rec', http: { url: rec.url } }],
+  deps: { store },
+});
 const { proxy } = stack;
 t.teardown(async () => {
   await stack.close();
@@ -26,7 +30,8 @@ const NAME = 'mcp_proxy_session';
 const HOUR = 3600_000;
 /** A session cookie header for a sealed value (secure-session's `cipher;nonce`, percent-encoded as the proxy sets it). */
 const asCookie = (sealed: string, name = NAME) => `${name}=${encodeURIComponent(sealed)}`;
-const seal = (sub: string, extra: Record<string, unknown> = {}, key = TEST_SESSION_KEY) => sealSessionCookie(key, sessionUser(sub, extra));
+const seal = (sub: string, extra: Record<string, unknown> = {}, key = TEST_SESSION_KEY) =>
+  sealSessionCookie(key, sessionUser(sub, extra));
 const genuine = sessionUser('alice', { groups: ['support'], sid: 'sid-alice-genuine' });
 const valid = await sealSessionCookie(TEST_SESSION_KEY, genuine);
 const forged = await seal('mallory', { groups: ['admin'] }, OTHER_SESSION_KEY);
@@ -42,11 +47,19 @@ function flipped(sealed: string, part: 0 | 1): string {
 
 const status = async (cookie: string) => {
   const res = await fetch(`${proxy.url}/oauth/status`, { headers: { cookie } });
-  return { status: res.status, body: (await res.json()) as { authenticated: boolean; user?: { sub: string }; csrfToken?: string }, setCookie: res.headers.getSetCookie() };
+  return {
+    status: res.status,
+    body: (await res.json()) as { authenticated: boolean; user?: { sub: string }; csrfToken?: string },
+    setCookie: res.headers.getSetCookie(),
+  };
 };
 const mcp = async (cookie: string) => {
   const mark = rec.seen.length;
-  const res = await fetch(`${proxy.url}/mcp/rec`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: rpc('tools/list') });
+  const res = await fetch(`${proxy.url}/mcp/rec`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/json', accept: MCP_ACCEPT },
+    body: rpc('tools/list'),
+  });
   return { res, body: await res.text(), seen: rec.seen.slice(mark) };
 };
 
@@ -57,7 +70,10 @@ async function noSession(t: Test, cookie: string) {
   t.same(s.body, { authenticated: false }, '/oauth/status: logged out');
   const { res, body, seen } = await mcp(cookie);
   t.equal(res.status, 401, '/mcp/rec: 401');
-  t.equal(res.headers.get('www-authenticate'), `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec"`);
+  t.equal(
+    res.headers.get('www-authenticate'),
+    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec"`,
+  );
   t.match(JSON.parse(body), { jsonrpc: '2.0', error: { code: -32001, message: 'authentication required' } });
   t.same(seen, [], 'the backend saw nothing');
   return s;
@@ -75,10 +91,13 @@ async function sessionOf(t: Test, cookie: string, sub: string) {
   t.equal(seen[0]?.headers.cookie, undefined, 'and never got the cookie');
 }
 
-t.test('control: a cookie sealed with the proxy key, with its server-side record, is a session (so every refusal below can fail)', async (t) => {
-  await recordSession(store, genuine);
-  await sessionOf(t, asCookie(valid), 'alice');
-});
+t.test(
+  'control: a cookie sealed with the proxy key, with its server-side record, is a session (so every refusal below can fail)',
+  async (t) => {
+    await recordSession(store, genuine);
+    await sessionOf(t, asCookie(valid), 'alice');
+  },
+);
 
 t.test('a cookie sealed with the proxy key but without a server-side record is no session', async (t) => {
   await noSession(t, asCookie(await seal('nobody')));
@@ -92,11 +111,20 @@ const REFUSED: Array<[string, () => Promise<string> | string]> = [
   ['the nonce cut off (no ";")', () => asCookie(valid.split(';')[0]!)],
   ['only the nonce, ciphertext removed', () => asCookie(`;${valid.split(';')[1]}`)],
   ['sealed with another key', () => asCookie(forged)],
-  ['right key, absolute expiry (exp) in the past', () => seal('alice', { iat: now - 9 * HOUR, seen: now - 60_000, exp: now - 1000 }).then((c) => asCookie(c))],
-  ['right key, idle longer than idleTimeout (seen 2 h ago)', () => seal('alice', { seen: now - 2 * HOUR, exp: now + HOUR }).then((c) => asCookie(c))],
+  [
+    'right key, absolute expiry (exp) in the past',
+    () => seal('alice', { iat: now - 9 * HOUR, seen: now - 60_000, exp: now - 1000 }).then((c) => asCookie(c)),
+  ],
+  [
+    'right key, idle longer than idleTimeout (seen 2 h ago)',
+    () => seal('alice', { seen: now - 2 * HOUR, exp: now + HOUR }).then((c) => asCookie(c)),
+  ],
   ['right key, a user without a sub', () => sealSessionCookie(TEST_SESSION_KEY, {}).then((c) => asCookie(c))],
   ['empty value', () => `${NAME}=`],
-  ['garbage: base64 of random bytes in the cipher;nonce shape', () => asCookie(`${randomBytes(96).toString('base64')};${randomBytes(24).toString('base64')}`)],
+  [
+    'garbage: base64 of random bytes in the cipher;nonce shape',
+    () => asCookie(`${randomBytes(96).toString('base64')};${randomBytes(24).toString('base64')}`),
+  ],
   ['garbage: not base64, malformed percent-escapes', () => `${NAME}=%E0%A4%A;;;!!@@%%`],
   ['the cookie name in upper case', () => asCookie(valid, NAME.toUpperCase())],
   ['the cookie name with a prefix (__Host-)', () => asCookie(valid, `__Host-${NAME}`)],
@@ -111,7 +139,10 @@ for (const [label, make] of REFUSED) {
 t.test('an expired or idle cookie is also cleared, not just ignored', async (t) => {
   for (const extra of [{ exp: now - 1000 }, { seen: now - 2 * HOUR }]) {
     const s = await noSession(t, asCookie(await seal('alice', extra)));
-    t.ok(s.setCookie.some((c) => c.startsWith(`${NAME}=;`) && /Max-Age=0|Expires=Thu, 01 Jan 1970/.test(c)), `cleared (${Object.keys(extra)[0]})`);
+    t.ok(
+      s.setCookie.some((c) => c.startsWith(`${NAME}=;`) && /Max-Age=0|Expires=Thu, 01 Jan 1970/.test(c)),
+      `cleared (${Object.keys(extra)[0]})`,
+    );
   }
 });
 
@@ -127,10 +158,22 @@ t.test('a real session cookie replayed after logout is refused', async (t) => {
   const { cookie } = await loginThroughProxy(proxy.url, 'alice');
   await sessionOf(t, cookie, 'alice');
   const { body } = await status(cookie);
-  const out = await fetch(`${proxy.url}/oauth/logout`, { method: 'POST', headers: { cookie, origin: proxy.url, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(body.csrfToken!)}` });
+  const out = await fetch(`${proxy.url}/oauth/logout`, {
+    method: 'POST',
+    headers: {
+      cookie,
+      origin: proxy.url,
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: `csrf=${encodeURIComponent(body.csrfToken!)}`,
+  });
   t.equal(out.status, 200);
   t.match(await out.json(), { loggedOut: true });
-  t.ok(out.headers.getSetCookie().some((c) => c.startsWith(`${NAME}=;`)), 'the browser is told to drop it');
+  t.ok(
+    out.headers.getSetCookie().some((c) => c.startsWith(`${NAME}=;`)),
+    'the browser is told to drop it',
+  );
   await noSession(t, cookie);
 });
 
@@ -139,7 +182,11 @@ async function oversized(t: Test, bytes: number) {
   const mark = rec.seen.length;
   const cookie = `${asCookie(valid)}; pad=${'a'.repeat(bytes)}`;
   for (const path of ['/oauth/status', '/mcp/rec']) {
-    const res = await fetch(`${proxy.url}${path}`, { method: path === '/mcp/rec' ? 'POST' : 'GET', headers: { cookie, 'content-type': 'application/json', accept: MCP_ACCEPT }, body: path === '/mcp/rec' ? rpc('tools/list') : undefined }).catch((e: Error) => e);
+    const res = await fetch(`${proxy.url}${path}`, {
+      method: path === '/mcp/rec' ? 'POST' : 'GET',
+      headers: { cookie, 'content-type': 'application/json', accept: MCP_ACCEPT },
+      body: path === '/mcp/rec' ? rpc('tools/list') : undefined,
+    }).catch((e: Error) => e);
     t.equal(res instanceof Response ? res.status : 'closed', 431, `${path}: Request Header Fields Too Large`);
   }
   t.same(rec.seen.slice(mark), [], 'the backend saw nothing');
@@ -160,7 +207,9 @@ t.test('duplicated session cookie, the forged one first: no session at all, neve
 t.test('the forged and genuine cookies in two separate Cookie headers: joined in order, no session', async (t) => {
   const { request } = await import('undici');
   const mark = rec.seen.length;
-  const res = await request(`${proxy.url}/oauth/status`, { headers: ['cookie', asCookie(forged), 'cookie', asCookie(valid)] });
+  const res = await request(`${proxy.url}/oauth/status`, {
+    headers: ['cookie', asCookie(forged), 'cookie', asCookie(valid)],
+  });
   t.equal(res.statusCode, 200);
   t.same(await res.body.json(), { authenticated: false }, 'never the forged identity');
   t.same(rec.seen.slice(mark), [], 'the backend saw nothing');

@@ -11,7 +11,11 @@ import { MCP_ACCEPT } from '../helpers/session-client.js';
 
 const rec = await startRecorder();
 const alice = apiKey('alice', 'alice');
-const proxy = await startProxy({ server: { logLevel: 'warn' }, apiKeys: [alice.config], backends: [{ name: 'b', http: { url: rec.url } }] });
+const proxy = await startProxy({
+  server: { logLevel: 'warn' },
+  apiKeys: [alice.config],
+  backends: [{ name: 'b', http: { url: rec.url } }],
+});
 t.teardown(async () => {
   await proxy.close();
   await rec.close();
@@ -42,8 +46,19 @@ for (let i = 0; i < times; i++) console.log(await (how === 'fetch' ? viaFetch() 
 /** What each of `times` POSTs of `size` bytes to /mcp/b read, from a client in another process. */
 function post(how: 'fetch' | 'http', size: number, headers: Record<string, string>, times = 6): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', CLIENT, `${proxy.url}/mcp/b`, how, String(size), String(times), JSON.stringify(headers)], (err, stdout) =>
-      err ? reject(err) : resolve(stdout.trim().split('\n')),
+    execFile(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        CLIENT,
+        `${proxy.url}/mcp/b`,
+        how,
+        String(size),
+        String(times),
+        JSON.stringify(headers),
+      ],
+      (err, stdout) => (err ? reject(err) : resolve(stdout.trim().split('\n'))),
     );
   });
 }
@@ -57,9 +72,27 @@ const parsed = (text: string): any => {
 };
 const json = { 'content-type': 'application/json', accept: MCP_ACCEPT };
 const cases = [
-  { what: 'a 12 MiB body (limit 4 MiB): 413', headers: { ...json, ...alice.headers }, size: 12 * MiB, status: 413, code: 'BODY_TOO_LARGE' },
-  { what: 'a 12 MiB body without a credential: 413', headers: json, size: 12 * MiB, status: 413, code: 'BODY_TOO_LARGE' },
-  { what: 'a 3 MiB body from a foreign Origin: 403', headers: { ...json, ...alice.headers, origin: 'https://evil.example' }, size: 3 * MiB, status: 403, code: 'ORIGIN_FORBIDDEN' },
+  {
+    what: 'a 12 MiB body (limit 4 MiB): 413',
+    headers: { ...json, ...alice.headers },
+    size: 12 * MiB,
+    status: 413,
+    code: 'BODY_TOO_LARGE',
+  },
+  {
+    what: 'a 12 MiB body without a credential: 413',
+    headers: json,
+    size: 12 * MiB,
+    status: 413,
+    code: 'BODY_TOO_LARGE',
+  },
+  {
+    what: 'a 3 MiB body from a foreign Origin: 403',
+    headers: { ...json, ...alice.headers, origin: 'https://evil.example' },
+    size: 3 * MiB,
+    status: 403,
+    code: 'ORIGIN_FORBIDDEN',
+  },
 ];
 
 for (const c of cases) {
@@ -74,6 +107,10 @@ for (const c of cases) {
 }
 
 t.test('the proxy still answers on a fresh connection afterwards', async (t) => {
-  const res = await fetch(`${proxy.url}/mcp/b`, { method: 'POST', headers: { ...json, ...alice.headers }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+  const res = await fetch(`${proxy.url}/mcp/b`, {
+    method: 'POST',
+    headers: { ...json, ...alice.headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  });
   t.equal(res.status, 200);
 });

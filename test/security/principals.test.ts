@@ -16,14 +16,24 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 const rec = await startRecorder();
 const ext = await generateKeyPair('RS256');
 const extJwk = { ...(await exportJWK(ext.publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
-const jwks = await countingHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [extJwk] })));
+const jwks = await countingHttpServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [extJwk] })),
+);
 const EXT = `${jwks.url}/issuer`;
 const SAME = `${jwks.url}/same-users`;
 const key = apiKey('alice-key', 'alice');
 const bobKey = apiKey('bob-key', 'bob');
 const audit = new PassThrough();
 const auditLines: any[] = [];
-audit.on('data', (c: Buffer) => auditLines.push(...c.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))));
+audit.on('data', (c: Buffer) =>
+  auditLines.push(
+    ...c
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  ),
+);
 
 const stack = await startStack({
   consent: false,
@@ -55,7 +65,14 @@ const { proxy } = stack;
 const url = (b: string) => `${proxy.url}/mcp/${b}`;
 const login = await loginThroughProxy(proxy.url, 'alice');
 const extToken = (iss: string, sub = 'alice') =>
-  new SignJWT({ scope: 'mcp' }).setProtectedHeader({ alg: 'RS256', kid: 'ext-1' }).setIssuer(iss).setAudience('mcp-proxy').setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(ext.privateKey);
+  new SignJWT({ scope: 'mcp' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'ext-1' })
+    .setIssuer(iss)
+    .setAudience('mcp-proxy')
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(ext.privateKey);
 const as = {
   login: { cookie: login.cookie },
   apikey: key.headers,
@@ -65,34 +82,56 @@ const as = {
 };
 type Who = keyof typeof as;
 const initialize = (b: string, who: Who) =>
-  fetch(url(b), { method: 'POST', headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...as[who] }, body: rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }) });
+  fetch(url(b), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...as[who] },
+    body: rpc('initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    }),
+  });
 
 t.test('allow.subjects: a bare sub admits only the login (and issuers configured as its users)', async (t) => {
-  const statuses = Object.fromEntries(await Promise.all((Object.keys(as) as Who[]).map(async (w) => [w, (await initialize('alice-only', w)).status])));
+  const statuses = Object.fromEntries(
+    await Promise.all((Object.keys(as) as Who[]).map(async (w) => [w, (await initialize('alice-only', w)).status])),
+  );
   t.same(statuses, { login: 200, apikey: 403, external: 403, sameUsers: 200, bob: 403 });
 });
 
 t.test('allow.subjects: other sources are named apikey:<name> and <issuer>#<sub>', async (t) => {
-  const statuses = Object.fromEntries(await Promise.all((Object.keys(as) as Who[]).map(async (w) => [w, (await initialize('by-source', w)).status])));
+  const statuses = Object.fromEntries(
+    await Promise.all((Object.keys(as) as Who[]).map(async (w) => [w, (await initialize('by-source', w)).status])),
+  );
   t.same(statuses, { login: 403, apikey: 200, external: 200, sameUsers: 403, bob: 403 });
 });
 
-t.test("an MCP session of the login's alice is refused to every other alice (404, backend hears nothing)", async (t) => {
-  const own = await mcpSession(url('echo'), as.login);
-  for (const who of ['apikey', 'external', 'bob'] as const) {
-    const seen = rec.seen.length;
-    const headers = { ...own.headers, cookie: '', ...as[who] };
-    const answers = await Promise.all([
-      fetch(url('echo'), { method: 'POST', headers, body: rpc('ping') }),
-      fetch(url('echo'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }),
-      fetch(url('echo'), { method: 'DELETE', headers }),
-    ]);
-    t.same(answers.map((r) => r.status), [404, 404, 404], `${who}: POST, GET and DELETE are 404`);
-    t.equal(rec.seen.length, seen, `${who}: the backend heard nothing`);
-  }
-  t.equal((await own.call('ping')).status, 200, 'alice still has her session');
-  t.ok(auditLines.some((l) => l.audit && l.principal?.id === `${EXT}#alice` && l.principal.sub === 'alice'), 'audit lines name the principal by source');
-});
+t.test(
+  "an MCP session of the login's alice is refused to every other alice (404, backend hears nothing)",
+  async (t) => {
+    const own = await mcpSession(url('echo'), as.login);
+    for (const who of ['apikey', 'external', 'bob'] as const) {
+      const seen = rec.seen.length;
+      const headers = { ...own.headers, cookie: '', ...as[who] };
+      const answers = await Promise.all([
+        fetch(url('echo'), { method: 'POST', headers, body: rpc('ping') }),
+        fetch(url('echo'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }),
+        fetch(url('echo'), { method: 'DELETE', headers }),
+      ]);
+      t.same(
+        answers.map((r) => r.status),
+        [404, 404, 404],
+        `${who}: POST, GET and DELETE are 404`,
+      );
+      t.equal(rec.seen.length, seen, `${who}: the backend heard nothing`);
+    }
+    t.equal((await own.call('ping')).status, 200, 'alice still has her session');
+    t.ok(
+      auditLines.some((l) => l.audit && l.principal?.id === `${EXT}#alice` && l.principal.sub === 'alice'),
+      'audit lines name the principal by source',
+    );
+  },
+);
 
 t.test('a session id is bound to the backend that issued it, even when two backends share an upstream', async (t) => {
   const own = await mcpSession(url('echo'), as.login);
@@ -106,7 +145,11 @@ t.test('a session id is bound to the backend that issued it, even when two backe
       fetch(url('plain'), { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }),
       fetch(url('plain'), { method: 'DELETE', headers }),
     ]);
-    t.same(answers.map((r) => r.status), [404, 404, 404], `${who} presenting it at /mcp/plain: 404`);
+    t.same(
+      answers.map((r) => r.status),
+      [404, 404, 404],
+      `${who} presenting it at /mcp/plain: 404`,
+    );
   }
   t.equal(rec.seen.length, seen, 'the shared upstream heard nothing');
   t.equal((await own.call('ping')).status, 200, "alice's session on echo is intact");
@@ -116,7 +159,11 @@ t.test('a session id is bound to the backend that issued it, even when two backe
 t.test('an id nobody issued fails closed: 404 and the backend hears nothing', async (t) => {
   const seen = rec.seen.length;
   for (const id of ['rec-session-1', 'v1.AAAA', 'x'.repeat(300)]) {
-    const r = await fetch(url('echo'), { method: 'POST', headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-session-id': id, ...as.login }, body: rpc('ping') });
+    const r = await fetch(url('echo'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-session-id': id, ...as.login },
+      body: rpc('ping'),
+    });
     t.equal(r.status, 404, `${id.slice(0, 20)}: 404`);
   }
   t.equal(rec.seen.length, seen);
@@ -125,7 +172,9 @@ t.test('an id nobody issued fails closed: 404 and the backend hears nothing', as
 t.test('isolation: user — an API key with subject alice does not share the login alice’s process', async (t) => {
   const viaLogin = await connect(url('peruser'), login.cookie);
   const viaKey = new Client({ name: 'key', version: '1' });
-  await viaKey.connect(new StreamableHTTPClientTransport(new URL(url('peruser')), { requestInit: { headers: key.headers } }));
+  await viaKey.connect(
+    new StreamableHTTPClientTransport(new URL(url('peruser')), { requestInit: { headers: key.headers } }),
+  );
   t.teardown(() => Promise.all([viaLogin.client.close(), viaKey.close()]));
   const [a, b] = [await whoami(viaLogin.client), await whoami(viaKey)];
   t.equal(a.meta.sub, 'alice');

@@ -17,8 +17,20 @@ const idpOrigin = new URL(stack.idp.issuer).origin;
 async function loginReturningTo(returnTo: string) {
   const jar = new CookieJar();
   const inFlow = (u: URL) => u.origin === idpOrigin || (u.origin === proxy.url && u.pathname.startsWith('/oauth/'));
-  const r = await headlessLogin({ startUrl: `${proxy.url}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`, username: 'alice', password: 'alice', jar, stopAt: (u) => !inFlow(u) });
-  return { status: r.response.status, location: r.response.headers.get('location'), final: new URL(r.finalUrl), lastHop: r.hops.at(-1) ?? '', session: jar.get(`${proxy.url}/`, 'mcp_proxy_session') };
+  const r = await headlessLogin({
+    startUrl: `${proxy.url}/oauth/login?returnTo=${encodeURIComponent(returnTo)}`,
+    username: 'alice',
+    password: 'alice',
+    jar,
+    stopAt: (u) => !inFlow(u),
+  });
+  return {
+    status: r.response.status,
+    location: r.response.headers.get('location'),
+    final: new URL(r.finalUrl),
+    lastHop: r.hops.at(-1) ?? '',
+    session: jar.get(`${proxy.url}/`, 'mcp_proxy_session'),
+  };
 }
 
 const FALLBACK = '/';
@@ -67,16 +79,24 @@ for (const [label, returnTo, expected] of CASES) {
   });
 }
 
-t.test('a login started on another loopback Host is bounced to publicUrl with returnTo already made safe', async (t) => {
-  const { request } = await import('undici');
-  const res = await request(`${proxy.url}/oauth/login?returnTo=${encodeURIComponent('//evil.example')}`, { headers: { host: `localhost:${new URL(proxy.url).port}` } });
-  await res.body.dump();
-  t.equal(res.statusCode, 302);
-  t.equal(res.headers.location, `${proxy.url}/oauth/login?returnTo=%2F`);
-});
+t.test(
+  'a login started on another loopback Host is bounced to publicUrl with returnTo already made safe',
+  async (t) => {
+    const { request } = await import('undici');
+    const res = await request(`${proxy.url}/oauth/login?returnTo=${encodeURIComponent('//evil.example')}`, {
+      headers: { host: `localhost:${new URL(proxy.url).port}` },
+    });
+    await res.body.dump();
+    t.equal(res.statusCode, 302);
+    t.equal(res.headers.location, `${proxy.url}/oauth/login?returnTo=%2F`);
+  },
+);
 
 t.test('a browser sent to log in from a protected page gets a relative, encoded returnTo', async (t) => {
-  const res = await fetch(`${proxy.url}/mcp/demo?next=//evil.example`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+  const res = await fetch(`${proxy.url}/mcp/demo?next=//evil.example`, {
+    headers: { accept: 'text/html' },
+    redirect: 'manual',
+  });
   t.equal(res.status, 302);
   t.equal(res.headers.get('location'), `/oauth/login?returnTo=${encodeURIComponent('/mcp/demo?next=//evil.example')}`);
   t.equal(stack.backend.seen.length, 0, 'the backend saw nothing');

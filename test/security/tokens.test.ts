@@ -18,7 +18,9 @@ const backend = await startRecorder();
 // An external issuer: its JWKS on loopback; tokens for it must name audience `mcp-proxy`.
 const ext = await generateKeyPair('RS256');
 const extJwk = { ...(await exportJWK(ext.publicKey)), kid: 'ext-1', alg: 'RS256', use: 'sig' };
-const jwks = await countingHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [extJwk] })));
+const jwks = await countingHttpServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [extJwk] })),
+);
 const EXT_ISSUER = `${jwks.url}/issuer`;
 // An RFC 7662 endpoint: `active: false` for every token but the few named in `activeAnswers`.
 const introspected: string[] = [];
@@ -26,7 +28,9 @@ const activeAnswers = new Map<string, () => Record<string, unknown>>();
 const introspection = await countingHttpServer((_req, res, body) => {
   const token = new URLSearchParams(body).get('token') ?? '';
   introspected.push(token);
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(activeAnswers.get(token)?.() ?? { active: false }));
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify(activeAnswers.get(token)?.() ?? { active: false }));
 });
 
 // Tokens minted here name a grant that exists in the store, as the authorization server's do.
@@ -36,12 +40,17 @@ await store.set(grantKey(GRANT), { accountId: 'alice' }, 3600_000);
 const stack = await startStack({
   consent: false,
   deps: { signingKey: key, store },
-  backends: () => [{ name: 'demo', http: { url: backend.url } }, { name: 'other', http: { url: backend.url } }],
+  backends: () => [
+    { name: 'demo', http: { url: backend.url } },
+    { name: 'other', http: { url: backend.url } },
+  ],
   proxy: { externalTokens: { jwt: [{ issuer: EXT_ISSUER, audience: ['mcp-proxy'], jwksUri: `${jwks.url}/jwks` }] } },
 });
 // Introspection catches every token no other verifier claims: a proxy of its own, same backend.
 const introspecting = await startProxy({
-  externalTokens: { introspection: { endpoint: `${introspection.url}/introspect`, clientId: 'proxy', clientSecret: 'proxy-secret' } },
+  externalTokens: {
+    introspection: { endpoint: `${introspection.url}/introspect`, clientId: 'proxy', clientSecret: 'proxy-secret' },
+  },
   backends: [{ name: 'demo', http: { url: backend.url } }],
 });
 t.teardown(async () => {
@@ -54,24 +63,54 @@ const RESOURCE = `${proxy.url}/mcp/demo`;
 const REDIRECT = 'http://127.0.0.1:33440/callback';
 
 const post = (url: string, headers: Record<string, string>) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers }, body: INITIALIZE });
-const mcp = (token: string, base = proxy.url, path = '/mcp/demo') => post(`${base}${path}`, { authorization: `Bearer ${token}` });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers },
+    body: INITIALIZE,
+  });
+const mcp = (token: string, base = proxy.url, path = '/mcp/demo') =>
+  post(`${base}${path}`, { authorization: `Bearer ${token}` });
 
 /** Claims of a well-formed access token of this proxy for /mcp/demo, with `over` applied. */
 function claims(over: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: proxy.url, sub: 'alice', aud: RESOURCE, iat: now, exp: now + 300, scope: 'mcp', client_id: 'hostile', jti: randomBytes(8).toString('hex'), groups: ['admin'], gid: GRANT, ...over };
+  return {
+    iss: proxy.url,
+    sub: 'alice',
+    aud: RESOURCE,
+    iat: now,
+    exp: now + 300,
+    scope: 'mcp',
+    client_id: 'hostile',
+    jti: randomBytes(8).toString('hex'),
+    groups: ['admin'],
+    gid: GRANT,
+    ...over,
+  };
 }
 const HEADER = { alg: 'ES256', typ: 'at+jwt', kid: key.kid };
-const sign = (c: Record<string, unknown>, header: Record<string, unknown> = HEADER, with_: CryptoKey = key.privateKey) =>
-  new SignJWT(c).setProtectedHeader(header as { alg: string }).sign(with_);
+const sign = (
+  c: Record<string, unknown>,
+  header: Record<string, unknown> = HEADER,
+  with_: CryptoKey = key.privateKey,
+) => new SignJWT(c).setProtectedHeader(header as { alg: string }).sign(with_);
 
 /** A real token from the proxy's authorization server (DCR, PKCE, login at the IdP) for `resource`. */
 async function issued(resource: string): Promise<string> {
   const { meta, client } = await register(proxy.url, REDIRECT);
   const { verifier, challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }), REDIRECT);
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+  const { code } = await getCode(
+    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }),
+    REDIRECT,
+  );
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    resource,
+  });
   if (tok.status !== 200) throw new Error(`token: ${JSON.stringify(tok.body)}`);
   return tok.body.access_token!;
 }
@@ -79,12 +118,30 @@ async function issued(resource: string): Promise<string> {
 const INVALID = 'the access token is invalid or expired';
 
 /** Exactly 401 + `Bearer resource_metadata=…, error="invalid_token", error_description=…`, and the backend untouched. */
-async function refused(t: Test, send: () => Promise<Response>, description = INVALID, base = proxy.url, path = '/mcp/demo') {
+async function refused(
+  t: Test,
+  send: () => Promise<Response>,
+  description = INVALID,
+  base = proxy.url,
+  path = '/mcp/demo',
+) {
   const before = backend.seen.length;
   const res = await send();
   t.equal(res.status, 401, 'status 401');
-  t.same(bearerParams(res.headers.get('www-authenticate')), { resource_metadata: `${base}/.well-known/oauth-protected-resource${path}`, error: 'invalid_token', error_description: description }, 'the Bearer invalid_token challenge');
-  t.same(((await res.json()) as { error?: unknown }).error, { code: -32001, message: INVALID, data: { code: 'INVALID_TOKEN' } }, 'a JSON-RPC error naming INVALID_TOKEN');
+  t.same(
+    bearerParams(res.headers.get('www-authenticate')),
+    {
+      resource_metadata: `${base}/.well-known/oauth-protected-resource${path}`,
+      error: 'invalid_token',
+      error_description: description,
+    },
+    'the Bearer invalid_token challenge',
+  );
+  t.same(
+    ((await res.json()) as { error?: unknown }).error,
+    { code: -32001, message: INVALID, data: { code: 'INVALID_TOKEN' } },
+    'a JSON-RPC error naming INVALID_TOKEN',
+  );
   t.equal(backend.seen.length, before, 'the backend was never called');
 }
 
@@ -140,7 +197,9 @@ t.test('our kid, signature of another ES256 key', async (t) => {
 });
 
 t.test('a crit header parameter the proxy does not understand', async (t) => {
-  await refused(t, () => mcp(es256Jwt(key.privateKey, { ...HEADER, crit: ['x-hostile'], 'x-hostile': true }, claims())));
+  await refused(t, () =>
+    mcp(es256Jwt(key.privateKey, { ...HEADER, crit: ['x-hostile'], 'x-hostile': true }, claims())),
+  );
 });
 
 t.test('a 100 KB token is cut off by the header limit before any handler runs', async (t) => {
@@ -151,7 +210,11 @@ t.test('a 100 KB token is cut off by the header limit before any handler runs', 
 });
 
 t.test('a 12 KB token of junk segments (within the header limit)', async (t) => {
-  await refused(t, () => mcp([8, 4096, 64].map((n) => randomBytes(n).toString('base64url')).join('.')), 'unknown token issuer');
+  await refused(
+    t,
+    () => mcp([8, 4096, 64].map((n) => randomBytes(n).toString('base64url')).join('.')),
+    'unknown token issuer',
+  );
 });
 
 t.test("a real token for another backend's URL", async (t) => {
@@ -166,13 +229,24 @@ t.test('an opaque garbage token when no introspection is configured', async (t) 
 
 t.test('an external issuer token with a wrong audience', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ sub: 'carol', aud: 'someone-else', iat: now, exp: now + 300 }).setIssuer(EXT_ISSUER).setProtectedHeader({ alg: 'RS256', kid: 'ext-1' }).sign(ext.privateKey);
+  const token = await new SignJWT({ sub: 'carol', aud: 'someone-else', iat: now, exp: now + 300 })
+    .setIssuer(EXT_ISSUER)
+    .setProtectedHeader({ alg: 'RS256', kid: 'ext-1' })
+    .sign(ext.privateKey);
   await refused(t, () => mcp(token));
 });
 
 t.test('an external issuer token MACed with HS256 under its JWKS', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  await refused(t, () => mcp(hmacJwt(JSON.stringify({ keys: [extJwk] }), { kid: 'ext-1' }, { iss: EXT_ISSUER, sub: 'carol', aud: 'mcp-proxy', iat: now, exp: now + 300 })));
+  await refused(t, () =>
+    mcp(
+      hmacJwt(
+        JSON.stringify({ keys: [extJwk] }),
+        { kid: 'ext-1' },
+        { iss: EXT_ISSUER, sub: 'carol', aud: 'mcp-proxy', iat: now, exp: now + 300 },
+      ),
+    ),
+  );
 });
 
 t.test('an opaque token the introspection endpoint calls inactive', async (t) => {
@@ -181,23 +255,46 @@ t.test('an opaque token the introspection endpoint calls inactive', async (t) =>
   t.same(introspected, [token], 'the endpoint was asked about exactly this token');
 });
 
-t.test('an opaque token the endpoint calls active, but minted for another API (aud, client_id): 401, never reaches the backend', async (t) => {
-  const now = Math.floor(Date.now() / 1000);
-  const answer = (aud: unknown) => () => ({ active: true, sub: 'carol', aud, client_id: 'some-other-app', scope: 'mcp', exp: now + 300, token_type: 'Bearer' });
-  activeAnswers.set('other-api-token', answer('https://other-api.example/'));
-  activeAnswers.set('our-token', answer(`${introspecting.url}/mcp/demo`));
-  await refused(t, () => mcp('other-api-token', introspecting.url), INVALID, introspecting.url);
-  const before = backend.seen.length;
-  t.equal((await mcp('our-token', introspecting.url)).status, 200, 'control: the same answer naming this proxy\'s resource is accepted');
-  t.equal(backend.seen.length, before + 1);
-});
+t.test(
+  'an opaque token the endpoint calls active, but minted for another API (aud, client_id): 401, never reaches the backend',
+  async (t) => {
+    const now = Math.floor(Date.now() / 1000);
+    const answer = (aud: unknown) => () => ({
+      active: true,
+      sub: 'carol',
+      aud,
+      client_id: 'some-other-app',
+      scope: 'mcp',
+      exp: now + 300,
+      token_type: 'Bearer',
+    });
+    activeAnswers.set('other-api-token', answer('https://other-api.example/'));
+    activeAnswers.set('our-token', answer(`${introspecting.url}/mcp/demo`));
+    await refused(t, () => mcp('other-api-token', introspecting.url), INVALID, introspecting.url);
+    const before = backend.seen.length;
+    t.equal(
+      (await mcp('our-token', introspecting.url)).status,
+      200,
+      "control: the same answer naming this proxy's resource is accepted",
+    );
+    t.equal(backend.seen.length, before + 1);
+  },
+);
 
 t.test('a valid token also put in the query string is refused', async (t) => {
   const token = await sign(claims());
-  await refused(t, () => post(`${RESOURCE}?access_token=${token}`, { authorization: `Bearer ${token}` }), 'tokens in the query string are not accepted: use the Authorization header');
+  await refused(
+    t,
+    () => post(`${RESOURCE}?access_token=${token}`, { authorization: `Bearer ${token}` }),
+    'tokens in the query string are not accepted: use the Authorization header',
+  );
 });
 
 t.test('a token in the query string after other parameters, without a header', async (t) => {
   const token = await sign(claims());
-  await refused(t, () => post(`${RESOURCE}?x=1&access_token=${token}`, {}), 'tokens in the query string are not accepted: use the Authorization header');
+  await refused(
+    t,
+    () => post(`${RESOURCE}?x=1&access_token=${token}`, {}),
+    'tokens in the query string are not accepted: use the Authorization header',
+  );
 });

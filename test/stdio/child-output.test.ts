@@ -21,12 +21,33 @@ process.stdout.write(line.subarray(0, cut), () => later(() => process.stdout.wri
 t.test('stdout and stderr are read by line, not by chunk', async (t) => {
   const lines: any[] = [];
   const logStream = new PassThrough();
-  logStream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))));
-  const child = new StdioChild({ command: process.execPath, args: ['-e', SCRIPT], env: childEnv({}), log: pino(logStream) as never });
+  logStream.on('data', (c: Buffer) =>
+    lines.push(
+      ...c
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ),
+  );
+  const child = new StdioChild({
+    command: process.execPath,
+    args: ['-e', SCRIPT],
+    env: childEnv({}),
+    log: pino(logStream) as never,
+  });
   const messages: any[] = [];
   child.onmessage = (m) => messages.push(m);
   await new Promise<void>((r) => child.proc.once('close', () => r()));
-  t.same(messages.map((m) => m.params.data), ['café'], 'the message arrives once, its character whole');
+  t.same(
+    messages.map((m) => m.params.data),
+    ['café'],
+    'the message arrives once, its character whole',
+  );
   t.same(child.stderrTail, ['first half, second half'], 'one stderr line');
-  t.same(lines.filter((l) => l.event === 'stdio.stderr').map((l) => l.line), ['first half, second half'], 'logged once, whole');
+  t.same(
+    lines.filter((l) => l.event === 'stdio.stderr').map((l) => l.line),
+    ['first half, second half'],
+    'logged once, whole',
+  );
 });

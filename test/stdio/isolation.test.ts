@@ -4,7 +4,11 @@ import { loginThroughProxy } from '../helpers/session-client.js';
 import { connect, startStdioStack, stdioBackend, whoami } from '../helpers/stdio-stack.js';
 import { childEnv } from '../../src/backends/stdio/child.js';
 
-const stack = await startStdioStack([stdioBackend('per-session', 'session'), stdioBackend('per-user', 'user'), stdioBackend('shared', 'shared')]);
+const stack = await startStdioStack([
+  stdioBackend('per-session', 'session'),
+  stdioBackend('per-user', 'user'),
+  stdioBackend('shared', 'shared'),
+]);
 t.teardown(() => stack.close());
 const { proxy } = stack;
 const alice = (await loginThroughProxy(proxy.url, 'alice')).cookie;
@@ -29,14 +33,33 @@ t.test('user isolation: one process per user, identity in env and _meta', async 
   const [w1, w2, w3] = await Promise.all([whoami(a1.client), whoami(a2.client), whoami(b1.client)]);
   t.equal(w1.pid, w2.pid, "alice's sessions share her process");
   t.not(w1.pid, w3.pid, "bob never reaches alice's process");
-  t.same(w1.env, { MCP_PROXY_USER_SUB: 'alice', MCP_PROXY_USER_EMAIL: 'alice@example.com', MCP_PROXY_USER_GROUPS: 'admin,support' });
-  t.same(w3.env, { MCP_PROXY_USER_SUB: 'bob', MCP_PROXY_USER_EMAIL: 'bob@example.com', MCP_PROXY_USER_GROUPS: 'support' });
+  t.same(w1.env, {
+    MCP_PROXY_USER_SUB: 'alice',
+    MCP_PROXY_USER_EMAIL: 'alice@example.com',
+    MCP_PROXY_USER_GROUPS: 'admin,support',
+  });
+  t.same(w3.env, {
+    MCP_PROXY_USER_SUB: 'bob',
+    MCP_PROXY_USER_EMAIL: 'bob@example.com',
+    MCP_PROXY_USER_GROUPS: 'support',
+  });
   t.equal(w3.meta.sub, 'bob');
   // Both sessions on one child keep their own ids and progress.
   const progress: number[][] = [[], []];
-  const calls = [a1, a2].map((c, i) => c.client.callTool({ name: 'slow_count', arguments: { n: 3, delayMs: 30 } }, undefined, { onprogress: (p) => progress[i]!.push(p.progress) }));
+  const calls = [a1, a2].map((c, i) =>
+    c.client.callTool({ name: 'slow_count', arguments: { n: 3, delayMs: 30 } }, undefined, {
+      onprogress: (p) => progress[i]!.push(p.progress),
+    }),
+  );
   await Promise.all(calls);
-  t.same(progress, [[1, 2, 3], [1, 2, 3]], 'progress routed to the session that asked');
+  t.same(
+    progress,
+    [
+      [1, 2, 3],
+      [1, 2, 3],
+    ],
+    'progress routed to the session that asked',
+  );
   for (const c of [a1, a2, b1]) await c.client.close();
 });
 
@@ -57,7 +80,13 @@ t.test("another user's session id gets 404 and is logged", async (t) => {
   const sid = (a.transport as { sessionId?: string }).sessionId!;
   const res = await fetch(`${proxy.url}/mcp/per-user`, {
     method: 'POST',
-    headers: { cookie: bob, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      cookie: bob,
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"whoami","arguments":{}}}',
   });
   t.equal(res.status, 404);

@@ -4,7 +4,10 @@ import t from 'tap';
 import { loginThroughProxy } from '../helpers/session-client.js';
 import { connect, demoChildren, startStdioStack, stdioBackend, whoami } from '../helpers/stdio-stack.js';
 
-const hang = { name: 'hang', stdio: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], requestTimeout: '1s' } };
+const hang = {
+  name: 'hang',
+  stdio: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], requestTimeout: '1s' },
+};
 const stack = await startStdioStack([
   stdioBackend('crashy', 'session'),
   stdioBackend('idle', 'session', { idleTimeout: '1s' }),
@@ -19,10 +22,20 @@ const cookie = (await loginThroughProxy(proxy.url, 'alice')).cookie;
 t.test('a crash mid-call answers the call, ends the session, and is logged with stderr', async (t) => {
   const { client, transport } = await connect(`${proxy.url}/mcp/crashy`, cookie);
   const sid = (transport as { sessionId?: string }).sessionId!;
-  await t.rejects(client.callTool({ name: 'crash', arguments: {} }), /exited/, 'the pending call gets a JSON-RPC error, nothing hangs');
+  await t.rejects(
+    client.callTool({ name: 'crash', arguments: {} }),
+    /exited/,
+    'the pending call gets a JSON-RPC error, nothing hangs',
+  );
   const next = await fetch(`${proxy.url}/mcp/crashy`, {
     method: 'POST',
-    headers: { cookie, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      cookie,
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
   });
   t.equal(next.status, 404, 'the session is gone: the client re-initializes');
@@ -40,7 +53,10 @@ t.test('a server that never answers initialize is killed after requestTimeout', 
   t.ok(Date.now() - started < 5000);
   await new Promise((r) => setTimeout(r, 200));
   t.ok(proxy.logs().some((l) => l.event === 'stdio.timeout' && l.method === 'initialize'));
-  t.ok(proxy.logs().some((l) => l.event === 'stdio.exit' && l.signal === 'SIGTERM'), 'the hung process was stopped');
+  t.ok(
+    proxy.logs().some((l) => l.event === 'stdio.exit' && l.signal === 'SIGTERM'),
+    'the hung process was stopped',
+  );
 });
 
 t.test('idle sessions and their processes are reaped', async (t) => {
@@ -58,7 +74,12 @@ t.test('maxProcesses answers 503 with a JSON-RPC error when full; DELETE frees t
   const res = await fetch(`${proxy.url}/mcp/small`, {
     method: 'POST',
     headers: { cookie, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }),
   });
   t.equal(res.status, 503);
   const body = (await res.json()) as any;

@@ -10,13 +10,35 @@ import { DEMO_STDIO, childrenOf, connect, whoami } from '../helpers/stdio-stack.
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: 'wrap', client_secret: 'wrap-secret-123', redirect_uris: [`${url}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'] }] });
+const idp = await startStandaloneIdp({
+  consent: false,
+  clients: [
+    {
+      client_id: 'wrap',
+      client_secret: 'wrap-secret-123',
+      redirect_uris: [`${url}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+    },
+  ],
+});
 t.teardown(() => idp.close());
 
 t.test('wrap one legacy stdio server with zero config, then shut down cleanly', async (t) => {
   const { child, output } = await startAndWait(
     BIN,
-    ['--issuer', idp.issuer, '--client-id', 'wrap', '--client-secret', 'wrap-secret-123', '--port', String(port), '--', process.execPath, DEMO_STDIO],
+    [
+      '--issuer',
+      idp.issuer,
+      '--client-id',
+      'wrap',
+      '--client-secret',
+      'wrap-secret-123',
+      '--port',
+      String(port),
+      '--',
+      process.execPath,
+      DEMO_STDIO,
+    ],
     { MCP_PROXY_SESSION_KEYS: TEST_SESSION_KEY },
     `${url}/healthz`,
   );

@@ -67,7 +67,16 @@ for (const kind of kinds) {
 
     t.test('missing keys are undefined; values round-trip as JSON', async (t) => {
       t.equal(await store.get('nope'), undefined);
-      const value = { s: 'text', n: 42, f: 1.5, b: true, nil: null, list: [1, 'two', { three: 3 }], nested: { deep: { er: ['x'] } }, unicode: 'ünïcødé ✓' };
+      const value = {
+        s: 'text',
+        n: 42,
+        f: 1.5,
+        b: true,
+        nil: null,
+        list: [1, 'two', { three: 3 }],
+        nested: { deep: { er: ['x'] } },
+        unicode: 'ünïcødé ✓',
+      };
       await store.set('obj', value, 60_000);
       t.same(await store.get('obj'), value);
       await store.set('str', 'plain string', 60_000);
@@ -95,7 +104,15 @@ for (const kind of kinds) {
     });
 
     t.test('awkward keys stay distinct', async (t) => {
-      const keys = ['as:grant:a', 'as:grant:a ', 'AS:GRANT:A', 'ключ:🔑', 'x'.repeat(2000), "quote'; DROP TABLE x;--", ''];
+      const keys = [
+        'as:grant:a',
+        'as:grant:a ',
+        'AS:GRANT:A',
+        'ключ:🔑',
+        'x'.repeat(2000),
+        "quote'; DROP TABLE x;--",
+        '',
+      ];
       for (const [i, k] of keys.entries()) await store.set(k, i, 60_000);
       for (const [i, k] of keys.entries()) t.equal(await store.get(k), i, `key #${i}`);
     });
@@ -103,7 +120,10 @@ for (const kind of kinds) {
     t.test('many writes at once', async (t) => {
       await Promise.all(Array.from({ length: 200 }, (_, i) => store.set(`bulk:${i}`, { i }, 60_000)));
       const got = await Promise.all(Array.from({ length: 200 }, (_, i) => store.get<{ i: number }>(`bulk:${i}`)));
-      t.same(got.map((g) => g?.i), Array.from({ length: 200 }, (_, i) => i));
+      t.same(
+        got.map((g) => g?.i),
+        Array.from({ length: 200 }, (_, i) => i),
+      );
     });
 
     t.test('claim: of many at once exactly one wins, until the claim expires', async (t) => {

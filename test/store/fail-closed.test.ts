@@ -21,35 +21,91 @@ import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fail-closed-'));
 const keyFile = join(dir, 'signing.jwk');
-writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+writeFileSync(
+  keyFile,
+  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+);
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 
 /** One proxy (restartable on the same port and signing key) in front of a real IdP and backend. */
 async function setup(t: Test, store: Record<string, unknown>) {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }] });
+  const idp = await startStandaloneIdp({
+    consent: false,
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${publicUrl}/oauth/callback`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+    ],
+  });
   t.teardown(() => idp.close());
   const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
   t.teardown(() => backend.close());
-  const doc = { server: { port, publicUrl }, oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, backends: [{ name: 'demo', http: { url: backend.url } }], signing: { keyFile }, store };
+  const doc = {
+    server: { port, publicUrl },
+    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    backends: [{ name: 'demo', http: { url: backend.url } }],
+    signing: { keyFile },
+    store,
+  };
   let proxy = await startProxy(doc);
   t.teardown(() => proxy.close());
   const resource = `${publicUrl}/mcp/demo`;
   const tokens = async (user: string) => {
     const { meta, client } = await register(publicUrl, REDIRECT);
     const { verifier, challenge } = pkce();
-    const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT, user);
-    const body = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource })).body;
-    return { access_token: body.access_token, refresh_token: body.refresh_token, client_id: client.client_id, revocation_endpoint: meta.revocation_endpoint! };
+    const { code } = await getCode(
+      authorizeUrl(meta, {
+        client_id: client.client_id,
+        redirect_uri: REDIRECT,
+        code_challenge: challenge,
+        resource,
+        scope: 'mcp offline_access',
+      }),
+      REDIRECT,
+      user,
+    );
+    const body = (
+      await tokenRequest(meta, {
+        grant_type: 'authorization_code',
+        code: code!,
+        code_verifier: verifier,
+        client_id: client.client_id,
+        redirect_uri: REDIRECT,
+        resource,
+      })
+    ).body;
+    return {
+      access_token: body.access_token,
+      refresh_token: body.refresh_token,
+      client_id: client.client_id,
+      revocation_endpoint: meta.revocation_endpoint!,
+    };
   };
   const mcpStatus = async (token: string) => {
-    const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INITIALIZE });
+    const res = await fetch(resource, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: INITIALIZE,
+    });
     await res.body?.cancel();
     return res.status;
   };
   const revoke = async (tok: { refresh_token?: string; client_id: string; revocation_endpoint: string }) => {
-    const res = await fetch(tok.revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok.refresh_token!, client_id: tok.client_id }) });
+    const res = await fetch(tok.revocation_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tok.refresh_token!, client_id: tok.client_id }),
+    });
     t.equal(res.status, 200, 'grant revoked');
   };
   const restart = async () => {
@@ -80,10 +136,22 @@ t.test('memory store: after a restart every earlier token and cookie is refused'
   const s = await setup(t, { kind: 'memory' });
   const b = await before(t, s);
   await s.restart();
-  t.equal(await s.mcpStatus(b.revoked.access_token!), 401, 'the revoked grant stays refused (its signature still verifies)');
-  t.equal((await sessionStatus(s.publicUrl, b.gone.cookie)).authenticated, false, 'the logged-out cookie stays refused');
+  t.equal(
+    await s.mcpStatus(b.revoked.access_token!),
+    401,
+    'the revoked grant stays refused (its signature still verifies)',
+  );
+  t.equal(
+    (await sessionStatus(s.publicUrl, b.gone.cookie)).authenticated,
+    false,
+    'the logged-out cookie stays refused',
+  );
   t.equal(await s.mcpStatus(b.live.access_token!), 401, 'a grant the restart forgot is refused too');
-  t.equal((await sessionStatus(s.publicUrl, b.kept.cookie)).authenticated, false, 'and so is a session the restart forgot');
+  t.equal(
+    (await sessionStatus(s.publicUrl, b.kept.cookie)).authenticated,
+    false,
+    'and so is a session the restart forgot',
+  );
   const again = await s.tokens('bob');
   t.equal(await s.mcpStatus(again.access_token!), 200, 'a new authorization works');
 });
@@ -98,7 +166,11 @@ t.test('Redis losing its data: revoked grants and logged-out cookies do not come
   admin.disconnect();
   await s.restart();
   t.equal(await s.mcpStatus(b.revoked.access_token!), 401, 'the revoked grant stays refused');
-  t.equal((await sessionStatus(s.publicUrl, b.gone.cookie)).authenticated, false, 'the logged-out cookie stays refused');
+  t.equal(
+    (await sessionStatus(s.publicUrl, b.gone.cookie)).authenticated,
+    false,
+    'the logged-out cookie stays refused',
+  );
   t.equal(await s.mcpStatus(b.live.access_token!), 401, 'a grant Redis lost is refused');
   t.equal((await sessionStatus(s.publicUrl, b.kept.cookie)).authenticated, false, 'a session Redis lost is refused');
 });

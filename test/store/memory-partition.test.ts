@@ -24,26 +24,69 @@ t.test('a registration flood evicts no session, grant, refresh token or logout',
   const out = await logoutThroughProxy(proxy.url, bob.cookie);
   t.equal(out.status, 200);
   await out.body?.cancel();
-  t.equal((await sessionStatus(proxy.url, bob.cookie)).authenticated, false, "bob's copied cookie is refused after his logout");
+  t.equal(
+    (await sessionStatus(proxy.url, bob.cookie)).authenticated,
+    false,
+    "bob's copied cookie is refused after his logout",
+  );
   const { meta, client } = await register(proxy.url, REDIRECT);
   const { verifier, challenge } = pkce();
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT, 'alice');
-  const tok = (await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource })).body;
+  const { code } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      resource,
+      scope: 'mcp offline_access',
+    }),
+    REDIRECT,
+    'alice',
+  );
+  const tok = (
+    await tokenRequest(meta, {
+      grant_type: 'authorization_code',
+      code: code!,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      resource,
+    })
+  ).body;
   t.ok(tok.refresh_token, 'alice has a refresh token');
 
   let created = 0;
   for (let i = 0; i < CAP * 2; i++) {
-    const res = await fetch(meta.registration_endpoint!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: `flood-${i}`, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+    const res = await fetch(meta.registration_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: `flood-${i}`,
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: 'none',
+      }),
+    });
     if (res.status === 201) created++;
     await res.body?.cancel();
   }
   t.equal(created, CAP * 2, `${CAP * 2} anonymous registrations, twice the store's size`);
 
   t.equal((await sessionStatus(proxy.url, alice.cookie)).user?.sub, 'alice', "alice's browser session survives");
-  t.equal((await sessionStatus(proxy.url, bob.cookie)).authenticated, false, "bob's logged-out cookie is still refused");
+  t.equal(
+    (await sessionStatus(proxy.url, bob.cookie)).authenticated,
+    false,
+    "bob's logged-out cookie is still refused",
+  );
   // Registered clients share the flooded space (a client evicted there registers again); what it was granted does not.
   t.ok(await store.get(`as:RefreshToken:${tok.refresh_token}`), "alice's refresh token is still stored");
-  const res = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INITIALIZE });
+  const res = await fetch(resource, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${tok.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: INITIALIZE,
+  });
   t.equal(res.status, 200, 'and her access token, first used now, is accepted: the grant survived');
   await res.body?.cancel();
 });

@@ -23,11 +23,25 @@ const redis = await startRedis();
 t.teardown(() => redis.close());
 const dir = mkdtempSync(join(tmpdir(), 'restart-test-'));
 const keyFile = join(dir, 'signing.jwk');
-writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+writeFileSync(
+  keyFile,
+  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+);
 
 const port = await freePort();
 const publicUrl = `http://127.0.0.1:${port}`;
-const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }] });
+const idp = await startStandaloneIdp({
+  consent: false,
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: [`${publicUrl}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
+});
 t.teardown(() => idp.close());
 const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
 t.teardown(() => backend.close());
@@ -44,15 +58,40 @@ const resource = `${publicUrl}/mcp/demo`;
 const callMcp = (token: string) =>
   fetch(resource, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
 
 let proxy = await startProxy(doc);
 const { meta, client } = await register(publicUrl, REDIRECT);
 const { verifier, challenge } = pkce();
-const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource, scope: 'mcp offline_access' }), REDIRECT);
-const first = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+const { code } = await getCode(
+  authorizeUrl(meta, {
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    code_challenge: challenge,
+    resource,
+    scope: 'mcp offline_access',
+  }),
+  REDIRECT,
+);
+const first = await tokenRequest(meta, {
+  grant_type: 'authorization_code',
+  code: code!,
+  code_verifier: verifier,
+  client_id: client.client_id,
+  redirect_uri: REDIRECT,
+  resource,
+});
 
 t.test('before the restart: a token and a refresh token', async (t) => {
   t.equal(first.status, 200, `token request: ${first.status} ${first.body.error ?? ''}`);
@@ -66,7 +105,12 @@ t.test('after a restart: the client, its refresh token and its JWT still work', 
   const mcp = await callMcp(first.body.access_token!);
   t.equal(mcp.status, 200, 'the access token from before the restart is accepted');
   await mcp.text();
-  const refreshed = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  const refreshed = await tokenRequest(meta, {
+    grant_type: 'refresh_token',
+    refresh_token: first.body.refresh_token!,
+    client_id: client.client_id,
+    resource,
+  });
   t.equal(refreshed.status, 200, `refresh after restart: ${refreshed.body.error ?? 'ok'}`);
   t.ok(refreshed.body.access_token);
   first.body.refresh_token = refreshed.body.refresh_token ?? first.body.refresh_token;
@@ -77,21 +121,44 @@ t.test('after a restart: the client, its refresh token and its JWT still work', 
 t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; then it recovers', async (t) => {
   // A second token, never presented before the outage: this replica has not confirmed its grant.
   const pk = pkce();
-  const got = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pk.challenge, resource, scope: 'mcp' }), REDIRECT);
-  const unseen = await tokenRequest(meta, { grant_type: 'authorization_code', code: got.code!, code_verifier: pk.verifier, client_id: client.client_id, redirect_uri: REDIRECT, resource });
+  const got = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: pk.challenge,
+      resource,
+      scope: 'mcp',
+    }),
+    REDIRECT,
+  );
+  const unseen = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: got.code!,
+    code_verifier: pk.verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    resource,
+  });
   t.equal(unseen.status, 200);
   const init = await callMcp(first.body.access_token!);
   const sid = init.headers.get('mcp-session-id')!;
   await init.text();
   const { cookie } = await loginThroughProxy(publicUrl, 'alice');
   await redis.stop();
-  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as { user?: { sub: string } };
+  const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as {
+    user?: { sub: string };
+  };
   t.equal(status.user?.sub, 'alice', 'a browser session lives in its cookie: still logged in');
   const ready = (await (await fetch(`${publicUrl}/readyz`)).json()) as { store: { kind: string; ok: boolean } };
   t.same({ kind: ready.store.kind, ok: ready.store.ok }, { kind: 'redis', ok: false });
   const mcp = await fetch(resource, {
     method: 'POST',
-    headers: { authorization: `Bearer ${first.body.access_token}`, 'mcp-session-id': sid, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      authorization: `Bearer ${first.body.access_token}`,
+      'mcp-session-id': sid,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   t.equal(mcp.status, 200, 'a valid JWT on a session this replica knows needs no store');
@@ -103,7 +170,12 @@ t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; the
   t.equal(stranger.status, 503, 'a token whose grant this replica never confirmed fails closed');
   t.match(await stranger.text(), /cannot reach its store/);
   const started = Date.now();
-  const refresh = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  const refresh = await tokenRequest(meta, {
+    grant_type: 'refresh_token',
+    refresh_token: first.body.refresh_token!,
+    client_id: client.client_id,
+    resource,
+  });
   t.equal(refresh.status, 503, 'refresh without the store fails closed');
   t.equal(refresh.body.error, 'temporarily_unavailable');
   t.match(refresh.body.error_description, /cannot reach its store/);
@@ -116,7 +188,12 @@ t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; the
     ok = ((await (await fetch(`${publicUrl}/readyz`)).json()) as { store: { ok: boolean } }).store.ok;
   }
   t.ok(ok, '/readyz reports the store back');
-  const after = await tokenRequest(meta, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token!, client_id: client.client_id, resource });
+  const after = await tokenRequest(meta, {
+    grant_type: 'refresh_token',
+    refresh_token: first.body.refresh_token!,
+    client_id: client.client_id,
+    resource,
+  });
   t.equal(after.status, 200, `refresh works again: ${after.body.error ?? 'ok'}`);
 });
 

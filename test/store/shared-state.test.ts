@@ -22,10 +22,24 @@ const redis = await startRedis();
 t.teardown(() => redis.close());
 const dir = mkdtempSync(join(tmpdir(), 'shared-state-'));
 const keyFile = join(dir, 'signing.jwk');
-writeFileSync(keyFile, JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)));
+writeFileSync(
+  keyFile,
+  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+);
 const [portA, portB] = [await freePort(), await freePort()];
 const publicUrl = `http://127.0.0.1:${portA}`;
-const idp = await startStandaloneIdp({ consent: false, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }] });
+const idp = await startStandaloneIdp({
+  consent: false,
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: [`${publicUrl}/oauth/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
+});
 t.teardown(() => idp.close());
 const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
 t.teardown(() => backend.close());
@@ -48,8 +62,17 @@ t.teardown(() => Promise.all([a.close(), b.close()]));
 const urlB = `http://127.0.0.1:${portB}`;
 
 const rpc = (base: string, path: string, headers: Record<string, string>, body: unknown) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(body) });
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
 
 t.test('one rate-limit budget across replicas', async (t) => {
   const statuses: number[] = [];
@@ -69,12 +92,38 @@ t.test('an HTTP backend session made through A keeps its owner on B', async (t) 
   const { meta, client } = await register(publicUrl);
   const { verifier, challenge } = pkce();
   const resource = `${publicUrl}/mcp/demo`;
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: 'http://127.0.0.1:33418/callback', code_challenge: challenge, resource }), 'http://127.0.0.1:33418/callback', 'bob');
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: 'http://127.0.0.1:33418/callback', resource });
-  const foreign = await rpc(urlB, '/mcp/demo', { authorization: `Bearer ${tok.body.access_token}`, 'mcp-session-id': sid }, { jsonrpc: '2.0', id: 1, method: 'ping' });
+  const { code } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1:33418/callback',
+      code_challenge: challenge,
+      resource,
+    }),
+    'http://127.0.0.1:33418/callback',
+    'bob',
+  );
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: 'http://127.0.0.1:33418/callback',
+    resource,
+  });
+  const foreign = await rpc(
+    urlB,
+    '/mcp/demo',
+    { authorization: `Bearer ${tok.body.access_token}`, 'mcp-session-id': sid },
+    { jsonrpc: '2.0', id: 1, method: 'ping' },
+  );
   t.equal(foreign.status, 404, "bob cannot use the API key's session on B");
   await foreign.text();
-  const own = await rpc(urlB, '/mcp/demo', { 'x-api-key': KEY, 'mcp-session-id': sid }, { jsonrpc: '2.0', id: 1, method: 'ping' });
+  const own = await rpc(
+    urlB,
+    '/mcp/demo',
+    { 'x-api-key': KEY, 'mcp-session-id': sid },
+    { jsonrpc: '2.0', id: 1, method: 'ping' },
+  );
   t.equal(own.status, 200, 'its owner can, on B');
   await own.text();
 });
@@ -84,13 +133,33 @@ t.test('a grant revoked on A is refused on B', async (t) => {
   const { meta, client } = await register(publicUrl, redirect);
   const { verifier, challenge } = pkce();
   const resource = `${publicUrl}/mcp/demo`;
-  const { code } = await getCode(authorizeUrl(meta, { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, resource, scope: 'mcp offline_access' }), redirect);
-  const tok = await tokenRequest(meta, { grant_type: 'authorization_code', code: code!, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirect, resource });
+  const { code } = await getCode(
+    authorizeUrl(meta, {
+      client_id: client.client_id,
+      redirect_uri: redirect,
+      code_challenge: challenge,
+      resource,
+      scope: 'mcp offline_access',
+    }),
+    redirect,
+  );
+  const tok = await tokenRequest(meta, {
+    grant_type: 'authorization_code',
+    code: code!,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: redirect,
+    resource,
+  });
   const bearer = { authorization: `Bearer ${tok.body.access_token}` };
   const before = await rpc(urlB, '/mcp/demo', bearer, INIT);
   t.equal(before.status, 200, 'B accepts the token (verified once, cached)');
   await before.text();
-  const rev = await fetch(meta.revocation_endpoint!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tok.body.refresh_token!, client_id: client.client_id }) });
+  const rev = await fetch(meta.revocation_endpoint!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: tok.body.refresh_token!, client_id: client.client_id }),
+  });
   t.equal(rev.status, 200, 'revoked at A');
   const started = Date.now();
   let status = 0;

@@ -8,7 +8,15 @@ const OPS_KEY = 'mk_live_ops_zyxwvutsrqponmlkjihgfedcba';
 
 const keys = [
   { name: 'ci-bot', sha256: hashApiKey(CI_KEY), subject: 'svc:ci', scopes: ['read'], groups: [] },
-  { name: 'ops', sha256: hashApiKey(OPS_KEY).toUpperCase(), subject: 'svc:ops', scopes: ['read', 'write'], groups: ['admin'], email: 'ops@example.com', tenant: 'acme' },
+  {
+    name: 'ops',
+    sha256: hashApiKey(OPS_KEY).toUpperCase(),
+    subject: 'svc:ops',
+    scopes: ['read', 'write'],
+    groups: ['admin'],
+    email: 'ops@example.com',
+    tenant: 'acme',
+  },
 ];
 
 t.test('hashApiKey is the sha256 hex a config holds', async (t) => {
@@ -20,7 +28,19 @@ t.test('the right key gives its principal', async (t) => {
   t.equal(api.size, 2);
   t.same(api.lookup(CI_KEY), { sub: 'svc:ci', groups: [], scopes: ['read'], source: 'apikey', apiKey: 'ci-bot' });
   const ops = api.lookup(OPS_KEY);
-  t.same(ops, { sub: 'svc:ops', email: 'ops@example.com', groups: ['admin'], tenant: 'acme', scopes: ['read', 'write'], source: 'apikey', apiKey: 'ops' }, 'uppercase hex in config works');
+  t.same(
+    ops,
+    {
+      sub: 'svc:ops',
+      email: 'ops@example.com',
+      groups: ['admin'],
+      tenant: 'acme',
+      scopes: ['read', 'write'],
+      source: 'apikey',
+      apiKey: 'ops',
+    },
+    'uppercase hex in config works',
+  );
   t.ok(Object.isFrozen(ops) && Object.isFrozen(ops!.groups), 'shared principal cannot be altered by a caller');
 });
 
@@ -28,7 +48,7 @@ t.test('anything else is not a key of ours', async (t) => {
   const api = new ApiKeys(keys);
   t.equal(api.lookup(''), undefined, 'empty');
   t.equal(api.lookup('wrong'), undefined, 'wrong key');
-  t.equal(api.lookup(CI_KEY + ' '), undefined, 'key with a trailing space');
+  t.equal(api.lookup(`${CI_KEY} `), undefined, 'key with a trailing space');
   t.equal(api.lookup(CI_KEY.slice(0, -1)), undefined, 'key prefix');
   t.equal(api.lookup(hashApiKey(CI_KEY)), undefined, 'the configured hash itself is not a key');
 

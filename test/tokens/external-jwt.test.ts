@@ -41,13 +41,22 @@ async function startIdp() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/ext`;
-  return { state, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    state,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
 
 function sign(key: Key, claims: JWTPayload, header: Record<string, unknown> = {}) {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'at+jwt', ...header }).sign(key.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'at+jwt', ...header })
+    .sign(key.privateKey);
 }
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -85,7 +94,13 @@ t.test('external JWTs', async (t) => {
   t.test('a multi-audience token for one of our audiences → principal', async (t) => {
     t.ok(verifier.handles(iss));
     t.notOk(verifier.handles(`${iss}/`), 'issuer match is exact');
-    const claims = { ...base(), email: 'u1@example.com', preferred_username: 'u1', groups: ['admin', 'support'], scope: 'read write' };
+    const claims = {
+      ...base(),
+      email: 'u1@example.com',
+      preferred_username: 'u1',
+      groups: ['admin', 'support'],
+      scope: 'read write',
+    };
     const token = await sign(k1, claims);
     t.equal(unverifiedIssuer(token), iss);
     const p = await verifier.verify(token);
@@ -109,7 +124,9 @@ t.test('external JWTs', async (t) => {
 
     // scp array (Okta) and a groups claim given as a comma string, under another claim name.
     const other = new ExternalJwtVerifier([{ issuer: iss, audience: ['http://a'], groupsClaim: 'roles' }]);
-    const p2 = await other.verify(await sign(k1, { ...base(), name: 'User One', roles: 'ops, dev', scp: ['mcp', 'read'] }));
+    const p2 = await other.verify(
+      await sign(k1, { ...base(), name: 'User One', roles: 'ops, dev', scp: ['mcp', 'read'] }),
+    );
     t.same([p2.name, p2.groups, p2.scopes], ['User One', ['ops', 'dev'], ['mcp', 'read']]);
   });
 
@@ -127,7 +144,10 @@ t.test('external JWTs', async (t) => {
     await expectInvalid(t, none, /ALG_NOT_ALLOWED|JWS_INVALID/, 'alg=none');
 
     // The classic confusion: HS256 with the RSA public key (PEM bytes) as the HMAC secret.
-    const pem = (createPublicKey({ key: k1.publicJwk as never, format: 'jwk' }) as KeyObject).export({ type: 'spki', format: 'pem' });
+    const pem = (createPublicKey({ key: k1.publicJwk as never, format: 'jwk' }) as KeyObject).export({
+      type: 'spki',
+      format: 'pem',
+    });
     const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'k1' })}.${b64(base())}`;
     const hs = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
     await expectInvalid(t, hs, /ALG_NOT_ALLOWED/, 'HS256 signed with the public key');
@@ -138,7 +158,12 @@ t.test('external JWTs', async (t) => {
     // Signature is fine but the token was tampered with afterwards.
     const good = await sign(k1, base());
     const [h, , s] = good.split('.');
-    await expectInvalid(t, `${h}.${b64({ ...base(), sub: 'admin' })}.${s}`, /SIGNATURE_VERIFICATION_FAILED/, 'tampered payload');
+    await expectInvalid(
+      t,
+      `${h}.${b64({ ...base(), sub: 'admin' })}.${s}`,
+      /SIGNATURE_VERIFICATION_FAILED/,
+      'tampered payload',
+    );
 
     const noAud = new ExternalJwtVerifier([{ issuer: iss, audience: [], groupsClaim: 'groups' }]);
     const err = await failure(noAud.verify(await sign(k1, base())));
@@ -172,13 +197,17 @@ t.test('external JWTs', async (t) => {
 
   t.test('an unreachable issuer is IDP_UNAVAILABLE, not a bad token', async (t) => {
     const port = await freePort();
-    const down = new ExternalJwtVerifier([{ issuer: iss, audience: ['http://b'], jwksUri: `http://127.0.0.1:${port}/keys`, groupsClaim: 'groups' }]);
+    const down = new ExternalJwtVerifier([
+      { issuer: iss, audience: ['http://b'], jwksUri: `http://127.0.0.1:${port}/keys`, groupsClaim: 'groups' },
+    ]);
     const err = await failure(down.verify(await sign(k1, base())));
     t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
     t.equal(err.statusCode, 502);
     t.match(err.reason, /jwks/);
 
-    const noDiscovery = new ExternalJwtVerifier([{ issuer: `http://127.0.0.1:${port}/x`, audience: ['http://b'], groupsClaim: 'groups' }]);
+    const noDiscovery = new ExternalJwtVerifier([
+      { issuer: `http://127.0.0.1:${port}/x`, audience: ['http://b'], groupsClaim: 'groups' },
+    ]);
     const err2 = await failure(noDiscovery.verify(await sign(k1, { ...base(), iss: `http://127.0.0.1:${port}/x` })));
     t.ok(err2 instanceof Errors.IDP_UNAVAILABLE);
     t.match(err2.reason, /discovery/);
@@ -186,24 +215,46 @@ t.test('external JWTs', async (t) => {
 
   t.test('a failing issuer is not asked again on every request: its failure is remembered, with backoff', async (t) => {
     idp.state.down = true;
-    const v = new ExternalJwtVerifier([{ issuer: iss, audience: ['http://b'], groupsClaim: 'groups' }], { failureBackoffMs: 300 });
+    const v = new ExternalJwtVerifier([{ issuer: iss, audience: ['http://b'], groupsClaim: 'groups' }], {
+      failureBackoffMs: 300,
+    });
     const token = await sign(k1, base());
     const before = idp.state.requests;
     for (let i = 0; i < 10; i += 1) {
       const err = await failure(v.verify(token));
       t.ok(err instanceof Errors.IDP_UNAVAILABLE, `request ${i + 1}: IDP_UNAVAILABLE as before`);
     }
-    t.equal(idp.state.requests - before, 2, '10 requests: one discovery attempt (its two metadata URLs), not 20 fetches');
+    t.equal(
+      idp.state.requests - before,
+      2,
+      '10 requests: one discovery attempt (its two metadata URLs), not 20 fetches',
+    );
     idp.state.down = false;
-    t.ok((await failure(v.verify(token))) instanceof Errors.IDP_UNAVAILABLE, 'still remembered right after the issuer recovered');
+    t.ok(
+      (await failure(v.verify(token))) instanceof Errors.IDP_UNAVAILABLE,
+      'still remembered right after the issuer recovered',
+    );
     t.equal(idp.state.requests - before, 2);
     await new Promise((r) => setTimeout(r, 350));
     t.equal((await v.verify(token)).sub, 'u-1', 'after the backoff the issuer is asked again, and it works');
   });
 
   t.test('configuration checks', async (t) => {
-    t.throws(() => new ExternalJwtVerifier([{ issuer: 'http://idp.example.com', audience: ['x'], groupsClaim: 'groups' }]), /https/);
-    t.throws(() => new ExternalJwtVerifier([{ issuer: 'urn:x', audience: ['x'], jwksUri: 'http://idp.example.com/keys', groupsClaim: 'groups' }]), /https/);
-    t.ok(new ExternalJwtVerifier([{ issuer: 'urn:x', audience: ['x'], jwksUri: 'https://idp.example.com/keys', groupsClaim: 'groups' }]).handles('urn:x'));
+    t.throws(
+      () => new ExternalJwtVerifier([{ issuer: 'http://idp.example.com', audience: ['x'], groupsClaim: 'groups' }]),
+      /https/,
+    );
+    t.throws(
+      () =>
+        new ExternalJwtVerifier([
+          { issuer: 'urn:x', audience: ['x'], jwksUri: 'http://idp.example.com/keys', groupsClaim: 'groups' },
+        ]),
+      /https/,
+    );
+    t.ok(
+      new ExternalJwtVerifier([
+        { issuer: 'urn:x', audience: ['x'], jwksUri: 'https://idp.example.com/keys', groupsClaim: 'groups' },
+      ]).handles('urn:x'),
+    );
   });
 });

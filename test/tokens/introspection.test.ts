@@ -46,18 +46,21 @@ t.test('against the dev IdP (oidc-provider)', async (t) => {
   const cfg = { endpoint, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
   const bob = { username: 'bob', password: 'bob' };
 
-  t.test('a live token the IdP minted for its own client (no audience of ours): active is not enough, refused and remembered briefly', async (t) => {
-    const { tokens } = await rpLogin(config, bob);
-    const counting = countingFetch();
-    const v = new IntrospectionVerifier(cfg, { fetch: counting, defaultAudience: () => ['http://127.0.0.1:1/mcp'] });
-    const err = await failure(v.verify(tokens!.access_token));
-    t.ok(err instanceof Errors.INVALID_TOKEN);
-    t.equal(err.statusCode, 401);
-    t.equal(err.reason, 'audience_mismatch');
-    const again = await failure(v.verify(tokens!.access_token));
-    t.equal(again.reason, 'inactive(cached)');
-    t.equal(counting.calls, 1, 'no second request to the IdP');
-  });
+  t.test(
+    'a live token the IdP minted for its own client (no audience of ours): active is not enough, refused and remembered briefly',
+    async (t) => {
+      const { tokens } = await rpLogin(config, bob);
+      const counting = countingFetch();
+      const v = new IntrospectionVerifier(cfg, { fetch: counting, defaultAudience: () => ['http://127.0.0.1:1/mcp'] });
+      const err = await failure(v.verify(tokens!.access_token));
+      t.ok(err instanceof Errors.INVALID_TOKEN);
+      t.equal(err.statusCode, 401);
+      t.equal(err.reason, 'audience_mismatch');
+      const again = await failure(v.verify(tokens!.access_token));
+      t.equal(again.reason, 'inactive(cached)');
+      t.equal(counting.calls, 1, 'no second request to the IdP');
+    },
+  );
 
   t.test('revoked and garbage tokens are INVALID_TOKEN', async (t) => {
     const { tokens } = await rpLogin(config, bob);
@@ -103,7 +106,10 @@ t.test('against the dev IdP (oidc-provider)', async (t) => {
 t.test('endpoint down → IDP_UNAVAILABLE', async (t) => {
   const port = await freePort();
   const counting = countingFetch();
-  const v = new IntrospectionVerifier({ endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'c', clientSecret: 's' }, { fetch: counting });
+  const v = new IntrospectionVerifier(
+    { endpoint: `http://127.0.0.1:${port}/introspect`, clientId: 'c', clientSecret: 's' },
+    { fetch: counting },
+  );
   for (let i = 0; i < 10; i += 1) {
     const err = await failure(v.verify(`some-token-${i}`));
     t.ok(err instanceof Errors.IDP_UNAVAILABLE, String(err));
@@ -131,19 +137,47 @@ t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
   const now = () => Math.floor(Date.now() / 1000);
   // Every active answer below names this audience, the one the verifiers are configured with.
   const AUD = 'https://proxy.example/mcp/tickets';
-  const stubCfg = (over: Record<string, unknown> = {}) => ({ endpoint, clientId: 'c', clientSecret: 's', audience: [AUD], ...over });
-
-  t.test('request shape and principal', async (t) => {
-    answer = { active: true, username: 'carol', email: 'carol@example.com', groups: ['ops', 'dev'], scope: 'mcp read', exp: now() + 600, token_type: 'Bearer', aud: AUD };
-    const v = new IntrospectionVerifier(stubCfg({ clientId: 'my client', clientSecret: 's:e/c' }));
-    const p = await v.verify('tok-1');
-    t.same(p, { sub: 'carol', email: 'carol@example.com', name: 'carol', groups: ['ops', 'dev'], scopes: ['mcp', 'read'], source: 'external', issuer: new URL(endpoint).origin, expiresAt: (answer.exp as number) * 1000 });
-    t.equal(seen.type, 'application/x-www-form-urlencoded');
-    t.same(Object.fromEntries(new URLSearchParams(seen.body)), { token: 'tok-1', token_type_hint: 'access_token' });
-    t.equal(Buffer.from(seen.auth!.replace(/^Basic /, ''), 'base64').toString(), 'my+client:s%3Ae%2Fc', 'client_secret_basic, form-encoded');
+  const stubCfg = (over: Record<string, unknown> = {}) => ({
+    endpoint,
+    clientId: 'c',
+    clientSecret: 's',
+    audience: [AUD],
+    ...over,
   });
 
-  t.test('issuer, when configured, must equal the answer\'s iss', async (t) => {
+  t.test('request shape and principal', async (t) => {
+    answer = {
+      active: true,
+      username: 'carol',
+      email: 'carol@example.com',
+      groups: ['ops', 'dev'],
+      scope: 'mcp read',
+      exp: now() + 600,
+      token_type: 'Bearer',
+      aud: AUD,
+    };
+    const v = new IntrospectionVerifier(stubCfg({ clientId: 'my client', clientSecret: 's:e/c' }));
+    const p = await v.verify('tok-1');
+    t.same(p, {
+      sub: 'carol',
+      email: 'carol@example.com',
+      name: 'carol',
+      groups: ['ops', 'dev'],
+      scopes: ['mcp', 'read'],
+      source: 'external',
+      issuer: new URL(endpoint).origin,
+      expiresAt: (answer.exp as number) * 1000,
+    });
+    t.equal(seen.type, 'application/x-www-form-urlencoded');
+    t.same(Object.fromEntries(new URLSearchParams(seen.body)), { token: 'tok-1', token_type_hint: 'access_token' });
+    t.equal(
+      Buffer.from(seen.auth!.replace(/^Basic /, ''), 'base64').toString(),
+      'my+client:s%3Ae%2Fc',
+      'client_secret_basic, form-encoded',
+    );
+  });
+
+  t.test("issuer, when configured, must equal the answer's iss", async (t) => {
     const v = new IntrospectionVerifier(stubCfg({ issuer: 'https://idp.example' }), { inactiveTtlMs: 0 });
     for (const iss of [undefined, 'https://evil.example', 'https://idp.example/']) {
       answer = { active: true, sub: 'x', aud: AUD, ...(iss ? { iss } : {}) };
@@ -153,9 +187,12 @@ t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
     t.equal((await v.verify('tok-iss-ok')).sub, 'x');
   });
 
-  t.test('without configured audiences the proxy\'s own resources are the default', async (t) => {
+  t.test("without configured audiences the proxy's own resources are the default", async (t) => {
     const resources = new Map([['https://proxy.example/mcp/tickets', []]]);
-    const v = new IntrospectionVerifier({ endpoint, clientId: 'c', clientSecret: 's' }, { inactiveTtlMs: 0, activeTtlMs: 0, defaultAudience: () => proxyAudiences('https://proxy.example', resources) });
+    const v = new IntrospectionVerifier(
+      { endpoint, clientId: 'c', clientSecret: 's' },
+      { inactiveTtlMs: 0, activeTtlMs: 0, defaultAudience: () => proxyAudiences('https://proxy.example', resources) },
+    );
     for (const aud of ['https://proxy.example', 'https://proxy.example/mcp', AUD]) {
       answer = { active: true, sub: 'x', aud };
       t.equal((await v.verify(`tok-default-${aud}`)).sub, 'x', `${aud} accepted`);
@@ -183,12 +220,28 @@ t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
     const v = new IntrospectionVerifier(stubCfg(), { inactiveTtlMs: 0 });
     for (const [what, a, reason] of [
       ['no subject', { active: true, scope: 'x', aud: AUD }, 'unusable_active_response'],
-      ['sender-constrained (DPoP)', { active: true, sub: 'x', cnf: { jkt: 'abc' }, token_type: 'DPoP', aud: AUD }, 'unusable_active_response'],
-      ['a refresh token', { active: true, sub: 'x', token_type: 'refresh_token', aud: AUD }, 'unusable_active_response'],
+      [
+        'sender-constrained (DPoP)',
+        { active: true, sub: 'x', cnf: { jkt: 'abc' }, token_type: 'DPoP', aud: AUD },
+        'unusable_active_response',
+      ],
+      [
+        'a refresh token',
+        { active: true, sub: 'x', token_type: 'refresh_token', aud: AUD },
+        'unusable_active_response',
+      ],
       ['a Keycloak refresh token', { active: true, sub: 'x', typ: 'Refresh', aud: AUD }, 'unusable_active_response'],
       ['active as a string', { active: 'true', sub: 'x', aud: AUD }, 'inactive'],
-      ['another API\'s token', { active: true, sub: 'x', aud: 'https://other-api.example/', client_id: 'some-other-app' }, 'audience_mismatch'],
-      ['another API\'s token, aud as a list', { active: true, sub: 'x', aud: ['https://other-api.example/', 'https://proxy.example/mcp/tickets/'] }, 'audience_mismatch'],
+      [
+        "another API's token",
+        { active: true, sub: 'x', aud: 'https://other-api.example/', client_id: 'some-other-app' },
+        'audience_mismatch',
+      ],
+      [
+        "another API's token, aud as a list",
+        { active: true, sub: 'x', aud: ['https://other-api.example/', 'https://proxy.example/mcp/tickets/'] },
+        'audience_mismatch',
+      ],
       ['no aud at all', { active: true, sub: 'x' }, 'audience_mismatch'],
       ['aud of the wrong type', { active: true, sub: 'x', aud: { AUD } }, 'audience_mismatch'],
     ] as const) {
@@ -198,6 +251,10 @@ t.test('claim mapping and cache lifetime (stub endpoint)', async (t) => {
       t.equal(err.reason, reason, `${what}: ${reason}`);
     }
     answer = { active: true, sub: 'x', aud: ['https://other-api.example/', AUD] };
-    t.equal((await v.verify('tok-ok')).sub, 'x', 'one of several audiences is ours; no exp: accepted, cached 60 s at most');
+    t.equal(
+      (await v.verify('tok-ok')).sub,
+      'x',
+      'one of several audiences is ours; no exp: accepted, cached 60 s at most',
+    );
   });
 });

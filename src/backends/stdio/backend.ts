@@ -54,7 +54,10 @@ export class StdioBackend implements Backend {
   private readonly log: FastifyBaseLogger;
   private closing = false;
 
-  constructor(private definition: BackendConfig, private readonly deps: StdioBackendDeps) {
+  constructor(
+    private definition: BackendConfig,
+    private readonly deps: StdioBackendDeps,
+  ) {
     this.stdio = definition.stdio!;
     this.audience = [definition.name];
     this.log = deps.log.child({ backend: definition.name });
@@ -83,13 +86,15 @@ export class StdioBackend implements Backend {
   async forward({ req, reply, principal, request }: McpForward): Promise<void> {
     if (req.method === 'POST' && !request.json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
     const sessionId = request.sessionId;
-    const initialize = req.method === 'POST' && request.messages.some((m) => m.method === 'initialize' && isInitializeRequest(m));
+    const initialize =
+      req.method === 'POST' && request.messages.some((m) => m.method === 'initialize' && isInitializeRequest(m));
     if (!initialize && isStatelessRequest(req.headers)) return this.stateless(req, reply, principal, request);
     let session: StdioSession;
     if (sessionId !== undefined) {
       const found = this.sessions.get(sessionId);
       if (!found) return this.elsewhere(req, reply, sessionId, principal);
-      if (principalKey(found.link.principal) !== principalKey(principal)) throw foreignSession(req, this.name, principal);
+      if (principalKey(found.link.principal) !== principalKey(principal))
+        throw foreignSession(req, this.name, principal);
       session = found;
       this.keepRegistered(session);
     } else if (initialize) {
@@ -115,12 +120,26 @@ export class StdioBackend implements Backend {
    * request for `isolation: session`), initialized by the proxy, answered as JSON or SSE.
    * `server/discover` is answered from the child's InitializeResult.
    */
-  private async stateless(req: McpForward['req'], reply: McpForward['reply'], principal: Principal, request: McpRequest): Promise<void> {
-    if (req.method !== 'POST') throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
+  private async stateless(
+    req: McpForward['req'],
+    reply: McpForward['reply'],
+    principal: Principal,
+    request: McpRequest,
+  ): Promise<void> {
+    if (req.method !== 'POST')
+      throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
     const m: Partial<RpcMessage> = request.batch ? {} : request.messages[0]!;
     const requested = req.headers['mcp-protocol-version'];
     if (requested !== STATELESS_REVISION) {
-      return void reply.code(400).type('application/json').send(rpcError(m.id ?? null, UNSUPPORTED_PROTOCOL_VERSION, 'Unsupported protocol version', { supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS], requested }));
+      return void reply
+        .code(400)
+        .type('application/json')
+        .send(
+          rpcError(m.id ?? null, UNSUPPORTED_PROTOCOL_VERSION, 'Unsupported protocol version', {
+            supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS],
+            requested,
+          }),
+        );
     }
     const session = this.open(principal, true);
     reply.raw.once('close', () => this.end(session.http.id));
@@ -128,14 +147,33 @@ export class StdioBackend implements Backend {
     try {
       init = await session.bridge.ready(session.link);
     } catch (e) {
-      this.log.warn({ event: 'stdio.initialize_failed', reason: (e as Error).message }, 'stdio server did not initialize');
+      this.log.warn(
+        { event: 'stdio.initialize_failed', reason: (e as Error).message },
+        'stdio server did not initialize',
+      );
       this.end(session.http.id);
       throw new Errors.BACKEND_UNAVAILABLE(this.name);
     }
-    if (m.method !== 'server/discover') return session.http.post(req, reply, request, (msg) => session.bridge.fromClient(session.link, msg));
-    const { capabilities = {}, serverInfo, instructions } = init as { capabilities?: unknown; serverInfo?: unknown; instructions?: string };
-    const result = { resultType: 'complete', supportedVersions: [STATELESS_REVISION], capabilities, ...(instructions ? { instructions } : {}), ttlMs: 60_000, cacheScope: 'private', _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo } };
-    reply.code(200).type('application/json').send({ jsonrpc: '2.0', id: m.id ?? null, result });
+    if (m.method !== 'server/discover')
+      return session.http.post(req, reply, request, (msg) => session.bridge.fromClient(session.link, msg));
+    const {
+      capabilities = {},
+      serverInfo,
+      instructions,
+    } = init as { capabilities?: unknown; serverInfo?: unknown; instructions?: string };
+    const result = {
+      resultType: 'complete',
+      supportedVersions: [STATELESS_REVISION],
+      capabilities,
+      ...(instructions ? { instructions } : {}),
+      ttlMs: 60_000,
+      cacheScope: 'private',
+      _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo },
+    };
+    reply
+      .code(200)
+      .type('application/json')
+      .send({ jsonrpc: '2.0', id: m.id ?? null, result });
   }
 
   private open(principal: Principal, stateless = false): StdioSession {
@@ -150,9 +188,12 @@ export class StdioBackend implements Backend {
         return http.getStreamOpen;
       },
       deliver: (msg, relatedRequestId) => {
-        if (!http.deliver(msg, relatedRequestId)) this.log.debug({ event: 'stdio.undeliverable' }, 'message for a closed stream dropped');
+        if (!http.deliver(msg, relatedRequestId))
+          this.log.debug({ event: 'stdio.undeliverable' }, 'message for a closed stream dropped');
       },
-      filterResult: !this.deps.enforced() ? undefined : (method, result) => filterListResult(principal, this.config, method, result),
+      filterResult: !this.deps.enforced()
+        ? undefined
+        : (method, result) => filterListResult(principal, this.config, method, result),
       gone: () => this.end(http.id),
       stateless,
     };
@@ -163,9 +204,15 @@ export class StdioBackend implements Backend {
   }
 
   /** A session this replica does not hold: relayed to the replica that does, else 404. */
-  private async elsewhere(req: McpForward['req'], reply: McpForward['reply'], sessionId: string, principal: Principal): Promise<void> {
+  private async elsewhere(
+    req: McpForward['req'],
+    reply: McpForward['reply'],
+    sessionId: string,
+    principal: Principal,
+  ): Promise<void> {
     const replicas = this.deps.replicas;
-    const home = replicas && !replicas.relayed(req, sessionId) ? await replicas.lookup(this.name, sessionId) : undefined;
+    const home =
+      replicas && !replicas.relayed(req, sessionId) ? await replicas.lookup(this.name, sessionId) : undefined;
     if (!home || home.replica === replicas!.self) throw new Errors.MCP_SESSION_NOT_FOUND();
     if (home.sub !== principalKey(principal)) throw foreignSession(req, this.name, principal);
     await replicas!.relay(req, reply, this.name, sessionId, home);
@@ -191,7 +238,9 @@ export class StdioBackend implements Backend {
   private keepRegistered(s: StdioSession): void {
     if (!this.deps.replicas || Date.now() - s.registeredAt < this.registrationTtl / 4) return;
     s.registeredAt = Date.now();
-    void this.deps.replicas.register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl).catch(() => undefined);
+    void this.deps.replicas
+      .register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl)
+      .catch(() => undefined);
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
@@ -203,16 +252,35 @@ export class StdioBackend implements Backend {
     if (existing && !existing.child.exited) return existing;
     const owned = [...this.bridges.values()].filter((b) => !b.child.exited);
     const perUser = this.stdio.maxProcessesPerUser;
-    if (owned.length >= this.stdio.maxProcesses || (perUser !== undefined && owned.filter((b) => b.owner === who).length >= perUser)) {
+    if (
+      owned.length >= this.stdio.maxProcesses ||
+      (perUser !== undefined && owned.filter((b) => b.owner === who).length >= perUser)
+    ) {
       this.log.warn({ event: 'stdio.full', processes: owned.length, sub: p.sub }, 'stdio backend at maxProcesses');
       throw new Errors.BACKEND_BUSY(this.name);
     }
-    const identityEnv: Record<string, string> = (this.config.identity?.env ?? iso === 'user') && iso !== 'shared'
-      ? { MCP_PROXY_USER_SUB: p.sub, MCP_PROXY_USER_EMAIL: p.email ?? '', MCP_PROXY_USER_GROUPS: p.groups.join(',') }
-      : {};
-    const child = new StdioChild({ command: this.stdio.command, args: this.stdio.args, cwd: this.stdio.cwd, env: childEnv(this.stdio.env, identityEnv), log: this.log.child({ isolation: key.split(':')[0] }) });
-    this.log.info({ event: 'stdio.spawn', pid: child.pid, isolation: iso, sub: iso === 'shared' ? undefined : p.sub }, 'stdio server started');
-    const bridge = new ChildBridge(child, { log: this.log, requestTimeoutMs: this.stdio.requestTimeout, meta: this.config.identity?.meta ?? true, shared: iso === 'shared', owner: iso === 'shared' ? undefined : who });
+    const identityEnv: Record<string, string> =
+      (this.config.identity?.env ?? iso === 'user') && iso !== 'shared'
+        ? { MCP_PROXY_USER_SUB: p.sub, MCP_PROXY_USER_EMAIL: p.email ?? '', MCP_PROXY_USER_GROUPS: p.groups.join(',') }
+        : {};
+    const child = new StdioChild({
+      command: this.stdio.command,
+      args: this.stdio.args,
+      cwd: this.stdio.cwd,
+      env: childEnv(this.stdio.env, identityEnv),
+      log: this.log.child({ isolation: key.split(':')[0] }),
+    });
+    this.log.info(
+      { event: 'stdio.spawn', pid: child.pid, isolation: iso, sub: iso === 'shared' ? undefined : p.sub },
+      'stdio server started',
+    );
+    const bridge = new ChildBridge(child, {
+      log: this.log,
+      requestTimeoutMs: this.stdio.requestTimeout,
+      meta: this.config.identity?.meta ?? true,
+      shared: iso === 'shared',
+      owner: iso === 'shared' ? undefined : who,
+    });
     child.proc.once('exit', () => {
       if (this.bridges.get(key) === bridge) this.bridges.delete(key);
     });
@@ -245,7 +313,9 @@ export class StdioBackend implements Backend {
 
   async status(): Promise<BackendStatus> {
     const ok = commandExists(this.stdio.command, this.stdio.env.PATH ?? process.env.PATH ?? '', this.stdio.cwd);
-    return ok ? { ok: true, detail: `${this.processes.length} process(es)` } : { ok: false, detail: `command not found: ${this.stdio.command}` };
+    return ok
+      ? { ok: true, detail: `${this.processes.length} process(es)` }
+      : { ok: false, detail: `command not found: ${this.stdio.command}` };
   }
 
   holds(sessionId: string): boolean {
@@ -258,7 +328,8 @@ export class StdioBackend implements Backend {
   /** Sessions held here, and live children: busy (a request in flight), idle (sessions attached), detached (none: reaped when idle). */
   stats(): BackendStats {
     const processes = { busy: 0, idle: 0, detached: 0 };
-    for (const b of this.bridges.values()) if (!b.child.exited) processes[b.busy ? 'busy' : b.sessions.size ? 'idle' : 'detached']++;
+    for (const b of this.bridges.values())
+      if (!b.child.exited) processes[b.busy ? 'busy' : b.sessions.size ? 'idle' : 'detached']++;
     return { sessions: this.sessions.size, processes };
   }
 
@@ -282,6 +353,7 @@ export class StdioBackend implements Backend {
 }
 
 function commandExists(command: string, pathVar: string, cwd?: string): boolean {
-  if (isAbsolute(command) || command.includes('/')) return existsSync(isAbsolute(command) ? command : join(cwd ?? process.cwd(), command));
+  if (isAbsolute(command) || command.includes('/'))
+    return existsSync(isAbsolute(command) ? command : join(cwd ?? process.cwd(), command));
   return pathVar.split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
 }

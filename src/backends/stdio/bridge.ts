@@ -29,7 +29,11 @@ export interface BridgeOptions {
 /** JSON-RPC method not found: what the child is told when no client can take its request. */
 const METHOD_NOT_FOUND = -32601;
 
-const LIST_CHANGED = new Set(['notifications/tools/list_changed', 'notifications/prompts/list_changed', 'notifications/resources/list_changed']);
+const LIST_CHANGED = new Set([
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+]);
 
 export class ChildBridge {
   readonly sessions = new Set<SessionLink>();
@@ -37,7 +41,10 @@ export class ChildBridge {
   private nextId = 1;
   private readonly inflight: InFlight;
   private readonly prefs = new SessionPrefs();
-  private readonly serverRequests = new Map<string, { childId: RequestId; session: SessionLink; relatedRequestId?: RequestId }>();
+  private readonly serverRequests = new Map<
+    string,
+    { childId: RequestId; session: SessionLink; relatedRequestId?: RequestId }
+  >();
   private initResult?: unknown;
   private initWaiters: Array<{ session: SessionLink; id: RequestId }> = [];
   private initInFlight = false;
@@ -47,7 +54,10 @@ export class ChildBridge {
     return this.opts.owner;
   }
 
-  constructor(readonly child: StdioChild, private readonly opts: BridgeOptions) {
+  constructor(
+    readonly child: StdioChild,
+    private readonly opts: BridgeOptions,
+  ) {
     this.inflight = new InFlight(opts.requestTimeoutMs);
     child.onmessage = (m) => this.fromChild(m);
     child.onexit = (info) => this.onExit(info);
@@ -64,13 +74,20 @@ export class ChildBridge {
    */
   detach(s: SessionLink): void {
     this.sessions.delete(s);
-    for (const [id, p] of this.inflight.ofSession(s)) if (p.method !== 'initialize') this.cancel(id, { reason: 'the client session ended' });
+    for (const [id, p] of this.inflight.ofSession(s))
+      if (p.method !== 'initialize') this.cancel(id, { reason: 'the client session ended' });
     for (const [clientId, r] of this.serverRequests) {
       if (r.session !== s) continue;
       this.serverRequests.delete(clientId);
       this.child.send(rpcError(r.childId, INTERNAL_ERROR, 'the client session ended'));
     }
-    for (const uri of this.prefs.detach(s)) this.child.send({ jsonrpc: '2.0', id: `proxy-${this.nextId++}`, method: 'resources/unsubscribe', params: { uri } });
+    for (const uri of this.prefs.detach(s))
+      this.child.send({
+        jsonrpc: '2.0',
+        id: `proxy-${this.nextId++}`,
+        method: 'resources/unsubscribe',
+        params: { uri },
+      });
   }
 
   get busy(): boolean {
@@ -98,15 +115,30 @@ export class ChildBridge {
         },
         gone: () => reject(new Error('the stdio server exited')),
       };
-      this.clientRequest(probe, { jsonrpc: '2.0', id: 'proxy-initialize', method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcp-oidc-proxy', version: '1' } } });
+      this.clientRequest(probe, {
+        jsonrpc: '2.0',
+        id: 'proxy-initialize',
+        method: 'initialize',
+        params: {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: {},
+          clientInfo: { name: 'mcp-oidc-proxy', version: '1' },
+        },
+      });
     });
   }
 
   /** A message a client POSTed on session `s` (each message of a batch on its own). */
   fromClient(s: SessionLink, msg: RpcMessage): void {
     s.lastActive = this.lastActive = Date.now();
-    if (msg.method !== undefined && msg.id !== undefined) return this.clientRequest(s, msg);
-    if (msg.method !== undefined) return this.clientNotification(s, msg);
+    if (msg.method !== undefined && msg.id !== undefined) {
+      this.clientRequest(s, msg);
+      return;
+    }
+    if (msg.method !== undefined) {
+      this.clientNotification(s, msg);
+      return;
+    }
     const mapped = this.serverRequests.get(String(msg.id));
     if (!mapped || mapped.session !== s) return;
     this.serverRequests.delete(String(msg.id));
@@ -123,7 +155,8 @@ export class ChildBridge {
     }
     const params = withIdentityMeta(msg.params, s.principal, this.opts.meta);
     let answered: ((m: { result?: unknown }) => void) | undefined;
-    if (msg.method === 'resources/subscribe') answered = (m) => void (m.result && this.prefs.subscribe(s, String(params.uri)));
+    if (msg.method === 'resources/subscribe')
+      answered = (m) => void (m.result && this.prefs.subscribe(s, String(params.uri)));
     if (msg.method === 'resources/unsubscribe' && !this.prefs.unsubscribe(s, String(params.uri))) {
       return s.deliver({ jsonrpc: '2.0', id: msg.id!, result: {} });
     }
@@ -132,8 +165,16 @@ export class ChildBridge {
     const meta = params._meta as Record<string, unknown> | undefined;
     const progressToken = meta?.progressToken as string | number | undefined;
     if (progressToken !== undefined) params._meta = { ...meta, progressToken: childId };
-    this.inflight.add(childId, { session: s, originalId: msg.id!, method: msg.method!, progressToken, answered, timer: setTimeout(() => this.timeout(childId), this.opts.requestTimeoutMs) });
-    if (!this.child.send({ jsonrpc: '2.0', id: childId, method: msg.method!, params })) this.fail(childId, 'the stdio server is not running');
+    this.inflight.add(childId, {
+      session: s,
+      originalId: msg.id!,
+      method: msg.method!,
+      progressToken,
+      answered,
+      timer: setTimeout(() => this.timeout(childId), this.opts.requestTimeoutMs),
+    });
+    if (!this.child.send({ jsonrpc: '2.0', id: childId, method: msg.method!, params }))
+      this.fail(childId, 'the stdio server is not running');
   }
 
   private clientNotification(s: SessionLink, msg: RpcMessage) {
@@ -158,7 +199,8 @@ export class ChildBridge {
   private fromChild(msg: RpcMessage) {
     this.lastActive = Date.now();
     if (msg.method === undefined) return this.childResponse(msg);
-    if (msg.id !== undefined && msg.method === 'ping') return void this.child.send({ jsonrpc: '2.0', id: msg.id, result: {} });
+    if (msg.id !== undefined && msg.method === 'ping')
+      return void this.child.send({ jsonrpc: '2.0', id: msg.id, result: {} });
     if (msg.method === 'notifications/progress') {
       const p = this.inflight.byProgressToken(msg.params?.progressToken);
       return p?.session.deliver({ ...msg, params: { ...msg.params, progressToken: p.progressToken } }, p.originalId);
@@ -174,18 +216,29 @@ export class ChildBridge {
     }
     const target = this.attribute();
     if (!target) {
-      if (msg.id !== undefined) this.child.send(rpcError(msg.id, INTERNAL_ERROR, 'no client session can take this request'));
-      this.opts.log.debug({ event: 'stdio.unattributed', method: msg.method }, 'server message with no session to deliver to: dropped');
+      if (msg.id !== undefined)
+        this.child.send(rpcError(msg.id, INTERNAL_ERROR, 'no client session can take this request'));
+      this.opts.log.debug(
+        { event: 'stdio.unattributed', method: msg.method },
+        'server message with no session to deliver to: dropped',
+      );
       return;
     }
     if (msg.id === undefined) {
       if (target.session.stateless && msg.method !== 'notifications/message') return; // no unrelated messages on a 2026-07-28 request's stream
-      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level)) target.session.deliver(msg , target.relatedRequestId);
+      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level))
+        target.session.deliver(msg, target.relatedRequestId);
       return;
     }
     // MCP 2026-07-28 has no server→client requests (MRTR replaces them).
-    if (target.session.stateless) return void this.child.send(rpcError(msg.id, METHOD_NOT_FOUND, `the client (MCP 2026-07-28) cannot answer ${msg.method}`));
-    if (!this.prefs.canAnswer(target.session, msg.method)) return void this.child.send(rpcError(msg.id, METHOD_NOT_FOUND, `the client did not declare the capability ${msg.method} needs`));
+    if (target.session.stateless)
+      return void this.child.send(
+        rpcError(msg.id, METHOD_NOT_FOUND, `the client (MCP 2026-07-28) cannot answer ${msg.method}`),
+      );
+    if (!this.prefs.canAnswer(target.session, msg.method))
+      return void this.child.send(
+        rpcError(msg.id, METHOD_NOT_FOUND, `the client did not declare the capability ${msg.method} needs`),
+      );
     const clientId = `srv-${this.nextId++}`;
     this.serverRequests.set(clientId, { childId: msg.id as RequestId, ...target });
     target.session.deliver({ ...msg, id: clientId }, target.relatedRequestId);
@@ -209,7 +262,8 @@ export class ChildBridge {
       if (msg.result) this.initResult = msg.result;
       for (const w of this.initWaiters.splice(0)) w.session.deliver({ ...msg, id: w.id });
     }
-    const result = msg.result !== undefined && p.session.filterResult ? p.session.filterResult(p.method, msg.result) : msg.result;
+    const result =
+      msg.result !== undefined && p.session.filterResult ? p.session.filterResult(p.method, msg.result) : msg.result;
     p.session.deliver({ ...msg, ...(result !== undefined ? { result } : {}), id: p.originalId });
   }
 
@@ -241,7 +295,10 @@ export class ChildBridge {
   private timeout(childId: number) {
     const p = this.inflight.get(childId);
     if (!p) return;
-    this.opts.log.warn({ event: 'stdio.timeout', method: p.method, pid: this.child.pid }, 'stdio server did not answer in time');
+    this.opts.log.warn(
+      { event: 'stdio.timeout', method: p.method, pid: this.child.pid },
+      'stdio server did not answer in time',
+    );
     const init = p.method === 'initialize';
     this.fail(childId, `the stdio server did not answer ${p.method} in time`, !init);
     if (init) void this.child.stop();
@@ -249,7 +306,14 @@ export class ChildBridge {
 
   private onExit(info: { code: number | null; signal: NodeJS.Signals | null; error?: Error }) {
     const expected = this.sessions.size === 0 && this.inflight.size === 0;
-    const fields = { event: 'stdio.exit', pid: this.child.pid, code: info.code, signal: info.signal, error: info.error?.message, stderr: this.child.stderrTail.slice(-10) };
+    const fields = {
+      event: 'stdio.exit',
+      pid: this.child.pid,
+      code: info.code,
+      signal: info.signal,
+      error: info.error?.message,
+      stderr: this.child.stderrTail.slice(-10),
+    };
     if (expected) this.opts.log.info(fields, 'stdio server exited');
     else this.opts.log.error(fields, 'stdio server exited with sessions attached');
     for (const id of this.inflight.ids()) this.fail(id, 'the stdio server exited');

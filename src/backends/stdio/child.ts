@@ -21,7 +21,10 @@ export interface ChildOptions {
   log: FastifyBaseLogger;
 }
 
-export function childEnv(configured: Record<string, string>, identity: Record<string, string> = {}): Record<string, string> {
+export function childEnv(
+  configured: Record<string, string>,
+  identity: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   return { ...env, ...configured, ...identity };
@@ -40,7 +43,12 @@ export class StdioChild {
 
   constructor(opts: ChildOptions) {
     this.log = opts.log;
-    this.proc = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    this.proc = spawn(opts.command, opts.args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (chunk: string) => this.onStdout(chunk));
     this.proc.stderr.setEncoding('utf8');
@@ -89,7 +97,10 @@ export class StdioChild {
       if (line.trim()) this.onLine(line);
     }
     if (this.buffer.length > MAX_LINE_BYTES) {
-      this.log.error({ event: 'stdio.line_too_long', bytes: this.buffer.length }, 'stdio server wrote an over-long line: dropped');
+      this.log.error(
+        { event: 'stdio.line_too_long', bytes: this.buffer.length },
+        'stdio server wrote an over-long line: dropped',
+      );
       this.buffer = '';
     }
   }
@@ -99,11 +110,17 @@ export class StdioChild {
     try {
       msg = JSON.parse(line);
     } catch {
-      this.log.warn({ event: 'stdio.bad_output', sample: line.slice(0, 200) }, 'stdio server wrote non-JSON to stdout: ignored');
+      this.log.warn(
+        { event: 'stdio.bad_output', sample: line.slice(0, 200) },
+        'stdio server wrote non-JSON to stdout: ignored',
+      );
       return;
     }
     if (!msg || typeof msg !== 'object' || (msg as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
-      this.log.warn({ event: 'stdio.bad_output', sample: line.slice(0, 200) }, 'stdio server wrote a non-JSON-RPC message: ignored');
+      this.log.warn(
+        { event: 'stdio.bad_output', sample: line.slice(0, 200) },
+        'stdio server wrote a non-JSON-RPC message: ignored',
+      );
       return;
     }
     this.onmessage?.(msg as RpcMessage);

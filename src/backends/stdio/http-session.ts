@@ -30,7 +30,14 @@ class Exchange {
   private readonly answers: Message[] = [];
   private stream?: PassThrough;
 
-  constructor(ids: RequestId[], private readonly batch: boolean, sseOnly: boolean, private readonly reply: FastifyReply, private readonly done: () => void, private readonly answered: () => void = () => undefined) {
+  constructor(
+    ids: RequestId[],
+    private readonly batch: boolean,
+    sseOnly: boolean,
+    private readonly reply: FastifyReply,
+    private readonly done: () => void,
+    private readonly answered: () => void = () => undefined,
+  ) {
     this.waiting = new Set(ids);
     if (sseOnly) this.toStream();
   }
@@ -64,7 +71,11 @@ class Exchange {
   private finish(): void {
     this.done();
     if (this.stream) this.stream.end();
-    else this.reply.code(200).type('application/json').send(JSON.stringify(this.batch ? this.answers : this.answers[0]));
+    else
+      this.reply
+        .code(200)
+        .type('application/json')
+        .send(JSON.stringify(this.batch ? this.answers : this.answers[0]));
   }
 }
 
@@ -81,7 +92,12 @@ export class McpHttpSession {
    * A POST (its messages checked by the pipeline's validate stage): `forward` hands each
    * message to the child. Resolves once the reply is under way (JSON sent, or the SSE stream started).
    */
-  post(req: FastifyRequest, reply: FastifyReply, request: Pick<McpRequest, 'messages' | 'batch'>, forward: (m: Message) => void): void {
+  post(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    request: Pick<McpRequest, 'messages' | 'batch'>,
+    forward: (m: Message) => void,
+  ): void {
     const { messages } = request;
     const ids = messages.filter((m) => m.method !== undefined && m.id != null).map((m) => m.id!);
     if (!ids.length) {
@@ -90,18 +106,28 @@ export class McpHttpSession {
       return;
     }
     const accept = String(req.headers.accept ?? '');
-    const sseOnly = accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*');
-    const exchange = new Exchange(ids, request.batch, sseOnly, reply, () => {
-      for (const id of ids) if (this.exchanges.get(id) === exchange) this.exchanges.delete(id);
-    }, backendTimer(req));
+    const sseOnly =
+      accept.includes('text/event-stream') && !accept.includes('application/json') && !accept.includes('*/*');
+    const exchange = new Exchange(
+      ids,
+      request.batch,
+      sseOnly,
+      reply,
+      () => {
+        for (const id of ids) if (this.exchanges.get(id) === exchange) this.exchanges.delete(id);
+      },
+      backendTimer(req),
+    );
     for (const id of ids) this.exchanges.set(id, exchange);
-    if (req.method === 'POST' && messages.some((m) => m.method === 'initialize')) reply.header('mcp-session-id', this.id);
+    if (req.method === 'POST' && messages.some((m) => m.method === 'initialize'))
+      reply.header('mcp-session-id', this.id);
     for (const m of messages) forward(m);
   }
 
   /** The standalone SSE stream. */
   get(req: FastifyRequest, reply: FastifyReply): void {
-    if (!String(req.headers.accept ?? '').includes('text/event-stream')) throw new Errors.NOT_ACCEPTABLE('GET needs Accept: text/event-stream');
+    if (!String(req.headers.accept ?? '').includes('text/event-stream'))
+      throw new Errors.NOT_ACCEPTABLE('GET needs Accept: text/event-stream');
     if (this.getStream) throw new Errors.CONFLICT('this MCP session already has a GET stream');
     const stream = (this.getStream = new PassThrough());
     const gone = () => {

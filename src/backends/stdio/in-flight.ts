@@ -95,7 +95,9 @@ export class InFlight {
     const live = [...this.pending.values()];
     const last = live.at(-1);
     if (!last) return undefined;
-    const others = live.some((p) => p.session !== last.session) || [...this.abandoned.values()].some((a) => a.session !== last.session);
+    const others =
+      live.some((p) => p.session !== last.session) ||
+      [...this.abandoned.values()].some((a) => a.session !== last.session);
     return others ? undefined : last;
   }
 

@@ -8,7 +8,11 @@ import type { SessionLink } from './session-link.js';
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 /** The client capability a server→client request needs. */
-const NEEDS: Record<string, string> = { 'sampling/createMessage': 'sampling', 'elicitation/create': 'elicitation', 'roots/list': 'roots' };
+const NEEDS: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
 
 export class SessionPrefs {
   private readonly capabilities = new WeakMap<SessionLink, Record<string, unknown>>();
@@ -17,7 +21,10 @@ export class SessionPrefs {
 
   /** The capabilities the session's client declared in its own `initialize`. */
   declare(s: SessionLink, capabilities: unknown): void {
-    this.capabilities.set(s, capabilities && typeof capabilities === 'object' ? (capabilities as Record<string, unknown>) : {});
+    this.capabilities.set(
+      s,
+      capabilities && typeof capabilities === 'object' ? (capabilities as Record<string, unknown>) : {},
+    );
   }
 
   /** Whether the session's client declared the capability a server→client request needs. */

@@ -15,7 +15,22 @@ export function auditOnClose(reply: FastifyReply, audit: AuditLog, entries: read
 }
 
 /** Headers that disagree with the body: refused before policy, audited at once as a deny (400). */
-export function auditMismatch(audit: AuditLog, principal: Principal, backend: string, request: McpRequest, problem: HeaderProblem): void {
+export function auditMismatch(
+  audit: AuditLog,
+  principal: Principal,
+  backend: string,
+  request: McpRequest,
+  problem: HeaderProblem,
+): void {
   const m = request.batch ? undefined : request.messages[0];
-  audit.write({ decision: 'deny', reason: problem.message, principal, backend, method: typeof m?.method === 'string' ? m.method : 'batch', id: m?.id, status: 400, latencyMs: 0 });
+  audit.write({
+    decision: 'deny',
+    reason: problem.message,
+    principal,
+    backend,
+    method: typeof m?.method === 'string' ? m.method : 'batch',
+    id: m?.id,
+    status: 400,
+    latencyMs: 0,
+  });
 }

@@ -12,7 +12,11 @@ type Limit = NonNullable<BackendConfig['rateLimit']>;
  */
 export function rateLimitStage(makeLimiter: (limit: Limit) => Limiter) {
   const limiters = new WeakMap<Limit, Limiter>();
-  return function limit(req: FastifyRequest, backend: { name: string; config: BackendConfig }, principal: Principal): Promise<void> | undefined {
+  return function limit(
+    req: FastifyRequest,
+    backend: { name: string; config: BackendConfig },
+    principal: Principal,
+  ): Promise<void> | undefined {
     const block = backend.config.rateLimit;
     if (!block) return undefined;
     let limiter = limiters.get(block);

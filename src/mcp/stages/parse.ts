@@ -21,7 +21,11 @@ export interface ParseContext {
   auditArguments?: ReadonlySet<string>;
 }
 
-export function parse(req: { method: string; headers: IncomingHttpHeaders }, raw: Buffer | undefined, ctx: ParseContext): McpRequest {
+export function parse(
+  req: { method: string; headers: IncomingHttpHeaders },
+  raw: Buffer | undefined,
+  ctx: ParseContext,
+): McpRequest {
   const presented = req.headers['mcp-session-id'];
   const sessionId = typeof presented === 'string' ? presented : undefined;
   if (req.method !== 'POST') return { method: req.method, raw, messages: NONE, batch: false, sessionId };

@@ -22,9 +22,19 @@ export interface PropagateDeps {
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const DEFAULT_IDENTITY = { headers: true, assertion: true, meta: false };
 
-export async function propagate(req: FastifyRequest, b: Backend, principal: Principal, request: McpRequest, verdict: Verdict, deps: PropagateDeps): Promise<Outgoing> {
+export async function propagate(
+  req: FastifyRequest,
+  b: Backend,
+  principal: Principal,
+  request: McpRequest,
+  verdict: Verdict,
+  deps: PropagateDeps,
+): Promise<Outgoing> {
   const identity = b.config.identity ?? DEFAULT_IDENTITY;
-  const accessToken = b.config.forwardAccessToken && principal.sessionId ? (await deps.tokens.current(principal.sessionId))?.accessToken : undefined;
+  const accessToken =
+    b.config.forwardAccessToken && principal.sessionId
+      ? (await deps.tokens.current(principal.sessionId))?.accessToken
+      : undefined;
   if (!b.config.http) return { headers: NO_HEADERS };
   const headers = upstreamHeaders(req.headers, {
     principal,
@@ -36,6 +46,8 @@ export async function propagate(req: FastifyRequest, b: Backend, principal: Prin
     accessToken,
   });
   // A body a rule judged goes out as policy read it, re-serialised; otherwise the client's bytes.
-  const body = identityMetaBody(request, principal, identity.meta === true) ?? (verdict.judged && request.json ? Buffer.from(JSON.stringify(request.json.value)) : undefined);
+  const body =
+    identityMetaBody(request, principal, identity.meta === true) ??
+    (verdict.judged && request.json ? Buffer.from(JSON.stringify(request.json.value)) : undefined);
   return { headers, body };
 }

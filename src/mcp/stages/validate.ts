@@ -39,7 +39,8 @@ export function validate(request: McpRequest, headers: IncomingHttpHeaders): Hea
 export function textProblem(body: Buffer, value: unknown): string | undefined {
   const shape = jsonShape(body, MAX_JSON_DEPTH);
   if (shape.depth > MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
-  if (shape.members !== countMembers(value)) return `duplicate key ${JSON.stringify(duplicateKey(body) ?? '')} in an object (JSON parsers disagree on which copy counts)`;
+  if (shape.members !== countMembers(value))
+    return `duplicate key ${JSON.stringify(duplicateKey(body) ?? '')} in an object (JSON parsers disagree on which copy counts)`;
   return undefined;
 }
 
@@ -57,19 +58,29 @@ export function invalidRpc(messages: readonly unknown[], batch: boolean): string
     const hasId = 'id' in m;
     if ('method' in m) {
       if (typeof m.method !== 'string') return 'method must be a string';
-      if (hasId && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isFinite(m.id))) return 'id must be a string or a number';
+      if (hasId && typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isFinite(m.id)))
+        return 'id must be a string or a number';
       // MCP notifications are all `notifications/…`; anything else is a call and needs an id.
       if (!hasId && !m.method.startsWith('notifications/')) return `${m.method.slice(0, 100)} needs an id`;
       // MCP params are always an object (never by-position): policy reads names out of it.
       const params = m.params;
-      if ('params' in m && (!params || typeof params !== 'object' || Array.isArray(params))) return 'params must be an object';
+      if ('params' in m && (!params || typeof params !== 'object' || Array.isArray(params)))
+        return 'params must be an object';
       // The tool, resource or prompt a call names must be a string policy can match, not something a backend may coerce.
       const named = Object.hasOwn(NAMED_CALLS, m.method) ? NAMED_CALLS[m.method] : undefined;
-      if (named && (!params || !Object.hasOwn(params, named.param) || typeof (params as Record<string, unknown>)[named.param] !== 'string')) return `${m.method} needs params.${named.param} as a string`;
-    } else if (!('result' in m || 'error' in m) || !(typeof m.id === 'string' || typeof m.id === 'number' || m.id === null)) {
+      if (
+        named &&
+        (!params ||
+          !Object.hasOwn(params, named.param) ||
+          typeof (params as Record<string, unknown>)[named.param] !== 'string')
+      )
+        return `${m.method} needs params.${named.param} as a string`;
+    } else if (
+      !('result' in m || 'error' in m) ||
+      !(typeof m.id === 'string' || typeof m.id === 'number' || m.id === null)
+    ) {
       return 'neither a request, a notification nor a response';
     }
   }
   return undefined;
 }
-

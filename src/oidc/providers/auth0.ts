@@ -17,7 +17,9 @@ export const auth0 = definePreset({
     if (issuerUrl(s) && !s.issuer.endsWith('/'))
       out.errors.push(`an Auth0 issuer ends with "/": ${s.issuer}/ (discovery compares it exactly)`);
     if (!s.groupsClaim.includes('://'))
-      out.warnings.push(`Auth0 puts no "${s.groupsClaim}" claim in tokens by itself: a post-login Action must set it (usually namespaced, e.g. https://<your-domain>/groups)`);
+      out.warnings.push(
+        `Auth0 puts no "${s.groupsClaim}" claim in tokens by itself: a post-login Action must set it (usually namespaced, e.g. https://<your-domain>/groups)`,
+      );
     return out;
   },
 });

@@ -24,11 +24,17 @@ export const entra = definePreset({
     if (!url) return out;
     const [tenant, version, ...rest] = url.pathname.split('/').filter(Boolean);
     if (version !== 'v2.0' || rest.length || url.pathname.endsWith('/'))
-      out.errors.push('an Entra ID issuer is the v2.0 endpoint of one tenant: https://login.microsoftonline.com/<tenant-id>/v2.0');
+      out.errors.push(
+        'an Entra ID issuer is the v2.0 endpoint of one tenant: https://login.microsoftonline.com/<tenant-id>/v2.0',
+      );
     if (tenant && MULTI_TENANT.includes(tenant.toLowerCase()))
-      out.errors.push(`the multi-tenant "${tenant}" endpoint is not supported (its tokens carry each user's own tenant as issuer): use your tenant ID, https://login.microsoftonline.com/<tenant-id>/v2.0`);
+      out.errors.push(
+        `the multi-tenant "${tenant}" endpoint is not supported (its tokens carry each user's own tenant as issuer): use your tenant ID, https://login.microsoftonline.com/<tenant-id>/v2.0`,
+      );
     if (s.extraAuthParams.resource !== undefined)
-      out.errors.push('oidc.extraAuthParams.resource: Entra ID v2.0 refuses the resource parameter (name APIs with scopes instead)');
+      out.errors.push(
+        'oidc.extraAuthParams.resource: Entra ID v2.0 refuses the resource parameter (name APIs with scopes instead)',
+      );
     return out;
   },
 });

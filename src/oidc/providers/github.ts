@@ -19,7 +19,11 @@ import * as oidc from 'openid-client';
 import { definePreset, issuerUrl, noProblems, standardIdentity, str } from './generic.js';
 import type { Claims, OAuth2Profile, OidcSettings } from './types.js';
 
-const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'mcp-oidc-proxy' };
+const API_HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'mcp-oidc-proxy',
+};
 
 export function githubEndpoints(s: OidcSettings): { authorization: string; token: string; userinfo: string } {
   const origin = issuerUrl(s)?.origin ?? 'https://github.com';
@@ -41,35 +45,67 @@ async function api<T>(cfg: oidc.Configuration, token: string, url: string, optio
   throw new Error(`GitHub API ${new URL(url).pathname} answered ${res.status}`);
 }
 
-interface GithubUser { id: number; login: string; name?: string | null; email?: string | null }
-interface GithubEmail { email: string; primary: boolean; verified: boolean }
-interface GithubTeam { slug: string; organization?: { login?: string } }
+interface GithubUser {
+  id: number;
+  login: string;
+  name?: string | null;
+  email?: string | null;
+}
+interface GithubEmail {
+  email: string;
+  primary: boolean;
+  verified: boolean;
+}
+interface GithubTeam {
+  slug: string;
+  organization?: { login?: string };
+}
 
 const profile: OAuth2Profile = {
   metadata(s) {
     const e = githubEndpoints(s);
-    return { issuer: s.issuer, authorization_endpoint: e.authorization, token_endpoint: e.token, token_endpoint_auth_methods_supported: ['client_secret_post'] };
+    return {
+      issuer: s.issuer,
+      authorization_endpoint: e.authorization,
+      token_endpoint: e.token,
+      token_endpoint_auth_methods_supported: ['client_secret_post'],
+    };
   },
   async userinfo(cfg, token, s, granted) {
     const base = githubEndpoints(s).userinfo;
     const user = (await api<GithubUser>(cfg, token, base))!;
     const scope = granted ?? s.scopes.join(' ');
-    const emails = grants(scope, /^(user|user:email)$/) ? await api<GithubEmail[]>(cfg, token, `${base}/emails?per_page=100`, true) : undefined;
+    const emails = grants(scope, /^(user|user:email)$/)
+      ? await api<GithubEmail[]>(cfg, token, `${base}/emails?per_page=100`, true)
+      : undefined;
     const primary = emails?.find((e) => e.primary && e.verified)?.email;
     const groups: string[] = [];
     if (grants(scope, /^(read|write|admin):org$/)) {
       const orgs = (await api<Array<{ login: string }>>(cfg, token, `${base}/orgs?per_page=100`, true)) ?? [];
       const teams = (await api<GithubTeam[]>(cfg, token, `${base}/teams?per_page=100`, true)) ?? [];
-      groups.push(...orgs.map((o) => o.login), ...teams.filter((t) => t.organization?.login).map((t) => `${t.organization!.login}/${t.slug}`));
+      groups.push(
+        ...orgs.map((o) => o.login),
+        ...teams.filter((t) => t.organization?.login).map((t) => `${t.organization!.login}/${t.slug}`),
+      );
     }
-    const claims: Claims = { sub: `github:${user.id}`, preferred_username: user.login, name: str(user.name) ?? user.login, email: primary ?? str(user.email), groups: [...new Set(groups)] };
+    const claims: Claims = {
+      sub: `github:${user.id}`,
+      preferred_username: user.login,
+      name: str(user.name) ?? user.login,
+      email: primary ?? str(user.email),
+      groups: [...new Set(groups)],
+    };
     return claims;
   },
   wrapFetch: (f) => async (url, options) => {
     const res = await f(url, options);
-    if (res.status !== 200 || options.method !== 'POST' || !(res.headers.get('content-type') ?? '').includes('json')) return res;
+    if (res.status !== 200 || options.method !== 'POST' || !(res.headers.get('content-type') ?? '').includes('json'))
+      return res;
     const body = (await res.json()) as Record<string, unknown>;
-    return new Response(JSON.stringify(body), { status: typeof body.error === 'string' ? 400 : 200, headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify(body), {
+      status: typeof body.error === 'string' ? 400 : 200,
+      headers: { 'content-type': 'application/json' },
+    });
   },
 };
 
@@ -82,8 +118,12 @@ export const github = definePreset({
   validateConfig(s) {
     const out = noProblems();
     const oidcOnly = s.scopes.filter((x) => ['openid', 'profile', 'email', 'offline_access'].includes(x));
-    if (oidcOnly.length) out.warnings.push(`GitHub is not an OpenID Provider: ${oidcOnly.join(', ')} are not GitHub scopes (use read:user, user:email, read:org)`);
-    if (!grants(s.scopes.join(' '), /^(read|write|admin):org$/)) out.warnings.push('without the read:org scope GitHub logins have no groups (organisations and teams)');
+    if (oidcOnly.length)
+      out.warnings.push(
+        `GitHub is not an OpenID Provider: ${oidcOnly.join(', ')} are not GitHub scopes (use read:user, user:email, read:org)`,
+      );
+    if (!grants(s.scopes.join(' '), /^(read|write|admin):org$/))
+      out.warnings.push('without the read:org scope GitHub logins have no groups (organisations and teams)');
     return out;
   },
   oauth2: profile,

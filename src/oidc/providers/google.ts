@@ -17,15 +17,22 @@ export const google = definePreset({
     if (s.allowedDomains.length) {
       const hd = str(mergeClaims(idToken, userinfo).hd)?.toLowerCase();
       if (!hd || !s.allowedDomains.some((d) => d.toLowerCase() === hd))
-        throw new LoginRefused(hd ? `the Google Workspace domain "${hd}" is not allowed here` : 'only Google Workspace accounts of an allowed domain may log in (this account has no domain)');
+        throw new LoginRefused(
+          hd
+            ? `the Google Workspace domain "${hd}" is not allowed here`
+            : 'only Google Workspace accounts of an allowed domain may log in (this account has no domain)',
+        );
     }
     return standardIdentity(idToken, userinfo, s);
   },
   validateConfig(s) {
     const out = noProblems();
     if (!s.allowedDomains.length)
-      out.warnings.push('oidc.allowedDomains is empty: any Google account can log in unless the OAuth consent screen is "Internal"');
-    if (s.scopes.includes('offline_access')) out.warnings.push('Google rejects the offline_access scope: remove it from oidc.scopes');
+      out.warnings.push(
+        'oidc.allowedDomains is empty: any Google account can log in unless the OAuth consent screen is "Internal"',
+      );
+    if (s.scopes.includes('offline_access'))
+      out.warnings.push('Google rejects the offline_access scope: remove it from oidc.scopes');
     return out;
   },
 });

@@ -15,7 +15,15 @@ import type { ConfigProblems, IdpPreset, OidcInput, OidcSettings, PresetOption, 
 
 export * from './types.js';
 
-const PRESETS: Readonly<Record<ProviderName, IdpPreset>> = Object.freeze({ okta, keycloak, auth0, entra, google, github, generic });
+const PRESETS: Readonly<Record<ProviderName, IdpPreset>> = Object.freeze({
+  okta,
+  keycloak,
+  auth0,
+  entra,
+  google,
+  github,
+  generic,
+});
 
 /** The provider an issuer URL names: *.okta.com / *.oktapreview.com, Entra, Google, GitHub, *.auth0.com, a Keycloak realm path. */
 export function inferProvider(issuer: string): ProviderName {
@@ -58,10 +66,13 @@ export function oidcProblems(input: OidcInput): ConfigProblems {
   if (input.provider && inferred !== 'generic' && inferred !== input.provider)
     warnings.push(`oidc.provider is "${input.provider}" but the issuer looks like ${inferred}`);
   for (const [key, isSet] of Object.entries(OPTION_KEYS) as Array<[PresetOption, (s: OidcSettings) => boolean]>) {
-    if (isSet(s) && !preset.uses.includes(key)) warnings.push(`oidc.${key} has no effect with provider "${preset.name}"`);
+    if (isSet(s) && !preset.uses.includes(key))
+      warnings.push(`oidc.${key} has no effect with provider "${preset.name}"`);
   }
   if (s.extraAuthParams.resource !== undefined)
-    warnings.push('oidc.extraAuthParams.resource is never sent: the upstream login names no RFC 8707 resource (the proxy is the resource MCP clients ask for)');
+    warnings.push(
+      'oidc.extraAuthParams.resource is never sent: the upstream login names no RFC 8707 resource (the proxy is the resource MCP clients ask for)',
+    );
   return { errors: own.errors, warnings: [...warnings, ...own.warnings] };
 }
 

@@ -43,7 +43,12 @@ export type PresetOption = 'audience' | 'allowedDomains' | 'endpoints';
 export interface OAuth2Profile {
   metadata(s: OidcSettings): oidc.ServerMetadata;
   /** The user's claims, read with the access token (`grantedScope`: the token response's `scope`). */
-  userinfo(cfg: oidc.Configuration, accessToken: string, s: OidcSettings, grantedScope: string | undefined): Promise<Claims>;
+  userinfo(
+    cfg: oidc.Configuration,
+    accessToken: string,
+    s: OidcSettings,
+    grantedScope: string | undefined,
+  ): Promise<Claims>;
   /** Adapts the server's HTTP quirks (e.g. errors answered with 200) for openid-client. */
   wrapFetch?(f: oidc.CustomFetch): oidc.CustomFetch;
 }

@@ -57,12 +57,19 @@
 
   function renderResult(out, { ok, data }) {
     out.replaceChildren();
-    if (!ok) return out.append(el('p', { class: 'error', text: data.error ? `${data.error.code}: ${data.error.message}` : 'error' }));
+    if (!ok)
+      return out.append(
+        el('p', { class: 'error', text: data.error ? `${data.error.code}: ${data.error.message}` : 'error' }),
+      );
     if (data.isError) out.append(el('p', { class: 'error', text: 'The tool reported an error:' }));
     for (const c of data.content ?? data.contents ?? data.messages ?? []) {
       const item = c.content ?? c;
-      if (item.type === 'image') out.append(el('img', { src: `data:${item.mimeType};base64,${item.data}`, alt: 'image result' }));
-      else if (item.type === 'resource') out.append(el('pre', { text: item.resource.text ?? `[${item.resource.mimeType ?? 'binary'} ${item.resource.uri}]` }));
+      if (item.type === 'image')
+        out.append(el('img', { src: `data:${item.mimeType};base64,${item.data}`, alt: 'image result' }));
+      else if (item.type === 'resource')
+        out.append(
+          el('pre', { text: item.resource.text ?? `[${item.resource.mimeType ?? 'binary'} ${item.resource.uri}]` }),
+        );
       else out.append(el('pre', { text: item.text ?? JSON.stringify(item, null, 2) }));
     }
   }
@@ -87,7 +94,16 @@
         }
         renderResult(out, await api('/tools/call', { name: tool.name, arguments: args }));
       });
-      list.append(el('div', { class: 'card tool', id: `tool-${tool.name}` }, el('h3', { text: tool.name }), el('p', { class: 'muted', text: tool.description ?? '' }), form, out));
+      list.append(
+        el(
+          'div',
+          { class: 'card tool', id: `tool-${tool.name}` },
+          el('h3', { text: tool.name }),
+          el('p', { class: 'muted', text: tool.description ?? '' }),
+          form,
+          out,
+        ),
+      );
     }
     const res = document.getElementById('resources');
     for (const r of resources.ok ? resources.data.resources : []) {
@@ -99,7 +115,8 @@
     const pr = document.getElementById('prompts');
     for (const p of prompts.ok ? prompts.data.prompts : []) {
       const form = el('form', {});
-      for (const a of p.arguments ?? []) form.append(field(a.name, { type: 'string', description: a.description }, a.required));
+      for (const a of p.arguments ?? [])
+        form.append(field(a.name, { type: 'string', description: a.description }, a.required));
       const out = el('div', { class: 'result' });
       form.append(el('button', { type: 'submit', class: 'secondary', text: `Get ${p.name}` }));
       form.addEventListener('submit', async (ev) => {

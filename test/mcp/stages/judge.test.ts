@@ -14,7 +14,12 @@ const b = BackendSchema.parse({
   allow: { groups: ['admin', 'support'] },
   tools: [{ match: 'delete_*', allow: { groups: ['admin'] } }, { match: 'write_*', scopes: ['write'] }, { match: '*' }],
 });
-const post = (messages: object[], batch = false): McpRequest => ({ method: 'POST', messages: messages as RpcMessage[], batch, sessionId: 's' });
+const post = (messages: object[], batch = false): McpRequest => ({
+  method: 'POST',
+  messages: messages as RpcMessage[],
+  batch,
+  sessionId: 's',
+});
 const tool = (id: number, name: string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name } });
 
 t.test('a refused call is answered 200 with a JSON-RPC error; allowed ones pass judged', async (t) => {
@@ -24,7 +29,11 @@ t.test('a refused call is answered 200 with a JSON-RPC error; allowed ones pass 
   t.equal(ok.entries[0]!.decision, 'allow');
   const no = judge(bob, b, post([tool(7, 'delete_all')]));
   t.equal(no.refuse?.status, 200);
-  t.same(no.refuse?.body, { jsonrpc: '2.0', id: 7, error: { code: POLICY_DENIED, message: 'access denied: you may not use tool "delete_all"' } });
+  t.same(no.refuse?.body, {
+    jsonrpc: '2.0',
+    id: 7,
+    error: { code: POLICY_DENIED, message: 'access denied: you may not use tool "delete_all"' },
+  });
   t.equal(no.entries[0]!.session, 's');
 });
 
@@ -43,19 +52,31 @@ t.test('a missing scope is a step-up refusal naming the scopes', async (t) => {
 t.test('outside the allow list: 403 for any method', async (t) => {
   const carol = makePrincipal({ sub: 'carol', groups: ['guests'], source: 'bearer' });
   t.equal(judge(carol, b, { method: 'GET', messages: [], batch: false }).refuse?.status, 403);
-  t.equal(judge(carol, b, { method: 'GET', messages: [], batch: false }, { dryRun: true }).refuse, undefined, 'dry-run: logged, not refused');
+  t.equal(
+    judge(carol, b, { method: 'GET', messages: [], batch: false }, { dryRun: true }).refuse,
+    undefined,
+    'dry-run: logged, not refused',
+  );
 });
 
 t.test('list answers are rewritten for the ids that asked', async (t) => {
   const v = judge(bob, b, post([{ jsonrpc: '2.0', id: 4, method: 'tools/list' }]));
   const tools = { tools: [{ name: 'echo' }, { name: 'delete_all' }] };
-  t.same((v.rewrite!({ jsonrpc: '2.0', id: 4, result: tools }).result as typeof tools).tools.map((x) => x.name), ['echo']);
+  t.same(
+    (v.rewrite!({ jsonrpc: '2.0', id: 4, result: tools }).result as typeof tools).tools.map((x) => x.name),
+    ['echo'],
+  );
   t.same(v.rewrite!({ jsonrpc: '2.0', id: 5, result: tools }).result, tools, 'another id is left alone');
 });
 
 t.test('a declared (headers-only) call is judged like the message it names', async (t) => {
   const open = BackendSchema.parse({ name: 'o', http: { url: 'http://127.0.0.1:9/mcp' } });
-  const v = judge(alice, open, { method: 'POST', messages: [], batch: false, declared: { method: 'tools/call', name: 'echo' } });
+  const v = judge(alice, open, {
+    method: 'POST',
+    messages: [],
+    batch: false,
+    declared: { method: 'tools/call', name: 'echo' },
+  });
   t.equal(v.entries[0]!.name, 'echo');
   t.equal(v.entries[0]!.method, 'tools/call');
 });
