@@ -56,6 +56,11 @@ export TS_NODE_COMPILER="${TS_NODE_COMPILER:-typescript5}"
 
 echo "test.sh: type-checking" >&2
 npx tsc --noEmit
+# House rules: Biome (format, 120 columns, lint) and the import layering (.dependency-cruiser.cjs,
+# docs/ARCHITECTURE.md "Layers"). A failure fails `npm test`, after the tests have run.
+echo "test.sh: lint (biome, dependency-cruiser)" >&2
+lint_status=0
+npm run --silent lint || lint_status=$?
 # The CLI tests run bin/ with plain Node, as users do: compile src/ to dist/ first.
 echo "test.sh: building dist/" >&2
 npm run --silent build
@@ -69,4 +74,8 @@ set +e
 npx tap --allow-incomplete-coverage --timeout=180 --reporter=tap "$@" 2>&1 | tee test-output/tap.txt
 status=${PIPESTATUS[0]}
 set -e
+if ((lint_status != 0)); then
+  echo "test.sh: lint failed (npm run lint): see above" >&2
+  ((status == 0)) && status=$lint_status
+fi
 exit "$status"
