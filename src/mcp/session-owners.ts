@@ -12,6 +12,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
 import { principalKey, type Principal } from '../identity/principal.js';
+import { BoundedMap } from '../store/memory.js';
 import { Sealer } from '../store/sealed.js';
 
 /** The 404 for a session presented by someone who does not own it, logged. */
@@ -25,6 +26,12 @@ export function foreignSession(req: FastifyRequest, backend: string, p: Principa
 
 export class SessionIds {
   private readonly sealer: Sealer;
+  /**
+   * Ids opened before, by scope and presented value: [owner, backend id]. Opening costs an
+   * AES-GCM pass and a JSON parse per request; a hit costs a map lookup. Only what opened is
+   * kept, so the cache cannot make an unknown id valid.
+   */
+  private readonly opened = new BoundedMap<string, readonly [string, string]>(50_000);
 
   /** `keys`: session.keys (the first seals, all open: a key rotation keeps sessions). */
   constructor(keys: readonly string[]) {
@@ -38,10 +45,16 @@ export class SessionIds {
 
   /** The backend's session id behind `presented`; a 404 when it was not issued for this scope and principal. */
   open(req: FastifyRequest, scope: string, presented: string, backend: string, p: Principal): string {
-    const opened = this.sealer.open<unknown>(scope, presented);
-    if (!Array.isArray(opened) || typeof opened[0] !== 'string' || typeof opened[1] !== 'string') {
-      req.log.info({ event: 'mcp.session_unknown', backend }, 'unknown MCP session id');
-      throw new Errors.MCP_SESSION_NOT_FOUND();
+    const cacheKey = `${scope}\n${presented}`;
+    let opened = this.opened.get(cacheKey);
+    if (!opened) {
+      const value = this.sealer.open<unknown>(scope, presented);
+      if (!Array.isArray(value) || typeof value[0] !== 'string' || typeof value[1] !== 'string') {
+        req.log.info({ event: 'mcp.session_unknown', backend }, 'unknown MCP session id');
+        throw new Errors.MCP_SESSION_NOT_FOUND();
+      }
+      opened = [value[0], value[1]];
+      this.opened.set(cacheKey, opened);
     }
     if (opened[0] !== principalKey(p)) throw foreignSession(req, backend, p);
     return opened[1];
