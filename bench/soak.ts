@@ -179,7 +179,8 @@ const last: Record<string, number> = {
 };
 const flat = last.heapMB <= base.heapMB * 1.15 && last.resources <= base.resources + 20;
 log(
-  `soak: after warm-up heap ${base.heapMB} MB, ${base.resources} resources; at the end (settled) heap ${last.heapMB} MB, ${last.resources} resources, RSS ${last.rssMB} MB → ${flat ? 'flat' : 'GROWING'}`,
+  `soak: after warm-up heap ${base.heapMB} MB, ${base.resources} resources; at the end (settled) heap ` +
+    `${last.heapMB} MB, ${last.resources} resources, RSS ${last.rssMB} MB → ${flat ? 'flat' : 'GROWING'}`,
 );
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(

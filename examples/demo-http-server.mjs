@@ -95,8 +95,13 @@ function isInitialize(body) {
 }
 
 /**
+ * A request the demo server saw.
+ * @typedef {{method: string, url: string, headers: object, sessionId: string|null, body?: unknown}} SeenRequest
+ */
+
+/**
  * Start the demo HTTP MCP server.
- * @returns {Promise<{ url: string, close(): Promise<void>, seen: Array<{method: string, url: string, headers: object, sessionId: string|null, body?: unknown}> }>}
+ * @returns {Promise<{ url: string, close(): Promise<void>, seen: Array<SeenRequest> }>}
  */
 export async function startDemoHttpServer({ host = '127.0.0.1', port = 0, jwksUrl, issuer, audience } = {}) {
   const describeIdentity = makeIdentityDescriber(makeAssertionChecker({ jwksUrl, issuer, audience }));

@@ -120,7 +120,8 @@ export function createDemoServer({ name, version = '1.0.0', describeIdentity }) 
     'slow_count',
     {
       description:
-        'Sends n progress notifications (when a progressToken is given) and n logging messages, each followed by a delayMs pause, then returns.',
+        'Sends n progress notifications (when a progressToken is given) and n logging messages, each followed by ' +
+        'a delayMs pause, then returns.',
       inputSchema: {
         n: z.number().int().min(0).max(1000),
         delayMs: z.number().int().min(0).max(60_000),

@@ -17,7 +17,8 @@ process.env.DEMO_HTTP_URL = demo.url;
 const { main } = await import('../dist/cli.js');
 setTimeout(() => {
   process.stderr.write(
-    `\n  Demo ready: open ${publicUrl}/ and log in as alice / alice (or bob / bob).\n  MCP endpoints: ${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user).\n\n`,
+    `\n  Demo ready: open ${publicUrl}/ and log in as alice / alice (or bob / bob).\n  MCP endpoints: ` +
+      `${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user).\n\n`,
   );
 }, 300).unref();
 const code = await main([

@@ -152,15 +152,15 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
   const { config, problems, file } = load(parsed, io);
   if (!config) {
-    io.err(
-      `invalid configuration${file ? ` (${file})` : ''}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
-    );
+    const list = problems.map((p) => `  - ${p}`).join('\n');
+    io.err(`invalid configuration${file ? ` (${file})` : ''}: ${problems.length} problem(s)\n${list}\n`);
     return 1;
   }
   if (parsed.command === 'check-config') {
     const warnings = configWarnings(config);
     io.out(
-      `${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}configuration OK${file ? ` (${file})` : ''}\n`,
+      `${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}` +
+        `configuration OK${file ? ` (${file})` : ''}\n`,
     );
     return 0;
   }

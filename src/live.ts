@@ -13,7 +13,10 @@ export interface LiveState {
   readonly config: Config;
   /** The backend serving each name, as built: what the next reload compares against. */
   readonly served: ReadonlyMap<string, Backend>;
-  /** What requests use: the served backends, and the default one served at `/mcp`; during a reload's drain, older backends of a name still answer their sessions. */
+  /**
+   * What requests use: the served backends, and the default one served at `/mcp`;
+   * during a reload's drain, older backends of a name still answer their sessions.
+   */
   readonly backends: BackendSet;
   /** `policy.mode` is `enforce` (dry-run: decisions are logged, not applied; lists are not filtered). */
   readonly enforce: boolean;

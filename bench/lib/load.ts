@@ -17,7 +17,10 @@ export interface Throughput {
   p99: number;
   non2xx: number;
   errors: number;
-  /** CPU time (user + system) the target's process spent per request: load on the machine changes it far less than req/s. */
+  /**
+   * CPU time (user + system) the target's process spent per
+   * request: load on the machine changes it far less than req/s.
+   */
   cpuUsPerReq?: number;
 }
 

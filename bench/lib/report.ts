@@ -101,7 +101,8 @@ export function report(r: Results): string {
   const peers = [...HTTP_PEERS];
   for (const [shape, t] of Object.entries(r.throughput) as Array<[Shape, Record<string, Throughput>]>) {
     out.push(
-      `\nHTTP backend, ${SHAPE_TITLES[shape]}: tools/call echo, ${r.connections} connections, ${r.seconds} s (latency in ms)\n`,
+      `\nHTTP backend, ${SHAPE_TITLES[shape]}: tools/call echo, ${r.connections} connections, ${r.seconds} s ` +
+        '(latency in ms)\n',
     );
     out.push(throughputTable(t, peers));
   }
@@ -132,7 +133,8 @@ export function report(r: Results): string {
     );
   if (r.coldStartMs)
     out.push(
-      `stdio cold start (median ms, spawn → initialize answered): server alone ${r.coldStartMs.server}, through the proxy ${r.coldStartMs.proxy}`,
+      `stdio cold start (median ms, spawn → initialize answered): server alone ${r.coldStartMs.server}, through ` +
+        `the proxy ${r.coldStartMs.proxy}`,
     );
   const mem = Object.entries(r.memory);
   if (mem.length) {
@@ -158,7 +160,8 @@ export function report(r: Results): string {
     ),
   );
   out.push(
-    `\nLoad average (1/5/15 min): ${r.load.start.join(' ')} at the start, ${r.load.end?.join(' ') ?? '–'} at the end; node ${r.node}`,
+    `\nLoad average (1/5/15 min): ${r.load.start.join(' ')} at the start, ${r.load.end?.join(' ') ?? '–'} at the ` +
+      `end; node ${r.node}`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 
 const [server, n = '7'] = process.argv.slice(2);
-const init = `${JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } })}\n`;
+const params = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } };
+const init = `${JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params })}\n`;
 const times = [];
 for (let i = 0; i < Number(n); i++) {
   const t0 = performance.now();

@@ -13,7 +13,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   return readConfig(opts, oidcPresets);
 }
 
-/** Warnings about a valid config: policy that cannot do what its author meant, and the IdP preset's (e.g. Okta's org server without the groups scope). */
+/**
+ * Warnings about a valid config: policy that cannot do what its author meant,
+ * and the IdP preset's (e.g. Okta's org server without the groups scope).
+ */
 export function configWarnings(config: Config): string[] {
   return [...lintPolicy(config), ...(config.oidc ? oidcProblems(config.oidc).warnings : [])];
 }

@@ -99,7 +99,10 @@ export function createReloader(o: ReloaderOptions) {
     return { ok: false, problems };
   }
 
-  /** Problems that refuse a valid config: keys that need a restart, OAuth scopes the authorization server does not offer. */
+  /**
+   * Problems that refuse a valid config: keys that need a restart,
+   * OAuth scopes the authorization server does not offer.
+   */
   function notLive(old: Config, config: Config): string[] {
     const problems = restartKeys(old, config).map((k) => `${k}: changed, needs a restart (not reloadable)`);
     const unoffered = o.asEnabled
@@ -107,7 +110,8 @@ export function createReloader(o: ReloaderOptions) {
       : [];
     if (unoffered.length)
       problems.push(
-        `backends: new OAuth scope(s) ${unoffered.join(', ')} in rules need a restart (the authorization server's scope list is fixed at start)`,
+        `backends: new OAuth scope(s) ${unoffered.join(', ')} in rules need a restart (the authorization ` +
+          `server's scope list is fixed at start)`,
       );
     return problems;
   }
@@ -139,7 +143,8 @@ export function createReloader(o: ReloaderOptions) {
     const list = (names: string[]) => `[${names.join(', ')}]`;
     log.info(
       { event: 'config.reloaded', ...summary },
-      `configuration reloaded: backends added ${list(summary.added)}, removed ${list(summary.removed)}, changed ${list(summary.changed)}; ${summary.apiKeys} API key(s)`,
+      `configuration reloaded: backends added ${list(summary.added)}, removed ${list(summary.removed)}, changed ` +
+        `${list(summary.changed)}; ${summary.apiKeys} API key(s)`,
     );
     for (const w of configWarnings(config)) log.warn({ event: 'config.lint' }, w);
     return { ok: true, changed: summary };

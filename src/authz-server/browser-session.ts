@@ -21,7 +21,10 @@ export const AS_COOKIE_NAMES = {
 /** The proxy's browser user of a request on its way to the provider. */
 const browserUsers = new WeakMap<IncomingMessage, string>();
 
-/** Before a request reaches the provider: note who is logged in to the proxy in this browser (a session, never a bearer). */
+/**
+ * Before a request reaches the provider: note who is logged in
+ * to the proxy in this browser (a session, never a bearer).
+ */
 export function noteBrowserUser(req: FastifyRequest): void {
   if (req.principal?.source === 'session') browserUsers.set(req.raw, req.principal.sub);
 }
@@ -38,7 +41,10 @@ export function bindSessionToProxyUser(provider: Provider): void {
   });
 }
 
-/** Logout: the AS session of this browser ends (record deleted, cookie expired). Its cookie is read as oidc-provider does, signature checked. */
+/**
+ * Logout: the AS session of this browser ends (record deleted, cookie
+ * expired). Its cookie is read as oidc-provider does, signature checked.
+ */
 export async function endAsSession(
   provider: Provider,
   req: FastifyRequest,

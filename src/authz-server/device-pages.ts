@@ -19,11 +19,13 @@ export function deviceSources() {
             ? 'That code is not valid or has expired: check it and try again.'
             : '';
       const error = message ? `<p class="muted" id="error">${escapeHtml(message)}</p>` : '';
-      // oidc-provider's form already has the user_code input: add only the button (a second input would post the field twice).
+      // oidc-provider's form already has the user_code input: add only the button
+      // (a second input would post the field twice).
       const withButton = form.replace('</form>', '<button type="submit" id="continue">Continue</button></form>');
       ctx.body = page(
         'Connect a device',
-        `<h1>Connect a device</h1>${error}<div class="card"><p>Enter the code shown on your device.</p>${withButton}</div>`,
+        `<h1>Connect a device</h1>${error}` +
+          `<div class="card"><p>Enter the code shown on your device.</p>${withButton}</div>`,
       );
     },
     userCodeConfirmSource: (
@@ -36,11 +38,15 @@ export function deviceSources() {
       ctx.type = 'html';
       const buttons = form.replace(
         '</form>',
-        '<button type="submit" id="confirm">Continue</button> <button type="submit" class="secondary" name="abort" value="yes">Cancel</button></form>',
+        '<button type="submit" id="confirm">Continue</button> <button type="submit" class="secondary" ' +
+          'name="abort" value="yes">Cancel</button></form>',
       );
       ctx.body = page(
         'Confirm the device',
-        `<h1>Confirm the device</h1><div class="card"><p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> asks to connect with the code <code>${escapeHtml(userCode)}</code>. Only continue if it is the code shown on your device.</p>${buttons}</div>`,
+        '<h1>Confirm the device</h1><div class="card">' +
+          `<p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> asks to connect with the code ` +
+          `<code>${escapeHtml(userCode)}</code>. Only continue if it is the code shown on your device.</p>` +
+          `${buttons}</div>`,
       );
     },
     successSource: (ctx: KoaContextWithOIDC) => {

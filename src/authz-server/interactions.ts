@@ -135,19 +135,22 @@ function consentPage(d: Details, clientName: string, csrf: string): string {
   const resources = [d.params.resource].flat().filter(Boolean).map(String);
   const action = `/interaction/${encodeURIComponent(d.uid)}`;
   const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
+  const form = (to: string) => `<form method="post" action="${action}/${to}" style="display:inline">${hidden}`;
+  const returnsTo = escapeHtml(redirect ? redirect.host || redirect.protocol : '(device)');
+  const servers = resources.map((r) => `<code>${escapeHtml(r)}</code>`).join('<br>') || 'all';
   return page(
     'Allow access?',
     `<h1>Allow access?</h1>
 <div class="card" id="consent">
 <p><strong id="client-name">${escapeHtml(clientName)}</strong> wants to use MCP servers on your behalf.</p>
 <table>
-<tr><th>Returns to</th><td id="redirect-host"><code>${escapeHtml(redirect ? redirect.host || redirect.protocol : '(device)')}</code></td></tr>
+<tr><th>Returns to</th><td id="redirect-host"><code>${returnsTo}</code></td></tr>
 <tr><th>Access</th><td id="scopes">${scopes.map((s) => `<code>${escapeHtml(s)}</code>`).join(' ')}</td></tr>
-<tr><th>Servers</th><td id="resources">${resources.map((r) => `<code>${escapeHtml(r)}</code>`).join('<br>') || 'all'}</td></tr>
+<tr><th>Servers</th><td id="resources">${servers}</td></tr>
 </table>
 <p class="muted">Only allow clients you started yourself. You can revoke access by logging out.</p>
-<form method="post" action="${action}/confirm" style="display:inline">${hidden}<button type="submit" id="allow">Allow</button></form>
-<form method="post" action="${action}/abort" style="display:inline">${hidden}<button type="submit" class="secondary" id="deny">Deny</button></form>
+${form('confirm')}<button type="submit" id="allow">Allow</button></form>
+${form('abort')}<button type="submit" class="secondary" id="deny">Deny</button></form>
 </div>`,
   );
 }

@@ -180,7 +180,8 @@ export function createAuthorizationServer(opts: {
       },
     },
     // The provider's one outbound fetch (client jwks_uri, metadata documents) refuses special-use addresses before
-    // connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); only the test origin bypasses it.
+    // connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); only the test
+    // origin bypasses it.
     fetch: opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch,
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: { properties: ['redirect_uris', 'jwks_uri'], validator: clientUrlRules },
@@ -228,7 +229,9 @@ function clientUrlRules(_ctx: unknown, key: string, value: unknown): void {
   }
 }
 
-/** Refuse names that resolve to special-use addresses before connecting at all (the provider re-checks at connect time). */
+/**
+ * Refuse names that resolve to special-use addresses before connecting at all (the provider re-checks at connect time).
+ */
 async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
   try {
     const addrs = await lookup(hostname, { all: true });

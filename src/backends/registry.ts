@@ -48,7 +48,10 @@ export class BackendSet {
   }
 }
 
-/** The live backend set, read at each call: a reload swaps the set, a request that already picked a backend finishes on it. */
+/**
+ * The live backend set, read at each call: a reload swaps the
+ * set, a request that already picked a backend finishes on it.
+ */
 export class BackendRegistry {
   constructor(private readonly current: () => BackendSet) {}
 

@@ -94,7 +94,10 @@ function formatPath(path: PropertyKey[]): string {
 
 const stripSlash = (u: string) => u.replace(/\/+$/, '');
 
-/** Values that follow from others: publicUrl, the redirect URI, the embedded dev IdP as issuer, the IdP preset and its default scopes. */
+/**
+ * Values that follow from others: publicUrl, the redirect URI, the
+ * embedded dev IdP as issuer, the IdP preset and its default scopes.
+ */
 function derive(c: ParsedConfig, presets: OidcPresets): Config {
   const redirect = c.oidc?.redirectUri;
   let publicUrl = c.server.publicUrl ?? (redirect ? new URL(redirect).origin : undefined);

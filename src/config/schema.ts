@@ -142,7 +142,10 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(4 * 1024 * 1024),
-        /** The whole request (headers and body) must arrive within this, else 408: a client that stalls or drips its body cannot hold a connection forever. */
+        /**
+         * The whole request (headers and body) must arrive within this, else 408:
+         * a client that stalls or drips its body cannot hold a connection forever.
+         */
         requestTimeout: duration('60s'),
         allowedOrigins: strList,
         shutdownTimeout: duration('10s'),
@@ -188,7 +191,10 @@ export const ConfigSchema = z
             endpoint: url,
             clientId: z.string(),
             clientSecret: z.string(),
-            /** An active token's `aud` must name one of these; default: this proxy's resources (`<publicUrl>`, `<publicUrl>/mcp`, `<publicUrl>/mcp/<backend>`). */
+            /**
+             * An active token's `aud` must name one of these; default: this proxy's
+             * resources (`<publicUrl>`, `<publicUrl>/mcp`, `<publicUrl>/mcp/<backend>`).
+             */
             audience: z.array(z.string().min(1)).min(1).optional(),
             /** When set, an active answer's `iss` must be exactly this. */
             issuer: z.string().min(1).optional(),

@@ -44,13 +44,14 @@ function loginPage(
   username = '',
 ) {
   const known = users.map((u) => `<code>${escapeHtml(u.username)}</code>`).join(', ');
+  const user = escapeHtml(username);
   return devIdpPage(
     'Sign in — development IdP',
     `<h1>Sign in</h1>
 <p class="muted">to <code>${escapeHtml(details.params.client_id)}</code></p>
 ${error ? `<p role="alert" style="color:#b00020"><strong>${escapeHtml(error)}</strong></p>` : ''}
 <form method="post" action="${escapeHtml(`${base}/${encodeURIComponent(uid)}/login`)}" class="card">
-<p><label>Username<br><input name="username" autocomplete="username" value="${escapeHtml(username)}" required autofocus></label></p>
+<p><label>Username<br><input name="username" autocomplete="username" value="${user}" required autofocus></label></p>
 <p><label>Password<br><input name="password" type="password" autocomplete="current-password" required></label></p>
 <p><button type="submit">Sign in</button>
 <a style="margin-left:.75rem" href="${escapeHtml(`${base}/${encodeURIComponent(uid)}/abort`)}">Cancel</a></p>

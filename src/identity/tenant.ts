@@ -20,7 +20,9 @@ export function tenantFor(
   return (domain && cfg.domains[domain]) || cfg.default;
 }
 
-/** What a session keeps to compute its tenant again under a reloaded config: the claim `tenants.claim` names, if any. */
+/**
+ * What a session keeps to compute its tenant again under a reloaded config: the claim `tenants.claim` names, if any.
+ */
 export function tenantClaims(
   cfg: TenantConfig | undefined,
   claims: Record<string, unknown>,

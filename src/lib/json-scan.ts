@@ -16,7 +16,10 @@ export interface JsonShape {
   members: number;
 }
 
-/** Depth and member count in one cheap pass (strings skipped); compare `members` with `countMembers` of the parsed value. */
+/**
+ * Depth and member count in one cheap pass (strings skipped);
+ * compare `members` with `countMembers` of the parsed value.
+ */
 export function jsonShape(json: Uint8Array, depthLimit = Infinity): JsonShape {
   let depth = 0;
   let max = 0;

@@ -17,7 +17,8 @@ export function isLoopbackHost(hostname: string): boolean {
  * multicast and reserved; for IPv6 also ::/64 (every IPv4-compatible, -mapped and
  * -translated form), NAT64 and 6to4 (they embed an IPv4 address), ULA, link-local, multicast.
  */
-// Two lists: a BlockList matches IPv4 addresses against IPv6 subnets through their mapped form (::/64 would hold them all).
+// Two lists: a BlockList matches IPv4 addresses against IPv6 subnets through their mapped form
+// (::/64 would hold them all).
 const SPECIAL_V4 = new BlockList();
 const SPECIAL_V6 = new BlockList();
 for (const [net, prefix] of [
@@ -64,7 +65,10 @@ export function isSpecialUseAddress(hostname: string): boolean {
   return h.includes(':');
 }
 
-/** A URL a client named (redirect URI, jwks_uri, client metadata document) that the proxy may send a browser to or fetch: https, or plain http to a loopback host. */
+/**
+ * A URL a client named (redirect URI, jwks_uri, client metadata document) that the
+ * proxy may send a browser to or fetch: https, or plain http to a loopback host.
+ */
 export function isHttpsOrLoopbackHttp(value: unknown): boolean {
   const u = typeof value === 'string' ? URL.parse(value) : null;
   return !!u && (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname)));

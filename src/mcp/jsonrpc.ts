@@ -34,7 +34,10 @@ export function isRequest(m: unknown): m is RpcMessage & { id: RequestId; method
 // backend may read other characters. `ignoreBOM` keeps a BOM in the text, so JSON.parse refuses it.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A body parsed (`undefined`: empty, not UTF-8 or not JSON). The /mcp pipeline parses each body once, in stages/parse.ts. */
+/**
+ * A body parsed (`undefined`: empty, not UTF-8 or not JSON).
+ * The /mcp pipeline parses each body once, in stages/parse.ts.
+ */
 export function parseJson(body: Buffer | undefined): { value: unknown } | undefined {
   if (!body?.length) return undefined;
   try {

@@ -21,7 +21,9 @@ export interface McpRequest {
   readonly raw?: Buffer;
   /** The body as JSON.parse returned it; undefined when it was not parsed (no body, or `declared`). */
   readonly json?: { readonly value: unknown };
-  /** The body's messages: a batch's elements or the one message (empty when not parsed). Checked by the validate stage. */
+  /**
+   * The body's messages: a batch's elements or the one message (empty when not parsed). Checked by the validate stage.
+   */
   readonly messages: readonly RpcMessage[];
   /** The body is a JSON array (a batch). */
   readonly batch: boolean;

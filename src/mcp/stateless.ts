@@ -40,7 +40,9 @@ export function isStatelessRequest(headers: IncomingHttpHeaders): boolean {
   return isStatelessRevision(headers['mcp-protocol-version']) && headers['mcp-session-id'] === undefined;
 }
 
-/** A header value as the revision encodes it: plain visible ASCII, or `=?base64?…?=` (UTF-8). Undefined when malformed. */
+/**
+ * A header value as the revision encodes it: plain visible ASCII, or `=?base64?…?=` (UTF-8). Undefined when malformed.
+ */
 export function decodeHeaderValue(raw: string): string | undefined {
   if (!/^[\x20-\x7e\t]*$/.test(raw)) return undefined;
   const m = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/.exec(raw);
@@ -88,7 +90,9 @@ export interface HeaderProblem {
 const quote = (v: string) => `'${v.slice(0, 200)}'`;
 const mismatch = (header: string, sent: string, body: string | undefined): HeaderProblem => ({
   code: HEADER_MISMATCH,
-  message: `Header mismatch: ${header} header value ${quote(sent)} does not match body value ${body === undefined ? '(none)' : quote(body)}`,
+  message:
+    `Header mismatch: ${header} header value ${quote(sent)} does not match body value ` +
+    (body === undefined ? '(none)' : quote(body)),
 });
 const missing = (header: string, why: string): HeaderProblem => ({
   code: HEADER_MISMATCH,

@@ -60,7 +60,9 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
   } as FastifyServerOptions['logger'];
 }
 
-/** Fastify's two lines per request (incoming, completed) off; its error lines stay. accessLog writes one line instead. */
+/**
+ * Fastify's two lines per request (incoming, completed) off; its error lines stay. accessLog writes one line instead.
+ */
 export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 

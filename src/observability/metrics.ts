@@ -178,7 +178,8 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
   );
   const waited = latency(
     'backend_duration_seconds',
-    'Time waiting for the backend: HTTP, to its response headers; stdio, from handing the message to the child to its first answer.',
+    'Time waiting for the backend: HTTP, to its response headers; stdio, from handing the message to the child ' +
+      'to its first answer.',
     LATENCY_BUCKETS,
   );
   const overhead = latency(
@@ -207,7 +208,9 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsRouteOptions): P
   });
   new Gauge({
     name: `${PREFIX}stdio_processes`,
-    help: 'Live stdio server processes by backend and state (busy: a request in flight; idle: sessions attached; detached: no session).',
+    help:
+      'Live stdio server processes by backend and state ' +
+      '(busy: a request in flight; idle: sessions attached; detached: no session).',
     labelNames: ['backend', 'state'],
     registers,
     collect() {

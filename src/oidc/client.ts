@@ -24,7 +24,9 @@ export interface UpstreamTokens {
 export class UpstreamClient {
   private pending?: Promise<oidc.Configuration>;
   private config?: oidc.Configuration;
-  /** A failed discovery is answered from memory for a while (backoff), not retried by every login or readiness probe. */
+  /**
+   * A failed discovery is answered from memory for a while (backoff), not retried by every login or readiness probe.
+   */
   private readonly backoff = new FailureBackoff();
   lastError?: string;
   /** The IdP's quirks (oidc.provider): the only place that knows which IdP this is. */

@@ -119,7 +119,8 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
       throw failed(
         'cookie_too_large',
         new Errors.LOGIN_FAILED(
-          `your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups claim at the identity provider`,
+          `your identity (${user.groups.length} groups) is too large for a session cookie: filter the groups ` +
+            'claim at the identity provider',
         ),
       );
     }
@@ -183,7 +184,8 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
 /** An OAuth error the token endpoint answered (openid-client's ResponseBodyError) names its `error` and description. */
 function oauthErrorText(e: Error & { error?: unknown; error_description?: unknown }): string {
   if (typeof e.error !== 'string') return e.message;
-  return `the identity provider answered "${e.error}"${typeof e.error_description === 'string' ? `: ${e.error_description}` : ''}`;
+  const detail = typeof e.error_description === 'string' ? `: ${e.error_description}` : '';
+  return `the identity provider answered "${e.error}"${detail}`;
 }
 
 /** Browsers are redirected (to the IdP's logout when it has one); fetch/API callers get JSON. */

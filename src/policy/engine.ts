@@ -122,7 +122,9 @@ export function ruleScopes(b: BackendConfig): string[] {
   return [...new Set([b.tools, b.resources, b.prompts].flatMap((rules) => (rules ?? []).flatMap((r) => r.scopes)))];
 }
 
-/** A bearer credential lacking a scope the decision requires (browser sessions carry no scopes and are not stepped up). */
+/**
+ * A bearer credential lacking a scope the decision requires (browser sessions carry no scopes and are not stepped up).
+ */
 export function missingScopes(p: Principal, d: Decision): string[] {
   if (!d.allow || !d.scopes || p.source === 'session') return [];
   return d.scopes.filter((s) => !p.scopes.includes(s));

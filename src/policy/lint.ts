@@ -22,14 +22,16 @@ export function lintPolicy(config: Config): string[] {
           );
         if (earlier !== -1)
           out.push(
-            `backends[${bi}].${kind}[${i}] ("${r.match}") is unreachable: ${kind}[${earlier}] ("${rules[earlier]!.match}") matches first`,
+            `backends[${bi}].${kind}[${i}] ("${r.match}") is unreachable: ${kind}[${earlier}] ` +
+              `("${rules[earlier]!.match}") matches first`,
           );
       });
     }
     const usesGroups = [b.allow, ...(b.tools ?? []).map((r) => r.allow)].some((a) => a?.groups.length);
     if (usesGroups && !config.oidc && !config.apiKeys.some((k) => k.groups.length) && !config.externalTokens) {
       out.push(
-        `backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or API key groups)`,
+        `backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or ` +
+          'API key groups)',
       );
     }
   }

@@ -36,7 +36,10 @@ export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replaceAll('_', '-');
 }
 
-/** Is this client header one we never pass on (spelled with `-` or `_`, any case)? `ours`: canonical names the proxy sets itself. */
+/**
+ * Is this client header one we never pass on (spelled with `-` or
+ * `_`, any case)? `ours`: canonical names the proxy sets itself.
+ */
 export function isStrippedRequestHeader(name: string, ours?: ReadonlySet<string>): boolean {
   const n = canonicalHeaderName(name);
   return (

@@ -1,4 +1,7 @@
-/** Identity inside the JSON-RPC message: `params._meta["io.mcp-oidc-proxy/user"]` (a contract: README, "What a backend receives"). */
+/**
+ * Identity inside the JSON-RPC message: `params._meta["io.mcp-oidc-proxy/user"]`
+ * (a contract: README, "What a backend receives").
+ */
 import { identityClaims, type Principal } from '../identity/principal.js';
 import type { RpcMessage } from '../mcp/jsonrpc.js';
 import type { McpRequest } from '../mcp/request.js';

@@ -26,7 +26,10 @@ export interface LogoutDeps {
   closeStreams(which: { sub?: string; sessionId?: string; grantId?: string }): number;
   /** End a user's stdio sessions and processes. */
   endBackendSessions(sub: string): Promise<void>;
-  /** Delete the AS grants of a user, calling `grantRevoked` for each; how many there were (undefined: no authorization server). */
+  /**
+   * Delete the AS grants of a user, calling `grantRevoked` for
+   * each; how many there were (undefined: no authorization server).
+   */
   revokeGrants?(sub: string): Promise<number>;
   /** Stop trusting a grant this replica confirmed. */
   forgetGrant(grantId: string): void;
@@ -77,7 +80,10 @@ export class Logout {
     this.d.closeStreams({ sessionId });
   }
 
-  /** A grant was deleted here (revocation, reuse detection, logout): every replica stops trusting it and cuts its streams. */
+  /**
+   * A grant was deleted here (revocation, reuse detection,
+   * logout): every replica stops trusting it and cuts its streams.
+   */
   async grantRevoked(grantId: string): Promise<void> {
     this.d.forgetGrant(grantId);
     this.d.closeStreams({ grantId });

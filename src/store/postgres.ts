@@ -37,7 +37,10 @@ export class PostgresStore extends SealedStore {
     this.sweeper.unref();
   }
 
-  /** Creates or upgrades the schema (idempotent; one transaction with an advisory lock, so replicas starting together agree). */
+  /**
+   * Creates or upgrades the schema (idempotent; one transaction
+   * with an advisory lock, so replicas starting together agree).
+   */
   private async migrate(): Promise<void> {
     const c = await this.pool.connect();
     try {
@@ -79,11 +82,15 @@ export class PostgresStore extends SealedStore {
     );
   }
 
-  /** One statement: a concurrent insert of the same key waits for this one, then finds the row (and no expired row blocks it). */
+  /**
+   * One statement: a concurrent insert of the same key waits for
+   * this one, then finds the row (and no expired row blocks it).
+   */
   async claimRaw(key: string, value: string, ttlMs: number): Promise<boolean> {
     const { rowCount } = await this.query(
-      `INSERT INTO mcp_proxy_store (key, value, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at WHERE mcp_proxy_store.expires_at <= now()`,
+      "INSERT INTO mcp_proxy_store (key, value, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')\n" +
+        '       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at ' +
+        'WHERE mcp_proxy_store.expires_at <= now()',
       [key, value, ttlMs],
     );
     return rowCount === 1;

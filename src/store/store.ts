@@ -14,9 +14,15 @@ export interface Store {
   close(): Promise<void>;
   /** Reachable now (for /readyz); stores in the process always are. */
   ready?(): Promise<boolean>;
-  /** A message to every replica sharing this store (Redis pub/sub, PostgreSQL NOTIFY); absent when the store is this process's own. */
+  /**
+   * A message to every replica sharing this store (Redis pub/sub,
+   * PostgreSQL NOTIFY); absent when the store is this process's own.
+   */
   publish?(channel: string, message: unknown): Promise<void>;
-  /** Calls `onMessage` for every message published on `channel` by any replica; resolves to a function that stops listening. */
+  /**
+   * Calls `onMessage` for every message published on `channel`
+   * by any replica; resolves to a function that stops listening.
+   */
   subscribe?(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>>;
 }
 

@@ -34,7 +34,10 @@ export interface ExternalJwtOptions {
   jwksCooldownMs?: number;
   /** Verified tokens kept (default 10 000). */
   cacheSize?: number;
-  /** How long a failed discovery or JWKS fetch is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s). */
+  /**
+   * How long a failed discovery or JWKS fetch is remembered at first,
+   * doubling while it keeps failing (default 2 s, at most 60 s).
+   */
   failureBackoffMs?: number;
 }
 
@@ -83,7 +86,10 @@ class Issuer {
     this.backoff = new FailureBackoff(opts.failureBackoffMs);
   }
 
-  /** The key for a token; while the issuer's discovery or JWKS is failing, its failure is answered from memory (backoff). */
+  /**
+   * The key for a token; while the issuer's discovery or JWKS
+   * is failing, its failure is answered from memory (backoff).
+   */
   getKey: GetKey = (header, input) =>
     this.backoff.run(
       async () => this.fetchKey(header, input),

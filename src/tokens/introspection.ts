@@ -25,9 +25,14 @@ export interface IntrospectionOptions {
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
   cacheSize?: number;
-  /** How long an endpoint failure is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s). */
+  /**
+   * How long an endpoint failure is remembered at first, doubling while it keeps failing (default 2 s, at most 60 s).
+   */
   failureBackoffMs?: number;
-  /** The audiences accepted when the config names none (this proxy's resources, read per answer: a reload may add backends). */
+  /**
+   * The audiences accepted when the config names none (this proxy's
+   * resources, read per answer: a reload may add backends).
+   */
   defaultAudience?: () => Iterable<string>;
 }
 
@@ -37,7 +42,10 @@ function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
-/** This proxy's own resources, the default audiences: `<publicUrl>`, `<publicUrl>/mcp` and `<publicUrl>/mcp/<backend>` for every backend (`resources`, kept current by reloads). */
+/**
+ * This proxy's own resources, the default audiences: `<publicUrl>`, `<publicUrl>/mcp` and
+ * `<publicUrl>/mcp/<backend>` for every backend (`resources`, kept current by reloads).
+ */
 export function proxyAudiences(publicUrl: string, resources: ReadonlyMap<string, unknown>): string[] {
   return [publicUrl, `${publicUrl}/mcp`, ...resources.keys()];
 }

@@ -9,6 +9,9 @@ import { backendDecision } from '../policy/engine.js';
 import { escapeHtml, page } from './html.js';
 
 const SCRIPT = readFileSync(new URL('./assets/explorer.js', import.meta.url), 'utf8');
+const SECTIONS =
+  '<h2>Tools</h2><div id="tools"></div><h2>Resources</h2><div id="resources"></div>' +
+  '<h2>Prompts</h2><div id="prompts"></div>';
 
 export async function explorerRoutes(app: FastifyInstance, opts: { config: Config; live: Live }) {
   app.get('/assets/explorer.js', async (_req, reply) =>
@@ -26,7 +29,7 @@ export async function explorerRoutes(app: FastifyInstance, opts: { config: Confi
       `<p><a href="/">← Home</a></p><h1>MCP explorer: <code>${escapeHtml(b.name)}</code></h1>
 <p class="muted">${escapeHtml(b.config.description ?? '')}</p>
 <div id="explorer" data-backend="${escapeHtml(b.name)}" data-csrf="${escapeHtml(csrf)}">
-<h2>Tools</h2><div id="tools"></div><h2>Resources</h2><div id="resources"></div><h2>Prompts</h2><div id="prompts"></div></div>
+${SECTIONS}</div>
 <script src="/assets/explorer.js"></script>`,
     );
   });

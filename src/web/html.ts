@@ -5,18 +5,26 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
 }
 
+const STYLE =
+  'body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:52rem;margin:2.5rem auto;padding:0 1rem;' +
+  'color:#1d2330;line-height:1.5}\n' +
+  'h1{font-size:1.5rem;margin-bottom:.25rem}.muted{color:#667}' +
+  '.card{border:1px solid #dde2ea;border-radius:.6rem;padding:1rem 1.25rem;margin:1rem 0}\n' +
+  'button,.button{background:#2456d3;color:#fff;border:0;border-radius:.4rem;padding:.5rem 1rem;font-size:1rem;' +
+  'cursor:pointer;text-decoration:none;display:inline-block}\n' +
+  'button.secondary{background:#e8ecf3;color:#1d2330}' +
+  'code{background:#f2f4f8;padding:.1rem .3rem;border-radius:.25rem}\n' +
+  'table{border-collapse:collapse}pre{background:#f6f7f9;padding:.6rem;border-radius:.4rem;white-space:pre-wrap}' +
+  '.error{color:#b3261e}.result img{max-width:100%}label{display:inline-block;min-width:8rem}textarea{width:100%}' +
+  'td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}\n';
+
 /** A page with the shared look; `body` must already be escaped. */
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:52rem;margin:2.5rem auto;padding:0 1rem;color:#1d2330;line-height:1.5}
-h1{font-size:1.5rem;margin-bottom:.25rem}.muted{color:#667}.card{border:1px solid #dde2ea;border-radius:.6rem;padding:1rem 1.25rem;margin:1rem 0}
-button,.button{background:#2456d3;color:#fff;border:0;border-radius:.4rem;padding:.5rem 1rem;font-size:1rem;cursor:pointer;text-decoration:none;display:inline-block}
-button.secondary{background:#e8ecf3;color:#1d2330}code{background:#f2f4f8;padding:.1rem .3rem;border-radius:.25rem}
-table{border-collapse:collapse}pre{background:#f6f7f9;padding:.6rem;border-radius:.4rem;white-space:pre-wrap}.error{color:#b3261e}.result img{max-width:100%}label{display:inline-block;min-width:8rem}textarea{width:100%}td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}
-</style></head><body>${body}</body></html>`;
+${STYLE}</style></head><body>${body}</body></html>`;
 }
 
 /** The one error page (proxy errors and the authorization server's), in the shared look. */

@@ -119,7 +119,8 @@ t.test(
         const r = await poll(clientId, device.device_code);
         polls.push(r);
         if (r.body.error !== 'authorization_pending') return r;
-        await new Promise((res) => setTimeout(res, 300)); // faster than the RFC's 5 s default: the AS does not enforce slow_down
+        // faster than the RFC's 5 s default: the AS does not enforce slow_down
+        await new Promise((res) => setTimeout(res, 300));
       }
       throw new Error('no token within 45 s');
     })();
@@ -266,7 +267,9 @@ t.test(
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
       },
-      body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}',
+      body:
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",' +
+        '"capabilities":{},"clientInfo":{"name":"x","version":"1"}}}',
     });
     t.equal(res.status, 200, 'the bearer token is accepted on /mcp/demo');
     await res.body?.cancel();

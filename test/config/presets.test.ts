@@ -225,7 +225,10 @@ async function presetStack(
   return { idp, proxy };
 }
 
-/** Follow redirects (with cookies) from `start` until the first URL outside the proxy: the upstream authorization request. */
+/**
+ * Follow redirects (with cookies) from `start` until the first
+ * URL outside the proxy: the upstream authorization request.
+ */
 async function upstreamAuthorization(proxyUrl: string, start: string): Promise<URL> {
   const jar = new CookieJar();
   let url = new URL(start, proxyUrl);

@@ -28,9 +28,11 @@ t.test('cookie jar', async (t) => {
 });
 
 t.test('forms', async (t) => {
-  const html = `<form method="post" action="../interaction/u1/login?x=1&amp;y=2">
+  const html =
+    `<form method="post" action="../interaction/u1/login?x=1&amp;y=2">
     <input name="username" value="&lt;a&gt;"><input type="password" name="password">
-    <input type="hidden" name="h" value='q"q'><input type="checkbox" name="c"><input type="checkbox" name="d" value="on" checked>
+    <input type="hidden" name="h" value='q"q'><input type="checkbox" name="c">` +
+    `<input type="checkbox" name="d" value="on" checked>
     <button type="submit" name="go" value="1">Sign <b>in</b></button><button type="button">x</button></form>
     <form action=""><button>Allow</button></form>`;
   const [login, second] = parseForms(html, 'http://h:1/oauth2/default/auth?q');
@@ -49,9 +51,11 @@ t.test('forms', async (t) => {
   );
   t.equal(classifyForm(logout[0]!, ''), 'logout');
   const auto =
-    '<script>document.forms[0].submit()</script><form method="post" action="/cb"><input type="hidden" name="code" value="c"></form>';
+    '<script>document.forms[0].submit()</script>' +
+    '<form method="post" action="/cb"><input type="hidden" name="code" value="c"></form>';
   t.equal(classifyForm(parseForms(auto, 'http://h/')[0]!, auto), 'autosubmit');
   const other =
-    '<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="x"><button>Log out</button></form>';
+    '<form method="post" action="/oauth/logout"><input type="hidden" name="csrf" value="x">' +
+    '<button>Log out</button></form>';
   t.equal(classifyForm(parseForms(other, 'http://h/')[0]!, other), undefined, 'an app form is left alone');
 });

@@ -61,7 +61,8 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
     if (r.status() >= 400) {
       const body = await r.text().catch(() => '');
       problems.push(
-        `${req.method()} ${r.url()} -> ${r.status()} origin=${(await req.allHeaders()).origin} body=${body.slice(0, 300)}`,
+        `${req.method()} ${r.url()} -> ${r.status()} origin=${(await req.allHeaders()).origin} ` +
+          `body=${body.slice(0, 300)}`,
       );
     }
   });

@@ -161,7 +161,17 @@ t.test('forged and malformed logout tokens are refused', async (t) => {
   const res = await post({ logout_token: forged });
   t.equal(res.status, 400, 'a token not signed by the IdP is refused');
   t.match(((await res.json()) as { error_description: string }).error_description, /invalid logout_token/);
-  const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: idp.issuer, aud: 'mcp-proxy-test', sub: 'bob', jti: 'n', iat: Math.floor(Date.now() / 1000), events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })).toString('base64url')}.`;
+  const noneClaims = {
+    iss: idp.issuer,
+    aud: 'mcp-proxy-test',
+    sub: 'bob',
+    jti: 'n',
+    iat: Math.floor(Date.now() / 1000),
+    events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+  };
+  const none =
+    `${Buffer.from('{"alg":"none"}').toString('base64url')}.` +
+    `${Buffer.from(JSON.stringify(noneClaims)).toString('base64url')}.`;
   const alg = await post({ logout_token: none });
   t.equal(alg.status, 400, 'alg none is refused');
   await alg.text();

@@ -50,7 +50,8 @@ const stages = parseDockerfile(readFileSync(new URL('Dockerfile', root), 'utf8')
 
 t.test('the parser: stages by FROM, continuations, comments, flags, exec form', async (t) => {
   const s = parseDockerfile(
-    '# syntax=docker/dockerfile:1\nARG V=22\nFROM node:22 AS build\nRUN npm ci \\\n  # a comment inside\n  --no-audit\nFROM node:22-slim\nCOPY --from=build --chown=node /app/dist ./dist\nCMD ["node", "x.js"]\n',
+    '# syntax=docker/dockerfile:1\nARG V=22\nFROM node:22 AS build\nRUN npm ci \\\n  # a comment inside\n  ' +
+      '--no-audit\nFROM node:22-slim\nCOPY --from=build --chown=node /app/dist ./dist\nCMD ["node", "x.js"]\n',
   );
   t.equal(s.length, 2);
   t.equal(s[0]!.name, 'build');
@@ -67,7 +68,8 @@ t.test('the parser: stages by FROM, continuations, comments, flags, exec form', 
 
 t.test('the checks catch what they are for', async (t) => {
   const bad = parseDockerfile(
-    'FROM node:22 AS build\nRUN npm ci\nFROM node:22-slim\nCOPY --from=build /app/node_modules ./node_modules\nHEALTHCHECK NONE\nCMD node bin/mcp-oidc-proxy.js\n',
+    'FROM node:22 AS build\nRUN npm ci\nFROM node:22-slim\nCOPY --from=build /app/node_modules ' +
+      './node_modules\nHEALTHCHECK NONE\nCMD node bin/mcp-oidc-proxy.js\n',
   );
   t.same(problems(bad), [
     'final stage runs as root (no USER)',

@@ -188,7 +188,8 @@ t.test('the IdP comes back with new signing keys: logins work again (JWKS refetc
 });
 
 t.test(
-  'proxy restart with the memory store: earlier browser sessions are refused (their records are gone), a new login works',
+  'proxy restart with the memory store: earlier browser sessions are refused (their records are gone), a new ' +
+    'login works',
   async (t) => {
     const { cookie } = await loginThroughProxy(publicUrl, 'alice');
     await proxy.close();

@@ -40,7 +40,8 @@ for (const [name, property, runs] of plan) {
   const details = await fc.check(property, { seed, numRuns: runs * scale, interruptAfterTimeLimit: LIMIT_MS });
   total += details.numRuns;
   process.stdout.write(
-    `fuzz: ${name}: ${details.numRuns} inputs in ${((Date.now() - started) / 1000).toFixed(1)} s${details.interrupted ? ' (time limit)' : ''}${details.failed ? ' FAILED' : ''}\n`,
+    `fuzz: ${name}: ${details.numRuns} inputs in ${((Date.now() - started) / 1000).toFixed(1)} ` +
+      `s${details.interrupted ? ' (time limit)' : ''}${details.failed ? ' FAILED' : ''}\n`,
   );
   if (details.failed) {
     process.stdout.write(`${fc.defaultReportMessage(details)}\n`);
@@ -49,7 +50,8 @@ for (const [name, property, runs] of plan) {
   }
 }
 process.stdout.write(
-  `fuzz: ${total} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s; live status codes ${JSON.stringify(Object.fromEntries([...seen].sort()))}\n`,
+  `fuzz: ${total} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s; live status codes ` +
+    `${JSON.stringify(Object.fromEntries([...seen].sort()))}\n`,
 );
 await target.close();
 process.exit(failed ? 1 : 0);

@@ -63,7 +63,9 @@ export async function startGithubStandin(opts: {
     res
       .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
       .end(
-        `<!doctype html><title>Sign in to GitHub</title><form method="post" action="/login/oauth/authorize">${hidden}<input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form>`,
+        '<!doctype html><title>Sign in to GitHub</title><form method="post" action="/login/oauth/authorize">' +
+          `${hidden}<input name="username"><input name="password" type="password">` +
+          '<button type="submit">Sign in</button></form>',
       );
   };
 

@@ -30,14 +30,18 @@ export function hmacJwt(
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
-/** A JWT signed with ES256 as given, header and all (jose refuses to sign headers it would not accept, e.g. an unknown `crit`). */
+/**
+ * A JWT signed with ES256 as given, header and all (jose refuses
+ * to sign headers it would not accept, e.g. an unknown `crit`).
+ */
 export function es256Jwt(
   privateKey: CryptoKey,
   header: Record<string, unknown>,
   claims: Record<string, unknown>,
 ): string {
   const input = `${b64json({ ...header, alg: 'ES256' })}.${b64json(claims)}`;
-  return `${input}.${sign('sha256', Buffer.from(input), { key: KeyObject.from(privateKey), dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(input), { key: KeyObject.from(privateKey), dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
 }
 
 /** The parameters of a `WWW-Authenticate: Bearer k="v", …` header, or undefined when it is not Bearer. */

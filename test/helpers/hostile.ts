@@ -135,7 +135,8 @@ export const portOf = (url: string) => Number(new URL(url).port);
 
 // Run with `node -e`: appends every line read on stdin to $RECORD_TO, answers `initialize` with a
 // minimal result and any other request with `{ok: true}`.
-const STDIO_RECORDER = `
+const STDIO_RECORDER =
+  `
 const { appendFileSync } = require('node:fs');
 require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
   appendFileSync(process.env.RECORD_TO, line + '\\n');
@@ -143,7 +144,8 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   try { m = JSON.parse(line); } catch { return; }
   if (m.id === undefined || m.method === undefined) return;
   const result = m.method === 'initialize'
-    ? { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'stdio-recorder', version: '1' } }
+    ? { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, ` +
+  `serverInfo: { name: 'stdio-recorder', version: '1' } }
     : { ok: true };
   process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }) + '\\n');
 });

@@ -33,7 +33,9 @@ export async function mcpRemoteHome(): Promise<{
   const configDir = join(dir, 'config');
   const binDir = join(dir, 'bin');
   const log = join(dir, 'opened.txt');
-  const recorder = `#!/bin/sh\n# a browser that opens nothing: it records the last argument (the URL)\nfor a; do last="$a"; done\nprintf '%s\\n' "$last" >> '${log}'\nexit 0\n`;
+  const recorder =
+    '#!/bin/sh\n# a browser that opens nothing: it records the last argument (the URL)\n' +
+    `for a; do last="$a"; done\nprintf '%s\\n' "$last" >> '${log}'\nexit 0\n`;
   await mkdir(binDir, { recursive: true });
   for (const name of ['browser', ...OPENERS]) {
     await writeFile(join(binDir, name), recorder);
@@ -55,7 +57,10 @@ export interface McpRemote {
   connected: Promise<void>;
   /** Everything mcp-remote wrote to stderr so far. */
   stderr(): string;
-  /** Resolves with the first match of `re` in stderr (past or future); rejects after `timeoutMs` or if the process exits. */
+  /**
+   * Resolves with the first match of `re` in stderr (past or
+   * future); rejects after `timeoutMs` or if the process exits.
+   */
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Ends the child (stdin closed, then SIGTERM, then SIGKILL) and makes sure it is gone. */
   close(): Promise<void>;

@@ -44,7 +44,8 @@ const text = (t, structured) => ({
 async function ask(method, timeoutMs) {
   const [params, schema] = REQUESTS[method];
   try {
-    return `answered: ${JSON.stringify(await server.server.request({ method, params }, schema, { timeout: timeoutMs }))}`;
+    const answer = await server.server.request({ method, params }, schema, { timeout: timeoutMs });
+    return `answered: ${JSON.stringify(answer)}`;
   } catch (e) {
     return `refused: ${e.message}`;
   }

@@ -28,7 +28,9 @@ export function sessionUser(sub: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-/** The server-side record a sealed cookie needs to be a session (a login writes it; a sealed cookie alone is refused). */
+/**
+ * The server-side record a sealed cookie needs to be a session (a login writes it; a sealed cookie alone is refused).
+ */
 export function recordSession(store: Store, user: { sid: string }): Promise<void> {
   return store.set(sessionRecordKey(user.sid), {}, 3600_000);
 }

@@ -59,7 +59,10 @@ export async function mcpSession(url: string, headers: Record<string, string>) {
   };
 }
 
-/** A session's GET stream: resolves once it is open; `next` waits for the first message that matches (rejects after `withinMs`). */
+/**
+ * A session's GET stream: resolves once it is open; `next` waits
+ * for the first message that matches (rejects after `withinMs`).
+ */
 export async function openEvents(url: string, headers: Record<string, string>) {
   const abort = new AbortController();
   const res = await fetch(url, {
@@ -105,7 +108,10 @@ export async function sessionStatus(
   return (await (await fetch(`${proxyUrl}/oauth/status`, { headers: { cookie } })).json()) as never;
 }
 
-/** `POST /oauth/logout` as the home page does (CSRF token from /oauth/status), JSON answer; `everywhere` for "log out everywhere". */
+/**
+ * `POST /oauth/logout` as the home page does (CSRF token from
+ * /oauth/status), JSON answer; `everywhere` for "log out everywhere".
+ */
 export async function logoutThroughProxy(
   proxyUrl: string,
   cookie: string,

@@ -88,7 +88,10 @@ export function stdioOf(sub: string): number[] {
   });
 }
 
-/** A GET stream on a fresh MCP session at `url` with this cookie (or these credential headers); `ended` resolves when the proxy cuts it. */
+/**
+ * A GET stream on a fresh MCP session at `url` with this cookie (or
+ * these credential headers); `ended` resolves when the proxy cuts it.
+ */
 export async function openStream(url: string, credential: string | Record<string, string>) {
   const auth = typeof credential === 'string' ? { cookie: credential } : credential;
   const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

@@ -16,7 +16,9 @@ const META = {
   'io.modelcontextprotocol/clientCapabilities': {},
 };
 
-/** A stateless MCP server of the 2026-07-28 revision: validates its headers against the body as the revision requires. */
+/**
+ * A stateless MCP server of the 2026-07-28 revision: validates its headers against the body as the revision requires.
+ */
 async function startStatelessServer() {
   const seen: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   const tools = ['echo', 'delete_all'].map((name) => ({ name, inputSchema: { type: 'object' } }));
@@ -207,7 +209,9 @@ t.test('batches carrying the headers are refused 400 (the revision has none)', a
 });
 
 t.test('a backend whose policy cannot depend on the body gets the bytes unparsed (fast path)', async (t) => {
-  const raw = `{ "jsonrpc" : "2.0", "id": 7,\n "method": "tools/call", "params": { "name": "delete_all", "_meta": ${JSON.stringify(META)} } }`;
+  const raw =
+    '{ "jsonrpc" : "2.0", "id": 7,\n "method": "tools/call", ' +
+    `"params": { "name": "delete_all", "_meta": ${JSON.stringify(META)} } }`;
   const res = await call('open', bob, 'tools/call', { name: 'delete_all' }, {}, raw);
   t.equal(res.status, 200);
   t.equal(modern.seen.at(-1)!.body, raw, 'byte for byte');

@@ -40,7 +40,10 @@ const proxy = await startProxy({
 t.teardown(() => proxy.close());
 
 let n = 0;
-/** A logout token signed by the IdP: valid unless `claims` or `header` say otherwise (a claim set to undefined is left out). */
+/**
+ * A logout token signed by the IdP: valid unless `claims` or
+ * `header` say otherwise (a claim set to undefined is left out).
+ */
 function logoutToken(claims: JWTPayload = {}, header: Record<string, unknown> = {}): Promise<string> {
   const all: JWTPayload = {
     iss: issuer,

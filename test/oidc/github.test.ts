@@ -122,7 +122,8 @@ t.test(
 );
 
 t.test(
-  'without read:org there are no groups (and the org APIs are not called); no verified primary email: none from /user/emails',
+  'without read:org there are no groups (and the org APIs are not called); no verified primary email: none from ' +
+    '/user/emails',
   async (t) => {
     const proxy = await startProxy({
       server: { port, publicUrl },

@@ -27,7 +27,8 @@ const users = [
     groups: [],
     claims: { hd: 'other.example' },
   },
-  { username: 'gina', password: 'gina', email: 'gina@gmail.example', name: 'Gina', groups: [] }, // a consumer account: no hd
+  // a consumer account: no hd
+  { username: 'gina', password: 'gina', email: 'gina@gmail.example', name: 'Gina', groups: [] },
 ];
 
 async function stack(t: { teardown(fn: () => Promise<void>): void }, allowedDomains: string[]) {
@@ -84,7 +85,8 @@ t.test(
     t.match(other.result.response.headers.get('content-type'), 'text/html');
     t.match(
       other.result.body,
-      '<p id="error-message">login refused: the Google Workspace domain &quot;other.example&quot; is not allowed here</p>',
+      '<p id="error-message">login refused: the Google Workspace domain &quot;other.example&quot; is not allowed ' +
+        'here</p>',
     );
     t.equal((await status(proxy.url, other.cookie)).authenticated, false, 'no session');
     t.ok(

@@ -51,7 +51,8 @@ t.test('step-up: a tool rule requiring a scope answers 403 insufficient_scope un
   t.equal(denied.status, 403);
   t.equal(
     denied.headers.get('www-authenticate'),
-    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/tickets", error="insufficient_scope", scope="mcp tickets:delete"`,
+    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/tickets", ` +
+      'error="insufficient_scope", scope="mcp tickets:delete"',
   );
   const stepped = await bearerFor(proxy.url, resource, 'mcp tickets:delete');
   t.equal(stepped.scope, 'mcp tickets:delete');

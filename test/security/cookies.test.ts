@@ -28,7 +28,9 @@ t.teardown(async () => {
 
 const NAME = 'mcp_proxy_session';
 const HOUR = 3600_000;
-/** A session cookie header for a sealed value (secure-session's `cipher;nonce`, percent-encoded as the proxy sets it). */
+/**
+ * A session cookie header for a sealed value (secure-session's `cipher;nonce`, percent-encoded as the proxy sets it).
+ */
 const asCookie = (sealed: string, name = NAME) => `${name}=${encodeURIComponent(sealed)}`;
 const seal = (sub: string, extra: Record<string, unknown> = {}, key = TEST_SESSION_KEY) =>
   sealSessionCookie(key, sessionUser(sub, extra));
@@ -92,7 +94,8 @@ async function sessionOf(t: Test, cookie: string, sub: string) {
 }
 
 t.test(
-  'control: a cookie sealed with the proxy key, with its server-side record, is a session (so every refusal below can fail)',
+  'control: a cookie sealed with the proxy key, with its server-side record, is a session (so every refusal ' +
+    'below can fail)',
   async (t) => {
     await recordSession(store, genuine);
     await sessionOf(t, asCookie(valid), 'alice');
@@ -177,7 +180,9 @@ t.test('a real session cookie replayed after logout is refused', async (t) => {
   await noSession(t, cookie);
 });
 
-/** A request with a huge Cookie header: `431` from the HTTP parser (or the connection cut), never a 5xx nor the backend. */
+/**
+ * A request with a huge Cookie header: `431` from the HTTP parser (or the connection cut), never a 5xx nor the backend.
+ */
 async function oversized(t: Test, bytes: number) {
   const mark = rec.seen.length;
   const cookie = `${asCookie(valid)}; pad=${'a'.repeat(bytes)}`;

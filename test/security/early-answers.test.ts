@@ -26,16 +26,20 @@ const MiB = 1024 * 1024;
 // The client runs in a process of its own, as real clients do (in the proxy's own event loop it
 // reads the answer before the reset arrives). It posts `size` bytes `times` times with undici's
 // fetch or node's http.request, and prints what each attempt read: `status body` or the error code.
-const CLIENT = `
+const CLIENT =
+  `
 import { execFile } from 'node:child_process';
-const [url, how, size, times, headers] = [process.argv[1], process.argv[2], Number(process.argv[3]), Number(process.argv[4]), JSON.parse(process.argv[5])];
+const [url, how, size, times, headers] = [process.argv[1], process.argv[2], Number(process.argv[3]), ` +
+  `Number(process.argv[4]), JSON.parse(process.argv[5])];
 const head = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"';
 const body = Buffer.from(head + 'x'.repeat(size - head.length - 3) + '"}}');
-const viaFetch = () => fetch(url, { method: 'POST', headers, body }).then(async (r) => r.status + ' ' + (await r.text()), (e) => e.cause?.code ?? e.message);
+const viaFetch = () => fetch(url, { method: 'POST', headers, body }).then(async (r) => r.status + ' ' + ` +
+  `(await r.text()), (e) => e.cause?.code ?? e.message);
 const viaHttp = () => new Promise((resolve) => {
   const req = http.request(url, { method: 'POST', headers }, (res) => {
     let text = '';
-    res.on('data', (c) => (text += c)).on('end', () => resolve(res.statusCode + ' ' + text)).on('error', (e) => resolve(e.code));
+    res.on('data', (c) => (text += c)).on('end', () => resolve(res.statusCode + ' ' + text)).` +
+  `on('error', (e) => resolve(e.code));
   });
   req.on('error', (e) => resolve(e.code));
   req.end(body);

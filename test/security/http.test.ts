@@ -40,7 +40,9 @@ const sized = (body: string) => `Content-Length: ${Buffer.byteLength(body)}\r\n`
 const PARSER = {
   400: '{"error":"Bad Request","message":"Client Error","statusCode":400}',
   408: '{"error":"Request Timeout","message":"Client Timeout","statusCode":408}',
-  431: '{"error":"Request Header Fields Too Large","message":"Exceeded maximum allowed HTTP header size","statusCode":431}',
+  431:
+    '{"error":"Request Header Fields Too Large",' +
+    '"message":"Exceeded maximum allowed HTTP header size","statusCode":431}',
 };
 const rpcError = (code: number, message: string, name: string) => ({
   jsonrpc: '2.0',
@@ -96,7 +98,9 @@ async function refusedByParser(t: Test, bytes: string, status: 400 | 431 = 400) 
   t.same(atB, [], 'backend b saw nothing');
 }
 
-/** Backend a received exactly one well-formed request: POST to its URL, this body, framed by a correct Content-Length. */
+/**
+ * Backend a received exactly one well-formed request: POST to its URL, this body, framed by a correct Content-Length.
+ */
 function oneCleanRequest(t: Test, atA: Recorded[], body: string) {
   t.equal(atA.length, 1, 'backend a saw exactly one request');
   t.match(atA[0], {

@@ -38,7 +38,10 @@ const sessions = {
 const plainSession = await mcpSession(url('plain'), alice.headers);
 
 const MARK = 'test/marker';
-/** What the HTTP backend and the stdio processes received while `fn` ran (for stdio: up to a marker sent after it on `marker`). */
+/**
+ * What the HTTP backend and the stdio processes received while
+ * `fn` ran (for stdio: up to a marker sent after it on `marker`).
+ */
 async function watch<T>(fn: () => Promise<T>, marker: [string, Session] = ['stdio', sessions.stdio]) {
   const [nHttp, nStdio] = [rec.seen.length, stdio.seen().length];
   const result = await fn();
@@ -237,7 +240,8 @@ const duplicates: Array<[string, string, string]> = [
   ],
   [
     'our _meta key itself',
-    '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"io.mcp-oidc-proxy/user":{"sub":"root"},"io.mcp-oidc-proxy/user":{"sub":"alice"}}}}',
+    '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":' +
+      '{"io.mcp-oidc-proxy/user":{"sub":"root"},"io.mcp-oidc-proxy/user":{"sub":"alice"}}}}',
     'io.mcp-oidc-proxy/user',
   ],
   ['id', '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}', 'id'],
@@ -249,7 +253,8 @@ const duplicates: Array<[string, string, string]> = [
   ],
   [
     'in the second element of a batch',
-    '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","method":"tools/list","params":{"name":"delete_all"}}]',
+    '[{"jsonrpc":"2.0","id":1,"method":"ping"},' +
+      '{"jsonrpc":"2.0","id":2,"method":"tools/call","method":"tools/list","params":{"name":"delete_all"}}]',
     'method',
   ],
 ];
@@ -271,7 +276,8 @@ t.test(
       ...alice.headers,
     };
     const body =
-      '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"delete_ticket","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}';
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"delete_ticket",' +
+      '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}';
     const { result, http } = await watch(() =>
       fetch(url('plain'), { method: 'POST', headers, body }).then(async (r) => ({
         status: r.status,
@@ -290,7 +296,8 @@ t.test(
 
 t.test('control: the same keys in different objects, and a key text inside a string, are not duplicates', async (t) => {
   const body =
-    '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","arguments":{"name":"x","list":[{"id":1},{"id":2}],"s":"\\"name\\":1"}}}';
+    '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo",' +
+    '"arguments":{"name":"x","list":[{"id":1},{"id":2}],"s":"\\"name\\":1"}}}';
   const { result, http } = await watch(() => post('plain', everyKind.plain, body));
   t.equal(result.status, 200);
   t.same(
@@ -338,7 +345,9 @@ t.test('nesting: 100,000 levels inside the arguments of an allowed call (a stdio
 );
 
 t.test('nesting: 128 levels pass, brackets inside strings do not count, and the proxy is still up', async (t) => {
-  const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":${deep(126, '"[[[[{{{{"')}}}`;
+  const body =
+    '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",' +
+    `"arguments":${deep(126, '"[[[[{{{{"')}}}`;
   const { result, http } = await watch(() => post('http', sessions.http, body));
   t.equal(result.status, 200);
   t.same(
@@ -353,7 +362,8 @@ t.test('nesting: 128 levels pass, brackets inside strings do not count, and the 
 for (const backend of ['http', 'stdio', 'shared']) {
   t.test(`an Mcp-Session-Id alice created on ${backend}, presented by bob: 404 for POST, GET and DELETE`, async (t) => {
     const own = backend === 'stdio' ? sessions.stdio : await mcpSession(url(backend), alice.headers);
-    if (backend === 'shared') await mcpSession(url(backend), bob.headers); // bob has a session of his own on the same process
+    // bob has a session of his own on the same process
+    if (backend === 'shared') await mcpSession(url(backend), bob.headers);
     const asBob = { ...own.headers, ...bob.headers };
     const {
       result,

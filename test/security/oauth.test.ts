@@ -454,7 +454,8 @@ for (const uris of [
   ['ftp://files.example/cb'],
 ]) {
   t.test(
-    `registration with redirect_uris ${JSON.stringify(uris)}: refused invalid_redirect_uri (MCP: https or loopback http only)`,
+    `registration with redirect_uris ${JSON.stringify(uris)}: refused invalid_redirect_uri (MCP: https or ` +
+      'loopback http only)',
     async (t) => {
       const r = await registration({ redirect_uris: uris });
       t.equal(r.status, 400);
@@ -469,7 +470,8 @@ t.test('control: https and loopback http redirect URIs register', async (t) => {
 });
 
 t.test(
-  'a private_key_jwt client naming a loopback jwks_uri: refused at registration, and no TCP connection ever reaches the port',
+  'a private_key_jwt client naming a loopback jwks_uri: refused at registration, and no TCP connection ever ' +
+    'reaches the port',
   async (t) => {
     const listener = await connectionCounter('127.0.0.1');
     t.teardown(() => listener.close());

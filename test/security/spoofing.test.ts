@@ -198,7 +198,8 @@ t.test('look-alike identity headers (oauth2-proxy style, our prefix, Forwarded, 
 const cgiName = (name: string) => name.toLowerCase().replaceAll('_', '-');
 
 t.test(
-  'identity headers spelled with underscores (all, or mixed with dashes) are dropped: CGI-style servers read them as ours',
+  'identity headers spelled with underscores (all, or mixed with dashes) are dropped: CGI-style servers read ' +
+    'them as ours',
   async (t) => {
     const { statuses, seen } = await sendRaw([
       `X-API-Key: ${ALICE.headers['x-api-key']}`,
@@ -349,7 +350,8 @@ t.test('an API key (with a stray Authorization header) is not forwarded', async 
 t.test('a session cookie is not forwarded, and session identity replaces spoofed headers', async (t) => {
   const carol = sessionUser('carol', { groups: ['ops'] });
   await recordSession(stores.false!, carol);
-  const cookie = `mcp_proxy_session=${encodeURIComponent(await sealSessionCookie(TEST_SESSION_KEY, carol))}; theme=dark`;
+  const sealed = await sealSessionCookie(TEST_SESSION_KEY, carol);
+  const cookie = `mcp_proxy_session=${encodeURIComponent(sealed)}; theme=dark`;
   const { res, seen } = await send('/mcp/rec', { cookie, ...SPOOFED });
   t.equal(res.status, 200);
   await carriesOurs(t, seen, { sub: 'carol', email: 'carol@example.com', groups: ['ops'] });
@@ -376,7 +378,8 @@ for (const [label, p] of Object.entries(proxies)) {
   const get = (path: string) => fetch(`${base}${path}`, { headers: HOSTILE_ORIGIN, redirect: 'manual' });
 
   t.test(
-    `${label} (trustProxy ${label === 'trusting'}): hostile forwarding headers do not poison the 401 challenge or the resource metadata`,
+    `${label} (trustProxy ${label === 'trusting'}): hostile forwarding headers do not poison the 401 challenge ` +
+      'or the resource metadata',
     async (t) => {
       const { res, seen } = await send('/mcp/rec', HOSTILE_ORIGIN, rpc('tools/list'), base);
       t.equal(res.status, 401);
@@ -395,7 +398,8 @@ for (const [label, p] of Object.entries(proxies)) {
   );
 
   t.test(
-    `${label} (trustProxy ${label === 'trusting'}): hostile forwarding headers do not poison the authorization server metadata`,
+    `${label} (trustProxy ${label === 'trusting'}): hostile forwarding headers do not poison the authorization ` +
+      'server metadata',
     async (t) => {
       // Host: a loopback alias passes the DNS-rebinding check, so it must not move the URLs either.
       // The embedded dev IdP is an oidc-provider too, mounted the same way.

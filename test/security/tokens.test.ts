@@ -117,7 +117,9 @@ async function issued(resource: string): Promise<string> {
 
 const INVALID = 'the access token is invalid or expired';
 
-/** Exactly 401 + `Bearer resource_metadata=…, error="invalid_token", error_description=…`, and the backend untouched. */
+/**
+ * Exactly 401 + `Bearer resource_metadata=…, error="invalid_token", error_description=…`, and the backend untouched.
+ */
 async function refused(
   t: Test,
   send: () => Promise<Response>,
@@ -256,7 +258,8 @@ t.test('an opaque token the introspection endpoint calls inactive', async (t) =>
 });
 
 t.test(
-  'an opaque token the endpoint calls active, but minted for another API (aud, client_id): 401, never reaches the backend',
+  'an opaque token the endpoint calls active, but minted for another API (aud, client_id): 401, never reaches ' +
+    'the backend',
   async (t) => {
     const now = Math.floor(Date.now() / 1000);
     const answer = (aud: unknown) => () => ({

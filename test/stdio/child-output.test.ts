@@ -10,12 +10,15 @@ import { StdioChild, childEnv } from '../../src/backends/stdio/child.js';
 
 // Writes a JSON-RPC line whose `é` is cut between two writes, then a stderr line in two pieces,
 // each second half only after the first has been flushed to the pipe and a moment has passed.
-const SCRIPT = `
-const line = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'café' } }) + '\\n');
+const SCRIPT =
+  `
+const line = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', ` +
+  `params: { data: 'café' } }) + '\\n');
 const cut = line.indexOf(Buffer.from('é')) + 1;
 const later = (f) => setTimeout(f, 50);
 process.stdout.write(line.subarray(0, cut), () => later(() => process.stdout.write(line.subarray(cut), () =>
-  process.stderr.write('first half, ', () => later(() => process.stderr.write('second half\\n', () => process.exit(0)))))));
+  process.stderr.write('first half, ', () => later(() => ` +
+  `process.stderr.write('second half\\n', () => process.exit(0)))))));
 `;
 
 t.test('stdout and stderr are read by line, not by chunk', async (t) => {

@@ -119,7 +119,8 @@ t.test(
 );
 
 t.test(
-  'a server→client request goes only to a session whose client declared the capability; the child gets -32601 otherwise',
+  'a server→client request goes only to a session whose client declared the capability; the child gets -32601 ' +
+    'otherwise',
   async (t) => {
     const a = await connect(url('caps'), alice, { elicitation: {} });
     a.client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Alice' } }));
@@ -224,7 +225,8 @@ t.test(
 );
 
 t.test(
-  "no client→child message keeps the client's copy of the identity key: cancellations (in a batch) and answers to server→client requests",
+  "no client→child message keeps the client's copy of the identity key: cancellations (in a batch) " +
+    'and answers to server→client requests',
   async (t) => {
     const a = await connect(url('meta'), alice, { sampling: {} });
     answerSampling(a.client);

@@ -18,7 +18,9 @@ async function newKey(kid: string): Promise<Key> {
   return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
 }
 
-/** A tiny IdP: discovery + JWKS, counting requests; `keys` can be swapped (rotation); `down` answers 503 to everything. */
+/**
+ * A tiny IdP: discovery + JWKS, counting requests; `keys` can be swapped (rotation); `down` answers 503 to everything.
+ */
 async function startIdp() {
   const state = { keys: [] as Key[], jwksHits: 0, discoveryHits: 0, requests: 0, down: false, issuer: '' };
   const server: Server = createServer((req, res) => {

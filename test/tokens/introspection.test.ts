@@ -47,7 +47,8 @@ t.test('against the dev IdP (oidc-provider)', async (t) => {
   const bob = { username: 'bob', password: 'bob' };
 
   t.test(
-    'a live token the IdP minted for its own client (no audience of ours): active is not enough, refused and remembered briefly',
+    'a live token the IdP minted for its own client (no audience of ours): active is not enough, refused and ' +
+      'remembered briefly',
     async (t) => {
       const { tokens } = await rpLogin(config, bob);
       const counting = countingFetch();

@@ -325,7 +325,10 @@ export class StdioBackend implements Backend {
   /** Nothing of an older definition carries over: its sessions stay with it until they end. */
   inherit(): void {}
 
-  /** Sessions held here, and live children: busy (a request in flight), idle (sessions attached), detached (none: reaped when idle). */
+  /**
+   * Sessions held here, and live children: busy (a request in flight),
+   * idle (sessions attached), detached (none: reaped when idle).
+   */
   stats(): BackendStats {
     const processes = { busy: 0, idle: 0, detached: 0 };
     for (const b of this.bridges.values())

@@ -225,7 +225,8 @@ export class ChildBridge {
       return;
     }
     if (msg.id === undefined) {
-      if (target.session.stateless && msg.method !== 'notifications/message') return; // no unrelated messages on a 2026-07-28 request's stream
+      // no unrelated messages on a 2026-07-28 request's stream
+      if (target.session.stateless && msg.method !== 'notifications/message') return;
       if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level))
         target.session.deliver(msg, target.relatedRequestId);
       return;

@@ -140,7 +140,10 @@ export class McpHttpSession {
     reply.send(stream);
   }
 
-  /** A message for the client: on the stream of the POST it relates to, else the GET stream. False when it had nowhere to go. */
+  /**
+   * A message for the client: on the stream of the POST it relates
+   * to, else the GET stream. False when it had nowhere to go.
+   */
   deliver(m: Message, relatedRequestId?: RequestId): boolean {
     // A response relates to the request it answers.
     const related = relatedRequestId ?? (m.method === undefined ? m.id : undefined);

@@ -1,4 +1,7 @@
-/** Stage: one audit entry per judged message (or per request), completed with the status and latency when the response ends. */
+/**
+ * Stage: one audit entry per judged message (or per request),
+ * completed with the status and latency when the response ends.
+ */
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../../identity/principal.js';
 import type { AuditLog } from '../../observability/audit.js';

@@ -40,7 +40,10 @@ export function textProblem(body: Buffer, value: unknown): string | undefined {
   const shape = jsonShape(body, MAX_JSON_DEPTH);
   if (shape.depth > MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
   if (shape.members !== countMembers(value))
-    return `duplicate key ${JSON.stringify(duplicateKey(body) ?? '')} in an object (JSON parsers disagree on which copy counts)`;
+    return (
+      `duplicate key ${JSON.stringify(duplicateKey(body) ?? '')} in an object ` +
+      '(JSON parsers disagree on which copy counts)'
+    );
   return undefined;
 }
 
@@ -66,7 +69,8 @@ export function invalidRpc(messages: readonly unknown[], batch: boolean): string
       const params = m.params;
       if ('params' in m && (!params || typeof params !== 'object' || Array.isArray(params)))
         return 'params must be an object';
-      // The tool, resource or prompt a call names must be a string policy can match, not something a backend may coerce.
+      // The tool, resource or prompt a call names must be a string policy can match, not something
+      // a backend may coerce.
       const named = Object.hasOwn(NAMED_CALLS, m.method) ? NAMED_CALLS[m.method] : undefined;
       if (
         named &&

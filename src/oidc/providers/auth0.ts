@@ -18,7 +18,8 @@ export const auth0 = definePreset({
       out.errors.push(`an Auth0 issuer ends with "/": ${s.issuer}/ (discovery compares it exactly)`);
     if (!s.groupsClaim.includes('://'))
       out.warnings.push(
-        `Auth0 puts no "${s.groupsClaim}" claim in tokens by itself: a post-login Action must set it (usually namespaced, e.g. https://<your-domain>/groups)`,
+        `Auth0 puts no "${s.groupsClaim}" claim in tokens by itself: a post-login Action must set it (usually ` +
+          'namespaced, e.g. https://<your-domain>/groups)',
       );
     return out;
   },

@@ -29,7 +29,8 @@ export const entra = definePreset({
       );
     if (tenant && MULTI_TENANT.includes(tenant.toLowerCase()))
       out.errors.push(
-        `the multi-tenant "${tenant}" endpoint is not supported (its tokens carry each user's own tenant as issuer): use your tenant ID, https://login.microsoftonline.com/<tenant-id>/v2.0`,
+        `the multi-tenant "${tenant}" endpoint is not supported (its tokens carry each user's own tenant as ` +
+          'issuer): use your tenant ID, https://login.microsoftonline.com/<tenant-id>/v2.0',
       );
     if (s.extraAuthParams.resource !== undefined)
       out.errors.push(

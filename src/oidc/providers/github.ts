@@ -120,7 +120,8 @@ export const github = definePreset({
     const oidcOnly = s.scopes.filter((x) => ['openid', 'profile', 'email', 'offline_access'].includes(x));
     if (oidcOnly.length)
       out.warnings.push(
-        `GitHub is not an OpenID Provider: ${oidcOnly.join(', ')} are not GitHub scopes (use read:user, user:email, read:org)`,
+        `GitHub is not an OpenID Provider: ${oidcOnly.join(', ')} are not GitHub scopes (use read:user, ` +
+          'user:email, read:org)',
       );
     if (!grants(s.scopes.join(' '), /^(read|write|admin):org$/))
       out.warnings.push('without the read:org scope GitHub logins have no groups (organisations and teams)');

@@ -25,7 +25,10 @@ const PRESETS: Readonly<Record<ProviderName, IdpPreset>> = Object.freeze({
   generic,
 });
 
-/** The provider an issuer URL names: *.okta.com / *.oktapreview.com, Entra, Google, GitHub, *.auth0.com, a Keycloak realm path. */
+/**
+ * The provider an issuer URL names: *.okta.com / *.oktapreview.com,
+ * Entra, Google, GitHub, *.auth0.com, a Keycloak realm path.
+ */
 export function inferProvider(issuer: string): ProviderName {
   const url = URL.parse(issuer);
   if (!url) return 'generic';
@@ -71,7 +74,8 @@ export function oidcProblems(input: OidcInput): ConfigProblems {
   }
   if (s.extraAuthParams.resource !== undefined)
     warnings.push(
-      'oidc.extraAuthParams.resource is never sent: the upstream login names no RFC 8707 resource (the proxy is the resource MCP clients ask for)',
+      'oidc.extraAuthParams.resource is never sent: the upstream login names no RFC 8707 resource (the proxy is ' +
+        'the resource MCP clients ask for)',
     );
   return { errors: own.errors, warnings: [...warnings, ...own.warnings] };
 }

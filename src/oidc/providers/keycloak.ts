@@ -23,7 +23,8 @@ export const keycloak = definePreset({
       out.errors.push('a Keycloak issuer is a realm: https://<host>/realms/<realm> (no trailing slash)');
     if (s.scopes.includes('offline_access'))
       out.warnings.push(
-        'Keycloak issues refresh tokens without offline_access; requesting it creates offline sessions that outlive the SSO session',
+        'Keycloak issues refresh tokens without offline_access; requesting it creates offline sessions that ' +
+          'outlive the SSO session',
       );
     return out;
   },

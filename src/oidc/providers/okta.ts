@@ -28,16 +28,19 @@ export const okta = definePreset({
     if (!url) return out;
     if (/-admin\.(okta|oktapreview)\.com$/i.test(url.hostname))
       out.errors.push(
-        `"${url.hostname}" is the Okta admin console: use the org URL without "-admin" (https://${url.hostname.replace(/-admin\./i, '.')})`,
+        `"${url.hostname}" is the Okta admin console: use the org URL without "-admin" ` +
+          `(https://${url.hostname.replace(/-admin\./i, '.')})`,
       );
     const kind = oktaServerKind(s);
     if (kind === 'invalid')
       out.errors.push(
-        'an Okta issuer is https://<org>.okta.com (org authorization server) or https://<org>.okta.com/oauth2/<server id> (custom, e.g. /oauth2/default), without a trailing slash',
+        'an Okta issuer is https://<org>.okta.com (org authorization server) or ' +
+          'https://<org>.okta.com/oauth2/<server id> (custom, e.g. /oauth2/default), without a trailing slash',
       );
     if (kind === 'org' && s.groupsClaim && !s.scopes.includes('groups'))
       out.warnings.push(
-        `oidc.groupsClaim is "${s.groupsClaim}" but oidc.scopes lacks "groups": Okta's org authorization server only issues the groups claim with the groups scope`,
+        `oidc.groupsClaim is "${s.groupsClaim}" but oidc.scopes lacks "groups": Okta's org authorization server ` +
+          'only issues the groups claim with the groups scope',
       );
     return out;
   },
