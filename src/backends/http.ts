@@ -187,7 +187,10 @@ export class HttpBackend implements Backend {
 
   async drain(): Promise<void> {}
 
-  /** Reload: the sessions the same upstream URL handed out are still counted (their ids still open: same name and URL). */
+  /**
+   * Reload: the sessions the same upstream URL handed out are still counted (their ids still
+   * open: same name and URL).
+   */
   inherit(old: Backend): void {
     if (old instanceof HttpBackend && old.scope === this.scope) this.live = old.live;
   }

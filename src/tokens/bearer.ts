@@ -1,5 +1,6 @@
 /**
- * Bearer credentials as an identity source, tried in the identity order (docs/ARCHITECTURE.md, "Pipeline"): API key (hash lookup,
+ * Bearer credentials as an identity source, tried in the identity order
+ * (docs/ARCHITECTURE.md, "Pipeline"): API key (hash lookup,
  * `Authorization: Bearer` or `X-API-Key`), a JWT this proxy issued, a JWT from a configured
  * external issuer, then an opaque token by introspection. A credential that is presented but
  * bad is a 401 `invalid_token` (never a fall-through to the cookie). Tokens in the query
@@ -26,7 +27,10 @@ export interface BearerSourceOptions {
 }
 
 export function bearerSource(o: BearerSourceOptions) {
-  /** `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours (read live: a reload may add backends). */
+  /**
+   * `/mcp/<b>` accepts tokens for exactly that URL; other protected paths accept any of ours
+   * (read live: a reload may add backends).
+   */
   const audiencesFor = (path: string) =>
     isMcpPath(path) ? [`${o.publicUrl}${path}`] : [...o.live.current.resources.keys()];
 
