@@ -1,8 +1,8 @@
 /**
  * API keys (`apiKeys` in the configuration; the first identity source tried): the
- * configuration holds only the sha256 of each key, so a key never leaves the proxy and the config file is not a secret list. A presented
- * key is hashed, found by digest in a Map (O(1), no loop over keys), then confirmed with a
- * constant-time comparison of the digests.
+ * configuration holds only the sha256 of each key, so a key never leaves the proxy and the
+ * config file is not a secret list. A presented key is hashed, found by digest in a Map
+ * (O(1), no loop over keys), then confirmed with a constant-time comparison of the digests.
  */
 import type { Config } from '../config/load.js';
 import { makePrincipal, type Principal } from '../identity/principal.js';
