@@ -8,7 +8,7 @@ import t from 'tap';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startPostgres, startRedis } from '../helpers/db-servers.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
@@ -55,25 +55,12 @@ for (const [name, store] of Object.entries(stores)) {
       await backend.close();
     });
     const { meta, client } = await register(publicUrl, REDIRECT);
-    const { verifier, challenge } = pkce();
     const resource = `${publicUrl}/mcp/demo`;
-    const { code } = await getCode(
-      authorizeUrl(meta, {
-        client_id: client.client_id,
-        redirect_uri: REDIRECT,
-        code_challenge: challenge,
-        resource,
-        scope: 'mcp offline_access',
-      }),
-      REDIRECT,
-    );
-    const first = await tokenRequest(meta, {
-      grant_type: 'authorization_code',
-      code: code!,
-      code_verifier: verifier,
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
+    const first = await codeFlowTokens(meta, {
+      clientId: client.client_id,
+      redirect: REDIRECT,
       resource,
+      scope: 'mcp offline_access',
     });
     t.equal(first.status, 200);
     const refresh = {

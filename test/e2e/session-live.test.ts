@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { decodeJwt } from 'jose';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { loginThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
@@ -27,27 +27,14 @@ t.test('a reload of tenants reaches users already logged in and refreshed tokens
   const alice = await loginThroughProxy(proxy.url, 'alice');
   t.equal((await sessionStatus(proxy.url, alice.cookie)).user?.tenant, 'acme');
   const { meta, client } = await register(proxy.url, REDIRECT);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
+  const tok = (
+    await codeFlowTokens(meta, {
+      clientId: client.client_id,
+      redirect: REDIRECT,
       resource,
       scope: 'mcp offline_access',
-    }),
-    REDIRECT,
-    'alice',
-    alice.jar,
-  );
-  const tok = (
-    await tokenRequest(meta, {
-      grant_type: 'authorization_code',
-      code: code!,
-      code_verifier: verifier,
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      resource,
+      user: 'alice',
+      jar: alice.jar,
     })
   ).body;
   t.equal(decodeJwt(tok.access_token!).tenant, 'acme', 'the access token names the tenant');

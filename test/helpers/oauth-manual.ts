@@ -69,3 +69,29 @@ export async function tokenRequest(meta: Record<string, string>, body: Record<st
   });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
+
+export interface CodeFlow {
+  clientId: string;
+  redirect: string;
+  resource: string;
+  /** Default `mcp`. */
+  scope?: string;
+  /** Who logs in at the IdP (default alice), in this browser (default a new one). */
+  user?: string;
+  jar?: CookieJar;
+}
+
+/** The whole authorization code flow with PKCE: authorize as `user`, then exchange the code (the token response). */
+export async function codeFlowTokens(meta: Record<string, string>, f: CodeFlow) {
+  const { verifier, challenge } = pkce();
+  const params = { client_id: f.clientId, redirect_uri: f.redirect, code_challenge: challenge, resource: f.resource };
+  const { code, error } = await getCode(
+    authorizeUrl(meta, { ...params, scope: f.scope ?? 'mcp' }),
+    f.redirect,
+    f.user,
+    f.jar,
+  );
+  if (!code) throw new Error(`authorization refused: ${error}`);
+  const exchange = { grant_type: 'authorization_code', code, code_verifier: verifier };
+  return tokenRequest(meta, { ...exchange, client_id: f.clientId, redirect_uri: f.redirect, resource: f.resource });
+}

@@ -3,6 +3,10 @@
  * issuer path /oauth2/default), the demo HTTP MCP server built with the SDK, and the proxy
  * in front of it, configured as a user would.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
 import { startStandaloneIdp, type StandaloneIdp } from '../../src/devidp/plugin.js';
 import type { DevIdpTtl } from '../../src/devidp/provider.js';
 import { startDemoHttpServer, type DemoHttpServer } from '../../examples/demo-http-server.mjs';
@@ -20,6 +24,38 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** The Okta-like test IdP (oidc-provider) with the proxy's confidential client registered for `publicUrl`. */
+export function startIdpFor(
+  publicUrl: string,
+  opts: { consent?: boolean; ttl?: DevIdpTtl; client?: Record<string, unknown> } = {},
+): Promise<StandaloneIdp> {
+  return startStandaloneIdp({
+    consent: opts.consent ?? false,
+    ttl: opts.ttl,
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${publicUrl}/oauth/callback`],
+        post_logout_redirect_uris: [`${publicUrl}/`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        ...opts.client,
+      },
+    ],
+  });
+}
+
+/** A fresh ES256 signing key in a file (`signing.keyFile`): restarted proxies and replicas share it. */
+export async function signingKeyFile(): Promise<string> {
+  const file = join(mkdtempSync(join(tmpdir(), 'signing-key-')), 'signing.jwk');
+  writeFileSync(
+    file,
+    JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+  );
+  return file;
+}
+
 export async function startStack(
   opts: {
     consent?: boolean;
@@ -32,20 +68,10 @@ export async function startStack(
 ): Promise<Stack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const idp = await startStandaloneIdp({
+  const idp = await startIdpFor(publicUrl, {
     consent: opts.consent ?? true,
     ttl: opts.idpTtl,
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${publicUrl}/oauth/callback`],
-        post_logout_redirect_uris: [`${publicUrl}/`],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        ...opts.idpClient?.(publicUrl),
-      },
-    ],
+    client: opts.idpClient?.(publicUrl),
   });
   const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
   const proxy = await startProxy(

@@ -5,41 +5,20 @@
  * revoking an MCP client's grant on R1 cuts the stream its token holds on R2.
  */
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
-import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startRedis } from '../helpers/db-servers.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
-import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { connect, openStream, stdioBackend, stdioOf, whoami, within } from '../helpers/stdio-stack.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.close());
-const dir = mkdtempSync(join(tmpdir(), 'logout-broadcast-'));
-const keyFile = join(dir, 'signing.jwk');
-writeFileSync(
-  keyFile,
-  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
-);
+const keyFile = await signingKeyFile();
 const [port1, port2] = [await freePort(), await freePort()];
 const publicUrl = `http://127.0.0.1:${port1}`;
-const idp = await startStandaloneIdp({
-  consent: false,
-  clients: [
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      redirect_uris: [`${publicUrl}/oauth/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-    },
-  ],
-});
+const idp = await startIdpFor(publicUrl);
 t.teardown(() => idp.close());
 const doc = (port: number) => ({
   server: { port, publicUrl },
@@ -93,26 +72,13 @@ t.test('a grant revoked on R1 cuts the stream its access token holds on R2', asy
   const redirect = 'http://127.0.0.1:33418/callback';
   const resource = `${publicUrl}/mcp/legacy`;
   const { meta, client } = await register(publicUrl, redirect);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: redirect,
-      code_challenge: challenge,
+  const tok = (
+    await codeFlowTokens(meta, {
+      clientId: client.client_id,
+      redirect: redirect,
       resource,
       scope: 'mcp offline_access',
-    }),
-    redirect,
-    'bob',
-  );
-  const tok = (
-    await tokenRequest(meta, {
-      grant_type: 'authorization_code',
-      code: code!,
-      code_verifier: verifier,
-      client_id: client.client_id,
-      redirect_uri: redirect,
-      resource,
+      user: 'bob',
     })
   ).body;
   // The token names the resource at publicUrl (R1's origin); R2 serves the same path.

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startRedis } from '../helpers/db-servers.js';
 import { connectWithOAuth } from '../helpers/oauth-client.js';
 import { freePort } from '../helpers/ports.js';
+import { signingKeyFile } from '../helpers/stack.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
 import { BIN, exited, startAndWait } from '../helpers/spawn.js';
@@ -26,11 +26,7 @@ import { DEMO_STDIO, connect, whoami } from '../helpers/stdio-stack.js';
 const redis = await startRedis();
 t.teardown(() => redis.close());
 const dir = mkdtempSync(join(tmpdir(), 'replicas-test-'));
-const keyFile = join(dir, 'signing.jwk');
-writeFileSync(
-  keyFile,
-  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
-);
+const keyFile = await signingKeyFile();
 
 // The front: round robin over the replicas that are up, request by request, counted.
 const ports = [await freePort(), await freePort(), await freePort()];

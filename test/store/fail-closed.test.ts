@@ -5,44 +5,23 @@
  * logged-out cookie do not come back); Redis losing its data does the same.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { exportJWK, generateKeyPair } from 'jose';
-import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { INITIALIZE, loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
-import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
+import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'fail-closed-'));
-const keyFile = join(dir, 'signing.jwk');
-writeFileSync(
-  keyFile,
-  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
-);
+const keyFile = await signingKeyFile();
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 
 /** One proxy (restartable on the same port and signing key) in front of a real IdP and backend. */
 async function setup(t: Test, store: Record<string, unknown>) {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const idp = await startStandaloneIdp({
-    consent: false,
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${publicUrl}/oauth/callback`],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-      },
-    ],
-  });
+  const idp = await startIdpFor(publicUrl);
   t.teardown(() => idp.close());
   const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
   t.teardown(() => backend.close());
@@ -58,26 +37,13 @@ async function setup(t: Test, store: Record<string, unknown>) {
   const resource = `${publicUrl}/mcp/demo`;
   const tokens = async (user: string) => {
     const { meta, client } = await register(publicUrl, REDIRECT);
-    const { verifier, challenge } = pkce();
-    const { code } = await getCode(
-      authorizeUrl(meta, {
-        client_id: client.client_id,
-        redirect_uri: REDIRECT,
-        code_challenge: challenge,
+    const body = (
+      await codeFlowTokens(meta, {
+        clientId: client.client_id,
+        redirect: REDIRECT,
         resource,
         scope: 'mcp offline_access',
-      }),
-      REDIRECT,
-      user,
-    );
-    const body = (
-      await tokenRequest(meta, {
-        grant_type: 'authorization_code',
-        code: code!,
-        code_verifier: verifier,
-        client_id: client.client_id,
-        redirect_uri: REDIRECT,
-        resource,
+        user,
       })
     ).body;
     return {

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { MemoryStore } from '../../src/store/memory.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { INITIALIZE, loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
@@ -30,26 +30,13 @@ t.test('a registration flood evicts no session, grant, refresh token or logout',
     "bob's copied cookie is refused after his logout",
   );
   const { meta, client } = await register(proxy.url, REDIRECT);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
+  const tok = (
+    await codeFlowTokens(meta, {
+      clientId: client.client_id,
+      redirect: REDIRECT,
       resource,
       scope: 'mcp offline_access',
-    }),
-    REDIRECT,
-    'alice',
-  );
-  const tok = (
-    await tokenRequest(meta, {
-      grant_type: 'authorization_code',
-      code: code!,
-      code_verifier: verifier,
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      resource,
+      user: 'alice',
     })
   ).body;
   t.ok(tok.refresh_token, 'alice has a refresh token');

@@ -6,42 +6,21 @@
  * and all recovers when Redis is back.
  */
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
-import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
 import { startProxy } from '../helpers/proxy.js';
-import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
+import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.close());
-const dir = mkdtempSync(join(tmpdir(), 'restart-test-'));
-const keyFile = join(dir, 'signing.jwk');
-writeFileSync(
-  keyFile,
-  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
-);
+const keyFile = await signingKeyFile();
 
 const port = await freePort();
 const publicUrl = `http://127.0.0.1:${port}`;
-const idp = await startStandaloneIdp({
-  consent: false,
-  clients: [
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      redirect_uris: [`${publicUrl}/oauth/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-    },
-  ],
-});
+const idp = await startIdpFor(publicUrl);
 t.teardown(() => idp.close());
 const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
 t.teardown(() => backend.close());
@@ -73,24 +52,11 @@ const callMcp = (token: string) =>
 
 let proxy = await startProxy(doc);
 const { meta, client } = await register(publicUrl, REDIRECT);
-const { verifier, challenge } = pkce();
-const { code } = await getCode(
-  authorizeUrl(meta, {
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    resource,
-    scope: 'mcp offline_access',
-  }),
-  REDIRECT,
-);
-const first = await tokenRequest(meta, {
-  grant_type: 'authorization_code',
-  code: code!,
-  code_verifier: verifier,
-  client_id: client.client_id,
-  redirect_uri: REDIRECT,
+const first = await codeFlowTokens(meta, {
+  clientId: client.client_id,
+  redirect: REDIRECT,
   resource,
+  scope: 'mcp offline_access',
 });
 
 t.test('before the restart: a token and a refresh token', async (t) => {
@@ -120,25 +86,7 @@ t.test('after a restart: the client, its refresh token and its JWT still work', 
 
 t.test('Redis down: JWTs still work, refresh fails clearly, /readyz says so; then it recovers', async (t) => {
   // A second token, never presented before the outage: this replica has not confirmed its grant.
-  const pk = pkce();
-  const got = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: pk.challenge,
-      resource,
-      scope: 'mcp',
-    }),
-    REDIRECT,
-  );
-  const unseen = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: got.code!,
-    code_verifier: pk.verifier,
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    resource,
-  });
+  const unseen = await codeFlowTokens(meta, { clientId: client.client_id, redirect: REDIRECT, resource });
   t.equal(unseen.status, 200);
   const init = await callMcp(first.body.access_token!);
   const sid = init.headers.get('mcp-session-id')!;

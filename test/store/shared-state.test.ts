@@ -6,40 +6,19 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
-import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
-import { CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
+import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.close());
-const dir = mkdtempSync(join(tmpdir(), 'shared-state-'));
-const keyFile = join(dir, 'signing.jwk');
-writeFileSync(
-  keyFile,
-  JSON.stringify(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
-);
+const keyFile = await signingKeyFile();
 const [portA, portB] = [await freePort(), await freePort()];
 const publicUrl = `http://127.0.0.1:${portA}`;
-const idp = await startStandaloneIdp({
-  consent: false,
-  clients: [
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      redirect_uris: [`${publicUrl}/oauth/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-    },
-  ],
-});
+const idp = await startIdpFor(publicUrl);
 t.teardown(() => idp.close());
 const backend = await startDemoHttpServer({ jwksUrl: `${publicUrl}/.well-known/jwks.json`, issuer: publicUrl });
 t.teardown(() => backend.close());
@@ -90,25 +69,12 @@ t.test('an HTTP backend session made through A keeps its owner on B', async (t) 
   await init.text();
   t.ok(sid);
   const { meta, client } = await register(publicUrl);
-  const { verifier, challenge } = pkce();
   const resource = `${publicUrl}/mcp/demo`;
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: 'http://127.0.0.1:33418/callback',
-      code_challenge: challenge,
-      resource,
-    }),
-    'http://127.0.0.1:33418/callback',
-    'bob',
-  );
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    redirect_uri: 'http://127.0.0.1:33418/callback',
+  const tok = await codeFlowTokens(meta, {
+    clientId: client.client_id,
+    redirect: 'http://127.0.0.1:33418/callback',
     resource,
+    user: 'bob',
   });
   const foreign = await rpc(
     urlB,
@@ -131,25 +97,12 @@ t.test('an HTTP backend session made through A keeps its owner on B', async (t) 
 t.test('a grant revoked on A is refused on B', async (t) => {
   const redirect = 'http://127.0.0.1:33418/callback';
   const { meta, client } = await register(publicUrl, redirect);
-  const { verifier, challenge } = pkce();
   const resource = `${publicUrl}/mcp/demo`;
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: redirect,
-      code_challenge: challenge,
-      resource,
-      scope: 'mcp offline_access',
-    }),
-    redirect,
-  );
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    redirect_uri: redirect,
+  const tok = await codeFlowTokens(meta, {
+    clientId: client.client_id,
+    redirect: redirect,
     resource,
+    scope: 'mcp offline_access',
   });
   const bearer = { authorization: `Bearer ${tok.body.access_token}` };
   const before = await rpc(urlB, '/mcp/demo', bearer, INIT);
