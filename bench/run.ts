@@ -35,10 +35,10 @@ import {
   type Throughput,
 } from './lib/load.js';
 import { backendName, HTTP_PEERS, proxyConfig, SHAPES, startPeers, type Shape } from './lib/peers.js';
-import { directColdStart, idleSessions, proxyColdStart } from './lib/phases.js';
+import { directColdStart, idleSessions, proxyColdStart, round } from './lib/phases.js';
 import { stopAll, stopProc } from './lib/procs.js';
 import { startBenchProxy } from './lib/proxy.js';
-import { CREDENTIALS, report, round, type Results } from './lib/report.js';
+import { CREDENTIALS, report, type Results } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { openSessions, type Target } from './load.js';
 import { echoStdio } from './peers.js';
 import type { BenchProxy } from './proxy.js';
-import { round } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** `v` rounded to `d` decimals. */
+export const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 
 export interface SessionMemory {
   heapPerSessionKB: number;

@@ -1,7 +1,7 @@
 /** The bench's tables and goals, printed as Markdown from one run's results. */
 import type { Latency, Throughput } from './load.js';
 import { HTTP_PEERS, SHAPE_TITLES, type Shape } from './peers.js';
-import type { SessionMemory } from './phases.js';
+import { round, type SessionMemory } from './phases.js';
 
 export const CREDENTIALS = ['proxy+apikey', 'proxy+jwt', 'proxy+cookie'] as const;
 
@@ -21,7 +21,6 @@ export interface Results {
   goals?: Record<string, { holds?: boolean; measured: string }>;
 }
 
-export const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
 
 export function table(head: string[], body: Array<Array<string | number>>): string {
