@@ -4,24 +4,25 @@
  * per user, or one for all; bounded by maxProcesses (global and per user) and reaped when idle.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { SUPPORTED_PROTOCOL_VERSIONS, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendConfig } from '../../config/schema.js';
 import { Errors } from '../../errors.js';
 import { principalKey, type Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
-import { STATELESS_REVISION, UNSUPPORTED_PROTOCOL_VERSION, isStatelessRequest } from '../../mcp/stateless.js';
+import { STATELESS_REVISION, isStatelessRequest } from '../../mcp/stateless.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
-import { rpcError, type RpcMessage } from '../../mcp/jsonrpc.js';
+import type { RpcMessage } from '../../mcp/jsonrpc.js';
 import type { McpRequest } from '../../mcp/request.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
 import { StdioChild, childEnv } from './child.js';
 import { McpHttpSession } from './http-session.js';
+import { SessionHomes } from './homes.js';
+import { discoverResult, unsupportedVersion } from './stateless-answers.js';
+import { commandExists } from '../../lib/commands.js';
 
 interface StdioSession {
   link: SessionLink;
@@ -52,6 +53,7 @@ export class StdioBackend implements Backend {
   private readonly bridges = new Map<string, ChildBridge>();
   private readonly reaper: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
+  private readonly homes: SessionHomes;
   private closing = false;
 
   constructor(
@@ -61,6 +63,7 @@ export class StdioBackend implements Backend {
     this.stdio = definition.stdio!;
     this.audience = [definition.name];
     this.log = deps.log.child({ backend: definition.name });
+    this.homes = new SessionHomes(definition.name, deps.replicas, () => this.stdio.idleTimeout + 60_000);
     this.reaper = setInterval(() => this.reap(), Math.max(1000, Math.min(30_000, this.stdio.idleTimeout / 4)));
     this.reaper.unref();
   }
@@ -92,11 +95,11 @@ export class StdioBackend implements Backend {
     let session: StdioSession;
     if (sessionId !== undefined) {
       const found = this.sessions.get(sessionId);
-      if (!found) return this.elsewhere(req, reply, sessionId, principal);
+      if (!found) return this.homes.relay(req, reply, sessionId, principal);
       if (principalKey(found.link.principal) !== principalKey(principal))
         throw foreignSession(req, this.name, principal);
       session = found;
-      this.keepRegistered(session);
+      this.homes.renew(session);
     } else if (initialize) {
       session = this.open(principal);
       await this.register(session);
@@ -130,17 +133,8 @@ export class StdioBackend implements Backend {
       throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
     const m: Partial<RpcMessage> = request.batch ? {} : request.messages[0]!;
     const requested = req.headers['mcp-protocol-version'];
-    if (requested !== STATELESS_REVISION) {
-      return void reply
-        .code(400)
-        .type('application/json')
-        .send(
-          rpcError(m.id ?? null, UNSUPPORTED_PROTOCOL_VERSION, 'Unsupported protocol version', {
-            supported: [STATELESS_REVISION, ...SUPPORTED_PROTOCOL_VERSIONS],
-            requested,
-          }),
-        );
-    }
+    if (requested !== STATELESS_REVISION)
+      return void reply.code(400).type('application/json').send(unsupportedVersion(m.id, requested));
     const session = this.open(principal, true);
     reply.raw.once('close', () => this.end(session.http.id));
     let init: Record<string, unknown>;
@@ -156,24 +150,10 @@ export class StdioBackend implements Backend {
     }
     if (m.method !== 'server/discover')
       return session.http.post(req, reply, request, (msg) => session.bridge.fromClient(session.link, msg));
-    const {
-      capabilities = {},
-      serverInfo,
-      instructions,
-    } = init as { capabilities?: unknown; serverInfo?: unknown; instructions?: string };
-    const result = {
-      resultType: 'complete',
-      supportedVersions: [STATELESS_REVISION],
-      capabilities,
-      ...(instructions ? { instructions } : {}),
-      ttlMs: 60_000,
-      cacheScope: 'private',
-      _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo },
-    };
     reply
       .code(200)
       .type('application/json')
-      .send({ jsonrpc: '2.0', id: m.id ?? null, result });
+      .send({ jsonrpc: '2.0', id: m.id ?? null, result: discoverResult(init) });
   }
 
   private open(principal: Principal, stateless = false): StdioSession {
@@ -203,44 +183,14 @@ export class StdioBackend implements Backend {
     return session;
   }
 
-  /** A session this replica does not hold: relayed to the replica that does, else 404. */
-  private async elsewhere(
-    req: McpForward['req'],
-    reply: McpForward['reply'],
-    sessionId: string,
-    principal: Principal,
-  ): Promise<void> {
-    const replicas = this.deps.replicas;
-    const home =
-      replicas && !replicas.relayed(req, sessionId) ? await replicas.lookup(this.name, sessionId) : undefined;
-    if (!home || home.replica === replicas!.self) throw new Errors.MCP_SESSION_NOT_FOUND();
-    if (home.sub !== principalKey(principal)) throw foreignSession(req, this.name, principal);
-    await replicas!.relay(req, reply, this.name, sessionId, home);
-  }
-
-  private get registrationTtl(): number {
-    return this.stdio.idleTimeout + 60_000;
-  }
-
-  /** Records the session in the shared store so other replicas can relay to it (fails closed). */
+  /** Records the session's home for the other replicas (fails closed: a session that cannot be recorded ends). */
   private async register(s: StdioSession): Promise<void> {
-    if (!this.deps.replicas) return;
     try {
-      await this.deps.replicas.register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl);
-      s.registeredAt = Date.now();
+      await this.homes.record(s);
     } catch (e) {
       this.end(s.http.id);
       throw e;
     }
-  }
-
-  /** Renews the record while the session is used (a quarter of its lifetime at most apart). */
-  private keepRegistered(s: StdioSession): void {
-    if (!this.deps.replicas || Date.now() - s.registeredAt < this.registrationTtl / 4) return;
-    s.registeredAt = Date.now();
-    void this.deps.replicas
-      .register(this.name, s.http.id, principalKey(s.link.principal), this.registrationTtl)
-      .catch(() => undefined);
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
@@ -353,10 +303,4 @@ export class StdioBackend implements Backend {
     await Promise.all([...this.bridges.values()].map((b) => b.child.stop()));
     this.bridges.clear();
   }
-}
-
-function commandExists(command: string, pathVar: string, cwd?: string): boolean {
-  if (isAbsolute(command) || command.includes('/'))
-    return existsSync(isAbsolute(command) ? command : join(cwd ?? process.cwd(), command));
-  return pathVar.split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
 }
