@@ -47,6 +47,12 @@ export const Errors = {
   BACKEND_BUSY: def('BACKEND_BUSY', 'backend "%s" is at capacity', 503),
   STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 'the proxy cannot reach its store; try again shortly', 503),
   NOT_IMPLEMENTED: def('NOT_IMPLEMENTED', '%s is not available in this build', 501),
+  UPSTREAM_TOKEN_UNAVAILABLE: def(
+    'UPSTREAM_TOKEN_UNAVAILABLE',
+    'backend "%s" acts as the user and needs the token of a browser login, which this credential does not carry',
+    403,
+  ),
+  UPSTREAM_TOKEN_FAILED: def('UPSTREAM_TOKEN_FAILED', 'could not obtain a token for backend "%s"', 502),
   RATE_LIMITED: def('RATE_LIMITED', 'too many requests', 429),
   INTERNAL: def('INTERNAL', 'internal error', 500),
 } as const;

@@ -43,6 +43,7 @@ import { lingeringClose } from '../security/lingering-close.js';
 import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
+import { UpstreamCredentials } from '../upstream/credentials.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -109,6 +110,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
+  const upstream = new UpstreamCredentials({
+    client,
+    tokens,
+    log: app.log,
+    fetch: deps.fetch,
+    count: metrics && ((backend, kind, result) => metrics.upstreamToken(backend, kind, result)),
+  });
   const replicas =
     shared && config.server.advertiseUrl
       ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!)
@@ -205,7 +213,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure)
     : undefined;
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
-  await app.register(mcpRoutes, { config, signer, tokens, audit, streams, live });
+  await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live });
   await app.register(apiRoutes, { config, live, clients: restClients });

@@ -78,6 +78,43 @@ const StdioBackendSchema = z.strictObject({
   requestTimeout: duration('60s'),
 });
 
+const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
+
+/** RFC 8693 token exchange of the user's upstream token; endpoint and client default to `oidc`'s. */
+const TokenExchangeSchema = z.strictObject({
+  kind: z.literal('tokenExchange'),
+  audience: z.string().min(1).optional(),
+  resource: z.string().min(1).optional(),
+  scopes: strList,
+  subjectToken: z.enum(['access_token', 'id_token']).default('access_token'),
+  tokenEndpoint: url.optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  tokenEndpointAuthMethod: authMethod.optional(),
+});
+
+/** The proxy's own service identity toward the backend (one token per backend, not per user). */
+const ClientCredentialsSchema = z.strictObject({
+  kind: z.literal('clientCredentials'),
+  tokenEndpoint: url,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  scopes: strList,
+  audience: z.string().min(1).optional(),
+  resource: z.string().min(1).optional(),
+  tokenEndpointAuthMethod: authMethod.optional(),
+});
+
+/** Reserved: the per-user browser connect flow is not implemented yet (refused below with a clear problem). */
+const OAuthUpstreamSchema = z.looseObject({ kind: z.literal('oauth') });
+
+/** How the proxy obtains a credential to act toward the backend (README, "Backends that act as the user"). */
+export const UpstreamSchema = z.discriminatedUnion('kind', [
+  TokenExchangeSchema,
+  ClientCredentialsSchema,
+  OAuthUpstreamSchema,
+]);
+
 export const BackendSchema = z
   .strictObject({
     name,
@@ -91,13 +128,40 @@ export const BackendSchema = z
     prompts: z.array(RuleSchema).optional(),
     identity: IdentitySchema.optional(),
     forwardAccessToken: z.boolean().default(false),
+    upstream: UpstreamSchema.optional(),
     rateLimit: RateLimitSchema.optional(),
     default: z.boolean().default(false),
   })
   .superRefine((b, ctx) => {
     if (!!b.http === !!b.stdio)
       ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
+    upstreamProblems(b, ctx);
   });
+
+function upstreamProblems(
+  b: { stdio?: unknown; forwardAccessToken: boolean; upstream?: { kind: string } & Record<string, unknown> },
+  ctx: z.RefinementCtx,
+): void {
+  const u = b.upstream;
+  if (!u) return;
+  const issue = (message: string, path: PropertyKey[] = ['upstream']) =>
+    ctx.addIssue({ code: 'custom', path, message });
+  if (u.kind === 'oauth')
+    issue('upstream kind "oauth" is not implemented yet (use tokenExchange or clientCredentials)', [
+      'upstream',
+      'kind',
+    ]);
+  if (b.stdio) issue('upstream credentials are implemented for http backends only (not yet for stdio)');
+  if (b.forwardAccessToken)
+    issue('forwardAccessToken and upstream both set the Authorization header: choose one', ['forwardAccessToken']);
+  if (u.kind === 'tokenExchange' && u.clientId !== undefined && u.clientSecret === undefined)
+    issue('a tokenExchange clientId needs its clientSecret', ['upstream', 'clientSecret']);
+  for (const k of ['tokenEndpoint'] as const) {
+    const v = typeof u[k] === 'string' ? URL.parse(u[k]) : null;
+    if (v?.protocol === 'http:' && !isLoopbackHost(v.hostname))
+      issue('a plain-http token endpoint is refused unless it is loopback', ['upstream', k]);
+  }
+}
 
 export const OidcSchema = z.strictObject({
   issuer: url,
@@ -276,6 +340,15 @@ export const ConfigSchema = z
       if (seen.has(b.name))
         ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate backend name "${b.name}"` });
       seen.add(b.name);
+    });
+    c.backends.forEach((b, i) => {
+      const u = b.upstream;
+      if (u?.kind === 'tokenExchange' && !c.oidc && !(u.tokenEndpoint && u.clientId))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['backends', i, 'upstream'],
+          message: 'tokenExchange needs the oidc section (its token endpoint and client) or tokenEndpoint and clientId',
+        });
     });
     if (c.backends.filter((b) => b.default).length > 1)
       ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });

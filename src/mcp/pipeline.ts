@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
-import { rpcError } from './jsonrpc.js';
+import { INTERNAL_ERROR, rpcError } from './jsonrpc.js';
 import { auditMismatch, auditOnClose } from './stages/audit.js';
 import { authenticate } from './stages/authenticate.js';
 import { forward } from './stages/forward.js';
@@ -34,10 +34,19 @@ export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
 /** `backend` is looked up after authentication: an anonymous caller learns nothing of which backends exist. */
 export type McpHandler = (req: FastifyRequest, reply: FastifyReply, backend: () => Backend) => Promise<FastifyReply>;
 
+const UPSTREAM_CODES = new Set(['UPSTREAM_TOKEN_UNAVAILABLE', 'UPSTREAM_TOKEN_FAILED']);
+const isUpstreamRefusal = (e: unknown): e is Error & { code: string } =>
+  e instanceof Error && UPSTREAM_CODES.has((e as { code?: string }).code ?? '');
+
 export function mcpPipeline(deps: PipelineDeps): McpHandler {
   const { config, live, audit, streams } = deps;
   const publicUrl = config.server.publicUrl;
-  const propagation: PropagateDeps = { signer: deps.signer, tokens: deps.tokens, publicUrl: new URL(publicUrl) };
+  const propagation: PropagateDeps = {
+    signer: deps.signer,
+    tokens: deps.tokens,
+    upstream: deps.upstream,
+    publicUrl: new URL(publicUrl),
+  };
   const auditArguments = config.audit.arguments ? new Set(config.audit.redact.map((k) => k.toLowerCase())) : undefined;
   const limit = rateLimitStage(deps.makeLimiter);
 
@@ -62,7 +71,19 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
     auditOnClose(reply, audit, verdict.entries);
     if (sendRefusal(req, reply, verdict, publicUrl)) return reply;
-    const out = await propagate(req, b, principal, request, verdict, propagation);
+    let out: Awaited<ReturnType<typeof propagate>>;
+    try {
+      out = await propagate(req, b, principal, request, verdict, propagation);
+    } catch (e) {
+      if (!isUpstreamRefusal(e)) throw e;
+      // Like any JSON-RPC answer (the MCP client shows it): HTTP 200, the backend named, its code in data.
+      const id = request.batch ? null : (request.messages[0]?.id ?? null);
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(rpcError(id, INTERNAL_ERROR, e.message, { code: e.code, backend: b.name }));
+    }
+    for (const entry of verdict.entries) entry.upstream = out.upstream;
     await forward(
       b,
       { req, reply, principal, request, headers: out.headers, body: out.body, rewrite: verdict.rewrite },

@@ -57,4 +57,6 @@ export interface Outgoing {
   headers: Record<string, string>;
   /** Bytes for an HTTP backend when they differ from `raw` (our `_meta`, or a judged message re-serialised). */
   body?: Buffer;
+  /** The upstream credential kind that replaced the client's (backends with `upstream`), for the audit. */
+  upstream?: 'tokenExchange' | 'clientCredentials';
 }

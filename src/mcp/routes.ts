@@ -9,6 +9,7 @@ import type { Live } from '../live.js';
 import type { AssertionSigner } from '../propagation/assertion.js';
 import type { SessionTokens } from '../session/tokens.js';
 import type { AuditLog } from '../observability/audit.js';
+import type { UpstreamCredentials } from '../upstream/credentials.js';
 import { mcpPipeline } from './pipeline.js';
 import { acceptBodiesAsBytes } from './stages/read-body.js';
 import type { OpenStreams } from './streams.js';
@@ -21,6 +22,8 @@ export interface McpRouteOptions {
   streams: OpenStreams;
   /** The live state: backends and policy mode are read from it per request. */
   live: Live;
+  /** Credentials for backends with `upstream`. */
+  upstream?: UpstreamCredentials;
 }
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {

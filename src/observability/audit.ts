@@ -18,6 +18,8 @@ export interface AuditEntry {
   status?: number;
   latencyMs?: number;
   dryRun?: boolean;
+  /** Which upstream credential the backend received (never the token). */
+  upstream?: 'tokenExchange' | 'clientCredentials';
   arguments?: unknown;
 }
 
@@ -99,6 +101,7 @@ export class AuditLog {
       status: e.status,
       latencyMs: e.latencyMs,
       dryRun: e.dryRun || undefined,
+      upstream: e.upstream,
       arguments: e.arguments,
     });
     this.dest.write(`${line}\n`);

@@ -100,6 +100,7 @@ export class Metrics {
   private readonly logins: Counter<'result' | 'reason'>;
   private readonly tokens: Counter<'event'>;
   private readonly storeErrors: Counter<'operation'>;
+  private readonly upstreamTokens: Counter<'backend' | 'kind' | 'result'>;
 
   constructor() {
     const registers = [this.registry];
@@ -122,6 +123,12 @@ export class Metrics {
       labelNames: ['operation'],
       registers,
     });
+    this.upstreamTokens = new Counter({
+      name: `${PREFIX}upstream_tokens_total`,
+      help: 'Tokens for backends with upstream credentials: obtained at the token endpoint, reused, or failed.',
+      labelNames: ['backend', 'kind', 'result'],
+      registers,
+    });
     for (const event of ['issued', 'refreshed', 'revoked'] as const) this.tokens.inc({ event }, 0);
     this.logins.inc({ result: 'success' }, 0);
   }
@@ -132,6 +139,11 @@ export class Metrics {
 
   loginFailed(reason: LoginFailure): void {
     this.logins.inc({ result: 'failure', reason });
+  }
+
+  /** A backend's upstream token (kind: tokenExchange | clientCredentials; result: exchanged | cached | failed). */
+  upstreamToken(backend: string, kind: string, result: string): void {
+    this.upstreamTokens.inc({ backend, kind, result });
   }
 
   storeError(operation: StoreOperation): void {

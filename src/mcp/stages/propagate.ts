@@ -1,6 +1,7 @@
 /**
  * Stage: who the user is, told to the backend. HTTP backends get the client's headers minus
- * credentials, hop-by-hop and spoofed identity headers, plus ours and the signed assertion;
+ * credentials, hop-by-hop and spoofed identity headers, plus ours and the signed assertion
+ * (and, for a backend with `upstream`, `Authorization` with the token obtained for it);
  * their body gets our `_meta` key when asked (the client's copy always removed). stdio
  * backends take identity in `_meta` (set per message by the bridge) and their environment.
  */
@@ -11,12 +12,15 @@ import type { AssertionSigner } from '../../propagation/assertion.js';
 import { upstreamHeaders } from '../../propagation/headers.js';
 import { identityMetaBody } from '../../propagation/meta.js';
 import type { SessionTokens } from '../../session/tokens.js';
+import type { UpstreamCredentials } from '../../upstream/credentials.js';
 import type { McpRequest, Outgoing, Verdict } from '../request.js';
 
 export interface PropagateDeps {
   signer: AssertionSigner;
   tokens: SessionTokens;
   publicUrl: URL;
+  /** Credentials for backends with `upstream` (absent: no backend has one). */
+  upstream?: Pick<UpstreamCredentials, 'credentialFor'>;
 }
 
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -36,6 +40,9 @@ export async function propagate(
       ? (await deps.tokens.current(principal.sessionId))?.accessToken
       : undefined;
   if (!b.config.http) return { headers: NO_HEADERS };
+  // Obtained before anything else is built: a backend that needs it hears nothing without it (throws).
+  const upstream = b.config.upstream ? await deps.upstream?.credentialFor(b.config, principal) : undefined;
+  if (b.config.upstream && !upstream) throw new Error(`no upstream credentials configured for "${b.name}"`);
   const headers = upstreamHeaders(req.headers, {
     principal,
     assertion: identity.assertion === false ? undefined : await deps.signer.sign(principal, b.audience),
@@ -43,11 +50,11 @@ export async function propagate(
     clientIp: req.ip,
     publicUrl: deps.publicUrl,
     extra: b.config.http.headers,
-    accessToken,
+    accessToken: upstream?.token ?? accessToken,
   });
   // A body a rule judged goes out as policy read it, re-serialised; otherwise the client's bytes.
   const body =
     identityMetaBody(request, principal, identity.meta === true) ??
     (verdict.judged && request.json ? Buffer.from(JSON.stringify(request.json.value)) : undefined);
-  return { headers, body };
+  return { headers, body, upstream: upstream?.kind };
 }

@@ -1,0 +1,103 @@
+/**
+ * The credential a backend with `upstream` receives instead of the client's: a token
+ * exchanged for the user (tokenExchange, per user, backend and scopes) or the proxy's own
+ * (clientCredentials, per backend), cached until shortly before it expires. The subject
+ * token of an exchange is the user's upstream token from the browser login; a principal
+ * without one (API keys, bearer tokens) gets UPSTREAM_TOKEN_UNAVAILABLE. A refused or failed
+ * request is UPSTREAM_TOKEN_FAILED, logged with the token endpoint's error and
+ * error_description, never a token.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { BackendConfig } from '../config/schema.js';
+import { Errors, withReason } from '../errors.js';
+import { sha256Hex } from '../lib/crypto.js';
+import { principalKey, type Principal } from '../identity/principal.js';
+import type { UpstreamClient } from '../oidc/client.js';
+import type { SessionTokens } from '../session/tokens.js';
+import { TokenCache } from './cache.js';
+import { clientCredentialsToken } from './client-credentials.js';
+import { endpointFor } from './endpoint.js';
+import { exchangeToken } from './exchange.js';
+import type { IssuedToken } from './issued.js';
+
+export type UpstreamKind = 'tokenExchange' | 'clientCredentials';
+export type UpstreamResult = 'exchanged' | 'cached' | 'failed';
+
+export interface UpstreamCredential {
+  kind: UpstreamKind;
+  token: string;
+}
+
+export interface UpstreamCredentialDeps {
+  client?: UpstreamClient;
+  tokens: SessionTokens;
+  log: FastifyBaseLogger;
+  /** Counts each token handed out or refused (mcp_proxy_upstream_tokens_total). */
+  count?: (backend: string, kind: UpstreamKind, result: UpstreamResult) => void;
+  fetch?: typeof fetch;
+}
+
+export class UpstreamCredentials {
+  private readonly cache = new TokenCache();
+
+  constructor(private readonly deps: UpstreamCredentialDeps) {}
+
+  /** The backend's credential for this principal; undefined when the backend has no `upstream`. */
+  async credentialFor(backend: BackendConfig, principal: Principal): Promise<UpstreamCredential | undefined> {
+    const u = backend.upstream;
+    if (!u) return undefined;
+    if (u.kind !== 'tokenExchange' && u.kind !== 'clientCredentials')
+      throw new Errors.NOT_IMPLEMENTED(`upstream kind "${u.kind}"`);
+    const kind: UpstreamKind = u.kind;
+    // A changed upstream definition (a reload) never reuses a token obtained under the old one.
+    const what = sha256Hex(JSON.stringify(u)).slice(0, 16);
+    let key = `cc\0${backend.name}\0${what}`;
+    let obtain = async (): Promise<IssuedToken> =>
+      clientCredentialsToken(await endpointFor(u, this.deps.client, this.deps.fetch), u);
+    if (u.kind === 'tokenExchange') {
+      const subject = await this.subjectToken(principal, u.subjectToken);
+      if (!subject) {
+        this.deps.count?.(backend.name, kind, 'failed');
+        throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend.name);
+      }
+      key = `te\0${backend.name}\0${what}\0${principalKey(principal)}\0${sha256Hex(subject)}`;
+      obtain = async () => exchangeToken(await endpointFor(u, this.deps.client, this.deps.fetch), subject, u);
+    }
+    try {
+      const { token, cached } = await this.cache.get(key, obtain);
+      this.deps.count?.(backend.name, kind, cached ? 'cached' : 'exchanged');
+      return { kind, token: token.accessToken };
+    } catch (e) {
+      this.deps.count?.(backend.name, kind, 'failed');
+      const err = e as {
+        error?: unknown;
+        error_description?: unknown;
+        code?: unknown;
+        message?: string;
+        cause?: unknown;
+      };
+      const cause = err.cause as { code?: unknown } | undefined;
+      const reason = typeof err.error === 'string' ? err.error : String(err.code ?? cause?.code ?? err.message);
+      this.deps.log.warn(
+        {
+          event: 'upstream.token_failed',
+          backend: backend.name,
+          kind,
+          tokenEndpoint: u.tokenEndpoint,
+          error: typeof err.error === 'string' ? err.error : undefined,
+          error_description: typeof err.error_description === 'string' ? err.error_description : undefined,
+          reason,
+        },
+        `could not obtain a ${kind} token for backend "${backend.name}"`,
+      );
+      throw withReason(new Errors.UPSTREAM_TOKEN_FAILED(backend.name), reason);
+    }
+  }
+
+  /** The user's token from the browser login (session principals only). */
+  private async subjectToken(p: Principal, which: 'access_token' | 'id_token'): Promise<string | undefined> {
+    if (p.source !== 'session' || !p.sessionId) return undefined;
+    const t = await this.deps.tokens.current(p.sessionId);
+    return (which === 'id_token' ? t?.idToken : t?.accessToken) ?? undefined;
+  }
+}
