@@ -69,23 +69,15 @@ export class UpstreamCredentials {
       return { kind, token: token.accessToken };
     } catch (e) {
       this.deps.count?.(backend.name, kind, 'failed');
-      const err = e as {
-        error?: unknown;
-        error_description?: unknown;
-        code?: unknown;
-        message?: string;
-        cause?: unknown;
-      };
-      const cause = err.cause as { code?: unknown } | undefined;
-      const reason = typeof err.error === 'string' ? err.error : String(err.code ?? cause?.code ?? err.message);
+      const { error, error_description, reason } = endpointError(e);
       this.deps.log.warn(
         {
           event: 'upstream.token_failed',
           backend: backend.name,
           kind,
           tokenEndpoint: u.tokenEndpoint,
-          error: typeof err.error === 'string' ? err.error : undefined,
-          error_description: typeof err.error_description === 'string' ? err.error_description : undefined,
+          error,
+          error_description,
           reason,
         },
         `could not obtain a ${kind} token for backend "${backend.name}"`,
@@ -100,4 +92,21 @@ export class UpstreamCredentials {
     const t = await this.deps.tokens.current(p.sessionId);
     return (which === 'id_token' ? t?.idToken : t?.accessToken) ?? undefined;
   }
+}
+
+/**
+ * What the token endpoint said: `error` and `error_description` from its JSON body
+ * (openid-client's ResponseBodyError) or its WWW-Authenticate challenge (a refused client);
+ * else the network or library error code.
+ */
+function endpointError(e: unknown): { error?: string; error_description?: string; reason: string } {
+  const err = e as { error?: unknown; error_description?: unknown; code?: unknown; message?: string; cause?: unknown };
+  const challenge = Array.isArray(err.cause)
+    ? (err.cause[0] as { parameters?: Record<string, string> } | undefined)?.parameters
+    : undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const error = str(err.error) ?? str(challenge?.error);
+  const error_description = str(err.error_description) ?? str(challenge?.error_description);
+  const cause = Array.isArray(err.cause) ? undefined : (err.cause as { code?: unknown } | undefined);
+  return { error, error_description, reason: error ?? String(cause?.code ?? err.code ?? err.message) };
 }
