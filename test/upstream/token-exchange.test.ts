@@ -192,3 +192,18 @@ t.test('no token is ever logged; audit lines name the credential kind; metrics c
   t.ok(count('failed') >= 1, 'the API key refusal counted');
   t.equal(count('failed', 'down'), 1);
 });
+
+t.test('concurrent requests of one user share one exchange', async (t) => {
+  const again = await loginThroughProxy(proxy.url, 'alice'); // a new session: a new subject token
+  const before = exchanges.length;
+  const send = (id: number) =>
+    fetch(`${proxy.url}/mcp/crm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, cookie: again.cookie },
+      body: rpc('tools/list', {}, id),
+    }).then((r) => r.json() as Promise<any>);
+  const answers = await Promise.all([send(11), send(12), send(13)]);
+  t.ok(answers.every((a) => a.result));
+  t.equal(exchanges.length, before + 1, 'one token endpoint call for the three requests');
+  t.equal(exchanges.at(-1)!.accountId, 'alice');
+});
