@@ -4,164 +4,13 @@
  * sees numbers. What only an IdP preset can judge is checked outside config/ (see load.ts).
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { BackendSchema, RateLimitSchema } from './backend-schema.js';
+import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
 export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
-
-const duration = (def: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(def)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 30s, 10m, 8h, 30d)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const strList = z.array(z.string()).default([]);
-const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'names use letters, digits, "-" and "_" (max 63)');
-
-export const AllowSchema = z.strictObject({
-  groups: strList,
-  emails: strList,
-  domains: strList,
-  scopes: strList,
-  apiKeys: strList,
-  tenants: strList,
-  subjects: strList,
-});
-
-const RuleSchema = z.strictObject({
-  match: z.string().min(1),
-  allow: AllowSchema.optional(),
-  deny: z.boolean().default(false),
-  /** OAuth scopes a bearer token must carry for this call (MCP step-up: 403 insufficient_scope). */
-  scopes: strList,
-});
-
-const IdentitySchema = z.strictObject({
-  headers: z.boolean().default(true),
-  assertion: z.boolean().default(true),
-  meta: z.boolean().optional(),
-  env: z.boolean().optional(),
-});
-
-const RateLimitSchema = z.strictObject({
-  max: z.number().int().positive(),
-  window: duration('1m'),
-  per: z.enum(['user', 'tenant']).default('user'),
-});
-
-const HttpBackendSchema = z.strictObject({
-  url,
-  timeout: duration('60s'),
-  connectTimeout: duration('10s'),
-  headers: z.record(z.string(), z.string()).default({}),
-});
-
-const StdioBackendSchema = z.strictObject({
-  command: z.string().min(1),
-  args: strList,
-  env: z.record(z.string(), z.string()).default({}),
-  cwd: z.string().optional(),
-  isolation: z.enum(['session', 'user', 'shared']).default('session'),
-  idleTimeout: duration('10m'),
-  maxProcesses: z.number().int().positive().default(100),
-  maxProcessesPerUser: z.number().int().positive().optional(),
-  requestTimeout: duration('60s'),
-});
-
-const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
-
-/** RFC 8693 token exchange of the user's upstream token; endpoint and client default to `oidc`'s. */
-const TokenExchangeSchema = z.strictObject({
-  kind: z.literal('tokenExchange'),
-  audience: z.string().min(1).optional(),
-  resource: z.string().min(1).optional(),
-  scopes: strList,
-  subjectToken: z.enum(['access_token', 'id_token']).default('access_token'),
-  tokenEndpoint: url.optional(),
-  clientId: z.string().min(1).optional(),
-  clientSecret: z.string().min(1).optional(),
-  tokenEndpointAuthMethod: authMethod.optional(),
-});
-
-/** The proxy's own service identity toward the backend (one token per backend, not per user). */
-const ClientCredentialsSchema = z.strictObject({
-  kind: z.literal('clientCredentials'),
-  tokenEndpoint: url,
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
-  scopes: strList,
-  audience: z.string().min(1).optional(),
-  resource: z.string().min(1).optional(),
-  tokenEndpointAuthMethod: authMethod.optional(),
-});
-
-/** Reserved: the per-user browser connect flow is not implemented yet (refused below with a clear problem). */
-const OAuthUpstreamSchema = z.looseObject({ kind: z.literal('oauth') });
-
-/** How the proxy obtains a credential to act toward the backend (README, "Backends that act as the user"). */
-export const UpstreamSchema = z.discriminatedUnion('kind', [
-  TokenExchangeSchema,
-  ClientCredentialsSchema,
-  OAuthUpstreamSchema,
-]);
-
-export const BackendSchema = z
-  .strictObject({
-    name,
-    title: z.string().optional(),
-    description: z.string().optional(),
-    http: HttpBackendSchema.optional(),
-    stdio: StdioBackendSchema.optional(),
-    allow: AllowSchema.optional(),
-    tools: z.array(RuleSchema).optional(),
-    resources: z.array(RuleSchema).optional(),
-    prompts: z.array(RuleSchema).optional(),
-    identity: IdentitySchema.optional(),
-    forwardAccessToken: z.boolean().default(false),
-    upstream: UpstreamSchema.optional(),
-    rateLimit: RateLimitSchema.optional(),
-    default: z.boolean().default(false),
-  })
-  .superRefine((b, ctx) => {
-    if (!!b.http === !!b.stdio)
-      ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
-    upstreamProblems(b, ctx);
-  });
-
-function upstreamProblems(
-  b: { stdio?: unknown; forwardAccessToken: boolean; upstream?: { kind: string } & Record<string, unknown> },
-  ctx: z.RefinementCtx,
-): void {
-  const u = b.upstream;
-  if (!u) return;
-  const issue = (message: string, path: PropertyKey[] = ['upstream']) =>
-    ctx.addIssue({ code: 'custom', path, message });
-  if (u.kind === 'oauth')
-    issue('upstream kind "oauth" is not implemented yet (use tokenExchange or clientCredentials)', [
-      'upstream',
-      'kind',
-    ]);
-  if (b.stdio) issue('upstream credentials are implemented for http backends only (not yet for stdio)');
-  if (b.forwardAccessToken)
-    issue('forwardAccessToken and upstream both set the Authorization header: choose one', ['forwardAccessToken']);
-  if (u.kind === 'tokenExchange' && u.clientId !== undefined && u.clientSecret === undefined)
-    issue('a tokenExchange clientId needs its clientSecret', ['upstream', 'clientSecret']);
-  for (const k of ['tokenEndpoint'] as const) {
-    const v = typeof u[k] === 'string' ? URL.parse(u[k]) : null;
-    if (v?.protocol === 'http:' && !isLoopbackHost(v.hostname))
-      issue('a plain-http token endpoint is refused unless it is loopback', ['upstream', k]);
-  }
-}
 
 export const OidcSchema = z.strictObject({
   issuer: url,
@@ -389,5 +238,6 @@ export const ConfigSchema = z
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
 export type OidcSection = z.output<typeof OidcSchema>;
-export type BackendConfig = z.output<typeof BackendSchema>;
-export type AllowRule = z.output<typeof AllowSchema>;
+
+export { AllowSchema, BackendSchema, UpstreamSchema } from './backend-schema.js';
+export type { AllowRule, BackendConfig } from './backend-schema.js';
