@@ -82,17 +82,7 @@ export async function startRedis(): Promise<DbServer> {
     }, 'redis-server');
   };
   await start();
-  const stop = () => stopChild(proc, 'SIGTERM');
-  return {
-    url,
-    port,
-    start,
-    stop,
-    close: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return dbServer(url, port, dir, start, () => stopChild(proc, 'SIGTERM'));
 }
 
 function pgBin(name: string): string {
@@ -135,7 +125,17 @@ export async function startPostgres(): Promise<DbServer> {
   };
   await start();
   // SIGINT: PostgreSQL's fast shutdown (clients are disconnected).
-  const stop = () => stopChild(proc, 'SIGINT');
+  return dbServer(url, port, dir, start, () => stopChild(proc, 'SIGINT'));
+}
+
+/** A started server: `stop`/`start` keep its data directory, `close` stops it and removes the directory. */
+function dbServer(
+  url: string,
+  port: number,
+  dir: string,
+  start: () => Promise<void>,
+  stop: () => Promise<void>,
+): DbServer {
   return {
     url,
     port,

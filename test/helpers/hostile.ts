@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { MCP_ACCEPT } from './session-client.js';
 
 export interface Recorded {
   method: string;
@@ -73,6 +74,20 @@ export async function startRecorder(): Promise<Recorder> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * POST `body` to `url` (an MCP route whose backend is `rec`) and return the answer with what the
+ * recorder received for it alone.
+ */
+export async function postRecorded(rec: Recorder, url: string, headers: Record<string, string>, body: string) {
+  rec.seen.length = 0;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers },
+    body,
+  });
+  return { status: res.status, json: (await res.json()) as any, seen: [...rec.seen] };
 }
 
 /** An API key for the proxy config (`apiKeys` entry) and the header that presents it. */

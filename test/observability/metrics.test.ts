@@ -4,7 +4,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { apiKey, startRecorder, stdioRecorder } from '../helpers/hostile.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { INITIALIZE, MCP_ACCEPT, loginThroughProxy, mcpSession, readRpc, rpc } from '../helpers/session-client.js';
@@ -278,20 +278,7 @@ t.test('browser logins and authorization-server tokens are counted', async (t) =
   const REDIRECT = 'http://127.0.0.1:33418/callback';
   const resource = `${url}/mcp/demo`;
   const { meta, client } = await register(url, REDIRECT);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }),
-    REDIRECT,
-    'bob',
-  );
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    resource,
-  });
+  const tok = await codeFlowTokens(meta, { clientId: client.client_id, redirect: REDIRECT, resource, user: 'bob' });
   t.equal(tok.status, 200);
   const refreshed = await tokenRequest(meta, {
     grant_type: 'refresh_token',

@@ -1,6 +1,6 @@
 // Step-up scopes, dry-run, tenants and rate limits through the real proxy.
 import t from 'tap';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { loginThroughProxy, mcpSession, readRpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
@@ -8,26 +8,7 @@ const REDIRECT = 'http://127.0.0.1:33418/callback';
 
 async function bearerFor(proxyUrl: string, resource: string, scope: string, user = 'alice') {
   const { meta, client } = await register(proxyUrl);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, {
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
-      resource,
-      scope,
-    }),
-    REDIRECT,
-    user,
-  );
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    resource,
-  });
+  const tok = await codeFlowTokens(meta, { clientId: client.client_id, redirect: REDIRECT, resource, scope, user });
   return tok.body;
 }
 

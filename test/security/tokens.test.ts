@@ -8,7 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { loadSigningKey } from '../../src/propagation/keys.js';
 import { bearerParams, countingHttpServer, es256Jwt, hmacJwt, unsignedJwt } from '../helpers/hostile-tokens.js';
 import { startRecorder } from '../helpers/hostile.js';
-import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { startProxy } from '../helpers/proxy.js';
 import { INITIALIZE, MCP_ACCEPT } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
@@ -98,19 +98,7 @@ const sign = (
 /** A real token from the proxy's authorization server (DCR, PKCE, login at the IdP) for `resource`. */
 async function issued(resource: string): Promise<string> {
   const { meta, client } = await register(proxy.url, REDIRECT);
-  const { verifier, challenge } = pkce();
-  const { code } = await getCode(
-    authorizeUrl(meta, { client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, resource }),
-    REDIRECT,
-  );
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: code!,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    resource,
-  });
+  const tok = await codeFlowTokens(meta, { clientId: client.client_id, redirect: REDIRECT, resource });
   if (tok.status !== 200) throw new Error(`token: ${JSON.stringify(tok.body)}`);
   return tok.body.access_token!;
 }

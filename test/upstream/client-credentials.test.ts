@@ -2,8 +2,8 @@
 // token endpoint (a second oidc-provider with its client credentials grant), one per backend,
 // cached: any principal, API keys included, since the token is not the user's.
 import t from 'tap';
-import { apiKey, startRecorder } from '../helpers/hostile.js';
-import { INITIALIZE, loginThroughProxy, MCP_ACCEPT, rpc } from '../helpers/session-client.js';
+import { apiKey, postRecorded, startRecorder } from '../helpers/hostile.js';
+import { INITIALIZE, loginThroughProxy, rpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 import { startClientCredentialsIdp } from '../helpers/upstream-idp.js';
 
@@ -44,15 +44,8 @@ t.teardown(async () => {
 });
 const { proxy } = stack;
 
-async function post(backend: string, headers: Record<string, string>, body = INITIALIZE) {
-  rec.seen.length = 0;
-  const res = await fetch(`${proxy.url}/mcp/${backend}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers },
-    body,
-  });
-  return { status: res.status, json: (await res.json()) as any, seen: [...rec.seen] };
-}
+const post = (backend: string, headers: Record<string, string>, body = INITIALIZE) =>
+  postRecorded(rec, `${proxy.url}/mcp/${backend}`, headers, body);
 
 const alice = await loginThroughProxy(proxy.url, 'alice');
 

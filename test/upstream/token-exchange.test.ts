@@ -3,7 +3,7 @@
 // never the client's credential; principals without a browser login get a clear JSON-RPC error.
 import t from 'tap';
 import { PassThrough } from 'node:stream';
-import { apiKey, startRecorder } from '../helpers/hostile.js';
+import { apiKey, postRecorded, startRecorder } from '../helpers/hostile.js';
 import { freePort } from '../helpers/ports.js';
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT, rpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
@@ -65,15 +65,8 @@ t.teardown(async () => {
 });
 const { proxy } = stack;
 
-async function post(backend: string, headers: Record<string, string>, body = INITIALIZE) {
-  rec.seen.length = 0;
-  const res = await fetch(`${proxy.url}/mcp/${backend}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...headers },
-    body,
-  });
-  return { status: res.status, json: (await res.json()) as any, seen: [...rec.seen] };
-}
+const post = (backend: string, headers: Record<string, string>, body = INITIALIZE) =>
+  postRecorded(rec, `${proxy.url}/mcp/${backend}`, headers, body);
 
 const alice = await loginThroughProxy(proxy.url, 'alice');
 const bob = await loginThroughProxy(proxy.url, 'bob');
