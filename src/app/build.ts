@@ -44,12 +44,14 @@ import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
+import { createOAuthUpstream } from '../upstream/oauth.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
 import { createStore, redisOf, type Store } from '../store/index.js';
 import { ObservedStore } from '../store/observed.js';
 import { apiRoutes } from '../web/api.js';
+import { connectRoutes } from '../web/connect.js';
 import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
@@ -110,12 +112,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
+  const oauth = createOAuthUpstream({
+    store,
+    publicUrl: config.server.publicUrl,
+    log: app.log,
+    fetch: deps.fetch,
+    count: metrics && ((backend, result) => metrics.upstreamToken(backend, 'oauth', result)),
+  });
   const upstream = new UpstreamCredentials({
     client,
     tokens,
     log: app.log,
     fetch: deps.fetch,
     count: metrics && ((backend, kind, result) => metrics.upstreamToken(backend, kind, result)),
+    oauth: oauth.tokens,
   });
   const replicas =
     shared && config.server.advertiseUrl
@@ -216,7 +226,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live });
-  await app.register(apiRoutes, { config, live, clients: restClients });
+  const connections = { live, connections: oauth.connections, oauth: oauth.tokens, tokens };
+  await app.register(apiRoutes, { config, live, clients: restClients, connections });
+  await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });
   await app.register(explorerRoutes, { config, live });
   await app.register(healthRoutes, {
     backends,
