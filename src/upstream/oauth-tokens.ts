@@ -78,19 +78,37 @@ export class OAuthTokens {
     const c = await this.deps.connections.get(user, backend.name);
     if (!c) return false;
     await this.deps.connections.remove(user, backend.name);
+    let cfg: oidc.Configuration;
     try {
-      const { cfg } = await this.deps.clients.clientFor(backend);
-      if (!cfg.serverMetadata().revocation_endpoint) return true;
-      if (c.refreshToken) await oidc.tokenRevocation(cfg, c.refreshToken, { token_type_hint: 'refresh_token' });
-      await oidc.tokenRevocation(cfg, c.accessToken, { token_type_hint: 'access_token' });
+      cfg = (await this.deps.clients.clientFor(backend)).cfg;
     } catch (e) {
-      const { error, error_description, reason } = endpointError(e);
-      this.deps.log.warn(
-        { event: 'upstream.revocation_failed', backend: backend.name, error, error_description, reason },
-        `could not revoke the connection to backend "${backend.name}" upstream (it is forgotten here)`,
-      );
+      this.revocationFailed(backend.name, e);
+      return true;
+    }
+    if (!cfg.serverMetadata().revocation_endpoint) return true;
+    const held = [
+      ['refresh_token', c.refreshToken],
+      ['access_token', c.accessToken],
+    ] as const;
+    for (const [hint, token] of held) {
+      if (!token) continue;
+      try {
+        await oidc.tokenRevocation(cfg, token, { token_type_hint: hint });
+      } catch (e) {
+        // RFC 7009 §2.2.1: a server may not revoke some tokens (self-contained JWTs live until they expire).
+        if (endpointError(e).error === 'unsupported_token_type') continue;
+        this.revocationFailed(backend.name, e);
+      }
     }
     return true;
+  }
+
+  private revocationFailed(backend: string, e: unknown): void {
+    const { error, error_description, reason } = endpointError(e);
+    this.deps.log.warn(
+      { event: 'upstream.revocation_failed', backend, error, error_description, reason },
+      `could not revoke the connection to backend "${backend}" upstream (it is forgotten here)`,
+    );
   }
 
   private refreshOnce(backend: BackendConfig, user: string, c: Connection): Promise<Connection | undefined> {
