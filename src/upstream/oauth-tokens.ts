@@ -15,7 +15,7 @@ import { EXPIRY_MARGIN_MS } from './cache.js';
 import type { ConnectRecords } from './connect-records.js';
 import type { Connection, Connections } from './connections.js';
 import { endpointError } from './endpoint.js';
-import type { OAuthClients } from './oauth-client.js';
+import type { OAuthClient, OAuthClients } from './oauth-client.js';
 import type { AuthServerDiscovery } from './oauth-discovery.js';
 
 export type OAuthResult = 'cached' | 'refreshed' | 'connect_required' | 'failed';
@@ -103,6 +103,22 @@ export class OAuthTokens {
     return true;
   }
 
+  /** The connection cannot be refreshed: removed, the user must connect again. */
+  private async dropped(
+    backend: string,
+    user: string,
+    why: string,
+    error?: string,
+    error_description?: string,
+  ): Promise<undefined> {
+    await this.deps.connections.remove(user, backend);
+    this.deps.log.info(
+      { event: 'upstream.connection_refused', backend, error, error_description, why },
+      `${why} for backend "${backend}": the user must connect again`,
+    );
+    return undefined;
+  }
+
   private revocationFailed(backend: string, e: unknown): void {
     const { error, error_description, reason } = endpointError(e);
     this.deps.log.warn(
@@ -127,8 +143,13 @@ export class OAuthTokens {
       await connections.remove(user, backend.name);
       return undefined;
     }
+    let client: OAuthClient | undefined;
     try {
-      const { cfg, server } = await this.deps.clients.clientFor(backend);
+      client = await this.deps.clients.clientFor(backend);
+      const { cfg, server } = client;
+      // Connected with another client (re-registered, reconfigured): its refresh token is not ours to use.
+      if (server.issuer !== c.issuer || cfg.clientMetadata().client_id !== c.clientId)
+        return await this.dropped(backend.name, user, 'the client changed since the user connected');
       const params: Record<string, string> = server.resource ? { resource: server.resource } : {};
       const t = await oidc.refreshTokenGrant(cfg, c.refreshToken, params);
       const next = connectionOf(t, c);
@@ -140,12 +161,18 @@ export class OAuthTokens {
         // Another replica may have refreshed (and rotated) it first: its result stands.
         const now = await connections.get(user, backend.name);
         if (now && now.refreshToken !== c.refreshToken) return now;
-        await connections.remove(user, backend.name);
-        log.info(
-          { event: 'upstream.connection_refused', backend: backend.name, error, error_description },
-          `the authorization server of backend "${backend.name}" refused the refresh: the user must connect again`,
+        return this.dropped(
+          backend.name,
+          user,
+          'the authorization server refused the refresh',
+          error,
+          error_description,
         );
-        return undefined;
+      }
+      if (error === 'invalid_client' && client?.how === 'dcr') {
+        // The server forgot the registration: register again, and the user connects again.
+        await this.deps.clients.forgetRegistration(client.server);
+        return this.dropped(backend.name, user, 'the authorization server no longer knows the client', error);
       }
       this.deps.count?.(backend.name, 'failed');
       this.deps.discovery.forget(backend.name);

@@ -95,6 +95,24 @@ t.test('a refused refresh (revoked at the server): the connection is removed, co
   t.notOk(logs.includes(c.refreshToken!) || logs.includes(c.accessToken), 'no token in the logs');
 });
 
+t.test('connected with another client than the current one: not refreshed, connect again', async (t) => {
+  const again = await headlessLogin({
+    startUrl: `${proxy.url}/connect/gh?returnTo=/oauth/status`,
+    username: 'alice',
+    password: 'alice',
+    jar: alice.jar,
+  });
+  t.equal(again.finalUrl, `${proxy.url}/oauth/status`);
+  t.equal((await whoami()).result.structuredContent.sub, 'alice', 'connected again');
+  const refreshes = be.as.counters.refreshes;
+  await expireIn(-1000, { clientId: 'a-client-registered-before' });
+  const r = await whoami();
+  t.equal(r.error.code, -32042);
+  t.equal(be.as.counters.refreshes, refreshes, 'that refresh token is not sent with our client');
+  t.equal(await connections.get('alice', 'gh'), undefined);
+  t.ok(proxy.logs().some((l) => l.event === 'upstream.connection_refused' && /client changed/.test(String(l.why))));
+});
+
 t.test('an API key cannot have a connection: a clear error', async (t) => {
   const res = await fetch(`${proxy.url}/mcp/gh`, {
     method: 'POST',
