@@ -5,7 +5,7 @@
 // elicitation error -32042 and the REST API 403 UPSTREAM_CONNECTION_REQUIRED.
 import t, { type Test } from 'tap';
 import { startOAuthBackend } from '../helpers/backend-as.js';
-import { headlessLogin } from '../helpers/login.js';
+import { CookieJar, headlessLogin } from '../helpers/login.js';
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT, mcpSession, readRpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 
@@ -197,6 +197,22 @@ t.test('DELETE /api/connections/gh: CSRF checked, forgotten, revoked upstream, t
   t.equal((await connections(alice.cookie)).connections[0]!.connected, false);
   t.equal((await connections(bob.cookie)).connections[0]!.connected, true, "bob's stays");
   elicitationOf(t, { status: 200, json: await readRpc(await s.call('tools/call', { name: 'whoami' })) }, 10);
+});
+
+t.test('a browser not logged in: the link, the proxy login, back to the link, connected', async (t) => {
+  const link = elicitationOf(t, await post(alice.cookie, INITIALIZE), 1).url;
+  const jar = new CookieJar();
+  const login = await headlessLogin({
+    startUrl: link,
+    username: 'alice',
+    password: 'alice',
+    jar,
+    stopAt: (u) => u.pathname === '/connect/gh',
+  });
+  t.equal(login.finalUrl, link, 'back at the link after logging in to the proxy');
+  const connect = await headlessLogin({ startUrl: link, username: 'alice', password: 'alice', jar });
+  t.equal(connect.finalUrl, `${proxy.url}/`);
+  t.equal((await connections(alice.cookie)).connections[0]!.connected, true, 'the same user, another browser');
 });
 
 t.test('an unknown backend, an unknown connect link', async (t) => {
