@@ -3,6 +3,9 @@
 // The proxy discovers that server from the backend's RFC 9728 metadata, registers once by DCR,
 // and connects each user in their (headless) browser; until then MCP calls get the URL
 // elicitation error -32042 and the REST API 403 UPSTREAM_CONNECTION_REQUIRED.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import t, { type Test } from 'tap';
 import { startOAuthBackend } from '../helpers/backend-as.js';
 import { CookieJar, headlessLogin } from '../helpers/login.js';
@@ -197,6 +200,22 @@ t.test('DELETE /api/connections/gh: CSRF checked, forgotten, revoked upstream, t
   t.equal((await connections(alice.cookie)).connections[0]!.connected, false);
   t.equal((await connections(bob.cookie)).connections[0]!.connected, true, "bob's stays");
   elicitationOf(t, { status: 200, json: await readRpc(await s.call('tools/call', { name: 'whoami' })) }, 10);
+});
+
+t.test('the MCP SDK client sees UrlElicitationRequiredError on connect', async (t) => {
+  const client = new Client({ name: 'sdk', version: '1' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/gh`), {
+    requestInit: { headers: { cookie: alice.cookie } },
+  });
+  const err = await client.connect(transport).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(err, UrlElicitationRequiredError);
+  const [e] = (err as UrlElicitationRequiredError).elicitations;
+  t.equal(e?.mode, 'url');
+  t.match(e?.url, new RegExp(`^${proxy.url}/connect/gh\\?elicitation=`));
+  await client.close();
 });
 
 t.test('a browser not logged in: the link, the proxy login, back to the link, connected', async (t) => {
