@@ -44,6 +44,8 @@ import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
+import { Connections } from '../upstream/connections.js';
+import { oauthBackendNames } from '../web/connection-view.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -196,6 +198,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
+  const connections = new Connections(store);
   const logout = new Logout({
     store,
     tokens,
@@ -207,6 +210,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
+    removeConnections: (sub) => connections.removeAll(sub, oauthBackendNames(live.current.backends.all())),
   });
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider
@@ -215,9 +219,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
-  await app.register(homeRoutes, { config, live });
+  await app.register(homeRoutes, { config, live, connections });
   await app.register(apiRoutes, { config, live, clients: restClients });
-  await app.register(explorerRoutes, { config, live });
+  await app.register(explorerRoutes, { config, live, connections });
   await app.register(healthRoutes, {
     backends,
     client,
