@@ -53,6 +53,12 @@ export const Errors = {
     403,
   ),
   UPSTREAM_TOKEN_FAILED: def('UPSTREAM_TOKEN_FAILED', 'could not obtain a token for backend "%s"', 502),
+  UPSTREAM_CONNECTION_REQUIRED: def(
+    'UPSTREAM_CONNECTION_REQUIRED',
+    'backend "%s" acts as you with your own account there: connect it at %s, then try again',
+    403,
+  ),
+  UPSTREAM_CONNECT_FAILED: def('UPSTREAM_CONNECT_FAILED', 'could not connect backend "%s": %s', 400),
   RATE_LIMITED: def('RATE_LIMITED', 'too many requests', 429),
   INTERNAL: def('INTERNAL', 'internal error', 500),
 } as const;
@@ -82,6 +88,11 @@ export function isExposed(err: Partial<ProxyErrorShape>): boolean {
 export function withReason<E extends Error>(err: E, reason: string): E & { reason: string } {
   Object.defineProperty(err, 'reason', { value: reason, enumerable: false });
   return err as E & { reason: string };
+}
+
+/** UPSTREAM_CONNECTION_REQUIRED with the link (rendered as `connectUrl`, or a URL elicitation on /mcp). */
+export function connectionRequired(backend: string, connectUrl: string, elicitationId: string) {
+  return Object.assign(new Errors.UPSTREAM_CONNECTION_REQUIRED(backend, connectUrl), { connectUrl, elicitationId });
 }
 
 export const invalidToken = (reason: string) => withReason(new Errors.INVALID_TOKEN(), reason);

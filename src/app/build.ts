@@ -44,7 +44,7 @@ import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
-import { Connections } from '../upstream/connections.js';
+import { createOAuthUpstream } from '../upstream/oauth.js';
 import { oauthBackendNames } from '../web/connection-view.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
@@ -52,6 +52,7 @@ import { OpenStreams } from '../mcp/streams.js';
 import { createStore, redisOf, type Store } from '../store/index.js';
 import { ObservedStore } from '../store/observed.js';
 import { apiRoutes } from '../web/api.js';
+import { connectRoutes } from '../web/connect.js';
 import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
@@ -112,12 +113,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
+  const oauth = createOAuthUpstream({
+    store,
+    publicUrl: config.server.publicUrl,
+    log: app.log,
+    fetch: deps.fetch,
+    count: metrics && ((backend, result) => metrics.upstreamToken(backend, 'oauth', result)),
+  });
   const upstream = new UpstreamCredentials({
     client,
     tokens,
     log: app.log,
     fetch: deps.fetch,
     count: metrics && ((backend, kind, result) => metrics.upstreamToken(backend, kind, result)),
+    oauth: oauth.tokens,
   });
   const replicas =
     shared && config.server.advertiseUrl
@@ -198,7 +207,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
-  const connections = new Connections(store);
   const logout = new Logout({
     store,
     tokens,
@@ -210,7 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
-    removeConnections: (sub) => connections.removeAll(sub, oauthBackendNames(live.current.backends.all())),
+    removeConnections: (sub) => oauth.connections.removeAll(sub, oauthBackendNames(live.current.backends.all())),
   });
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider
@@ -219,9 +227,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
-  await app.register(homeRoutes, { config, live, connections });
-  await app.register(apiRoutes, { config, live, clients: restClients });
-  await app.register(explorerRoutes, { config, live, connections });
+  await app.register(homeRoutes, { config, live, connections: oauth.connections });
+  const connections = { live, connections: oauth.connections, oauth: oauth.tokens, tokens };
+  await app.register(apiRoutes, { config, live, clients: restClients, connections });
+  await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });
+  await app.register(explorerRoutes, { config, live, connections: oauth.connections });
   await app.register(healthRoutes, {
     backends,
     client,

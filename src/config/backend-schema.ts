@@ -83,8 +83,26 @@ const ClientCredentialsSchema = z.strictObject({
   tokenEndpointAuthMethod: authMethod.optional(),
 });
 
-/** Reserved: the per-user browser connect flow is not implemented yet (refused below with a clear problem). */
-const OAuthUpstreamSchema = z.looseObject({ kind: z.literal('oauth') });
+/**
+ * The backend is itself OAuth-protected: each user connects it in the browser (authorization
+ * code + PKCE at the backend's own authorization server, found from its RFC 9728 metadata or
+ * `issuer`); the client is the configured one, else a Client ID Metadata Document, else DCR.
+ */
+const OAuthUpstreamSchema = z.strictObject({
+  kind: z.literal('oauth'),
+  issuer: url.optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+  scopes: strList,
+  resource: z.string().min(1).optional(),
+  audience: z.string().min(1).optional(),
+  /** stdio backends: the environment variable that carries the user's token. */
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
+});
 
 /** How the proxy obtains a credential to act toward the backend (README, "Backends that act as the user"). */
 export const UpstreamSchema = z.discriminatedUnion('kind', [
@@ -124,21 +142,40 @@ function upstreamProblems(
   if (!u) return;
   const issue = (message: string, path: PropertyKey[] = ['upstream']) =>
     ctx.addIssue({ code: 'custom', path, message });
-  if (u.kind === 'oauth')
-    issue('upstream kind "oauth" is not implemented yet (use tokenExchange or clientCredentials)', [
-      'upstream',
-      'kind',
-    ]);
+  if (u.kind === 'oauth') oauthProblems(b, u, issue);
   if (b.stdio) issue('upstream credentials are implemented for http backends only (not yet for stdio)');
   if (b.forwardAccessToken)
     issue('forwardAccessToken and upstream both set the Authorization header: choose one', ['forwardAccessToken']);
   if (u.kind === 'tokenExchange' && u.clientId !== undefined && u.clientSecret === undefined)
     issue('a tokenExchange clientId needs its clientSecret', ['upstream', 'clientSecret']);
-  for (const k of ['tokenEndpoint'] as const) {
+  for (const k of ['tokenEndpoint', 'issuer'] as const) {
     const v = typeof u[k] === 'string' ? URL.parse(u[k]) : null;
     if (v?.protocol === 'http:' && !isLoopbackHost(v.hostname))
-      issue('a plain-http token endpoint is refused unless it is loopback', ['upstream', k]);
+      issue(`a plain-http ${k === 'issuer' ? 'issuer' : 'token endpoint'} is refused unless it is loopback`, [
+        'upstream',
+        k,
+      ]);
   }
+}
+
+/** `kind: oauth` combinations that cannot work. */
+function oauthProblems(
+  b: { stdio?: unknown },
+  u: Record<string, unknown>,
+  issue: (message: string, path?: PropertyKey[]) => void,
+): void {
+  if (b.stdio && u.issuer === undefined)
+    issue('a stdio backend has no RFC 9728 metadata: its oauth upstream needs "issuer"', ['upstream', 'issuer']);
+  if (!b.stdio && u.env !== undefined) issue('"env" is for stdio backends only', ['upstream', 'env']);
+  if (u.clientSecret !== undefined && u.clientId === undefined)
+    issue('an oauth clientSecret needs its clientId', ['upstream', 'clientId']);
+  if (u.tokenEndpointAuthMethod !== undefined && u.clientId === undefined)
+    issue('tokenEndpointAuthMethod is for a configured clientId', ['upstream', 'tokenEndpointAuthMethod']);
+  const method = u.tokenEndpointAuthMethod;
+  if (method === 'none' && u.clientSecret !== undefined)
+    issue('tokenEndpointAuthMethod "none" takes no clientSecret', ['upstream', 'clientSecret']);
+  if ((method === 'client_secret_basic' || method === 'client_secret_post') && u.clientSecret === undefined)
+    issue(`tokenEndpointAuthMethod "${method}" needs a clientSecret`, ['upstream', 'clientSecret']);
 }
 
 export type BackendConfig = z.output<typeof BackendSchema>;

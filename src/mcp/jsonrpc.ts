@@ -16,6 +16,8 @@ export interface RpcMessage {
 
 /** JSON-RPC error code for a policy refusal (implementation-defined server error range). */
 export const POLICY_DENIED = -32003;
+/** MCP: the user must open a URL first (URL elicitation), e.g. to connect a backend's account. */
+export const URL_ELICITATION_REQUIRED = -32042;
 /** JSON-RPC internal error: what a backend answers when it cannot complete a call. */
 export const INTERNAL_ERROR = -32603;
 

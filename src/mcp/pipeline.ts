@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
-import { INTERNAL_ERROR, rpcError } from './jsonrpc.js';
+import { INTERNAL_ERROR, type RequestId, rpcError, URL_ELICITATION_REQUIRED } from './jsonrpc.js';
 import { auditMismatch, auditOnClose } from './stages/audit.js';
 import { authenticate } from './stages/authenticate.js';
 import { forward } from './stages/forward.js';
@@ -34,7 +34,7 @@ export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
 /** `backend` is looked up after authentication: an anonymous caller learns nothing of which backends exist. */
 export type McpHandler = (req: FastifyRequest, reply: FastifyReply, backend: () => Backend) => Promise<FastifyReply>;
 
-const UPSTREAM_CODES = new Set(['UPSTREAM_TOKEN_UNAVAILABLE', 'UPSTREAM_TOKEN_FAILED']);
+const UPSTREAM_CODES = new Set(['UPSTREAM_TOKEN_UNAVAILABLE', 'UPSTREAM_TOKEN_FAILED', 'UPSTREAM_CONNECTION_REQUIRED']);
 const isUpstreamRefusal = (e: unknown): e is Error & { code: string } =>
   e instanceof Error && UPSTREAM_CODES.has((e as { code?: string }).code ?? '');
 
@@ -81,7 +81,7 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
       return reply
         .code(200)
         .type('application/json')
-        .send(rpcError(id, INTERNAL_ERROR, e.message, { code: e.code, backend: b.name }));
+        .send(upstreamRefusal(id, e, b.name));
     }
     for (const entry of verdict.entries) entry.upstream = out.upstream;
     await forward(
@@ -91,4 +91,20 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     );
     return reply;
   };
+}
+
+/**
+ * A refused upstream credential as JSON-RPC. A missing connection is MCP's URL elicitation
+ * (-32042): the connect link in `data.elicitations` and, for clients without URL elicitation,
+ * in the message.
+ */
+function upstreamRefusal(id: RequestId | null, e: Error & { code: string }, backend: string) {
+  const { connectUrl, elicitationId } = e as { connectUrl?: string; elicitationId?: string };
+  if (e.code !== 'UPSTREAM_CONNECTION_REQUIRED' || !connectUrl)
+    return rpcError(id, INTERNAL_ERROR, e.message, { code: e.code, backend });
+  return rpcError(id, URL_ELICITATION_REQUIRED, e.message, {
+    code: e.code,
+    backend,
+    elicitations: [{ mode: 'url', elicitationId, url: connectUrl, message: e.message }],
+  });
 }

@@ -58,5 +58,5 @@ export interface Outgoing {
   /** Bytes for an HTTP backend when they differ from `raw` (our `_meta`, or a judged message re-serialised). */
   body?: Buffer;
   /** The upstream credential kind that replaced the client's (backends with `upstream`), for the audit. */
-  upstream?: 'tokenExchange' | 'clientCredentials';
+  upstream?: 'tokenExchange' | 'clientCredentials' | 'oauth';
 }

@@ -19,7 +19,7 @@ export interface AuditEntry {
   latencyMs?: number;
   dryRun?: boolean;
   /** Which upstream credential the backend received (never the token). */
-  upstream?: 'tokenExchange' | 'clientCredentials';
+  upstream?: 'tokenExchange' | 'clientCredentials' | 'oauth';
   arguments?: unknown;
 }
 

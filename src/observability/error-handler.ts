@@ -46,7 +46,10 @@ export function sendError(
   if (wantsHtml(req) && !isApiPath(req.url)) {
     return reply.type('text/html; charset=utf-8').send(errorPage(String(status), message));
   }
-  return reply.type('application/json').send({ error: { code, message } });
+  // UPSTREAM_CONNECTION_REQUIRED: where the user connects the backend.
+  const connectUrl = exposed ? (err as { connectUrl?: unknown }).connectUrl : undefined;
+  const extra = typeof connectUrl === 'string' ? { connectUrl } : {};
+  return reply.type('application/json').send({ error: { code, message, ...extra } });
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -5,7 +5,7 @@
  * token of an exchange is the user's upstream token from the browser login; a principal
  * without one (API keys, bearer tokens) gets UPSTREAM_TOKEN_UNAVAILABLE. A refused or failed
  * request is UPSTREAM_TOKEN_FAILED, logged with the token endpoint's error and
- * error_description, never a token.
+ * error_description, never a token. `kind: oauth` is each user's own connection (oauth-tokens.ts).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackendConfig } from '../config/schema.js';
@@ -16,12 +16,13 @@ import type { UpstreamClient } from '../oidc/client.js';
 import type { SessionTokens } from '../session/tokens.js';
 import { TokenCache } from './cache.js';
 import { clientCredentialsToken } from './client-credentials.js';
-import { endpointFor } from './endpoint.js';
+import { endpointError, endpointFor } from './endpoint.js';
 import { exchangeToken } from './exchange.js';
 import type { IssuedToken } from './issued.js';
+import type { OAuthTokens } from './oauth-tokens.js';
 
-export type UpstreamKind = 'tokenExchange' | 'clientCredentials';
-export type UpstreamResult = 'exchanged' | 'cached' | 'failed';
+export type UpstreamKind = 'tokenExchange' | 'clientCredentials' | 'oauth';
+export type UpstreamResult = 'exchanged' | 'cached' | 'failed' | 'refreshed' | 'connect_required';
 
 export interface UpstreamCredential {
   kind: UpstreamKind;
@@ -35,6 +36,8 @@ export interface UpstreamCredentialDeps {
   /** Counts each token handed out or refused (mcp_proxy_upstream_tokens_total). */
   count?: (backend: string, kind: UpstreamKind, result: UpstreamResult) => void;
   fetch?: typeof fetch;
+  /** `kind: oauth`: each user's connection (absent: such backends are refused as not available). */
+  oauth?: Pick<OAuthTokens, 'tokenFor'>;
 }
 
 export class UpstreamCredentials {
@@ -46,8 +49,10 @@ export class UpstreamCredentials {
   async credentialFor(backend: BackendConfig, principal: Principal): Promise<UpstreamCredential | undefined> {
     const u = backend.upstream;
     if (!u) return undefined;
-    if (u.kind !== 'tokenExchange' && u.kind !== 'clientCredentials')
-      throw new Errors.NOT_IMPLEMENTED(`upstream kind "${u.kind}"`);
+    if (u.kind === 'oauth') {
+      if (!this.deps.oauth) throw new Errors.NOT_IMPLEMENTED(`upstream kind "${u.kind}"`);
+      return { kind: 'oauth', token: await this.deps.oauth.tokenFor(backend, principal) };
+    }
     const kind: UpstreamKind = u.kind;
     // A changed upstream definition (a reload) never reuses a token obtained under the old one.
     const what = sha256Hex(JSON.stringify(u)).slice(0, 16);
@@ -92,21 +97,4 @@ export class UpstreamCredentials {
     const t = await this.deps.tokens.current(p.sessionId);
     return (which === 'id_token' ? t?.idToken : t?.accessToken) ?? undefined;
   }
-}
-
-/**
- * What the token endpoint said: `error` and `error_description` from its JSON body
- * (openid-client's ResponseBodyError) or its WWW-Authenticate challenge (a refused client);
- * else the network or library error code.
- */
-function endpointError(e: unknown): { error?: string; error_description?: string; reason: string } {
-  const err = e as { error?: unknown; error_description?: unknown; code?: unknown; message?: string; cause?: unknown };
-  const challenge = Array.isArray(err.cause)
-    ? (err.cause[0] as { parameters?: Record<string, string> } | undefined)?.parameters
-    : undefined;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const error = str(err.error) ?? str(challenge?.error);
-  const error_description = str(err.error_description) ?? str(challenge?.error_description);
-  const cause = Array.isArray(err.cause) ? undefined : (err.cause as { code?: unknown } | undefined);
-  return { error, error_description, reason: error ?? String(cause?.code ?? err.code ?? err.message) };
 }

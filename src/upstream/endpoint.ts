@@ -61,3 +61,20 @@ export async function endpointFor(
     fetchImpl,
   );
 }
+
+/**
+ * What the token endpoint said: `error` and `error_description` from its JSON body
+ * (openid-client's ResponseBodyError) or its WWW-Authenticate challenge (a refused client);
+ * else the network or library error code.
+ */
+export function endpointError(e: unknown): { error?: string; error_description?: string; reason: string } {
+  const err = e as { error?: unknown; error_description?: unknown; code?: unknown; message?: string; cause?: unknown };
+  const challenge = Array.isArray(err.cause)
+    ? (err.cause[0] as { parameters?: Record<string, string> } | undefined)?.parameters
+    : undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const error = str(err.error) ?? str(challenge?.error);
+  const error_description = str(err.error_description) ?? str(challenge?.error_description);
+  const cause = Array.isArray(err.cause) ? undefined : (err.cause as { code?: unknown } | undefined);
+  return { error, error_description, reason: error ?? String(cause?.code ?? err.code ?? err.message) };
+}

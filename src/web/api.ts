@@ -10,12 +10,13 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
-import { Errors } from '../errors.js';
+import { connectionRequired, Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
 import { duplicateKey } from '../lib/json-scan.js';
-import { POLICY_DENIED } from '../mcp/jsonrpc.js';
+import { POLICY_DENIED, URL_ELICITATION_REQUIRED } from '../mcp/jsonrpc.js';
 import { backendDecision, callDecision } from '../policy/engine.js';
 import { assertCsrf } from '../security/csrf.js';
+import { connectionsApi, type ConnectionsApiOptions } from './connections.js';
 import { RestMcpClients } from './mcp-client.js';
 
 const nameBody = {
@@ -31,7 +32,15 @@ const uriBody = {
   properties: { uri: { type: 'string', minLength: 1 } },
 } as const;
 
-export async function apiRoutes(app: FastifyInstance, opts: { config: Config; live: Live; clients: RestMcpClients }) {
+export interface ApiRouteOptions {
+  config: Config;
+  live: Live;
+  clients: RestMcpClients;
+  /** `/api/connections` (web/connections.ts), under this plugin's principal and CSRF rules. */
+  connections?: ConnectionsApiOptions;
+}
+
+export async function apiRoutes(app: FastifyInstance, opts: ApiRouteOptions) {
   const { config, live, clients } = opts;
   // Bodies with a key twice are refused as on /mcp: whatever sits in front of the proxy may have read the other copy.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -79,7 +88,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
     } catch (e) {
       if (e instanceof NotListed) throw e.error;
       if (!(e instanceof McpError)) await clients.dropFor(backend.name, credential);
-      throw restError(e, backend.name);
+      throw restError(e, backend.name, `${config.server.publicUrl}/connect/`);
     }
   }
 
@@ -133,6 +142,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { config: Config; li
       ),
   );
 
+  if (opts.connections) await app.register(connectionsApi, opts.connections);
   const toolNames = new ToolNames();
   app.all('/api/*', async () => {
     throw new Errors.NOT_FOUND();
@@ -179,11 +189,18 @@ class ToolNames {
   }
 }
 
-function restError(e: unknown, backend: string): Error {
+/** `ours`: the prefix of this proxy's connect links (a backend's own URL elicitation is not one). */
+function restError(e: unknown, backend: string, ours: string): Error {
   if (e instanceof McpError) {
     const data = e.data as { code?: unknown } | undefined;
     if (data?.code === 'UPSTREAM_TOKEN_UNAVAILABLE') return new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend);
     if (data?.code === 'UPSTREAM_TOKEN_FAILED') return new Errors.UPSTREAM_TOKEN_FAILED(backend);
+    if (e.code === URL_ELICITATION_REQUIRED) {
+      const first = (e.data as { elicitations?: { url?: unknown; elicitationId?: unknown }[] } | undefined)
+        ?.elicitations?.[0];
+      if (typeof first?.url === 'string' && first.url.startsWith(ours))
+        return connectionRequired(backend, first.url, String(first.elicitationId));
+    }
     if (e.code === POLICY_DENIED)
       return new Errors.FORBIDDEN(e.message.replace(/^MCP error -?\d+: /, '').replace(/^access denied: /, ''));
     if (isNotFound(e)) return new Errors.NOT_FOUND();

@@ -39,9 +39,9 @@ t.test('tokenExchange and clientCredentials with their defaults', async (t) => {
   });
 });
 
-t.test('kind oauth is refused as not implemented yet, with every other problem', async (t) => {
+t.test('every upstream problem is collected, with the others', async (t) => {
   const { config, problems } = load([
-    { name: 'gh', http, upstream: { kind: 'oauth', scopes: ['repo'], clientId: 'x' } },
+    { name: 'gh', http, upstream: { kind: 'oauth', scopes: ['repo'], clientSecret: 'x' } },
     { name: 'bad name!', http },
     { name: 'jira', stdio: { command: 'jira-mcp' }, upstream: { kind: 'tokenExchange' } },
     { name: 'both', http, forwardAccessToken: true, upstream: { kind: 'tokenExchange' } },
@@ -61,7 +61,7 @@ t.test('kind oauth is refused as not implemented yet, with every other problem',
   ]);
   t.equal(config, undefined);
   const text = problems.join('\n');
-  t.match(text, /backends\[0\]\.upstream\.kind.*"oauth" is not implemented yet/);
+  t.match(text, /backends\[0\]\.upstream\.clientId.*needs its clientId/);
   t.match(text, /backends\[1\]\.name/, 'other problems are collected too');
   t.match(text, /backends\[2\]\.upstream.*http backends only/);
   t.match(text, /backends\[3\]\.forwardAccessToken.*choose one/);
@@ -69,6 +69,36 @@ t.test('kind oauth is refused as not implemented yet, with every other problem',
   t.match(text, /backends\[5\]\.upstream\.clientSecret/);
   t.match(text, /backends\[6\]\.upstream/);
   t.match(text, /backends\[7\]\.upstream\.tokenEndpoint/);
+});
+
+t.test('kind oauth: a remote MCP server needs nothing more; bad combinations are named', async (t) => {
+  const ok = load([
+    { name: 'gh', http, upstream: { kind: 'oauth', scopes: ['repo'] } },
+    {
+      name: 'own',
+      http,
+      upstream: { kind: 'oauth', issuer: 'https://as.example.com', clientId: 'c', clientSecret: 's', resource: 'r' },
+    },
+  ]);
+  t.same(ok.problems, []);
+  t.same(ok.config!.backends[0]!.upstream, { kind: 'oauth', scopes: ['repo'] });
+  const { problems } = load([
+    { name: 'a', stdio: { command: 'jira-mcp' }, upstream: { kind: 'oauth', env: 'JIRA_TOKEN' } },
+    { name: 'b', http, upstream: { kind: 'oauth', env: 'TOKEN' } },
+    { name: 'c', http, upstream: { kind: 'oauth', issuer: 'http://as.example.com' } },
+    { name: 'd', http, upstream: { kind: 'oauth', clientId: 'x', tokenEndpointAuthMethod: 'client_secret_post' } },
+    { name: 'e', http, upstream: { kind: 'oauth', clientId: 'x', clientSecret: 'y', tokenEndpointAuthMethod: 'none' } },
+    { name: 'f', http, upstream: { kind: 'oauth', tokenEndpointAuthMethod: 'none' } },
+    { name: 'g', http, upstream: { kind: 'oauth', tokenEndpoint: 'https://as.example.com/token' } },
+  ]);
+  const text = problems.join('\n');
+  t.match(text, /backends\[0\]\.upstream\.issuer.*needs "issuer"/);
+  t.match(text, /backends\[1\]\.upstream\.env.*stdio backends only/);
+  t.match(text, /backends\[2\]\.upstream\.issuer.*plain-http issuer/);
+  t.match(text, /backends\[3\]\.upstream\.clientSecret.*needs a clientSecret/);
+  t.match(text, /backends\[4\]\.upstream\.clientSecret.*takes no clientSecret/);
+  t.match(text, /backends\[5\]\.upstream\.tokenEndpointAuthMethod.*configured clientId/);
+  t.match(text, /backends\[6\]\.upstream/, 'unknown keys are refused');
 });
 
 t.test('tokenExchange without oidc needs its own token endpoint and client', async (t) => {

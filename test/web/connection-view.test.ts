@@ -11,7 +11,7 @@ const connection: Connection = {
   clientId: 'c',
   connectedAt: 0,
 };
-const oauth = { upstream: { kind: 'oauth' as const } };
+const oauth = { upstream: { kind: 'oauth' as const, scopes: [] } };
 
 t.test('oauth backend, not connected: a Connect link back to the page', async (t) => {
   const html = connectionHtml({ backend: 'git<hub>', config: oauth, controls: true, returnTo: '/explore/x y' });

@@ -1,0 +1,141 @@
+/**
+ * The token an `upstream: {kind: oauth}` backend receives: the user's connection, refreshed a
+ * minute before it expires (one refresh in flight per user and backend). No connection, or a
+ * refresh the authorization server refuses (invalid_grant: the connection is removed), is
+ * UPSTREAM_CONNECTION_REQUIRED with a connect link bound to the user; a server that cannot be
+ * reached is UPSTREAM_TOKEN_FAILED, logged with its error and error_description, never a token.
+ * `disconnect` forgets a connection and revokes it upstream (RFC 7009) when offered.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import * as oidc from 'openid-client';
+import type { BackendConfig } from '../config/schema.js';
+import { connectionRequired, Errors, withReason } from '../errors.js';
+import { principalKey, type Principal } from '../identity/principal.js';
+import { EXPIRY_MARGIN_MS } from './cache.js';
+import type { ConnectRecords } from './connect-records.js';
+import type { Connection, Connections } from './connections.js';
+import { endpointError } from './endpoint.js';
+import type { OAuthClients } from './oauth-client.js';
+import type { AuthServerDiscovery } from './oauth-discovery.js';
+
+export type OAuthResult = 'cached' | 'refreshed' | 'connect_required' | 'failed';
+
+export interface OAuthTokenDeps {
+  connections: Connections;
+  clients: OAuthClients;
+  discovery: AuthServerDiscovery;
+  records: ConnectRecords;
+  publicUrl: string;
+  log: FastifyBaseLogger;
+  count?: (backend: string, result: OAuthResult) => void;
+}
+
+/** A token response as a Connection (scopes: granted, else requested). */
+export function connectionOf(
+  t: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+  base: Pick<Connection, 'issuer' | 'clientId' | 'scopes' | 'refreshToken' | 'connectedAt'>,
+): Connection {
+  const expiresIn = t.expiresIn();
+  return {
+    accessToken: t.access_token,
+    refreshToken: t.refresh_token ?? base.refreshToken,
+    expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
+    scopes: typeof t.scope === 'string' ? t.scope.split(' ').filter(Boolean) : base.scopes,
+    issuer: base.issuer,
+    clientId: base.clientId,
+    connectedAt: base.connectedAt,
+  };
+}
+
+export class OAuthTokens {
+  private readonly refreshing = new Map<string, Promise<Connection | undefined>>();
+
+  constructor(private readonly deps: OAuthTokenDeps) {}
+
+  /** The access token `principal`'s connection to `backend` holds (refreshed when due). */
+  async tokenFor(backend: BackendConfig, principal: Principal): Promise<string> {
+    // An API key is nobody's browser: it can never connect an account.
+    if (principal.source === 'apikey') throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend.name);
+    const user = principalKey(principal);
+    let c = await this.deps.connections.get(user, backend.name);
+    let refreshed = false;
+    if (c?.expiresAt !== undefined && c.expiresAt - Date.now() <= EXPIRY_MARGIN_MS) {
+      c = await this.refreshOnce(backend, user, c);
+      refreshed = c !== undefined;
+    }
+    if (!c) {
+      this.deps.count?.(backend.name, 'connect_required');
+      const id = await this.deps.records.elicit(user, backend.name);
+      const url = `${this.deps.publicUrl}/connect/${encodeURIComponent(backend.name)}?elicitation=${id}`;
+      throw connectionRequired(backend.name, url, id);
+    }
+    this.deps.count?.(backend.name, refreshed ? 'refreshed' : 'cached');
+    return c.accessToken;
+  }
+
+  /** Forgets the user's connection to `backend` and revokes its tokens upstream; false when there was none. */
+  async disconnect(backend: BackendConfig, user: string): Promise<boolean> {
+    const c = await this.deps.connections.get(user, backend.name);
+    if (!c) return false;
+    await this.deps.connections.remove(user, backend.name);
+    try {
+      const { cfg } = await this.deps.clients.clientFor(backend);
+      if (!cfg.serverMetadata().revocation_endpoint) return true;
+      if (c.refreshToken) await oidc.tokenRevocation(cfg, c.refreshToken, { token_type_hint: 'refresh_token' });
+      await oidc.tokenRevocation(cfg, c.accessToken, { token_type_hint: 'access_token' });
+    } catch (e) {
+      const { error, error_description, reason } = endpointError(e);
+      this.deps.log.warn(
+        { event: 'upstream.revocation_failed', backend: backend.name, error, error_description, reason },
+        `could not revoke the connection to backend "${backend.name}" upstream (it is forgotten here)`,
+      );
+    }
+    return true;
+  }
+
+  private refreshOnce(backend: BackendConfig, user: string, c: Connection): Promise<Connection | undefined> {
+    const key = `${user}\0${backend.name}`;
+    let p = this.refreshing.get(key);
+    if (!p) {
+      p = this.refresh(backend, user, c).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, p);
+    }
+    return p;
+  }
+
+  private async refresh(backend: BackendConfig, user: string, c: Connection): Promise<Connection | undefined> {
+    const { connections, log } = this.deps;
+    if (!c.refreshToken) {
+      await connections.remove(user, backend.name);
+      return undefined;
+    }
+    try {
+      const { cfg, server } = await this.deps.clients.clientFor(backend);
+      const params: Record<string, string> = server.resource ? { resource: server.resource } : {};
+      const t = await oidc.refreshTokenGrant(cfg, c.refreshToken, params);
+      const next = connectionOf(t, c);
+      await connections.save(user, backend.name, next);
+      return next;
+    } catch (e) {
+      const { error, error_description, reason } = endpointError(e);
+      if (error === 'invalid_grant') {
+        // Another replica may have refreshed (and rotated) it first: its result stands.
+        const now = await connections.get(user, backend.name);
+        if (now && now.refreshToken !== c.refreshToken) return now;
+        await connections.remove(user, backend.name);
+        log.info(
+          { event: 'upstream.connection_refused', backend: backend.name, error, error_description },
+          `the authorization server of backend "${backend.name}" refused the refresh: the user must connect again`,
+        );
+        return undefined;
+      }
+      this.deps.count?.(backend.name, 'failed');
+      this.deps.discovery.forget(backend.name);
+      log.warn(
+        { event: 'upstream.token_failed', backend: backend.name, kind: 'oauth', error, error_description, reason },
+        `could not refresh the oauth token for backend "${backend.name}"`,
+      );
+      throw withReason(new Errors.UPSTREAM_TOKEN_FAILED(backend.name), reason);
+    }
+  }
+}
