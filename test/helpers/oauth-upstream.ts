@@ -133,13 +133,13 @@ export const ghConnected = async (proxyUrl: string, cookie: string) =>
   (await connectionsOf(proxyUrl, cookie)).find((c) => c.backend === GH)?.connected;
 
 /** DELETE /api/connections/:backend as the home page does (the session's CSRF token, same-origin). */
-export async function disconnect(proxyUrl: string, cookie: string, backend = GH): Promise<Response> {
+export async function disconnect(proxyUrl: string, cookie: string, backend = GH, origin = proxyUrl) {
   const status = (await (await fetch(`${proxyUrl}/oauth/status`, { headers: { cookie } })).json()) as {
     csrfToken?: string;
   };
   return fetch(`${proxyUrl}/api/connections/${backend}`, {
     method: 'DELETE',
-    headers: { cookie, origin: proxyUrl, 'x-csrf-token': status.csrfToken ?? '' },
+    headers: { cookie, origin, 'x-csrf-token': status.csrfToken ?? '' },
   });
 }
 
