@@ -60,6 +60,8 @@ t.test('initialize without a connection: -32042 with a URL elicitation; REST 403
   const home = await (await fetch(`${proxy.url}/`, { headers: { cookie } })).text();
   t.match(home, `id="connection-${GH}" data-state="disconnected"`);
   t.match(home, `id="connect-${GH}" href="/connect/${GH}?returnTo=%2F"`, 'a Connect link back to /');
+  const explorer = await (await fetch(`${proxy.url}/explore/${GH}`, { headers: { cookie } })).text();
+  t.match(explorer, `href="/connect/${GH}?returnTo=%2Fexplore%2F${GH}"`, 'the explorer too, back to itself');
   t.equal(gh.as.counters.authorizations.length, 0, 'nobody went to the backend AS yet');
 });
 
@@ -137,9 +139,13 @@ t.test('alice connects; the SDK client initializes and the backend sees alice; b
   t.equal((await ghWhoami(bobClient)).sub, 'bob', "bob's connection is untouched");
 });
 
-t.test('log out everywhere forgets the connection', async (t) => {
+t.test("log out everywhere forgets the connection (made with the home page's Connect link)", async (t) => {
   const alice = await authorizeSdk(ghUrl, 'alice');
-  await connectHeadless((await elicitationOf(t, sdkConnect(ghUrl, alice.provider))).url, 'alice', alice.jar);
+  const home = await (await fetch(`${proxy.url}/`, { headers: { cookie: cookieOf(alice.jar) } })).text();
+  const link = /id="connect-gh" href="([^"]+)"/.exec(home)?.[1]?.replace(/&amp;/g, '&');
+  t.ok(link, 'the home page has a Connect link');
+  const done = await connectHeadless(new URL(link!, proxy.url).href, 'alice', alice.jar);
+  t.equal(done.finalUrl, `${proxy.url}/`, 'back at the home page');
   const client = await sdkConnect(ghUrl, alice.provider);
   t.equal((await ghWhoami(client)).sub, 'alice', 'connected');
   await client.close();
