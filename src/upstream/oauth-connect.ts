@@ -51,6 +51,7 @@ export class ConnectFlow {
     };
     if (scopes.length) params.scope = scopes.join(' ');
     if (server.resource) params.resource = server.resource;
+    if (backend.upstream?.kind === 'oauth' && backend.upstream.audience) params.audience = backend.upstream.audience;
     return oidc.buildAuthorizationUrl(cfg, params).href;
   }
 

@@ -15,7 +15,7 @@ import { EXPIRY_MARGIN_MS } from './cache.js';
 import type { ConnectRecords } from './connect-records.js';
 import type { Connection, Connections } from './connections.js';
 import { endpointError } from './endpoint.js';
-import type { OAuthClients } from './oauth-client.js';
+import type { OAuthClient, OAuthClients } from './oauth-client.js';
 import type { AuthServerDiscovery } from './oauth-discovery.js';
 
 export type OAuthResult = 'cached' | 'refreshed' | 'connect_required' | 'failed';
@@ -78,19 +78,53 @@ export class OAuthTokens {
     const c = await this.deps.connections.get(user, backend.name);
     if (!c) return false;
     await this.deps.connections.remove(user, backend.name);
+    let cfg: oidc.Configuration;
     try {
-      const { cfg } = await this.deps.clients.clientFor(backend);
-      if (!cfg.serverMetadata().revocation_endpoint) return true;
-      if (c.refreshToken) await oidc.tokenRevocation(cfg, c.refreshToken, { token_type_hint: 'refresh_token' });
-      await oidc.tokenRevocation(cfg, c.accessToken, { token_type_hint: 'access_token' });
+      cfg = (await this.deps.clients.clientFor(backend)).cfg;
     } catch (e) {
-      const { error, error_description, reason } = endpointError(e);
-      this.deps.log.warn(
-        { event: 'upstream.revocation_failed', backend: backend.name, error, error_description, reason },
-        `could not revoke the connection to backend "${backend.name}" upstream (it is forgotten here)`,
-      );
+      this.revocationFailed(backend.name, e);
+      return true;
+    }
+    if (!cfg.serverMetadata().revocation_endpoint) return true;
+    const held = [
+      ['refresh_token', c.refreshToken],
+      ['access_token', c.accessToken],
+    ] as const;
+    for (const [hint, token] of held) {
+      if (!token) continue;
+      try {
+        await oidc.tokenRevocation(cfg, token, { token_type_hint: hint });
+      } catch (e) {
+        // RFC 7009 §2.2.1: a server may not revoke some tokens (self-contained JWTs live until they expire).
+        if (endpointError(e).error === 'unsupported_token_type') continue;
+        this.revocationFailed(backend.name, e);
+      }
     }
     return true;
+  }
+
+  /** The connection cannot be refreshed: removed, the user must connect again. */
+  private async dropped(
+    backend: string,
+    user: string,
+    why: string,
+    error?: string,
+    error_description?: string,
+  ): Promise<undefined> {
+    await this.deps.connections.remove(user, backend);
+    this.deps.log.info(
+      { event: 'upstream.connection_refused', backend, error, error_description, why },
+      `${why} for backend "${backend}": the user must connect again`,
+    );
+    return undefined;
+  }
+
+  private revocationFailed(backend: string, e: unknown): void {
+    const { error, error_description, reason } = endpointError(e);
+    this.deps.log.warn(
+      { event: 'upstream.revocation_failed', backend, error, error_description, reason },
+      `could not revoke the connection to backend "${backend}" upstream (it is forgotten here)`,
+    );
   }
 
   private refreshOnce(backend: BackendConfig, user: string, c: Connection): Promise<Connection | undefined> {
@@ -109,8 +143,13 @@ export class OAuthTokens {
       await connections.remove(user, backend.name);
       return undefined;
     }
+    let client: OAuthClient | undefined;
     try {
-      const { cfg, server } = await this.deps.clients.clientFor(backend);
+      client = await this.deps.clients.clientFor(backend);
+      const { cfg, server } = client;
+      // Connected with another client (re-registered, reconfigured): its refresh token is not ours to use.
+      if (server.issuer !== c.issuer || cfg.clientMetadata().client_id !== c.clientId)
+        return await this.dropped(backend.name, user, 'the client changed since the user connected');
       const params: Record<string, string> = server.resource ? { resource: server.resource } : {};
       const t = await oidc.refreshTokenGrant(cfg, c.refreshToken, params);
       const next = connectionOf(t, c);
@@ -122,12 +161,18 @@ export class OAuthTokens {
         // Another replica may have refreshed (and rotated) it first: its result stands.
         const now = await connections.get(user, backend.name);
         if (now && now.refreshToken !== c.refreshToken) return now;
-        await connections.remove(user, backend.name);
-        log.info(
-          { event: 'upstream.connection_refused', backend: backend.name, error, error_description },
-          `the authorization server of backend "${backend.name}" refused the refresh: the user must connect again`,
+        return this.dropped(
+          backend.name,
+          user,
+          'the authorization server refused the refresh',
+          error,
+          error_description,
         );
-        return undefined;
+      }
+      if (error === 'invalid_client' && client?.how === 'dcr') {
+        // The server forgot the registration: register again, and the user connects again.
+        await this.deps.clients.forgetRegistration(client.server);
+        return this.dropped(backend.name, user, 'the authorization server no longer knows the client', error);
       }
       this.deps.count?.(backend.name, 'failed');
       this.deps.discovery.forget(backend.name);

@@ -63,7 +63,7 @@ export async function connectRoutes(app: FastifyInstance, opts: ConnectRouteOpti
         const bound = await records.elicitation(elicitation);
         if (!bound) throw new Errors.BAD_REQUEST(`this connect link has expired: open /connect/${name} instead`);
         if (!safeEqual(bound.user, user) || bound.backend !== name)
-          throw new Errors.FORBIDDEN('this connect link was made for another user: ask your MCP client for a new one');
+          throw new Errors.FORBIDDEN('this connect link was made for another user (or backend): ask for a new one');
       }
       const backend = live.current.backends.get(name).config;
       if (!backendDecision(p, backend).allow) throw new Errors.FORBIDDEN(`you may not use backend "${name}"`);
