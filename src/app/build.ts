@@ -45,6 +45,7 @@ import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
 import { createOAuthUpstream } from '../upstream/oauth.js';
+import { oauthBackendNames } from '../web/connection-view.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -217,6 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
+    removeConnections: (sub) => oauth.connections.removeAll(sub, oauthBackendNames(live.current.backends.all())),
   });
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider
@@ -225,11 +227,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
-  await app.register(homeRoutes, { config, live });
+  await app.register(homeRoutes, { config, live, connections: oauth.connections });
   const connections = { live, connections: oauth.connections, oauth: oauth.tokens, tokens };
   await app.register(apiRoutes, { config, live, clients: restClients, connections });
   await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });
-  await app.register(explorerRoutes, { config, live });
+  await app.register(explorerRoutes, { config, live, connections: oauth.connections });
   await app.register(healthRoutes, {
     backends,
     client,

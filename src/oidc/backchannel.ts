@@ -5,7 +5,7 @@
  * 10 minutes, the back-channel event as a JSON object, `sub` or `sid`, no `nonce`, not typed as
  * another kind of JWT, a `jti` never seen before);
  * then the user is logged out everywhere (Logout.endUser): browser sessions, the grants of
- * their MCP clients, their streams and stdio sessions.
+ * their MCP clients, their streams and stdio sessions, their connections to `upstream: oauth` backends.
  */
 import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';

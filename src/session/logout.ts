@@ -4,8 +4,8 @@
  *   sessions the REST API held for it closed, GET streams opened with it cut;
  * - a user everywhere ("log out everywhere", OIDC back-channel logout): every browser session
  *   of theirs ended, every grant the authorization server gave their MCP clients deleted
- *   (refresh tokens dead, JWT access tokens refused at once), their streams cut and their
- *   stdio sessions and processes ended.
+ *   (refresh tokens dead, JWT access tokens refused at once), their streams cut, their
+ *   stdio sessions and processes ended and their connections to `upstream: oauth` backends forgotten.
  * On every replica: each step is announced (logout-events.ts) and the others do their part.
  * Browser sessions are indexed by user and by the IdP's session id (`sid`) at login.
  */
@@ -33,6 +33,8 @@ export interface LogoutDeps {
   revokeGrants?(sub: string): Promise<number>;
   /** Stop trusting a grant this replica confirmed. */
   forgetGrant(grantId: string): void;
+  /** Forget the user's connections to `upstream: oauth` backends (shared store: once, not per replica). */
+  removeConnections?(sub: string): Promise<void>;
 }
 
 const userKey = (sub: string) => `user-sessions:${sub}`;
@@ -95,6 +97,7 @@ export class Logout {
     for (const sid of sessions) await this.endSession(sid);
     await this.d.store.delete(userKey(sub));
     const grants = (await this.d.revokeGrants?.(sub)) ?? 0;
+    await this.d.removeConnections?.(sub);
     const streams = this.d.closeStreams({ sub });
     await this.d.endBackendSessions(sub);
     await this.d.events.publish({ user: sub });

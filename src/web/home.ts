@@ -4,9 +4,13 @@ import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
 import { escapeHtml, page } from './html.js';
 import { backendDecision } from '../policy/engine.js';
+import { principalKey } from '../identity/principal.js';
+import type { Connections } from '../upstream/connections.js';
+import { connectionHtml, connectionScriptRoute } from './connection-view.js';
 
-export async function homeRoutes(app: FastifyInstance, opts: { config: Config; live: Live }) {
-  const { config, live } = opts;
+export async function homeRoutes(app: FastifyInstance, opts: { config: Config; live: Live; connections: Connections }) {
+  const { config, live, connections } = opts;
+  await connectionScriptRoute(app);
   const loginEnabled = Boolean(config.oidc);
   app.get('/', async (req, reply) => {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -24,18 +28,33 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; l
     }
     const csrf = req.session.get('user')?.csrf ?? '';
     const { backends } = live.current;
-    const rows = backends
-      .all()
-      .filter((b) => backendDecision(p, b.config).allow)
-      .map((b) => {
-        const url = escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`);
-        const also = b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : '';
-        return (
-          `<tr><td><a href="/explore/${encodeURIComponent(b.name)}"><code>${escapeHtml(b.name)}</code></a></td>` +
-          `<td><code>${url}</code>${also}</td><td>${escapeHtml(b.config.description ?? '')}</td></tr>`
-        );
-      })
-      .join('');
+    const visible = backends.all().filter((b) => backendDecision(p, b.config).allow);
+    const user = principalKey(p);
+    const rows = (
+      await Promise.all(
+        visible.map(async (b) => {
+          const url = escapeHtml(`${config.server.publicUrl}/mcp/${b.name}`);
+          const also = b.name === backends.defaultName ? ' (also <code>/mcp</code>)' : '';
+          const oauth = b.config.upstream?.kind === 'oauth';
+          const connection = oauth ? await connections.get(user, b.name) : undefined;
+          const state = connectionHtml({
+            backend: b.name,
+            config: b.config,
+            connection,
+            controls: p.source === 'session',
+            returnTo: '/',
+          });
+          return (
+            `<tr><td><a href="/explore/${encodeURIComponent(b.name)}"><code>${escapeHtml(b.name)}</code></a></td>` +
+            `<td><code>${url}</code>${also}</td><td>${escapeHtml(b.config.description ?? '')}</td>` +
+            `<td>${state}</td></tr>`
+          );
+        }),
+      )
+    ).join('');
+    const script = visible.some((b) => b.config.upstream?.kind === 'oauth')
+      ? '<script src="/assets/connections.js"></script>'
+      : '';
     const expires = p.expiresAt ? new Date(p.expiresAt).toISOString() : '';
     const logout =
       p.source === 'session'
@@ -59,7 +78,8 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; l
 </table>
 ${logout}
 </div>
-<h2>MCP backends</h2><div class="card"><table id="backends">${rows}</table></div>`,
+<h2>MCP backends</h2><div class="card" id="connections" data-csrf="${escapeHtml(csrf)}">
+<table id="backends">${rows}</table></div>${script}`,
     );
   });
 }
