@@ -26,6 +26,8 @@ export type UpstreamResult = 'exchanged' | 'cached' | 'failed';
 export interface UpstreamCredential {
   kind: UpstreamKind;
   token: string;
+  /** ms since epoch; undefined when unknown (stdio children's token files are renewed before it). */
+  expiresAt?: number;
 }
 
 export interface UpstreamCredentialDeps {
@@ -66,7 +68,7 @@ export class UpstreamCredentials {
     try {
       const { token, cached } = await this.cache.get(key, obtain);
       this.deps.count?.(backend.name, kind, cached ? 'cached' : 'exchanged');
-      return { kind, token: token.accessToken };
+      return { kind, token: token.accessToken, expiresAt: token.expiresAt };
     } catch (e) {
       this.deps.count?.(backend.name, kind, 'failed');
       const { error, error_description, reason } = endpointError(e);
