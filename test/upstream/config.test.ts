@@ -63,7 +63,7 @@ t.test('kind oauth is refused as not implemented yet, with every other problem',
   const text = problems.join('\n');
   t.match(text, /backends\[0\]\.upstream\.kind.*"oauth" is not implemented yet/);
   t.match(text, /backends\[1\]\.name/, 'other problems are collected too');
-  t.match(text, /backends\[2\]\.upstream.*http backends only/);
+  t.match(text, /backends\[2\]\.upstream\.env.*backend "jira".*needs env/);
   t.match(text, /backends\[3\]\.forwardAccessToken.*choose one/);
   t.match(text, /backends\[4\]\.upstream\.tokenEndpoint.*plain-http/);
   t.match(text, /backends\[5\]\.upstream\.clientSecret/);

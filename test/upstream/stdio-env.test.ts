@@ -7,7 +7,7 @@ import t from 'tap';
 import { existsSync, readFileSync, watch } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { loadConfig } from '../../src/app/config.js';
 import { apiKey } from '../helpers/hostile.js';
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT } from '../helpers/session-client.js';
@@ -123,38 +123,38 @@ async function credential(client: Awaited<ReturnType<typeof connect>>['client'])
 const tokensOf = (who: string) => exchanges.filter((x) => x.accountId === who).map((x) => x.token);
 const serverProcesses = () => childrenOf(process.pid, 'token-env-stdio-server');
 
-/** Resolves with the file's content once it differs from `from` (watched: each rename into the directory). */
-function rewritten(file: string, from: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const w = watch(dirname(file), () => {
-      let now: string;
-      try {
-        now = readFileSync(file, 'utf8');
-      } catch (e) {
-        w.close();
-        return reject(e);
-      }
-      if (now === from) return;
+/**
+ * Watches `dir` until `done` (called at each change, and once at first) returns a value; resolves
+ * with it, or with undefined after `ms` (a bound on waiting for the event, not a sleep).
+ */
+function watchUntil<T>(dir: string, ms: number, done: () => T | undefined): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const finish = (v: T | undefined) => {
       w.close();
-      resolve(now);
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const w = watch(dir, () => {
+      const v = done();
+      if (v !== undefined) finish(v);
     });
+    const timer = setTimeout(() => finish(undefined), ms);
+    const v = done();
+    if (v !== undefined) finish(v);
   });
 }
 
-/** Resolves once `dir` no longer exists (watched in its parent). */
-function removed(dir: string): Promise<void> {
-  return new Promise((resolve) => {
-    const w = watch(dirname(dir), (_e, name) => {
-      if (name !== basename(dir) || existsSync(dir)) return;
-      w.close();
-      resolve();
-    });
-    if (!existsSync(dir)) {
-      w.close();
-      resolve();
-    }
+const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+
+/** The file's content once it differs from `from` (each rename into its directory is looked at). */
+const rewritten = (file: string, from: string, ms: number) =>
+  watchUntil(dirname(file), ms, () => {
+    const now = read(file);
+    return now !== from ? now : undefined;
   });
-}
+
+/** True once `dir` no longer exists (watched in its parent). */
+const removed = (dir: string, ms: number) => watchUntil(dirname(dir), ms, () => (existsSync(dir) ? undefined : true));
 
 let aliceFirst: Seen;
 let aliceSession: Awaited<ReturnType<typeof connect>>;
@@ -210,9 +210,8 @@ t.test('the file is rewritten before the token expires, with no request', async 
   const file = aliceFirst.file!;
   const before = readFileSync(file, 'utf8');
   const seenBefore = exchanges.length;
-  const next = rewritten(file, before);
-  t.ok(await within(next, EXCHANGED_LIFETIME * 1000 + 5000), 'rewritten while the child lives');
-  const now = await next;
+  const now = await rewritten(file, before, EXCHANGED_LIFETIME * 1000 + 5000);
+  if (!now) return t.fail('the file was not rewritten while the child lived');
   const x = exchanges.slice(seenBefore).find((e) => e.token === now);
   t.ok(x, 'a token exchanged after the previous one');
   t.equal(x?.accountId, 'alice');
@@ -262,14 +261,14 @@ t.test('clientCredentials with env: the proxy token in a per-session child, rene
 
   t.test('a failed renewal is logged and retried; the child keeps its file meanwhile', async (t) => {
     relay.fail(true);
-    await relay.nextFailure();
+    if (!(await within(relay.nextFailure(), 20_000))) return t.fail('no renewal was attempted');
     const kept = readFileSync(s.file!, 'utf8');
-    await relay.nextFailure();
+    if (!(await within(relay.nextFailure(), 20_000))) return t.fail('the failed renewal was not retried');
     t.equal(readFileSync(s.file!, 'utf8'), kept, 'the file is unchanged after a failed renewal');
-    const next = rewritten(s.file!, kept);
+    const next = rewritten(s.file!, kept, 45_000);
     relay.fail(false);
-    t.ok(await within(next, 45_000), 'a retry succeeds');
     const now = await next;
+    if (!now) return t.fail('no retry succeeded');
     t.ok(await cc.provider.ClientCredentials.find(now), 'the file holds a new token from the endpoint');
     const failures = proxy.logs().filter((l) => l.event === 'stdio.token_renew_failed');
     t.ok(failures.length >= 2, 'each failed renewal is logged');
@@ -282,10 +281,10 @@ t.test('clientCredentials with env: the proxy token in a per-session child, rene
   t.test('the directory goes when the child ends', async (t) => {
     const dir = dirname(s.file!);
     t.ok(existsSync(dir));
-    const gone = removed(dir);
+    const gone = removed(dir, 10_000);
     await session.transport.terminateSession();
     await session.client.close();
-    t.ok(await within(gone, 10_000), 'the token directory is removed');
+    t.ok(await gone, 'the token directory is removed');
     t.notOk(existsSync(s.file!));
   });
 });
