@@ -9,6 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { loadConfig } from '../../src/app/config.js';
+import { nextLiveState } from '../../src/app/live-state.js';
+import type { Backend } from '../../src/backends/backend.js';
+import type { BackendConfig } from '../../src/config/schema.js';
 import { apiKey } from '../helpers/hostile.js';
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT } from '../helpers/session-client.js';
 import { ROOT } from '../helpers/spawn.js';
@@ -331,3 +334,27 @@ t.test(
     t.match(text, /backends\[5\]\.stdio\.isolation.*backend "cc"/);
   },
 );
+
+t.test('reload: another upstream.env starts new processes; a policy change keeps them', async (t) => {
+  const KEY = Buffer.alloc(32, 1).toString('base64');
+  const oidc = { issuer: 'https://dev-1.okta.com/oauth2/default', clientId: 'abc', clientSecret: 's3cret' };
+  const jira = (env: string, allow?: unknown) => ({
+    name: 'jira',
+    stdio: { command: 'jira-mcp', isolation: 'user' },
+    upstream: { kind: 'tokenExchange', env },
+    ...(allow ? { allow } : {}),
+  });
+  const config = (b: unknown) =>
+    loadConfig({ doc: { session: { keys: [KEY] }, backends: [b], oidc }, env: {} }).config!;
+  const started: string[] = [];
+  const start = (cfg: BackendConfig) => {
+    started.push(cfg.upstream?.env as string);
+    return { name: cfg.name, config: cfg, adopt() {}, inherit() {}, close: async () => {} } as unknown as Backend;
+  };
+  const first = nextLiveState(config(jira('JIRA_TOKEN')), undefined, start);
+  const policy = nextLiveState(config(jira('JIRA_TOKEN', { groups: ['eng'] })), first.state, start);
+  t.equal(policy.state.served.get('jira'), first.state.served.get('jira'), 'a policy change keeps the backend');
+  const renamed = nextLiveState(config(jira('ATLASSIAN_TOKEN')), first.state, start);
+  t.not(renamed.state.served.get('jira'), first.state.served.get('jira'), 'another variable: a new backend');
+  t.same(started, ['JIRA_TOKEN', 'ATLASSIAN_TOKEN']);
+});
