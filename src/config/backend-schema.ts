@@ -178,7 +178,7 @@ function stdioProblems(
       'isolation',
     ]);
   for (const k of typeof env === 'string' ? [env, `${env}_FILE`] : [])
-    if (k in stdio.env)
+    if (Object.hasOwn(stdio.env, k))
       issue(`backend "${name}": stdio.env already sets ${k}, which upstream.env sets`, ['upstream', 'env']);
 }
 

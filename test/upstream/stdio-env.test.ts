@@ -12,6 +12,8 @@ import { loadConfig } from '../../src/app/config.js';
 import { nextLiveState } from '../../src/app/live-state.js';
 import type { Backend } from '../../src/backends/backend.js';
 import type { BackendConfig } from '../../src/config/schema.js';
+import { renewalDelay, retryDelay } from '../../src/backends/stdio/token-file.js';
+import { EXPIRY_MARGIN_MS } from '../../src/upstream/cache.js';
 import { apiKey } from '../helpers/hostile.js';
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT } from '../helpers/session-client.js';
 import { ROOT } from '../helpers/spawn.js';
@@ -357,4 +359,14 @@ t.test('reload: another upstream.env starts new processes; a policy change keeps
   const renamed = nextLiveState(config(jira('ATLASSIAN_TOKEN')), first.state, start);
   t.not(renamed.state.served.get('jira'), first.state.served.get('jira'), 'another variable: a new backend');
   t.same(started, ['JIRA_TOKEN', 'ATLASSIAN_TOKEN']);
+});
+
+t.test('when a token file is renewed: inside the cache margin, or halfway through a short lifetime', async (t) => {
+  t.equal(renewalDelay(3600_000), 3600_000 - EXPIRY_MARGIN_MS + 1000, 'an hour: just inside the margin');
+  t.ok(3600_000 - renewalDelay(3600_000) > 30_000, 'well before it expires');
+  t.equal(renewalDelay(4000), 2000, 'a short lifetime: halfway');
+  t.equal(renewalDelay(-5000), 1000, 'already expired: soon, never at once');
+  t.equal(retryDelay(3000), 1500, 'a failed renewal is retried sooner while the token is valid');
+  t.equal(retryDelay(undefined), 30_000);
+  t.equal(retryDelay(-1), 30_000, 'an expired token: every 30 s');
 });
