@@ -294,6 +294,23 @@ t.test('clientCredentials with env: the proxy token in a per-session child, rene
   });
 });
 
+t.test('the token endpoint refusing: UPSTREAM_TOKEN_FAILED naming the backend, no child', async (t) => {
+  const spawnsBefore = proxy.logs().filter((l) => l.event === 'stdio.spawn').length;
+  relay.fail(true);
+  t.teardown(() => relay.fail(false));
+  const res = await fetch(`${proxy.url}/mcp/reports`, {
+    method: 'POST',
+    headers: { cookie: alice.cookie, 'content-type': 'application/json', accept: MCP_ACCEPT },
+    body: INITIALIZE,
+  });
+  t.equal(res.status, 200, 'a JSON-RPC answer');
+  const body = (await res.json()) as any;
+  t.equal(body.error.data.code, 'UPSTREAM_TOKEN_FAILED');
+  t.equal(body.error.data.backend, 'reports');
+  t.notOk(res.headers.get('mcp-session-id'), 'no session');
+  t.equal(proxy.logs().filter((l) => l.event === 'stdio.spawn').length, spawnsBefore, 'no child spawned');
+});
+
 t.test(
   'config: env is required on stdio, refused on http, and the isolation must be per user or session',
   async (t) => {
