@@ -140,6 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     replicas,
     enforced: () => live.current.enforce,
     sessionIds: new SessionIds(config.session.keys),
+    upstream,
   };
   const factory = deps.backendFactory ?? defaultFactory;
   const nextState = (c: Config, prior?: LiveState) => nextLiveState(c, prior, (cfg) => factory(cfg, backendDeps));

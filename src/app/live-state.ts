@@ -7,7 +7,7 @@
  * Backends: one whose definition is unchanged is kept as it is. A change of policy only (allow
  * lists, rules, rateLimit, title, and identity for HTTP) is applied to the running backend when
  * the state goes live (`commit`): pool, processes and sessions stay. Any other change (URL,
- * timeouts, stdio command/env/isolation, stdio identity) starts a new backend.
+ * timeouts, stdio command/env/isolation, stdio identity or upstream.env) starts a new backend.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
@@ -44,7 +44,7 @@ function sameTransport(a: BackendConfig, b: BackendConfig): boolean {
   return (
     isDeepStrictEqual(a.http, b.http) &&
     isDeepStrictEqual(a.stdio, b.stdio) &&
-    (!a.stdio || isDeepStrictEqual(a.identity, b.identity))
+    (!a.stdio || (isDeepStrictEqual(a.identity, b.identity) && a.upstream?.env === b.upstream?.env))
   );
 }
 

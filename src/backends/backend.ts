@@ -4,6 +4,7 @@ import type { BackendConfig } from '../config/schema.js';
 import type { Principal } from '../identity/principal.js';
 import type { McpRequest } from '../mcp/request.js';
 import type { Rewrite } from '../mcp/response-rewrite.js';
+import type { UpstreamCredential } from '../upstream/credentials.js';
 
 export interface McpForward {
   req: FastifyRequest;
@@ -17,6 +18,8 @@ export interface McpForward {
   body?: Buffer;
   /** Policy's rewrite of response messages (list filtering), when this request needs one. */
   rewrite?: Rewrite;
+  /** stdio backends with `upstream`: the token obtained for this request (child environment and token file). */
+  credential?: UpstreamCredential;
 }
 
 export interface BackendStatus {

@@ -57,6 +57,10 @@ const StdioBackendSchema = z.strictObject({
 });
 
 const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
+/** stdio backends: the variable the token goes in (and `<env>_FILE`, the file kept fresh). */
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name: letters, digits and _, not starting with a digit');
 
 /** RFC 8693 token exchange of the user's upstream token; endpoint and client default to `oidc`'s. */
 const TokenExchangeSchema = z.strictObject({
@@ -69,6 +73,7 @@ const TokenExchangeSchema = z.strictObject({
   clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
   tokenEndpointAuthMethod: authMethod.optional(),
+  env: envName.optional(),
 });
 
 /** The proxy's own service identity toward the backend (one token per backend, not per user). */
@@ -81,6 +86,7 @@ const ClientCredentialsSchema = z.strictObject({
   audience: z.string().min(1).optional(),
   resource: z.string().min(1).optional(),
   tokenEndpointAuthMethod: authMethod.optional(),
+  env: envName.optional(),
 });
 
 /**
@@ -98,10 +104,7 @@ const OAuthUpstreamSchema = z.strictObject({
   resource: z.string().min(1).optional(),
   audience: z.string().min(1).optional(),
   /** stdio backends: the environment variable that carries the user's token. */
-  env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-    .optional(),
+  env: envName.optional(),
 });
 
 /** How the proxy obtains a credential to act toward the backend (README, "Backends that act as the user"). */
@@ -135,7 +138,13 @@ export const BackendSchema = z
   });
 
 function upstreamProblems(
-  b: { stdio?: unknown; forwardAccessToken: boolean; upstream?: { kind: string } & Record<string, unknown> },
+  b: {
+    name: string;
+    http?: unknown;
+    stdio?: { isolation: string; env: Record<string, string> };
+    forwardAccessToken: boolean;
+    upstream?: { kind: string; env?: unknown } & Record<string, unknown>;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const u = b.upstream;
@@ -143,7 +152,7 @@ function upstreamProblems(
   const issue = (message: string, path: PropertyKey[] = ['upstream']) =>
     ctx.addIssue({ code: 'custom', path, message });
   if (u.kind === 'oauth') oauthProblems(b, u, issue);
-  if (b.stdio) issue('upstream credentials are implemented for http backends only (not yet for stdio)');
+  stdioProblems(b.name, b.stdio, u.env, b.http !== undefined, issue);
   if (b.forwardAccessToken)
     issue('forwardAccessToken and upstream both set the Authorization header: choose one', ['forwardAccessToken']);
   if (u.kind === 'tokenExchange' && u.clientId !== undefined && u.clientSecret === undefined)
@@ -166,7 +175,6 @@ function oauthProblems(
 ): void {
   if (b.stdio && u.issuer === undefined)
     issue('a stdio backend has no RFC 9728 metadata: its oauth upstream needs "issuer"', ['upstream', 'issuer']);
-  if (!b.stdio && u.env !== undefined) issue('"env" is for stdio backends only', ['upstream', 'env']);
   if (u.clientSecret !== undefined && u.clientId === undefined)
     issue('an oauth clientSecret needs its clientId', ['upstream', 'clientId']);
   if (u.tokenEndpointAuthMethod !== undefined && u.clientId === undefined)
@@ -176,6 +184,35 @@ function oauthProblems(
     issue('tokenEndpointAuthMethod "none" takes no clientSecret', ['upstream', 'clientSecret']);
   if ((method === 'client_secret_basic' || method === 'client_secret_post') && u.clientSecret === undefined)
     issue(`tokenEndpointAuthMethod "${method}" needs a clientSecret`, ['upstream', 'clientSecret']);
+}
+
+/** A stdio backend gets its token in `env` (per user or session only); an http one in Authorization. */
+function stdioProblems(
+  name: string,
+  stdio: { isolation: string; env: Record<string, string> } | undefined,
+  env: unknown,
+  http: boolean,
+  issue: (message: string, path: PropertyKey[]) => void,
+): void {
+  if (http && env !== undefined)
+    issue(`backend "${name}": upstream.env is for stdio backends (an http backend gets Authorization)`, [
+      'upstream',
+      'env',
+    ]);
+  if (!stdio) return;
+  if (env === undefined)
+    issue(`backend "${name}": a stdio backend's upstream needs env, the variable its token goes in`, [
+      'upstream',
+      'env',
+    ]);
+  if (stdio.isolation === 'shared')
+    issue(`backend "${name}": upstream credentials need stdio.isolation user or session, not shared`, [
+      'stdio',
+      'isolation',
+    ]);
+  for (const k of typeof env === 'string' ? [env, `${env}_FILE`] : [])
+    if (Object.hasOwn(stdio.env, k))
+      issue(`backend "${name}": stdio.env already sets ${k}, which upstream.env sets`, ['upstream', 'env']);
 }
 
 export type BackendConfig = z.output<typeof BackendSchema>;

@@ -86,7 +86,16 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     for (const entry of verdict.entries) entry.upstream = out.upstream;
     await forward(
       b,
-      { req, reply, principal, request, headers: out.headers, body: out.body, rewrite: verdict.rewrite },
+      {
+        req,
+        reply,
+        principal,
+        request,
+        headers: out.headers,
+        body: out.body,
+        rewrite: verdict.rewrite,
+        credential: out.credential,
+      },
       streams,
     );
     return reply;

@@ -6,6 +6,7 @@
 import type { AuditEntry } from '../observability/audit.js';
 import type { RpcMessage } from './jsonrpc.js';
 import type { Rewrite } from './response-rewrite.js';
+import type { UpstreamCredential } from '../upstream/credentials.js';
 
 /** The call a 2026-07-28 request declares in its `Mcp-Method` / `Mcp-Name` headers. */
 export interface DeclaredCall {
@@ -59,4 +60,6 @@ export interface Outgoing {
   body?: Buffer;
   /** The upstream credential kind that replaced the client's (backends with `upstream`), for the audit. */
   upstream?: 'tokenExchange' | 'clientCredentials' | 'oauth';
+  /** stdio backends with `upstream`: the token for the child's environment and its token file. */
+  credential?: UpstreamCredential;
 }

@@ -27,6 +27,8 @@ export type UpstreamResult = 'exchanged' | 'cached' | 'failed' | 'refreshed' | '
 export interface UpstreamCredential {
   kind: UpstreamKind;
   token: string;
+  /** ms since epoch; undefined when unknown (stdio children's token files are renewed before it). */
+  expiresAt?: number;
 }
 
 export interface UpstreamCredentialDeps {
@@ -51,7 +53,7 @@ export class UpstreamCredentials {
     if (!u) return undefined;
     if (u.kind === 'oauth') {
       if (!this.deps.oauth) throw new Errors.NOT_IMPLEMENTED(`upstream kind "${u.kind}"`);
-      return { kind: 'oauth', token: await this.deps.oauth.tokenFor(backend, principal) };
+      return { kind: 'oauth', ...(await this.deps.oauth.tokenFor(backend, principal)) };
     }
     const kind: UpstreamKind = u.kind;
     // A changed upstream definition (a reload) never reuses a token obtained under the old one.
@@ -71,7 +73,7 @@ export class UpstreamCredentials {
     try {
       const { token, cached } = await this.cache.get(key, obtain);
       this.deps.count?.(backend.name, kind, cached ? 'cached' : 'exchanged');
-      return { kind, token: token.accessToken };
+      return { kind, token: token.accessToken, expiresAt: token.expiresAt };
     } catch (e) {
       this.deps.count?.(backend.name, kind, 'failed');
       const { error, error_description, reason } = endpointError(e);

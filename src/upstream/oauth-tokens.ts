@@ -53,7 +53,7 @@ export class OAuthTokens {
   constructor(private readonly deps: OAuthTokenDeps) {}
 
   /** The access token `principal`'s connection to `backend` holds (refreshed when due). */
-  async tokenFor(backend: BackendConfig, principal: Principal): Promise<string> {
+  async tokenFor(backend: BackendConfig, principal: Principal): Promise<{ token: string; expiresAt?: number }> {
     // An API key is nobody's browser: it can never connect an account.
     if (principal.source === 'apikey') throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend.name);
     const user = principalKey(principal);
@@ -70,7 +70,7 @@ export class OAuthTokens {
       throw connectionRequired(backend.name, url, id);
     }
     this.deps.count?.(backend.name, refreshed ? 'refreshed' : 'cached');
-    return c.accessToken;
+    return { token: c.accessToken, expiresAt: c.expiresAt };
   }
 
   /** Forgets the user's connection to `backend` and revokes its tokens upstream; false when there was none. */

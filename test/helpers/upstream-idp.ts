@@ -22,8 +22,11 @@ export interface Exchange {
   token: string;
 }
 
-/** Adds token exchange to `provider` (call before its clients are first used); returns the exchanges it answered. */
-export function addTokenExchange(provider: Provider): Exchange[] {
+/**
+ * Adds token exchange to `provider` (call before its clients are first used); returns the exchanges
+ * it answered. `expiresIn` (seconds) sets the exchanged tokens' lifetime (else the provider's).
+ */
+export function addTokenExchange(provider: Provider, opts: { expiresIn?: number } = {}): Exchange[] {
   const done: Exchange[] = [];
   const params = ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'];
   provider.registerGrantType(
@@ -41,6 +44,7 @@ export function addTokenExchange(provider: Provider): Exchange[] {
         gty: 'token_exchange',
         scope: p.scope,
         aud: p.audience,
+        expiresIn: opts.expiresIn,
       });
       const token = await at.save();
       done.push({
@@ -75,8 +79,11 @@ export interface ClientCredentialsIdp {
   close(): Promise<void>;
 }
 
-/** A second oidc-provider with only the client credentials grant, for one client allowed scope `reports`. */
-export async function startClientCredentialsIdp(): Promise<ClientCredentialsIdp> {
+/**
+ * A second oidc-provider with only the client credentials grant, for one client allowed scope
+ * `reports`; `ttl` (seconds) is its tokens' lifetime (else the provider's default).
+ */
+export async function startClientCredentialsIdp(opts: { ttl?: number } = {}): Promise<ClientCredentialsIdp> {
   const clientId = 'reports-client';
   const clientSecret = 'reports-client-secret-0123456789';
   const server = http.createServer();
@@ -95,6 +102,7 @@ export async function startClientCredentialsIdp(): Promise<ClientCredentialsIdp>
     ],
     scopes: ['reports'],
     features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
+    ...(opts.ttl ? { ttl: { ClientCredentials: opts.ttl } } : {}),
   });
   let grants = 0;
   provider.on('grant.success', () => grants++);

@@ -63,7 +63,7 @@ t.test('every upstream problem is collected, with the others', async (t) => {
   const text = problems.join('\n');
   t.match(text, /backends\[0\]\.upstream\.clientId.*needs its clientId/);
   t.match(text, /backends\[1\]\.name/, 'other problems are collected too');
-  t.match(text, /backends\[2\]\.upstream.*http backends only/);
+  t.match(text, /backends\[2\]\.upstream\.env.*backend "jira".*needs env/);
   t.match(text, /backends\[3\]\.forwardAccessToken.*choose one/);
   t.match(text, /backends\[4\]\.upstream\.tokenEndpoint.*plain-http/);
   t.match(text, /backends\[5\]\.upstream\.clientSecret/);

@@ -18,11 +18,13 @@ import type { McpRequest } from '../../mcp/request.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
-import { StdioChild, childEnv } from './child.js';
 import { McpHttpSession } from './http-session.js';
 import { SessionHomes } from './homes.js';
 import { discoverResult, unsupportedVersion } from './stateless-answers.js';
 import { commandExists } from '../../lib/commands.js';
+import type { UpstreamCredential, UpstreamCredentials } from '../../upstream/credentials.js';
+import { spawnChild } from './spawn.js';
+import type { ChildToken, TokenFile } from './token-file.js';
 
 interface StdioSession {
   link: SessionLink;
@@ -42,6 +44,8 @@ export interface StdioBackendDeps {
   enforced(): boolean;
   /** Seals HTTP backends' session ids with their owner. */
   sessionIds: SessionIds;
+  /** Renews the upstream token files of children of backends with `upstream.env`. */
+  upstream?: Pick<UpstreamCredentials, 'credentialFor'>;
 }
 
 export class StdioBackend implements Backend {
@@ -54,6 +58,7 @@ export class StdioBackend implements Backend {
   private readonly reaper: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
   private readonly homes: SessionHomes;
+  private readonly tokenFiles = new WeakMap<ChildBridge, TokenFile<Principal>>();
   private closing = false;
 
   constructor(
@@ -86,12 +91,13 @@ export class StdioBackend implements Backend {
     return [...this.bridges.values()].map((b) => b.child.pid!).filter(Boolean);
   }
 
-  async forward({ req, reply, principal, request }: McpForward): Promise<void> {
+  async forward({ req, reply, principal, request, credential }: McpForward): Promise<void> {
     if (req.method === 'POST' && !request.json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
     const sessionId = request.sessionId;
     const initialize =
       req.method === 'POST' && request.messages.some((m) => m.method === 'initialize' && isInitializeRequest(m));
-    if (!initialize && isStatelessRequest(req.headers)) return this.stateless(req, reply, principal, request);
+    if (!initialize && isStatelessRequest(req.headers))
+      return this.stateless(req, reply, principal, request, credential);
     let session: StdioSession;
     if (sessionId !== undefined) {
       const found = this.sessions.get(sessionId);
@@ -101,12 +107,13 @@ export class StdioBackend implements Backend {
       session = found;
       this.homes.renew(session);
     } else if (initialize) {
-      session = this.open(principal);
+      session = this.open(principal, false, credential);
       await this.register(session);
     } else {
       throw new Errors.BAD_REQUEST('Mcp-Session-Id header is required (initialize first)');
     }
     session.link.lastActive = Date.now();
+    if (credential) await this.tokenFiles.get(session.bridge)?.offer(credential, principal);
     if (req.method === 'DELETE') {
       this.end(session.http.id);
       reply.code(200).send();
@@ -128,6 +135,7 @@ export class StdioBackend implements Backend {
     reply: McpForward['reply'],
     principal: Principal,
     request: McpRequest,
+    credential?: UpstreamCredential,
   ): Promise<void> {
     if (req.method !== 'POST')
       throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
@@ -135,8 +143,9 @@ export class StdioBackend implements Backend {
     const requested = req.headers['mcp-protocol-version'];
     if (requested !== STATELESS_REVISION)
       return void reply.code(400).type('application/json').send(unsupportedVersion(m.id, requested));
-    const session = this.open(principal, true);
+    const session = this.open(principal, true, credential);
     reply.raw.once('close', () => this.end(session.http.id));
+    if (credential) await this.tokenFiles.get(session.bridge)?.offer(credential, principal);
     let init: Record<string, unknown>;
     try {
       init = await session.bridge.ready(session.link);
@@ -156,9 +165,9 @@ export class StdioBackend implements Backend {
       .send({ jsonrpc: '2.0', id: m.id ?? null, result: discoverResult(init) });
   }
 
-  private open(principal: Principal, stateless = false): StdioSession {
+  private open(principal: Principal, stateless = false, credential?: ChildToken): StdioSession {
     if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
-    const bridge = this.bridgeFor(principal);
+    const bridge = this.bridgeFor(principal, credential);
     const http = new McpHttpSession();
     const link: SessionLink = {
       id: http.id,
@@ -194,7 +203,7 @@ export class StdioBackend implements Backend {
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
-  private bridgeFor(p: Principal): ChildBridge {
+  private bridgeFor(p: Principal, credential?: ChildToken): ChildBridge {
     const iso = this.stdio.isolation;
     const who = principalKey(p);
     const key = iso === 'shared' ? '*' : iso === 'user' ? `user:${who}` : `session:${randomUUID()}`;
@@ -209,21 +218,12 @@ export class StdioBackend implements Backend {
       this.log.warn({ event: 'stdio.full', processes: owned.length, sub: p.sub }, 'stdio backend at maxProcesses');
       throw new Errors.BACKEND_BUSY(this.name);
     }
-    const identityEnv: Record<string, string> =
-      (this.config.identity?.env ?? iso === 'user') && iso !== 'shared'
-        ? { MCP_PROXY_USER_SUB: p.sub, MCP_PROXY_USER_EMAIL: p.email ?? '', MCP_PROXY_USER_GROUPS: p.groups.join(',') }
-        : {};
-    const child = new StdioChild({
-      command: this.stdio.command,
-      args: this.stdio.args,
-      cwd: this.stdio.cwd,
-      env: childEnv(this.stdio.env, identityEnv),
-      log: this.log.child({ isolation: key.split(':')[0] }),
+    const { child, tokenFile } = spawnChild(() => this.config, p, {
+      key,
+      credential,
+      upstream: this.deps.upstream,
+      log: this.log,
     });
-    this.log.info(
-      { event: 'stdio.spawn', pid: child.pid, isolation: iso, sub: iso === 'shared' ? undefined : p.sub },
-      'stdio server started',
-    );
     const bridge = new ChildBridge(child, {
       log: this.log,
       requestTimeoutMs: this.stdio.requestTimeout,
@@ -235,6 +235,7 @@ export class StdioBackend implements Backend {
       if (this.bridges.get(key) === bridge) this.bridges.delete(key);
     });
     this.bridges.set(key, bridge);
+    if (tokenFile) this.tokenFiles.set(bridge, tokenFile);
     return bridge;
   }
 

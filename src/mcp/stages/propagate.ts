@@ -3,7 +3,8 @@
  * credentials, hop-by-hop and spoofed identity headers, plus ours and the signed assertion
  * (and, for a backend with `upstream`, `Authorization` with the token obtained for it);
  * their body gets our `_meta` key when asked (the client's copy always removed). stdio
- * backends take identity in `_meta` (set per message by the bridge) and their environment.
+ * backends take identity in `_meta` (set per message by the bridge) and their environment,
+ * and the upstream token in their environment and token file (handed to the backend).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Backend } from '../../backends/backend.js';
@@ -39,10 +40,12 @@ export async function propagate(
     b.config.forwardAccessToken && principal.sessionId
       ? (await deps.tokens.current(principal.sessionId))?.accessToken
       : undefined;
-  if (!b.config.http) return { headers: NO_HEADERS };
+  // Ending a stdio session needs no token.
+  if (!b.config.http && request.method === 'DELETE') return { headers: NO_HEADERS };
   // Obtained before anything else is built: a backend that needs it hears nothing without it (throws).
   const upstream = b.config.upstream ? await deps.upstream?.credentialFor(b.config, principal) : undefined;
   if (b.config.upstream && !upstream) throw new Error(`no upstream credentials configured for "${b.name}"`);
+  if (!b.config.http) return { headers: NO_HEADERS, credential: upstream, upstream: upstream?.kind };
   const headers = upstreamHeaders(req.headers, {
     principal,
     assertion: identity.assertion === false ? undefined : await deps.signer.sign(principal, b.audience),
