@@ -93,7 +93,7 @@ t.test('kind oauth: a remote MCP server needs nothing more; bad combinations are
   ]);
   const text = problems.join('\n');
   t.match(text, /backends\[0\]\.upstream\.issuer.*needs "issuer"/);
-  t.match(text, /backends\[1\]\.upstream\.env.*stdio backends only/);
+  t.match(text, /backends\[1\]\.upstream\.env.*is for stdio backends/);
   t.match(text, /backends\[2\]\.upstream\.issuer.*plain-http issuer/);
   t.match(text, /backends\[3\]\.upstream\.clientSecret.*needs a clientSecret/);
   t.match(text, /backends\[4\]\.upstream\.clientSecret.*takes no clientSecret/);
