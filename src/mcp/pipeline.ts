@@ -76,6 +76,8 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
       out = await propagate(req, b, principal, request, verdict, propagation);
     } catch (e) {
       if (!isUpstreamRefusal(e)) throw e;
+      // The audit says the call never reached the backend, and why (its status alone is a 200).
+      for (const entry of verdict.entries) entry.error = e.code;
       // Like any JSON-RPC answer (the MCP client shows it): HTTP 200, the backend named, its code in data.
       const id = request.batch ? null : (request.messages[0]?.id ?? null);
       return reply

@@ -20,6 +20,8 @@ export interface AuditEntry {
   dryRun?: boolean;
   /** Which upstream credential the backend received (never the token). */
   upstream?: 'tokenExchange' | 'clientCredentials' | 'oauth';
+  /** Allowed by policy but not forwarded: the error code it was answered with (UPSTREAM_TOKEN_FAILED …). */
+  error?: string;
   arguments?: unknown;
 }
 
@@ -102,6 +104,7 @@ export class AuditLog {
       latencyMs: e.latencyMs,
       dryRun: e.dryRun || undefined,
       upstream: e.upstream,
+      error: e.error,
       arguments: e.arguments,
     });
     this.dest.write(`${line}\n`);

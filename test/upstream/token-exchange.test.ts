@@ -170,6 +170,12 @@ t.test('no token is ever logged; audit lines name the credential kind; metrics c
   t.notOk(JSON.stringify(auditLines).includes(exchanges[0]!.token));
   const plain = auditLines.find((l) => l.backend === 'plain');
   t.equal(plain?.upstream, undefined);
+  t.equal(plain?.error, undefined, 'a forwarded call carries no error');
+  // A call policy allowed but the proxy could not forward says why, not just "allow, 200".
+  await auditUntil(() => auditLines.some((l) => l.backend === 'down'));
+  t.equal(auditLines.find((l) => l.backend === 'down')?.error, 'UPSTREAM_TOKEN_FAILED', 'a failed exchange is audited');
+  const unavailable = auditLines.find((l) => l.backend === 'crm' && l.principal.source === 'apikey');
+  t.equal(unavailable?.error, 'UPSTREAM_TOKEN_UNAVAILABLE', 'no subject token is audited');
 
   const text = await (await fetch(`${proxy.url}/metrics`)).text();
   const count = (result: string, backend = 'crm') =>
