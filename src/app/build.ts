@@ -45,7 +45,6 @@ import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
 import { createOAuthUpstream } from '../upstream/oauth.js';
-import { oauthBackendNames } from '../web/connection-view.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -219,7 +218,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
-    removeConnections: (sub) => oauth.connections.removeAll(sub, oauthBackendNames(live.current.backends.all())),
+    removeConnections: (sub) =>
+      oauth.tokens.forgetAll(
+        live.current.backends
+          .all()
+          .filter((b) => b.config.upstream?.kind === 'oauth')
+          .map((b) => b.config),
+        sub,
+      ),
   });
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider

@@ -49,9 +49,4 @@ export class Connections {
   async list(user: string, backends: readonly string[]): Promise<{ backend: string; connection?: Connection }[]> {
     return Promise.all(backends.map(async (backend) => ({ backend, connection: await this.get(user, backend) })));
   }
-
-  /** Log out everywhere, back-channel logout: every connection of the user goes. */
-  async removeAll(user: string, backends: readonly string[]): Promise<void> {
-    await Promise.all(backends.map((b) => this.remove(user, b)));
-  }
 }

@@ -75,17 +75,36 @@ export class OAuthTokens {
 
   /** Forgets the user's connection to `backend` and revokes its tokens upstream; false when there was none. */
   async disconnect(backend: BackendConfig, user: string): Promise<boolean> {
+    const c = await this.forget(backend, user);
+    if (c) await this.revoke(backend, c);
+    return c !== undefined;
+  }
+
+  /**
+   * Log out everywhere, back-channel logout: every connection of the user is gone when this
+   * resolves; revoking them upstream follows without holding the logout up (a slow or down
+   * authorization server must not keep a user logged in).
+   */
+  async forgetAll(backends: readonly BackendConfig[], user: string): Promise<void> {
+    const held = await Promise.all(backends.map(async (b) => [b, await this.forget(b, user)] as const));
+    for (const [b, c] of held) if (c) void this.revoke(b, c);
+  }
+
+  private async forget(backend: BackendConfig, user: string): Promise<Connection | undefined> {
     const c = await this.deps.connections.get(user, backend.name);
-    if (!c) return false;
-    await this.deps.connections.remove(user, backend.name);
+    if (c) await this.deps.connections.remove(user, backend.name);
+    return c;
+  }
+
+  /** RFC 7009 at the backend's authorization server, when it offers it: refresh token, then access token. Never throws. */
+  private async revoke(backend: BackendConfig, c: Connection): Promise<void> {
     let cfg: oidc.Configuration;
     try {
       cfg = (await this.deps.clients.clientFor(backend)).cfg;
     } catch (e) {
-      this.revocationFailed(backend.name, e);
-      return true;
+      return this.revocationFailed(backend.name, e);
     }
-    if (!cfg.serverMetadata().revocation_endpoint) return true;
+    if (!cfg.serverMetadata().revocation_endpoint) return;
     const held = [
       ['refresh_token', c.refreshToken],
       ['access_token', c.accessToken],
@@ -100,7 +119,6 @@ export class OAuthTokens {
         this.revocationFailed(backend.name, e);
       }
     }
-    return true;
   }
 
   /** The connection cannot be refreshed: removed, the user must connect again. */

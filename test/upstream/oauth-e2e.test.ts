@@ -19,6 +19,7 @@ import {
   sdkConnect,
   startOAuthStack,
 } from '../helpers/oauth-upstream.js';
+import { within } from '../helpers/stdio-stack.js';
 import { INITIALIZE, loginThroughProxy, logoutThroughProxy, MCP_ACCEPT, readRpc } from '../helpers/session-client.js';
 
 const stack = await startOAuthStack();
@@ -149,9 +150,15 @@ t.test("log out everywhere forgets the connection (made with the home page's Con
   const client = await sdkConnect(ghUrl, alice.provider);
   t.equal((await ghWhoami(client)).sub, 'alice', 'connected');
   await client.close();
+  const revoked = new Promise<{ accountId?: string }>((r) => gh.as.provider.once('refresh_token.destroyed', r));
   const out = await logoutThroughProxy(proxy.url, cookieOf(alice.jar), { everywhere: true });
   t.equal(out.status, 200, 'logged out everywhere');
   await out.body?.cancel();
+  t.ok(
+    await within(revoked, 10_000),
+    "alice's refresh token is revoked at the backend's AS (after the logout answered)",
+  );
+  t.equal((await revoked).accountId, 'alice');
 
   const fresh = await authorizeSdk(ghUrl, 'alice');
   t.equal(await ghConnected(proxy.url, cookieOf(fresh.jar)), false, 'alice is no longer connected');
