@@ -96,7 +96,7 @@ export class OAuthTokens {
     return c;
   }
 
-  /** RFC 7009 at the backend's authorization server, when it offers it: refresh token, then access token. Never throws. */
+  /** RFC 7009 at the backend's authorization server when offered: refresh token, then access token. Never throws. */
   private async revoke(backend: BackendConfig, c: Connection): Promise<void> {
     let cfg: oidc.Configuration;
     try {
