@@ -214,16 +214,28 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
   /** A grant deleted (revocation, reuse, logout everywhere): its upstream login goes with it. */
   async function grantGone(gid: string): Promise<void> {
-    await grantTokens.remove(gid).catch((e: Error) =>
-      app.log.warn({ event: 'store.unavailable', reason: e.message }, "a grant's upstream login was not deleted"),
-    );
+    await grantTokens
+      .remove(gid)
+      .catch((e: Error) =>
+        app.log.warn({ event: 'store.unavailable', reason: e.message }, "a grant's upstream login was not deleted"),
+      );
     await logout.grantRevoked(gid);
   }
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider
     ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure)
     : undefined;
-  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
+  await app.register(oidcRoutes, {
+    config,
+    client,
+    tokens,
+    logout,
+    store,
+    metrics,
+    live,
+    endBrowserSessions,
+    upstreamLoginKept: provider ? (sid) => grantTokens.heldByGrants(sid) : undefined,
+  });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live });

@@ -70,9 +70,11 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
       grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
     // Without the login's tokens the client still works; only backends acting as the user say so.
-    await opts.onGrant?.(grantId, p).catch((e: Error) =>
-      app.log.warn({ event: 'as.grant_login_not_kept', reason: e.message }, 'the upstream login was not kept'),
-    );
+    await opts
+      .onGrant?.(grantId, p)
+      .catch((e: Error) =>
+        app.log.warn({ event: 'as.grant_login_not_kept', reason: e.message }, 'the upstream login was not kept'),
+      );
     return grantId;
   }
 

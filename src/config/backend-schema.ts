@@ -151,24 +151,25 @@ function dialectProblems(u: Record<string, unknown>, issue: (message: string, pa
   const d = u.dialect as string | undefined;
   const has = (k: string) => (Array.isArray(u[k]) ? (u[k] as unknown[]).length > 0 : u[k] !== undefined);
   if (u.issuer !== undefined && (!has('tokenEndpoint') || !has('clientId')))
-    issue('upstream.issuer names another IdP: set its tokenEndpoint, clientId and clientSecret (omit issuer for oidc\'s)', [
-      'upstream',
-      'issuer',
-    ]);
+    issue(
+      "upstream.issuer names another IdP: set its tokenEndpoint, clientId and clientSecret (omit issuer for oidc's)",
+      ['upstream', 'issuer'],
+    );
   if (!d || d === 'rfc8693') return;
   const at = (k: string) => ['upstream', k];
   if (u.subjectToken !== 'access_token')
     issue(`dialect ${d} exchanges the user's access token: subjectToken must be access_token`, at('subjectToken'));
   if (has('resource')) issue(`dialect ${d} sends no resource: name the target with audience or scopes`, at('resource'));
   if (d === 'okta' && !has('audience'))
-    issue('dialect okta needs audience: the custom authorization server\'s audience (e.g. api://crm)', at('audience'));
-  if (d === 'okta' && !has('scopes')) issue('dialect okta needs scopes: Okta requires scope in a token exchange', at('scopes'));
+    issue("dialect okta needs audience: the custom authorization server's audience (e.g. api://crm)", at('audience'));
+  if (d === 'okta' && !has('scopes'))
+    issue('dialect okta needs scopes: Okta requires scope in a token exchange', at('scopes'));
   if (d === 'keycloak' && !has('audience'))
     issue('dialect keycloak needs audience: the client id of the target client', at('audience'));
   if (d === 'entra' && has('audience'))
     issue('dialect entra sends no audience: name the API in scopes (e.g. api://crm/.default)', at('audience'));
   if (d === 'entra' && !has('scopes'))
-    issue('dialect entra needs scopes: the downstream API\'s, e.g. api://crm/.default', at('scopes'));
+    issue("dialect entra needs scopes: the downstream API's, e.g. api://crm/.default", at('scopes'));
 }
 
 export type BackendConfig = z.output<typeof BackendSchema>;

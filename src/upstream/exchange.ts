@@ -25,7 +25,10 @@ export interface ExchangeTarget {
 }
 
 /** The grant type and the form parameters (client authentication aside) a dialect sends. */
-export function exchangeRequest(subject: string, t: ExchangeTarget): { grantType: string; params: Record<string, string> } {
+export function exchangeRequest(
+  subject: string,
+  t: ExchangeTarget,
+): { grantType: string; params: Record<string, string> } {
   const scope = t.scopes.join(' ');
   const accessToken = TOKEN_TYPE.access_token;
   switch (t.dialect ?? 'rfc8693') {

@@ -6,7 +6,8 @@
  * While that browser session lives, its tokens are used and refreshed through it (session/tokens.ts):
  * one refresh chain, so an IdP that rotates refresh tokens never sees two holders of one. Once the
  * session ends, the grant holds the chain alone and refreshes it shortly before expiry; a refused
- * refresh ends it. The record goes when the grant is revoked or deleted (build.ts wires the grant
+ * refresh ends it; and logging out of that browser leaves the upstream refresh token alone
+ * (heldByGrants: the proxy's logout revokes it at the IdP otherwise). The record goes when the grant is revoked or deleted (build.ts wires the grant
  * events and "log out everywhere" here), and expires with the grant. Tokens are never logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -17,6 +18,8 @@ import type { Store } from '../store/store.js';
 const REFRESH_MARGIN_MS = 60_000;
 
 export const grantTokensKey = (grantId: string) => `as-upstream-tokens:${grantId}`;
+/** The grants whose login came from one browser session. */
+const sessionGrantsKey = (sessionId: string) => `as-upstream-session-grants:${sessionId}`;
 
 /** One grant's upstream login (never logged: it holds tokens). */
 interface GrantLogin {
@@ -44,6 +47,16 @@ export class GrantTokens {
     const tokens = await this.sessions.current(sessionId);
     if (!tokens?.accessToken) return;
     await this.save(grantId, { sub, sessionId, tokens });
+    const ids = (await this.store.get<string[]>(sessionGrantsKey(sessionId))) ?? [];
+    if (!ids.includes(grantId))
+      await this.store.set(sessionGrantsKey(sessionId), [...ids, grantId].slice(-50), this.ttlMs);
+  }
+
+  /** Whether a grant still holds the login of this browser session (its refresh token must outlive the session). */
+  async heldByGrants(sessionId: string): Promise<boolean> {
+    for (const gid of (await this.store.get<string[]>(sessionGrantsKey(sessionId))) ?? [])
+      if ((await this.store.get<GrantLogin>(grantTokensKey(gid)))?.sessionId === sessionId) return true;
+    return false;
   }
 
   /** The grant was revoked or deleted, or its user logged out everywhere. */

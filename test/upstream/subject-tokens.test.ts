@@ -1,0 +1,226 @@
+// Whose token a tokenExchange trades (DESIGN.md §10): an MCP client of the proxy's authorization
+// server uses the upstream login its user did in the grant's interaction (kept with the grant,
+// refreshed on its own once the browser session is gone, deleted with the grant); an external JWT
+// of the exchange's IdP is itself the subject (never logged, never forwarded); an API key and a JWT
+// of another issuer get a clear error naming the backend and why. All at the real test IdP.
+import t from 'tap';
+import { createServer } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { MemoryStore } from '../../src/store/memory.js';
+import { grantTokensKey } from '../../src/upstream/grant-tokens.js';
+import { apiKey, postRecorded, startRecorder } from '../helpers/hostile.js';
+import { CookieJar } from '../helpers/login.js';
+import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
+import { freePort } from '../helpers/ports.js';
+import { startProxy } from '../helpers/proxy.js';
+import { INITIALIZE, loginThroughProxy, logoutThroughProxy, rpc } from '../helpers/session-client.js';
+import { CLIENT_ID, CLIENT_SECRET, startIdpFor } from '../helpers/stack.js';
+import { addTokenExchange, TOKEN_EXCHANGE } from '../helpers/upstream-idp.js';
+
+const REDIRECT = 'http://127.0.0.1:33418/callback';
+const OTHER_ISSUER = 'https://other-idp.example.com';
+
+// JWT access tokens "of the IdP" (signed with a key its token exchange trusts, see upstream-idp.ts).
+const { publicKey, privateKey } = await generateKeyPair('ES256');
+const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-at-1', alg: 'ES256', use: 'sig' };
+const jwksServer = createServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+);
+await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks`;
+
+const rec = await startRecorder();
+const key = apiKey('robot', 'robot');
+const store = new MemoryStore();
+const auditText: string[] = [];
+const audit = new PassThrough();
+audit.on('data', (c: Buffer) => auditText.push(c.toString()));
+
+const port = await freePort();
+const publicUrl = `http://127.0.0.1:${port}`;
+const crmUrl = `${publicUrl}/mcp/crm`;
+// Upstream access tokens live 30 s: always within the refresh margin, so each use refreshes them.
+const idp = await startIdpFor(publicUrl, {
+  consent: false,
+  ttl: { AccessToken: 30 },
+  client: { grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] },
+});
+const exchanges = addTokenExchange(idp.provider, { jwtKeys: { keys: [jwk] } });
+let refreshes = 0;
+idp.provider.on('grant.success', (ctx: any) => {
+  if (ctx?.oidc?.params?.grant_type === 'refresh_token') refreshes++;
+});
+const proxy = await startProxy(
+  {
+    server: { port, publicUrl },
+    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    apiKeys: [key.config],
+    externalTokens: {
+      jwt: [
+        { issuer: idp.issuer, audience: [crmUrl], jwksUri },
+        { issuer: OTHER_ISSUER, audience: [crmUrl], jwksUri },
+      ],
+    },
+    backends: [
+      {
+        name: 'crm',
+        http: { url: rec.url },
+        upstream: { kind: 'tokenExchange', audience: 'api://crm', scopes: ['crm.read'] },
+      },
+    ],
+  },
+  { store, auditStream: audit },
+);
+t.teardown(async () => {
+  await proxy.close();
+  await idp.close();
+  await rec.close();
+  jwksServer.close();
+});
+
+const post = (headers: Record<string, string>, body = INITIALIZE) => postRecorded(rec, crmUrl, headers, body);
+const grantLogin = (gid: string) => store.get<any>(grantTokensKey(gid));
+const jwtFor = (sub: string, iss = idp.issuer) =>
+  new SignJWT({ scope: 'mcp' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'idp-at-1' })
+    .setIssuer(iss)
+    .setSubject(sub)
+    .setAudience(crmUrl)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey);
+
+const { meta, client } = await register(publicUrl, REDIRECT);
+/** An MCP client's whole authorization for /mcp/crm, the user logging in at the IdP in `jar`. */
+const authorize = async (user: string, jar = new CookieJar()) => {
+  const tok = await codeFlowTokens(meta, {
+    clientId: client.client_id,
+    redirect: REDIRECT,
+    resource: crmUrl,
+    user,
+    jar,
+  });
+  if (tok.status !== 200) throw new Error(`token request: ${tok.status} ${JSON.stringify(tok.body)}`);
+  return {
+    jar,
+    at: tok.body.access_token!,
+    rt: tok.body.refresh_token!,
+    gid: String(decodeJwt(tok.body.access_token!).gid),
+  };
+};
+
+const alice = await authorize('alice');
+
+t.test("an MCP client of the proxy's AS: the token exchanged from its login's upstream token", async (t) => {
+  const kept = await grantLogin(alice.gid);
+  t.equal(kept?.sub, 'alice', 'the grant keeps its login, under the grant id');
+  t.ok(kept?.sessionId, 'tied to the browser session it was made in');
+  t.ok(kept?.tokens?.accessToken);
+
+  const r = await post({ authorization: `Bearer ${alice.at}` });
+  t.equal(r.status, 200);
+  t.ok(r.json.result, 'the backend answered');
+  const x = exchanges.at(-1)!;
+  t.equal(x.accountId, 'alice');
+  t.equal(x.clientId, CLIENT_ID, "exchanged by the proxy's client at the IdP");
+  t.equal(
+    x.subjectToken,
+    (await grantLogin(alice.gid)).tokens.accessToken,
+    "the subject is the grant's upstream token",
+  );
+  t.equal(r.seen[0]!.headers.authorization, `Bearer ${x.token}`);
+  t.notOk(JSON.stringify(r.seen[0]!.headers).includes(alice.at), "the client's own token is not forwarded");
+  t.notOk(JSON.stringify(r.seen[0]!.headers).includes(x.subjectToken), 'nor the upstream login token');
+});
+
+t.test('the browser session ends: the grant holds its login alone and refreshes it itself', async (t) => {
+  const before = (await grantLogin(alice.gid)).tokens;
+  const out = await logoutThroughProxy(publicUrl, alice.jar.header(`${publicUrl}/`) ?? '');
+  t.equal(out.status, 200, 'logged out of the proxy in that browser');
+  const refreshed = refreshes;
+  const r = await post({ authorization: `Bearer ${alice.at}` }, rpc('tools/list', {}, 2));
+  t.equal(r.status, 200);
+  t.ok(r.json.result);
+  const kept = await grantLogin(alice.gid);
+  t.notOk(kept.sessionId, 'no longer tied to the ended session');
+  t.ok(refreshes > refreshed, 'refreshed at the IdP');
+  t.not(kept.tokens.accessToken, before.accessToken, 'a new upstream access token');
+  const x = exchanges.at(-1)!;
+  t.equal(x.subjectToken, kept.tokens.accessToken, 'the refreshed token is the subject');
+  t.equal(x.accountId, 'alice');
+  t.equal(r.seen[0]!.headers.authorization, `Bearer ${x.token}`);
+});
+
+t.test('revoking the grant, or logging out everywhere, deletes its login', async (t) => {
+  const second = await authorize('alice');
+  t.ok(await grantLogin(second.gid));
+  const rev = await fetch(meta.revocation_endpoint!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: second.rt, client_id: client.client_id }),
+  });
+  t.equal(rev.status, 200);
+  t.equal(await grantLogin(second.gid), undefined, 'revoked at the revocation endpoint: gone');
+
+  const bob = await authorize('bob');
+  t.ok(await grantLogin(bob.gid));
+  const session = await loginThroughProxy(publicUrl, 'bob');
+  const out = await logoutThroughProxy(publicUrl, session.cookie, { everywhere: true });
+  t.equal(out.status, 200);
+  t.equal(await grantLogin(bob.gid), undefined, 'log out everywhere: gone');
+  t.equal((await post({ authorization: `Bearer ${bob.at}` })).status, 401, 'and the grant with it');
+  t.ok(await grantLogin(alice.gid), "another user's grant is untouched");
+});
+
+t.test('a refresh token reuse at the AS (the grant revoked by reuse detection) deletes it too', async (t) => {
+  const third = await authorize('alice');
+  const refresh = { grant_type: 'refresh_token', refresh_token: third.rt, client_id: client.client_id };
+  t.equal((await tokenRequest(meta, refresh)).status, 200);
+  t.equal((await tokenRequest(meta, refresh)).status, 400, 'the reused refresh token is refused');
+  t.equal(await grantLogin(third.gid), undefined);
+});
+
+t.test("an external JWT of the exchange's IdP is the subject token itself", async (t) => {
+  const jwt = await jwtFor('carol');
+  const before = exchanges.length;
+  const r = await post({ authorization: `Bearer ${jwt}` });
+  t.equal(r.status, 200);
+  t.ok(r.json.result);
+  t.equal(exchanges.length, before + 1);
+  const x = exchanges.at(-1)!;
+  t.equal(x.subjectToken, jwt);
+  t.equal(x.accountId, 'carol');
+  t.equal(x.params.subject_token_type, 'urn:ietf:params:oauth:token-type:access_token');
+  t.equal(r.seen[0]!.headers.authorization, `Bearer ${x.token}`);
+  t.notOk(JSON.stringify(r.seen[0]!.headers).includes(jwt), 'the JWT never reaches the backend (nor the assertion)');
+  t.equal(r.seen[0]!.headers['x-forwarded-user'], 'carol');
+  await new Promise<void>((resolve) => {
+    const done = () => auditText.join('').includes('"sub":"carol"') && (audit.off('data', done), resolve());
+    audit.on('data', done);
+    done();
+  });
+  t.notOk(auditText.join('').includes(jwt), 'not in the audit lines');
+  t.notOk(JSON.stringify(proxy.logs()).includes(jwt), 'not in the log');
+});
+
+t.test('a JWT of another issuer, and an API key: a clear error naming the backend and why', async (t) => {
+  const before = exchanges.length;
+  const other = await post({ authorization: `Bearer ${await jwtFor('dave', OTHER_ISSUER)}` });
+  t.equal(other.status, 200, 'a JSON-RPC answer');
+  t.equal(other.json.error.data.code, 'UPSTREAM_TOKEN_UNAVAILABLE');
+  t.match(other.json.error.message, /backend "crm"/);
+  t.match(other.json.error.message, new RegExp(`issued by ${idp.issuer}`));
+  t.equal(other.seen.length, 0);
+
+  const k = await post(key.headers);
+  t.equal(k.json.error.data.code, 'UPSTREAM_TOKEN_UNAVAILABLE');
+  t.equal(k.json.error.data.backend, 'crm');
+  t.match(k.json.error.message, /backend "crm" acts as the user.*an API key carries no user token/);
+  t.equal(k.seen.length, 0);
+  const rest = await fetch(`${publicUrl}/api/backends/crm/tools`, { headers: key.headers });
+  t.equal(rest.status, 403);
+  t.match(((await rest.json()) as any).error.message, /an API key carries no user token/);
+  t.equal(exchanges.length, before, 'no exchange attempted');
+  t.ok(proxy.logs().some((l) => l.event === 'upstream.no_subject_token' && l.source === 'apikey'));
+});
