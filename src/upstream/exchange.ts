@@ -33,10 +33,11 @@ export function exchangeRequest(
   const accessToken = TOKEN_TYPE.access_token;
   switch (t.dialect ?? 'rfc8693') {
     case 'entra':
-      // Microsoft identity platform on-behalf-of (learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow;
-      // the same request in [MS-OAPX] §4.7.5): grant_type jwt-bearer, `assertion` = the user's access token (its
-      // `aud` must be this app, else invalid_grant), requested_token_use=on_behalf_of, `scope` = the downstream
-      // API's (api://crm/.default). Refusals are `error` + an "AADSTS…" error_description (e.g. invalid_grant,
+      // Microsoft identity platform on-behalf-of
+      // (learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow; the same request in
+      // [MS-OAPX] §4.7.5): grant_type jwt-bearer, `assertion` = the user's access token (its `aud` must be
+      // this app, else invalid_grant), requested_token_use=on_behalf_of, `scope` = the downstream API's
+      // (api://crm/.default). Refusals are `error` + an "AADSTS…" error_description (e.g. invalid_grant,
       // or interaction_required when the user must consent or pass MFA first).
       return {
         grantType: JWT_BEARER,

@@ -7,8 +7,9 @@
  * one refresh chain, so an IdP that rotates refresh tokens never sees two holders of one. Once the
  * session ends, the grant holds the chain alone and refreshes it shortly before expiry; a refused
  * refresh ends it; and logging out of that browser leaves the upstream refresh token alone
- * (heldByGrants: the proxy's logout revokes it at the IdP otherwise). The record goes when the grant is revoked or deleted (build.ts wires the grant
- * events and "log out everywhere" here), and expires with the grant. Tokens are never logged.
+ * (heldByGrants: the proxy's logout revokes it at the IdP otherwise). The record goes when the
+ * grant is revoked or deleted (build.ts wires the grant events and "log out everywhere" here), and
+ * expires with the grant. Tokens are never logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamClient, UpstreamTokens } from '../oidc/client.js';
@@ -64,7 +65,7 @@ export class GrantTokens {
     return this.store.delete(grantTokensKey(grantId));
   }
 
-  /** The grant's upstream tokens, refreshed when they expire within a minute; null when it has none (or not for `sub`). */
+  /** The grant's upstream tokens, refreshed when they expire within a minute; null: none (or not `sub`'s). */
   async current(grantId: string, sub: string): Promise<UpstreamTokens | null> {
     let rec = await this.store.get<GrantLogin>(grantTokensKey(grantId));
     if (!rec || rec.sub !== sub) return null;

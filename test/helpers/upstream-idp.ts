@@ -38,7 +38,7 @@ export interface ExchangeOptions {
   jwtKeys?: { keys: JWK[] };
 }
 
-/** The user a subject token stands for: an access token this IdP issued, or a JWT of its issuer signed with `jwtKeys`. */
+/** The user a subject token stands for: an access token this IdP issued, or a JWT of its issuer signed by `jwtKeys`. */
 async function subjectAccount(
   ctx: KoaContextWithOIDC,
   token: string | undefined,

@@ -196,7 +196,11 @@ t.test("an external JWT of the exchange's IdP is the subject token itself", asyn
   t.notOk(JSON.stringify(r.seen[0]!.headers).includes(jwt), 'the JWT never reaches the backend (nor the assertion)');
   t.equal(r.seen[0]!.headers['x-forwarded-user'], 'carol');
   await new Promise<void>((resolve) => {
-    const done = () => auditText.join('').includes('"sub":"carol"') && (audit.off('data', done), resolve());
+    const done = () => {
+      if (!auditText.join('').includes('"sub":"carol"')) return;
+      audit.off('data', done);
+      resolve();
+    };
     audit.on('data', done);
     done();
   });
