@@ -228,3 +228,26 @@ t.test('a JWT of another issuer, and an API key: a clear error naming the backen
   t.equal(exchanges.length, before, 'no exchange attempted');
   t.ok(proxy.logs().some((l) => l.event === 'upstream.no_subject_token' && l.source === 'apikey'));
 });
+
+t.test("the IdP refuses to refresh a grant's login: it is forgotten, the client told to sign in again", async (t) => {
+  const kept = await grantLogin(alice.gid);
+  t.notOk(kept.sessionId, 'the grant holds its login alone (its browser session ended above)');
+  const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as any;
+  const revoked = await fetch(discovery.revocation_endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ token: kept.tokens.refreshToken, token_type_hint: 'refresh_token' }),
+  });
+  t.equal(revoked.status, 200, 'revoked at the IdP');
+  const r = await post({ authorization: `Bearer ${alice.at}` }, rpc('tools/list', {}, 3));
+  t.equal(r.json.error.data.code, 'UPSTREAM_TOKEN_UNAVAILABLE');
+  t.match(r.json.error.message, /backend "crm".*sign in again from the MCP client/);
+  t.equal(r.seen.length, 0, 'the backend heard nothing');
+  t.equal(await grantLogin(alice.gid), undefined, 'the login is forgotten');
+  t.ok(proxy.logs().some((l) => l.event === 'upstream.grant_login_ended'));
+  const logs = JSON.stringify(proxy.logs());
+  t.notOk(logs.includes(kept.tokens.refreshToken) || logs.includes(kept.tokens.accessToken), 'no token logged');
+});
