@@ -1,15 +1,17 @@
 /**
  * The upstream login behind each grant of the proxy's authorization server. When a user lets an MCP
- * client in (authz-server/interactions.ts), the tokens of the browser login they did it with are kept
- * with the grant: in the store (sealed at rest in Redis and PostgreSQL) under the grant id, for as long
- * as the grant may live. They are that client's subject token for tokenExchange backends.
- * While that browser session lives, its tokens are used and refreshed through it (session/tokens.ts):
- * one refresh chain, so an IdP that rotates refresh tokens never sees two holders of one. Once the
- * session ends, the grant holds the chain alone and refreshes it shortly before expiry; a refused
- * refresh ends it; and logging out of that browser leaves the upstream refresh token alone
- * (heldByGrants: the proxy's logout revokes it at the IdP otherwise). The record goes when the
- * grant is revoked or deleted (build.ts wires the grant events and "log out everywhere" here), and
- * expires with the grant. Tokens are never logged.
+ * client in (authz-server/interactions.ts), the grant is tied to the browser login they did it with,
+ * and that login's tokens are kept in the store (sealed at rest in Redis and PostgreSQL): the grant
+ * under its id, the login under its browser session id, with the grants that use it. They are those
+ * clients' subject token for tokenExchange backends.
+ * One refresh chain per login, so an IdP that rotates refresh tokens never sees two holders of one:
+ * while the browser session lives, its tokens are used and refreshed through it (session/tokens.ts);
+ * once it ends, the login's grants share the chain, refreshed here shortly before expiry (one refresh
+ * at a time); a refused refresh forgets the login. Logging out of that browser leaves the upstream
+ * refresh token alone while a grant holds it (heldByGrants; the proxy's logout revokes it otherwise).
+ * A grant's record goes when it is revoked or deleted (build.ts wires the grant events and "log out
+ * everywhere" here); the login goes with its last grant, its refresh token then revoked at the IdP
+ * unless the browser session still has it. Records expire with the grants. Tokens are never logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { UpstreamClient, UpstreamTokens } from '../oidc/client.js';
@@ -18,17 +20,22 @@ import type { Store } from '../store/store.js';
 
 const REFRESH_MARGIN_MS = 60_000;
 
-export const grantTokensKey = (grantId: string) => `as-upstream-tokens:${grantId}`;
-/** The grants whose login came from one browser session. */
-const sessionGrantsKey = (sessionId: string) => `as-upstream-session-grants:${sessionId}`;
+export const grantTokensKey = (grantId: string) => `as-upstream-grant:${grantId}`;
+export const loginTokensKey = (sessionId: string) => `as-upstream-login:${sessionId}`;
 
-/** One grant's upstream login (never logged: it holds tokens). */
-interface GrantLogin {
-  /** The user the grant belongs to. */
+/** A grant: whose, and which login (the browser session id it was given in). */
+interface GrantRef {
   sub: string;
-  /** The browser session the tokens came from, while it lives. */
-  sessionId?: string;
+  login: string;
+}
+
+/** A login's tokens, and the grants that use them (never logged: it holds tokens). */
+interface Login {
+  sub: string;
   tokens: UpstreamTokens;
+  grants: string[];
+  /** The browser session ended: the chain is the grants' alone. */
+  alone?: boolean;
 }
 
 export class GrantTokens {
@@ -36,88 +43,98 @@ export class GrantTokens {
 
   constructor(
     private readonly store: Store,
-    private readonly sessions: Pick<SessionTokens, 'current'>,
+    private readonly sessions: Pick<SessionTokens, 'current' | 'get'>,
     private readonly client: UpstreamClient | undefined,
     /** How long a grant may live (authorizationServer.refreshTokenTtl). */
     private readonly ttlMs: number,
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** At consent: the grant keeps the upstream tokens of the browser session `sessionId` (none: nothing kept). */
+  /** At consent: the grant is tied to the login of browser session `sessionId` (no upstream token: nothing kept). */
   async keep(grantId: string, sub: string, sessionId: string): Promise<void> {
     const tokens = await this.sessions.current(sessionId);
     if (!tokens?.accessToken) return;
-    await this.save(grantId, { sub, sessionId, tokens });
-    const ids = (await this.store.get<string[]>(sessionGrantsKey(sessionId))) ?? [];
-    if (!ids.includes(grantId))
-      await this.store.set(sessionGrantsKey(sessionId), [...ids, grantId].slice(-50), this.ttlMs);
+    const login = await this.store.get<Login>(loginTokensKey(sessionId));
+    const grants = [...new Set([...(login?.sub === sub ? login.grants : []), grantId])].slice(-50);
+    await this.store.set(loginTokensKey(sessionId), { sub, tokens, grants }, this.ttlMs);
+    await this.store.set(grantTokensKey(grantId), { sub, login: sessionId } satisfies GrantRef, this.ttlMs);
   }
 
   /** Whether a grant still holds the login of this browser session (its refresh token must outlive the session). */
   async heldByGrants(sessionId: string): Promise<boolean> {
-    for (const gid of (await this.store.get<string[]>(sessionGrantsKey(sessionId))) ?? [])
-      if ((await this.store.get<GrantLogin>(grantTokensKey(gid)))?.sessionId === sessionId) return true;
+    for (const gid of (await this.store.get<Login>(loginTokensKey(sessionId)))?.grants ?? [])
+      if ((await this.store.get<GrantRef>(grantTokensKey(gid)))?.login === sessionId) return true;
     return false;
   }
 
   /** The grant was revoked or deleted, or its user logged out everywhere. */
-  remove(grantId: string): Promise<void> {
-    return this.store.delete(grantTokensKey(grantId));
+  async remove(grantId: string): Promise<void> {
+    const ref = await this.store.get<GrantRef>(grantTokensKey(grantId));
+    await this.store.delete(grantTokensKey(grantId));
+    const login = ref && (await this.store.get<Login>(loginTokensKey(ref.login)));
+    if (!ref || !login) return;
+    const grants = login.grants.filter((g) => g !== grantId);
+    if (grants.length) return this.store.set(loginTokensKey(ref.login), { ...login, grants }, this.ttlMs);
+    await this.store.delete(loginTokensKey(ref.login));
+    // Neither a grant nor the browser session holds this login any more: its refresh token goes at the IdP too.
+    const rt = login.tokens.refreshToken;
+    if (rt && this.client && !(await this.sessions.get(ref.login).catch(() => undefined)))
+      await this.client.revoke(rt).catch(() => undefined);
   }
 
   /** The grant's upstream tokens, refreshed when they expire within a minute; null: none (or not `sub`'s). */
   async current(grantId: string, sub: string): Promise<UpstreamTokens | null> {
-    let rec = await this.store.get<GrantLogin>(grantTokensKey(grantId));
-    if (!rec || rec.sub !== sub) return null;
-    if (rec.sessionId) {
-      const t = await this.sessions.current(rec.sessionId);
+    const ref = await this.store.get<GrantRef>(grantTokensKey(grantId));
+    let login = ref?.sub === sub ? await this.store.get<Login>(loginTokensKey(ref.login)) : undefined;
+    if (!ref || !login || login.sub !== sub) return null;
+    if (!login.alone) {
+      const t = await this.sessions.current(ref.login);
       if (t?.accessToken) {
-        if (t.accessToken !== rec.tokens.accessToken || t.refreshToken !== rec.tokens.refreshToken)
-          await this.save(grantId, { ...rec, tokens: t });
+        if (t.accessToken !== login.tokens.accessToken || t.refreshToken !== login.tokens.refreshToken)
+          await this.save(ref.login, { ...login, tokens: t });
         return t;
       }
-      // The browser session ended: from now on the grant holds the refresh chain alone.
-      rec = { sub: rec.sub, tokens: rec.tokens };
-      await this.save(grantId, rec);
+      login = { ...login, alone: true };
+      await this.save(ref.login, login);
     }
-    const t = rec.tokens;
+    const t = login.tokens;
     if (!t.expiresAt || t.expiresAt - Date.now() > REFRESH_MARGIN_MS || !t.refreshToken || !this.client) return t;
-    let p = this.inflight.get(grantId);
+    let p = this.inflight.get(ref.login);
     if (!p) {
-      p = this.refresh(grantId).finally(() => this.inflight.delete(grantId));
-      this.inflight.set(grantId, p);
+      p = this.refresh(ref.login).finally(() => this.inflight.delete(ref.login));
+      this.inflight.set(ref.login, p);
     }
     return p;
   }
 
-  private async save(grantId: string, rec: GrantLogin): Promise<void> {
-    await this.store.set(grantTokensKey(grantId), rec, this.ttlMs);
+  private async save(loginId: string, login: Login): Promise<void> {
+    await this.store.set(loginTokensKey(loginId), login, this.ttlMs);
   }
 
   /** Refresh from the stored record (another replica may have rotated the refresh token already). */
-  private async refresh(grantId: string): Promise<UpstreamTokens | null> {
-    const rec = await this.store.get<GrantLogin>(grantTokensKey(grantId));
-    const t = rec?.tokens;
-    if (!rec || !t) return null;
-    if (rec.sessionId || !t.expiresAt || t.expiresAt - Date.now() > REFRESH_MARGIN_MS || !t.refreshToken) return t;
+  private async refresh(loginId: string): Promise<UpstreamTokens | null> {
+    const login = await this.store.get<Login>(loginTokensKey(loginId));
+    const t = login?.tokens;
+    if (!login || !t) return null;
+    if (!t.expiresAt || t.expiresAt - Date.now() > REFRESH_MARGIN_MS || !t.refreshToken) return t;
     try {
       const fresh = await this.client!.refresh(t.refreshToken);
       const tokens = { ...fresh, idToken: fresh.idToken ?? t.idToken };
-      await this.save(grantId, { sub: rec.sub, tokens });
+      await this.save(loginId, { ...login, tokens });
       return tokens;
     } catch (e) {
       const err = e as { error?: string; code?: string; message?: string };
       if (err.error === 'invalid_grant') {
         this.log.info(
-          { event: 'upstream.grant_login_ended', grantId },
-          "the IdP refused to refresh an MCP client's upstream login: it is forgotten",
+          { event: 'upstream.grant_login_ended', grants: login.grants.length },
+          "the IdP refused to refresh MCP clients' upstream login: it is forgotten",
         );
-        await this.remove(grantId);
+        await this.store.delete(loginTokensKey(loginId));
         return null;
       }
       this.log.warn(
-        { event: 'upstream.grant_refresh_failed', grantId, reason: err.code ?? err.message },
-        "refreshing an MCP client's upstream login failed; keeping it",
+        { event: 'upstream.grant_refresh_failed', reason: err.code ?? err.message },
+        "refreshing MCP clients' upstream login failed; keeping it",
       );
       return t;
     }

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { MemoryStore } from '../../src/store/memory.js';
-import { grantTokensKey } from '../../src/upstream/grant-tokens.js';
+import { grantTokensKey, loginTokensKey } from '../../src/upstream/grant-tokens.js';
 import { apiKey, postRecorded, startRecorder } from '../helpers/hostile.js';
 import { CookieJar } from '../helpers/login.js';
 import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
@@ -32,7 +32,21 @@ const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).p
 
 const rec = await startRecorder();
 const key = apiKey('robot', 'robot');
-const store = new MemoryStore();
+/** The memory store, telling when a key is deleted (grant events are handled after the AS answered). */
+class WatchedStore extends MemoryStore {
+  private readonly waiters = new Map<string, () => void>();
+  override async delete(key: string): Promise<void> {
+    await super.delete(key);
+    this.waiters.get(key)?.();
+  }
+  /** Resolves once `key` is absent. */
+  async gone(key: string): Promise<void> {
+    const done = new Promise<void>((resolve) => this.waiters.set(key, resolve));
+    if ((await this.get(key)) === undefined) return;
+    await done;
+  }
+}
+const store = new WatchedStore();
 const auditText: string[] = [];
 const audit = new PassThrough();
 audit.on('data', (c: Buffer) => auditText.push(c.toString()));
@@ -79,8 +93,14 @@ t.teardown(async () => {
   jwksServer.close();
 });
 
+const idpClientAuth = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
 const post = (headers: Record<string, string>, body = INITIALIZE) => postRecorded(rec, crmUrl, headers, body);
-const grantLogin = (gid: string) => store.get<any>(grantTokensKey(gid));
+const grantRef = (gid: string) => store.get<any>(grantTokensKey(gid));
+/** The upstream login a grant uses (undefined: none). */
+const grantLogin = async (gid: string) => {
+  const ref = await grantRef(gid);
+  return ref && store.get<any>(loginTokensKey(ref.login));
+};
 const jwtFor = (sub: string, iss = idp.issuer) =>
   new SignJWT({ scope: 'mcp' })
     .setProtectedHeader({ alg: 'ES256', kid: 'idp-at-1' })
@@ -93,9 +113,9 @@ const jwtFor = (sub: string, iss = idp.issuer) =>
 
 const { meta, client } = await register(publicUrl, REDIRECT);
 /** An MCP client's whole authorization for /mcp/crm, the user logging in at the IdP in `jar`. */
-const authorize = async (user: string, jar = new CookieJar()) => {
+const authorize = async (user: string, jar = new CookieJar(), clientId = client.client_id) => {
   const tok = await codeFlowTokens(meta, {
-    clientId: client.client_id,
+    clientId,
     redirect: REDIRECT,
     resource: crmUrl,
     user,
@@ -113,9 +133,13 @@ const authorize = async (user: string, jar = new CookieJar()) => {
 const alice = await authorize('alice');
 
 t.test("an MCP client of the proxy's AS: the token exchanged from its login's upstream token", async (t) => {
+  const ref = await grantRef(alice.gid);
+  t.equal(ref?.sub, 'alice', 'the grant is tied to a login, under the grant id');
+  t.ok(ref?.login, 'the browser session it was made in');
   const kept = await grantLogin(alice.gid);
-  t.equal(kept?.sub, 'alice', 'the grant keeps its login, under the grant id');
-  t.ok(kept?.sessionId, 'tied to the browser session it was made in');
+  t.equal(kept?.sub, 'alice');
+  t.same(kept?.grants, [alice.gid]);
+  t.notOk(kept?.alone, 'the browser session still has it');
   t.ok(kept?.tokens?.accessToken);
 
   const r = await post({ authorization: `Bearer ${alice.at}` });
@@ -143,7 +167,7 @@ t.test('the browser session ends: the grant holds its login alone and refreshes 
   t.equal(r.status, 200);
   t.ok(r.json.result);
   const kept = await grantLogin(alice.gid);
-  t.notOk(kept.sessionId, 'no longer tied to the ended session');
+  t.ok(kept.alone, 'the session ended: the grant holds the login alone');
   t.ok(refreshes > refreshed, 'refreshed at the IdP');
   t.not(kept.tokens.accessToken, before.accessToken, 'a new upstream access token');
   const x = exchanges.at(-1)!;
@@ -155,20 +179,32 @@ t.test('the browser session ends: the grant holds its login alone and refreshes 
 t.test('revoking the grant, or logging out everywhere, deletes its login', async (t) => {
   const second = await authorize('alice');
   t.ok(await grantLogin(second.gid));
+  // Another MCP client let in from the same browser session shares that login (one refresh chain).
+  const { client: other } = await register(publicUrl, REDIRECT);
+  const twin = await authorize('alice', second.jar, other.client_id);
+  t.not(twin.gid, second.gid);
+  t.equal((await grantRef(twin.gid)).login, (await grantRef(second.gid)).login, 'one login, two grants');
+  t.same((await grantLogin(twin.gid)).grants, [second.gid, twin.gid]);
   const rev = await fetch(meta.revocation_endpoint!, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: second.rt, client_id: client.client_id }),
   });
   t.equal(rev.status, 200);
-  t.equal(await grantLogin(second.gid), undefined, 'revoked at the revocation endpoint: gone');
+  await store.gone(grantTokensKey(second.gid));
+  t.pass('revoked at the revocation endpoint: gone');
+  t.same((await grantLogin(twin.gid)).grants, [twin.gid], 'the other grant keeps the login');
+  const twinUse = await post({ authorization: `Bearer ${twin.at}` }, rpc('tools/list', {}, 4));
+  t.ok(twinUse.json.result, 'and still works');
 
   const bob = await authorize('bob');
   t.ok(await grantLogin(bob.gid));
+  const bobLogin = (await grantRef(bob.gid)).login;
   const session = await loginThroughProxy(publicUrl, 'bob');
   const out = await logoutThroughProxy(publicUrl, session.cookie, { everywhere: true });
   t.equal(out.status, 200);
   t.equal(await grantLogin(bob.gid), undefined, 'log out everywhere: gone');
+  t.equal(await store.get(loginTokensKey(bobLogin)), undefined, 'the login too (its last grant)');
   t.equal((await post({ authorization: `Bearer ${bob.at}` })).status, 401, 'and the grant with it');
   t.ok(await grantLogin(alice.gid), "another user's grant is untouched");
 });
@@ -178,7 +214,8 @@ t.test('a refresh token reuse at the AS (the grant revoked by reuse detection) d
   const refresh = { grant_type: 'refresh_token', refresh_token: third.rt, client_id: client.client_id };
   t.equal((await tokenRequest(meta, refresh)).status, 200);
   t.equal((await tokenRequest(meta, refresh)).status, 400, 'the reused refresh token is refused');
-  t.equal(await grantLogin(third.gid), undefined);
+  await store.gone(grantTokensKey(third.gid));
+  t.pass('the grant revoked by reuse detection: its login reference gone');
 });
 
 t.test("an external JWT of the exchange's IdP is the subject token itself", async (t) => {
@@ -229,15 +266,38 @@ t.test('a JWT of another issuer, and an API key: a clear error naming the backen
   t.ok(proxy.logs().some((l) => l.event === 'upstream.no_subject_token' && l.source === 'apikey'));
 });
 
+t.test('the last grant of a login whose browser session ended: its refresh token is revoked at the IdP', async (t) => {
+  const fourth = await authorize('bob');
+  t.equal((await logoutThroughProxy(publicUrl, fourth.jar.header(`${publicUrl}/`) ?? '')).status, 200);
+  const rt = (await grantLogin(fourth.gid)).tokens.refreshToken;
+  const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as any;
+  const active = async () =>
+    (
+      (await (
+        await fetch(discovery.introspection_endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: idpClientAuth },
+          body: new URLSearchParams({ token: rt }),
+        })
+      ).json()) as any
+    ).active;
+  t.equal(await active(), true, 'the browser logout left it alone: a grant holds it');
+  // Log out everywhere from another browser: the grant is deleted, and nobody holds the login any more.
+  const again = await loginThroughProxy(publicUrl, 'bob');
+  t.equal((await logoutThroughProxy(publicUrl, again.cookie, { everywhere: true })).status, 200);
+  t.equal(await grantRef(fourth.gid), undefined);
+  t.equal(await active(), false, 'revoked at the IdP');
+});
+
 t.test("the IdP refuses to refresh a grant's login: it is forgotten, the client told to sign in again", async (t) => {
   const kept = await grantLogin(alice.gid);
-  t.notOk(kept.sessionId, 'the grant holds its login alone (its browser session ended above)');
+  t.ok(kept.alone, 'the grant holds its login alone (its browser session ended above)');
   const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as any;
   const revoked = await fetch(discovery.revocation_endpoint, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+      authorization: idpClientAuth,
     },
     body: new URLSearchParams({ token: kept.tokens.refreshToken, token_type_hint: 'refresh_token' }),
   });
