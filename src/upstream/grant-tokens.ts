@@ -67,18 +67,23 @@ export class GrantTokens {
     return false;
   }
 
-  /** The grant was revoked or deleted, or its user logged out everywhere. */
+  /** The grant was revoked or deleted, or its user logged out everywhere. Its own record goes last. */
   async remove(grantId: string): Promise<void> {
     const ref = await this.store.get<GrantRef>(grantTokensKey(grantId));
-    await this.store.delete(grantTokensKey(grantId));
     const login = ref && (await this.store.get<Login>(loginTokensKey(ref.login)));
-    if (!ref || !login) return;
-    const grants = login.grants.filter((g) => g !== grantId);
-    if (grants.length) return this.store.set(loginTokensKey(ref.login), { ...login, grants }, this.ttlMs);
-    await this.store.delete(loginTokensKey(ref.login));
-    // Neither a grant nor the browser session holds this login any more: its refresh token goes at the IdP too.
+    if (ref && login) {
+      const grants = login.grants.filter((g) => g !== grantId);
+      if (grants.length) await this.store.set(loginTokensKey(ref.login), { ...login, grants }, this.ttlMs);
+      else await this.forgetLogin(ref.login, login);
+    }
+    await this.store.delete(grantTokensKey(grantId));
+  }
+
+  /** No grant holds the login any more: it goes, and its refresh token at the IdP unless the session still has it. */
+  private async forgetLogin(loginId: string, login: Login): Promise<void> {
+    await this.store.delete(loginTokensKey(loginId));
     const rt = login.tokens.refreshToken;
-    if (rt && this.client && !(await this.sessions.get(ref.login).catch(() => undefined)))
+    if (rt && this.client && !(await this.sessions.get(loginId).catch(() => undefined)))
       await this.client.revoke(rt).catch(() => undefined);
   }
 

@@ -2,18 +2,21 @@
 // server uses the upstream login its user did in the grant's interaction (kept with the grant,
 // refreshed on its own once the browser session is gone, deleted with the grant); an external JWT
 // of the exchange's IdP is itself the subject (never logged, never forwarded); an API key and a JWT
-// of another issuer get a clear error naming the backend and why. All at the real test IdP.
+// of another issuer get a clear error naming the backend and why. All at the real test IdP, the
+// proxy's store a real Redis (the grants' logins sealed there).
 import t from 'tap';
 import { createServer } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { MemoryStore } from '../../src/store/memory.js';
+import { RedisStore } from '../../src/store/redis.js';
+import { Sealer } from '../../src/store/sealed.js';
 import { grantTokensKey, loginTokensKey } from '../../src/upstream/grant-tokens.js';
 import { apiKey, postRecorded, startRecorder } from '../helpers/hostile.js';
 import { CookieJar } from '../helpers/login.js';
 import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
-import { startProxy } from '../helpers/proxy.js';
+import { startRedis } from '../helpers/db-servers.js';
+import { startProxy, TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { INITIALIZE, loginThroughProxy, logoutThroughProxy, rpc } from '../helpers/session-client.js';
 import { CLIENT_ID, CLIENT_SECRET, startIdpFor } from '../helpers/stack.js';
 import { addTokenExchange, TOKEN_EXCHANGE } from '../helpers/upstream-idp.js';
@@ -32,8 +35,8 @@ const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).p
 
 const rec = await startRecorder();
 const key = apiKey('robot', 'robot');
-/** The memory store, telling when a key is deleted (grant events are handled after the AS answered). */
-class WatchedStore extends MemoryStore {
+/** The Redis store, telling when a key is deleted (grant events are handled after the AS answered). */
+class WatchedStore extends RedisStore {
   private readonly waiters = new Map<string, () => void>();
   override async delete(key: string): Promise<void> {
     await super.delete(key);
@@ -46,7 +49,8 @@ class WatchedStore extends MemoryStore {
     await done;
   }
 }
-const store = new WatchedStore();
+const redis = await startRedis();
+const store = new WatchedStore(redis.url, new Sealer([TEST_SESSION_KEY]));
 const auditText: string[] = [];
 const audit = new PassThrough();
 audit.on('data', (c: Buffer) => auditText.push(c.toString()));
@@ -69,6 +73,7 @@ const proxy = await startProxy(
   {
     server: { port, publicUrl },
     oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    store: { kind: 'redis', url: redis.url },
     apiKeys: [key.config],
     externalTokens: {
       jwt: [
@@ -91,6 +96,7 @@ t.teardown(async () => {
   await idp.close();
   await rec.close();
   jwksServer.close();
+  await redis.close();
 });
 
 const idpClientAuth = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
@@ -156,6 +162,18 @@ t.test("an MCP client of the proxy's AS: the token exchanged from its login's up
   t.equal(r.seen[0]!.headers.authorization, `Bearer ${x.token}`);
   t.notOk(JSON.stringify(r.seen[0]!.headers).includes(alice.at), "the client's own token is not forwarded");
   t.notOk(JSON.stringify(r.seen[0]!.headers).includes(x.subjectToken), 'nor the upstream login token');
+
+  // In Redis, keys are hashed and values sealed: no token in clear at rest.
+  const raw: string[] = [];
+  for (const k of await store.client.keys('*')) raw.push(k, String(await store.client.get(k).catch(() => '')));
+  t.ok(raw.length > 0);
+  const held = await grantLogin(alice.gid);
+  t.notOk(
+    raw.some(
+      (v) => v.includes(held.tokens.accessToken) || v.includes(held.tokens.refreshToken) || v.includes(alice.gid),
+    ),
+    'neither the grant id nor its upstream tokens readable in Redis',
+  );
 });
 
 t.test('the browser session ends: the grant holds its login alone and refreshes it itself', async (t) => {
