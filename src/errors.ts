@@ -49,7 +49,7 @@ export const Errors = {
   NOT_IMPLEMENTED: def('NOT_IMPLEMENTED', '%s is not available in this build', 501),
   UPSTREAM_TOKEN_UNAVAILABLE: def(
     'UPSTREAM_TOKEN_UNAVAILABLE',
-    'backend "%s" acts as the user and needs the token of a browser login, which this credential does not carry',
+    'backend "%s" acts as the user and needs a token of their login, which this credential cannot give: %s',
     403,
   ),
   UPSTREAM_TOKEN_FAILED: def('UPSTREAM_TOKEN_FAILED', 'could not obtain a token for backend "%s"', 502),

@@ -45,6 +45,7 @@ import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
 import { createOAuthUpstream } from '../upstream/oauth.js';
+import { GrantTokens } from '../upstream/grant-tokens.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -119,9 +120,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     fetch: deps.fetch,
     count: metrics && ((backend, result) => metrics.upstreamToken(backend, 'oauth', result)),
   });
+  // MCP clients of the authorization server keep the upstream login they were let in with (their subject token).
+  const grantTokens = new GrantTokens(store, tokens, client, config.authorizationServer.refreshTokenTtl, app.log);
   const upstream = new UpstreamCredentials({
     client,
     tokens,
+    grants: grantTokens,
     log: app.log,
     fetch: deps.fetch,
     count: metrics && ((backend, kind, result) => metrics.upstreamToken(backend, kind, result)),
@@ -216,7 +220,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     closeRestSessions: (sid) => restClients.endSession(sid),
     closeStreams: (which) => streams.close(which),
     endBackendSessions: (sub) => backends.endUser(sub),
-    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, (gid) => logout.grantRevoked(gid)) : undefined,
+    revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, grantGone) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
     removeConnections: (sub) =>
       oauth.tokens.forgetAll(
@@ -227,11 +231,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
         sub,
       ),
   });
+  /** A grant deleted (revocation, reuse, logout everywhere): its upstream login goes with it. */
+  async function grantGone(gid: string): Promise<void> {
+    await grantTokens
+      .remove(gid)
+      .catch((e: Error) =>
+        app.log.warn({ event: 'store.unavailable', reason: e.message }, "a grant's upstream login was not deleted"),
+      );
+    await logout.grantRevoked(gid);
+  }
   const secure = config.server.publicUrl.startsWith('https:');
   const endBrowserSessions = provider
     ? (req: FastifyRequest, reply: FastifyReply) => endAsSession(provider, req, reply, secure)
     : undefined;
-  await app.register(oidcRoutes, { config, client, tokens, logout, store, metrics, live, endBrowserSessions });
+  await app.register(oidcRoutes, {
+    config,
+    client,
+    tokens,
+    logout,
+    store,
+    metrics,
+    live,
+    endBrowserSessions,
+    upstreamLoginKept: provider ? (sid) => grantTokens.heldByGrants(sid) : undefined,
+  });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live, connections: oauth.connections });
@@ -250,7 +273,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await app.register(authorizationServerPlugin, {
       provider,
       store,
-      onGrantRevoked: (gid) => void logout.grantRevoked(gid),
+      onGrantRevoked: (gid) => void grantGone(gid),
+      onGrant: async (gid, p) => {
+        if (p.sessionId) await grantTokens.keep(gid, p.sub, p.sessionId);
+      },
       rememberMs: config.authorizationServer.refreshTokenTtl,
       registration: config.authorizationServer.registration === 'open',
       metrics,

@@ -19,6 +19,8 @@ interface Opts {
   provider: Provider;
   store: Store;
   rememberMs: number;
+  /** A grant was given or extended by `p` (a browser session): the upstream login is kept with it. */
+  onGrant?(grantId: string, p: Principal): Promise<void>;
 }
 
 export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<void> {
@@ -66,7 +68,14 @@ export async function asInteractions(app: FastifyInstance, opts: Opts): Promise<
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
       grant.addResourceScope(resource, scopes.join(' '));
-    return grant.save();
+    const grantId = await grant.save();
+    // Without the login's tokens the client still works; only backends acting as the user say so.
+    await opts
+      .onGrant?.(grantId, p)
+      .catch((e: Error) =>
+        app.log.warn({ event: 'as.grant_login_not_kept', reason: e.message }, 'the upstream login was not kept'),
+      );
+    return grantId;
   }
 
   app.get<{ Params: { uid: string } }>('/interaction/:uid', async (req, reply) => {

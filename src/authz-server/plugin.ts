@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import { mountProvider } from '../lib/oidc-provider-mount.js';
 import type { Store } from '../store/index.js';
+import type { Principal } from '../identity/principal.js';
 import type { Metrics } from '../observability/metrics.js';
 import { asInteractions } from './interactions.js';
 import { bindSessionToProxyUser, noteBrowserUser } from './browser-session.js';
@@ -19,6 +20,8 @@ export interface AsPluginOptions {
   rememberMs: number;
   /** Dynamic Client Registration is on (`authorizationServer.registration: open`). */
   registration: boolean;
+  /** A grant was given or extended by a browser user: keep their upstream login with it. */
+  onGrant?(grantId: string, p: Principal): Promise<void>;
   /** Counts tokens issued, refreshed and revoked. */
   metrics?: Metrics;
 }
@@ -51,5 +54,10 @@ export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPl
   app.addHook('preHandler', async (req) => noteBrowserUser(req));
   bindSessionToProxyUser(provider);
   await mountProvider(app, { provider });
-  await app.register(asInteractions, { provider, store: opts.store, rememberMs: opts.rememberMs });
+  await app.register(asInteractions, {
+    provider,
+    store: opts.store,
+    rememberMs: opts.rememberMs,
+    onGrant: opts.onGrant,
+  });
 }

@@ -74,6 +74,10 @@ const TokenExchangeSchema = z.strictObject({
   clientSecret: z.string().min(1).optional(),
   tokenEndpointAuthMethod: authMethod.optional(),
   env: envName.optional(),
+  /** What the token endpoint speaks (src/upstream/exchange.ts): absent = rfc8693. */
+  dialect: z.enum(['rfc8693', 'okta', 'entra', 'keycloak']).optional(),
+  /** The IdP whose bearer JWTs are exchanged as they are (default: oidc's issuer). */
+  issuer: url.optional(),
 });
 
 /** The proxy's own service identity toward the backend (one token per backend, not per user). */
@@ -157,6 +161,7 @@ function upstreamProblems(
     issue('forwardAccessToken and upstream both set the Authorization header: choose one', ['forwardAccessToken']);
   if (u.kind === 'tokenExchange' && u.clientId !== undefined && u.clientSecret === undefined)
     issue('a tokenExchange clientId needs its clientSecret', ['upstream', 'clientSecret']);
+  if (u.kind === 'tokenExchange') dialectProblems(u, issue);
   for (const k of ['tokenEndpoint', 'issuer'] as const) {
     const v = typeof u[k] === 'string' ? URL.parse(u[k]) : null;
     if (v?.protocol === 'http:' && !isLoopbackHost(v.hostname))
@@ -213,6 +218,32 @@ function stdioProblems(
   for (const k of typeof env === 'string' ? [env, `${env}_FILE`] : [])
     if (Object.hasOwn(stdio.env, k))
       issue(`backend "${name}": stdio.env already sets ${k}, which upstream.env sets`, ['upstream', 'env']);
+}
+
+/** What each dialect cannot do without (README, "Backends that act as the user"). */
+function dialectProblems(u: Record<string, unknown>, issue: (message: string, path: PropertyKey[]) => void): void {
+  const d = u.dialect as string | undefined;
+  const has = (k: string) => (Array.isArray(u[k]) ? (u[k] as unknown[]).length > 0 : u[k] !== undefined);
+  if (u.issuer !== undefined && (!has('tokenEndpoint') || !has('clientId')))
+    issue(
+      "upstream.issuer names another IdP: set its tokenEndpoint, clientId and clientSecret (omit issuer for oidc's)",
+      ['upstream', 'issuer'],
+    );
+  if (!d || d === 'rfc8693') return;
+  const at = (k: string) => ['upstream', k];
+  if (u.subjectToken !== 'access_token')
+    issue(`dialect ${d} exchanges the user's access token: subjectToken must be access_token`, at('subjectToken'));
+  if (has('resource')) issue(`dialect ${d} sends no resource: name the target with audience or scopes`, at('resource'));
+  if (d === 'okta' && !has('audience'))
+    issue("dialect okta needs audience: the custom authorization server's audience (e.g. api://crm)", at('audience'));
+  if (d === 'okta' && !has('scopes'))
+    issue('dialect okta needs scopes: Okta requires scope in a token exchange', at('scopes'));
+  if (d === 'keycloak' && !has('audience'))
+    issue('dialect keycloak needs audience: the client id of the target client', at('audience'));
+  if (d === 'entra' && has('audience'))
+    issue('dialect entra sends no audience: name the API in scopes (e.g. api://crm/.default)', at('audience'));
+  if (d === 'entra' && !has('scopes'))
+    issue("dialect entra needs scopes: the downstream API's, e.g. api://crm/.default", at('scopes'));
 }
 
 export type BackendConfig = z.output<typeof BackendSchema>;

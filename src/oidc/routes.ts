@@ -36,6 +36,8 @@ export interface OidcRouteOptions {
   live: Live;
   /** Ends the other sessions this browser holds with the proxy (the authorization server's). */
   endBrowserSessions?(req: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** Whether an MCP client's grant still holds this session's upstream login (then logout leaves it alone). */
+  upstreamLoginKept?(sessionId: string): Promise<boolean>;
 }
 
 export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): Promise<void> {
@@ -157,7 +159,10 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
     req.session.delete();
     await opts.endBrowserSessions?.(req, reply);
     req.log.info({ event: 'logout', sub: user.sub }, 'user logged out');
-    if (held?.refreshToken)
+    // A grant of the authorization server that took this login over keeps it (upstream/grant-tokens.ts);
+    // after "log out everywhere" no grant is left to.
+    const kept = await opts.upstreamLoginKept?.(user.sid).catch(() => false);
+    if (held?.refreshToken && !kept)
       await upstream()
         .revoke(held.refreshToken)
         .catch(() => undefined);

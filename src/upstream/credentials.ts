@@ -2,8 +2,8 @@
  * The credential a backend with `upstream` receives instead of the client's: a token
  * exchanged for the user (tokenExchange, per user, backend and scopes) or the proxy's own
  * (clientCredentials, per backend), cached until shortly before it expires. The subject
- * token of an exchange is the user's upstream token from the browser login; a principal
- * without one (API keys, bearer tokens) gets UPSTREAM_TOKEN_UNAVAILABLE. A refused or failed
+ * token of an exchange is the user's (subject.ts); a principal without one (API keys, other
+ * issuers' tokens) gets UPSTREAM_TOKEN_UNAVAILABLE, saying why. A refused or failed
  * request is UPSTREAM_TOKEN_FAILED, logged with the token endpoint's error and
  * error_description, never a token. `kind: oauth` is each user's own connection (oauth-tokens.ts).
  */
@@ -18,8 +18,10 @@ import { TokenCache } from './cache.js';
 import { clientCredentialsToken } from './client-credentials.js';
 import { endpointError, endpointFor } from './endpoint.js';
 import { exchangeToken } from './exchange.js';
+import type { GrantTokens } from './grant-tokens.js';
 import type { IssuedToken } from './issued.js';
 import type { OAuthTokens } from './oauth-tokens.js';
+import { subjectFor } from './subject.js';
 
 export type UpstreamKind = 'tokenExchange' | 'clientCredentials' | 'oauth';
 export type UpstreamResult = 'exchanged' | 'cached' | 'failed' | 'refreshed' | 'connect_required';
@@ -34,6 +36,8 @@ export interface UpstreamCredential {
 export interface UpstreamCredentialDeps {
   client?: UpstreamClient;
   tokens: SessionTokens;
+  /** The upstream logins kept with the authorization server's grants (its MCP clients' subject tokens). */
+  grants?: GrantTokens;
   log: FastifyBaseLogger;
   /** Counts each token handed out or refused (mcp_proxy_upstream_tokens_total). */
   count?: (backend: string, kind: UpstreamKind, result: UpstreamResult) => void;
@@ -47,8 +51,15 @@ export class UpstreamCredentials {
 
   constructor(private readonly deps: UpstreamCredentialDeps) {}
 
-  /** The backend's credential for this principal; undefined when the backend has no `upstream`. */
-  async credentialFor(backend: BackendConfig, principal: Principal): Promise<UpstreamCredential | undefined> {
+  /**
+   * The backend's credential for this principal; undefined when the backend has no `upstream`.
+   * `presented`: the request's own bearer token, for an external principal (its possible subject token).
+   */
+  async credentialFor(
+    backend: BackendConfig,
+    principal: Principal,
+    presented?: string,
+  ): Promise<UpstreamCredential | undefined> {
     const u = backend.upstream;
     if (!u) return undefined;
     if (u.kind === 'oauth') {
@@ -62,11 +73,20 @@ export class UpstreamCredentials {
     let obtain = async (): Promise<IssuedToken> =>
       clientCredentialsToken(await endpointFor(u, this.deps.client, this.deps.fetch), u);
     if (u.kind === 'tokenExchange') {
-      const subject = await this.subjectToken(principal, u.subjectToken);
-      if (!subject) {
+      const found = await subjectFor(principal, u, presented, {
+        tokens: this.deps.tokens,
+        grants: this.deps.grants,
+        issuer: this.deps.client?.settings.issuer,
+      });
+      if ('why' in found) {
         this.deps.count?.(backend.name, kind, 'failed');
-        throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend.name);
+        this.deps.log.info(
+          { event: 'upstream.no_subject_token', backend: backend.name, source: principal.source, why: found.why },
+          `no subject token for backend "${backend.name}"`,
+        );
+        throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend.name, found.why);
       }
+      const subject = found.token;
       key = `te\0${backend.name}\0${what}\0${principalKey(principal)}\0${sha256Hex(subject)}`;
       obtain = async () => exchangeToken(await endpointFor(u, this.deps.client, this.deps.fetch), subject, u);
     }
@@ -82,6 +102,7 @@ export class UpstreamCredentials {
           event: 'upstream.token_failed',
           backend: backend.name,
           kind,
+          dialect: u.kind === 'tokenExchange' ? u.dialect : undefined,
           tokenEndpoint: u.tokenEndpoint,
           error,
           error_description,
@@ -91,12 +112,5 @@ export class UpstreamCredentials {
       );
       throw withReason(new Errors.UPSTREAM_TOKEN_FAILED(backend.name), reason);
     }
-  }
-
-  /** The user's token from the browser login (session principals only). */
-  private async subjectToken(p: Principal, which: 'access_token' | 'id_token'): Promise<string | undefined> {
-    if (p.source !== 'session' || !p.sessionId) return undefined;
-    const t = await this.deps.tokens.current(p.sessionId);
-    return (which === 'id_token' ? t?.idToken : t?.accessToken) ?? undefined;
   }
 }

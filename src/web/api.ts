@@ -193,7 +193,10 @@ class ToolNames {
 function restError(e: unknown, backend: string, ours: string): Error {
   if (e instanceof McpError) {
     const data = e.data as { code?: unknown } | undefined;
-    if (data?.code === 'UPSTREAM_TOKEN_UNAVAILABLE') return new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend);
+    if (data?.code === 'UPSTREAM_TOKEN_UNAVAILABLE')
+      return Object.assign(new Errors.UPSTREAM_TOKEN_UNAVAILABLE(backend, ''), {
+        message: e.message.replace(/^MCP error -?\d+: /, ''),
+      });
     if (data?.code === 'UPSTREAM_TOKEN_FAILED') return new Errors.UPSTREAM_TOKEN_FAILED(backend);
     if (e.code === URL_ELICITATION_REQUIRED) {
       const first = (e.data as { elicitations?: { url?: unknown; elicitationId?: unknown }[] } | undefined)

@@ -24,6 +24,10 @@ export interface PropagateDeps {
   upstream?: Pick<UpstreamCredentials, 'credentialFor'>;
 }
 
+/** An external principal's own bearer token: the subject of an exchange at its IdP, never forwarded. */
+const presentedBearer = (req: FastifyRequest, p: Principal) =>
+  p.source === 'external' ? /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] : undefined;
+
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const DEFAULT_IDENTITY = { headers: true, assertion: true, meta: false };
 
@@ -43,7 +47,9 @@ export async function propagate(
   // Ending a stdio session needs no token.
   if (!b.config.http && request.method === 'DELETE') return { headers: NO_HEADERS };
   // Obtained before anything else is built: a backend that needs it hears nothing without it (throws).
-  const upstream = b.config.upstream ? await deps.upstream?.credentialFor(b.config, principal) : undefined;
+  const upstream = b.config.upstream
+    ? await deps.upstream?.credentialFor(b.config, principal, presentedBearer(req, principal))
+    : undefined;
   if (b.config.upstream && !upstream) throw new Error(`no upstream credentials configured for "${b.name}"`);
   if (!b.config.http) return { headers: NO_HEADERS, credential: upstream, upstream: upstream?.kind };
   const headers = upstreamHeaders(req.headers, {
