@@ -3,7 +3,8 @@
 // fetched by the page itself, then logout through the IdP's RP-initiated logout.
 import t from 'tap';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const WAIT = 15_000; // per navigation / element wait; the whole test stays well under a minute
@@ -28,20 +29,7 @@ t.test('browser: log in through the IdP forms, see the home page, log out', { ti
 
   stack = await startStack({ consent: true });
   const { proxy, idp } = stack;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    timeout: WAIT,
-  });
+  browser = await launchChromium(WAIT);
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   context.setDefaultTimeout(WAIT);
   context.setDefaultNavigationTimeout(WAIT);

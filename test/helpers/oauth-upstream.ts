@@ -8,7 +8,6 @@ import type { Test } from 'tap';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { chromium, type Browser } from 'playwright-core';
 import { startOAuthBackend, type BackendAsOptions, type OAuthBackend } from './backend-as.js';
 import { CookieJar, headlessLogin } from './login.js';
 import { MemoryOAuthProvider } from './oauth-client.js';
@@ -143,20 +142,4 @@ export async function disconnect(proxyUrl: string, cookie: string, backend = GH,
   });
 }
 
-/** Debian's Chromium, headless (as test/e2e/browser.test.ts runs it). */
-export function launchChromium(timeout = 15_000): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    timeout,
-  });
-}
+export { launchChromium } from './chromium.js';

@@ -2,7 +2,7 @@
 // a denied tool absent, resources and prompts. Screenshot in test-output/explorer.png.
 import t from 'tap';
 import { mkdir } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { startStack } from '../helpers/stack.js';
 
 const stack = await startStack({
@@ -16,19 +16,7 @@ const stack = await startStack({
     },
   ],
 });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 t.teardown(async () => {
   await browser.close();
   await stack.close();
