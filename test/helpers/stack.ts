@@ -94,3 +94,22 @@ export async function startStack(
     },
   };
 }
+
+/**
+ * Two replicas on one Redis behind one public URL (the first replica's, as a load balancer's):
+ * the IdP for that URL, one signing key, and each replica's config document by port.
+ */
+export async function redisReplicaPair(redisUrl: string, backends: unknown[]) {
+  const keyFile = await signingKeyFile();
+  const ports = [await freePort(), await freePort()] as const;
+  const publicUrl = `http://127.0.0.1:${ports[0]}`;
+  const idp = await startIdpFor(publicUrl);
+  const doc = (port: number) => ({
+    server: { port, publicUrl },
+    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    store: { kind: 'redis', url: redisUrl },
+    signing: { keyFile },
+    backends,
+  });
+  return { idp, publicUrl, ports, doc };
+}

@@ -6,27 +6,17 @@
  */
 import t from 'tap';
 import { startRedis } from '../helpers/db-servers.js';
-import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
 import { loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
-import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
+import { redisReplicaPair } from '../helpers/stack.js';
 import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { connect, openStream, stdioBackend, stdioOf, whoami, within } from '../helpers/stdio-stack.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.close());
-const keyFile = await signingKeyFile();
-const [port1, port2] = [await freePort(), await freePort()];
-const publicUrl = `http://127.0.0.1:${port1}`;
-const idp = await startIdpFor(publicUrl);
+const { idp, publicUrl, ports, doc } = await redisReplicaPair(redis.url, [stdioBackend('legacy', 'user')]);
+const [port1, port2] = ports;
 t.teardown(() => idp.close());
-const doc = (port: number) => ({
-  server: { port, publicUrl },
-  oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-  store: { kind: 'redis', url: redis.url },
-  signing: { keyFile },
-  backends: [stdioBackend('legacy', 'user')],
-});
 const r1 = await startProxy(doc(port1));
 const r2 = await startProxy(doc(port2));
 t.teardown(() => Promise.all([r1.close(), r2.close()]));

@@ -15,27 +15,17 @@ import {
   ghWhoami,
   sdkConnect,
 } from '../helpers/oauth-upstream.js';
-import { freePort } from '../helpers/ports.js';
 import { startProxy } from '../helpers/proxy.js';
-import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
+import { redisReplicaPair } from '../helpers/stack.js';
 
 t.test('connect on replica 1, use on replica 2', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.close());
   const gh = await startOAuthBackend();
   t.teardown(() => gh.close());
-  const keyFile = await signingKeyFile();
-  const [port1, port2] = [await freePort(), await freePort()];
-  const publicUrl = `http://127.0.0.1:${port1}`;
-  const idp = await startIdpFor(publicUrl);
+  const { idp, publicUrl, ports, doc } = await redisReplicaPair(redis.url, [ghBackend(gh.mcp.url)]);
+  const [port1, port2] = ports;
   t.teardown(() => idp.close());
-  const doc = (port: number) => ({
-    server: { port, publicUrl },
-    oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-    store: { kind: 'redis', url: redis.url },
-    signing: { keyFile },
-    backends: [ghBackend(gh.mcp.url)],
-  });
   const r1 = await startProxy(doc(port1));
   const r2 = await startProxy(doc(port2));
   t.teardown(() => Promise.all([r1.close(), r2.close()]));
