@@ -43,9 +43,7 @@ import { lingeringClose } from '../security/lingering-close.js';
 import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
-import { UpstreamCredentials } from '../upstream/credentials.js';
-import { createOAuthUpstream } from '../upstream/oauth.js';
-import { GrantTokens } from '../upstream/grant-tokens.js';
+import { buildUpstream } from './upstream.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -113,23 +111,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
   const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
-  const oauth = createOAuthUpstream({
+  const {
+    oauth,
+    grantTokens,
+    credentials: upstream,
+    forgetConnections,
+  } = buildUpstream({
+    config,
     store,
-    publicUrl: config.server.publicUrl,
-    log: app.log,
-    fetch: deps.fetch,
-    count: metrics && ((backend, result) => metrics.upstreamToken(backend, 'oauth', result)),
-  });
-  // MCP clients of the authorization server keep the upstream login they were let in with (their subject token).
-  const grantTokens = new GrantTokens(store, tokens, client, config.authorizationServer.refreshTokenTtl, app.log);
-  const upstream = new UpstreamCredentials({
     client,
     tokens,
-    grants: grantTokens,
     log: app.log,
+    metrics,
     fetch: deps.fetch,
-    count: metrics && ((backend, kind, result) => metrics.upstreamToken(backend, kind, result)),
-    oauth: oauth.tokens,
   });
   const replicas =
     shared && config.server.advertiseUrl
@@ -222,14 +216,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     endBackendSessions: (sub) => backends.endUser(sub),
     revokeGrants: provider ? (sub) => revokeUserGrants(store, sub, grantGone) : undefined,
     forgetGrant: (gid) => grants.forget(gid),
-    removeConnections: (sub) =>
-      oauth.tokens.forgetAll(
-        live.current.backends
-          .all()
-          .filter((b) => b.config.upstream?.kind === 'oauth')
-          .map((b) => b.config),
-        sub,
-      ),
+    removeConnections: (sub) => forgetConnections(sub, live.current.backends.all()),
   });
   /** A grant deleted (revocation, reuse, logout everywhere): its upstream login goes with it. */
   async function grantGone(gid: string): Promise<void> {
