@@ -216,11 +216,13 @@ export function createAuthorizationServer(opts: {
   return provider;
 }
 
+/** oidc-provider hands every fetch its guarding dispatcher: the operator's own URLs go without it. */
 function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fetch {
-  return (input, init) =>
-    machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))
-      ? fetch(input, init)
-      : other(input, init);
+  return (input, init) => {
+    if (!machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))) return other(input, init);
+    const { dispatcher: _guard, ...plain } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+    return fetch(input, plain);
+  };
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
