@@ -18,7 +18,13 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
-import { assertionOnce, MachineClients, machineClientMetadata, restrictClientCredentials } from './machine-clients.js';
+import {
+  assertionOnce,
+  defaultClientScopes,
+  MachineClients,
+  machineClientMetadata,
+  restrictClientCredentials,
+} from './machine-clients.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -213,6 +219,7 @@ export function createAuthorizationServer(opts: {
   provider.proxy = Boolean(config.server.trustProxy);
   allowLoopbackRedirects(provider);
   restrictClientCredentials(provider, machines);
+  defaultClientScopes(provider, machines);
   return provider;
 }
 

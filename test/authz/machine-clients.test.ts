@@ -205,12 +205,20 @@ t.test('scopes: a client gets what it is configured for, never more', async (t) 
   // ci-agent has no secret: client_secret_basic is not its method.
   const wrongMethod = await rawToken({ scope: 'mcp admin', resource: `${base}/mcp/admin` }, basic('ci-agent', 'x'));
   refused(t, wrongMethod, 401, 'invalid_client');
-  const jwt = await assertion('ci-agent', ci.privateKey, 'ES256', 'ci-1');
-  const ciAdmin = await rawToken({ scope: 'mcp admin', resource: `${base}/mcp/admin`, ...viaAssertion(jwt) });
+  const ciJwt = () => assertion('ci-agent', ci.privateKey, 'ES256', 'ci-1');
+  const ciAdmin = await rawToken({ scope: 'mcp admin', resource: `${base}/mcp/admin`, ...viaAssertion(await ciJwt()) });
   t.equal(ciAdmin.status, 200, JSON.stringify(ciAdmin.body));
   t.equal(ciAdmin.body.scope, 'mcp admin');
   const widened = await rawToken({ scope: 'mcp admin', resource: `${base}/mcp/admin` }, basic('nightly', SECRET));
   refused(t, widened, 400, 'invalid_scope');
+  const unknown = await rawToken({ scope: 'mcp bogus' }, basic('nightly', SECRET));
+  t.equal(unknown.body.scope, 'mcp', 'a scope the proxy does not offer is dropped');
+  const omitted = await rawToken({}, basic('nightly', SECRET));
+  t.equal(omitted.body.scope, 'mcp', "no scope asked: the client's scopes");
+  const ciDefault = await rawToken({ resource: `${base}/mcp/admin`, ...viaAssertion(await ciJwt()) });
+  t.equal(ciDefault.body.scope, 'mcp admin', "no scope asked: the client's scopes the resource offers");
+  const ciElsewhere = await rawToken(viaAssertion(await ciJwt()));
+  t.equal(ciElsewhere.body.scope, 'mcp', '(rec offers no admin scope)');
 });
 
 t.test('client authentication failures are 401 invalid_client', async (t) => {
