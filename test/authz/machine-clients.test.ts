@@ -166,6 +166,16 @@ t.test('private_key_jwt with inline jwks', async (t) => {
   t.match(r.claims, { sub: 'svc:inline', client_id: 'inline-agent' });
 });
 
+t.test('machine tokens are counted as issued tokens', async (t) => {
+  const issued = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/^mcp_proxy_tokens_total\{event="issued"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  const before = await issued();
+  t.equal((await rawToken({ scope: 'mcp' }, basic('nightly', SECRET))).status, 200);
+  t.equal(await issued(), before + 1);
+});
+
 t.test('token responses are not cached', async (t) => {
   const r = await rawToken({ scope: 'mcp' }, basic('nightly', SECRET));
   t.equal(r.status, 200);
