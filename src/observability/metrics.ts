@@ -159,6 +159,8 @@ export class Metrics {
     const count = (event: TokenEvent) => () => this.tokens.inc({ event });
     provider.on('access_token.issued', count('issued'));
     provider.on('access_token.saved', count('issued'));
+    provider.on('client_credentials.issued', count('issued'));
+    provider.on('client_credentials.saved', count('issued'));
     provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
       if (ctx?.oidc?.params?.grant_type === 'refresh_token') this.tokens.inc({ event: 'refreshed' });
     });
