@@ -3,7 +3,8 @@
  * hand-rolled OAuth). Issuer = publicUrl. PKCE S256 required, DCR open (or off), Client ID
  * Metadata Documents, `resource` required → ES256 JWT access tokens with `aud` = the MCP
  * URL, rotated refresh tokens, revocation, introspection, device flow. Logins happen through
- * the proxy's own browser session (interactions.ts).
+ * the proxy's own browser session (interactions.ts). DPoP-bound tokens when the client sends a proof
+ * (`authorizationServer.dpop`); authorization responses carry `iss` (RFC 9207, built in).
  */
 import { hkdfSync } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -18,6 +19,7 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
+import { DPOP_ALGS } from '../tokens/dpop.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -44,12 +46,10 @@ export function mcpResources(config: Config, defaultBackend?: string): Map<strin
   return out;
 }
 
+const derive = (k: string, info: string) =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), info, 32));
 const cookieKey = (config: Config) =>
-  config.session.keys.map((k) =>
-    Buffer.from(
-      hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32),
-    ).toString('base64url'),
-  );
+  config.session.keys.map((k) => derive(k, 'mcp-oidc-proxy/as-cookies').toString('base64url'));
 
 /**
  * Tests only: a host (`127.0.0.1:port`) whose Client ID Metadata Documents may be fetched
@@ -144,6 +144,16 @@ export function createAuthorizationServer(opts: {
       },
       deviceFlow: { enabled: true, ...deviceSources() },
       rpInitiatedLogout: { enabled: false },
+      // Nonces on every replica alike (one secret); demanded only with `dpopNonce`, else offered (`use_dpop_nonce`
+      // when a proof's iat is off).
+      dPoP:
+        as.dpop === 'off'
+          ? { enabled: false }
+          : {
+              enabled: true,
+              nonceSecret: derive(config.session.keys[0]!, 'mcp-oidc-proxy/as-dpop-nonce'),
+              requireNonce: () => as.dpopNonce,
+            },
       clientIdMetadataDocument: {
         enabled: as.clientIdMetadataDocuments,
         ack: 'draft-02',
@@ -185,7 +195,7 @@ export function createAuthorizationServer(opts: {
     fetch: opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch,
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: { properties: ['redirect_uris', 'jwks_uri'], validator: clientUrlRules },
-    enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256'], dPoPSigningAlgValues: DPOP_ALGS as never },
     clientDefaults: {
       id_token_signed_response_alg: 'ES256',
       grant_types: ['authorization_code', 'refresh_token'],
@@ -199,7 +209,22 @@ export function createAuthorizationServer(opts: {
   const provider = new Provider(config.server.publicUrl, configuration);
   provider.proxy = Boolean(config.server.trustProxy);
   allowLoopbackRedirects(provider);
+  if (as.dpop === 'required') refuseTokenRequestsWithoutProof(provider);
   return provider;
+}
+
+/** `dpop: required`: every token request must carry a DPoP proof (whatever the grant or the client's metadata). */
+function refuseTokenRequestsWithoutProof(provider: Provider): void {
+  const token = provider.pathFor('token');
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === token && !ctx.get('dpop')) {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_dpop_proof', error_description: 'this server issues DPoP-bound tokens only' };
+      return;
+    }
+    await next();
+  });
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {

@@ -84,6 +84,10 @@ export const ConfigSchema = z
         refreshTokenTtl: duration('30d'),
         registration: z.enum(['open', 'off']).default('open'),
         clientIdMetadataDocuments: z.boolean().default(true),
+        /** RFC 9449: bind tokens to the client's key when it sends a proof (`required`: always; `off`: never). */
+        dpop: z.enum(['allowed', 'required', 'off']).default('allowed'),
+        /** DPoP proofs at the MCP and REST endpoints must carry a server nonce (`use_dpop_nonce` first). */
+        dpopNonce: z.boolean().default(false),
       })
       .prefault({}),
     externalTokens: z
