@@ -2,7 +2,7 @@
  * DPoP (RFC 9449) and RFC 9207 end to end, with a hand-made client (the MCP SDK 1.32 client has no DPoP):
  * proofs made with jose, tokens from the proxy's own authorization server. Three proxies share one
  * public URL, one signing key and a real Redis: R1 and R2 (`dpop: allowed`, replicas), R3 (`dpop: required`
- * with `dpopNonce`), so a token or a proof used on one is the same token or proof on the others.
+ * with `dpopNonce`), R4 (`dpop: off`), so a token or a proof used on one is the same token or proof on the others.
  */
 import t from 'tap';
 import { createHash, randomUUID } from 'node:crypto';
@@ -18,7 +18,7 @@ import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helper
 const redis = await startRedis();
 t.teardown(() => redis.close());
 const keyFile = await signingKeyFile();
-const [port1, port2, port3] = [await freePort(), await freePort(), await freePort()];
+const [port1, port2, port3, port4] = [await freePort(), await freePort(), await freePort(), await freePort()];
 const publicUrl = `http://127.0.0.1:${port1}`;
 const idp = await startIdpFor(publicUrl);
 t.teardown(() => idp.close());
@@ -35,7 +35,8 @@ const doc = (port: number, as: Record<string, unknown> = {}) => ({
 const r1 = await startProxy(doc(port1));
 const r2 = await startProxy(doc(port2));
 const r3 = await startProxy(doc(port3, { dpop: 'required', dpopNonce: true }));
-t.teardown(() => Promise.all([r1.close(), r2.close(), r3.close()]));
+const r4 = await startProxy(doc(port4, { dpop: 'off' }));
+t.teardown(() => Promise.all([r1.close(), r2.close(), r3.close(), r4.close()]));
 const at = (port: number) => `http://127.0.0.1:${port}`;
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 const resource = `${publicUrl}/mcp/demo`;
@@ -280,4 +281,27 @@ t.test('required: no token without a proof; no unbound token at the resource; no
 
   const anon = await refused(await mcpPost(at(port3), {}));
   t.match(anon.challenge, /^DPoP algs="[^"]+", resource_metadata="/, 'anonymous: a DPoP challenge only');
+});
+
+t.test('off: no binding at the token endpoint, the DPoP scheme and bound tokens refused', async (t) => {
+  const meta = (await (await fetch(`${at(port4)}/.well-known/oauth-authorization-server`)).json()) as Record<
+    string,
+    unknown
+  >;
+  t.equal(meta.dpop_signing_alg_values_supported, undefined, 'no DPoP algorithms advertised');
+  const carol = await newKey();
+  const tok = await tokenRequest(at(port4), (await code()).form, await proof(carol, 'POST', `${publicUrl}/token`));
+  t.equal(tok.status, 200);
+  t.equal(tok.body.token_type, 'Bearer', 'the proof is ignored');
+  t.equal(decodeJwt(tok.body.access_token!).cnf, undefined);
+  const scheme = await refused(await mcpPost(at(port4), await dpopHeaders(alice, boundToken, 'POST', '/mcp/demo')));
+  t.equal(scheme.status, 401, 'the DPoP scheme is not accepted');
+  t.match(scheme.challenge, /^Bearer /, 'a Bearer challenge only');
+  const asBearer = await refused(await mcpPost(at(port4), { authorization: `Bearer ${boundToken}` }));
+  t.equal(asBearer.status, 401, 'a bound token is refused without its proof');
+  const plain = await mcpPost(at(port4), { authorization: `Bearer ${tok.body.access_token}` });
+  t.equal(plain.status, 200, 'an unbound token works');
+  await plain.body?.cancel();
+  const anon = await refused(await mcpPost(at(port4), {}));
+  t.notMatch(anon.challenge, /DPoP/, 'anonymous: no DPoP offered');
 });
