@@ -23,6 +23,8 @@ export const Errors = {
   CONFIG_INVALID: def('CONFIG_INVALID', 'invalid configuration:\n%s', 500),
   UNAUTHENTICATED: def('UNAUTHENTICATED', 'authentication required', 401),
   INVALID_TOKEN: def('INVALID_TOKEN', 'the access token is invalid or expired', 401),
+  INVALID_DPOP_PROOF: def('INVALID_DPOP_PROOF', 'the DPoP proof is invalid', 401),
+  USE_DPOP_NONCE: def('USE_DPOP_NONCE', 'the DPoP proof must carry the nonce in the DPoP-Nonce header', 401),
   FORBIDDEN: def('FORBIDDEN', 'access denied: %s', 403),
   CSRF_FAILED: def('CSRF_FAILED', 'missing or invalid CSRF token', 403),
   ORIGIN_FORBIDDEN: def('ORIGIN_FORBIDDEN', 'origin %s is not allowed', 403),

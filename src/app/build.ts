@@ -58,6 +58,7 @@ import { bearerSource } from '../tokens/bearer.js';
 import { ExternalJwtVerifier } from '../tokens/external-jwt.js';
 import { IntrospectionVerifier, proxyAudiences } from '../tokens/introspection.js';
 import { ProxyTokenVerifier } from '../tokens/proxy-jwt.js';
+import { DpopVerifier } from '../tokens/dpop.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -161,7 +162,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     : undefined;
   const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
   const ext = config.externalTokens;
+  // DPoP at the resource for the tokens of our authorization server (RFC 9449); replays claimed in the store.
+  const dpop = provider
+    ? new DpopVerifier({
+        mode: config.authorizationServer.dpop,
+        publicUrl: config.server.publicUrl,
+        store,
+        nonceSecret: config.authorizationServer.dpopNonce ? config.session.keys[0] : undefined,
+      })
+    : undefined;
   const bearer = bearerSource({
+    dpop,
     publicUrl: config.server.publicUrl,
     live,
     proxy: provider
@@ -209,6 +220,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     ],
     enrich: (p) => withTenant(live.current.tenants, p),
   });
+  if (dpop && dpop.mode !== 'off') app.addHook('onSend', dpop.onSend);
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();

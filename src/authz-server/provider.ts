@@ -3,7 +3,8 @@
  * hand-rolled OAuth). Issuer = publicUrl. PKCE S256 required, DCR open (or off), Client ID
  * Metadata Documents, `resource` required → ES256 JWT access tokens with `aud` = the MCP
  * URL, rotated refresh tokens, revocation, introspection, device flow. Logins happen through
- * the proxy's own browser session (interactions.ts).
+ * the proxy's own browser session (interactions.ts). DPoP-bound tokens when the client sends a proof
+ * (`authorizationServer.dpop`); authorization responses carry `iss` (RFC 9207, built in).
  */
 import { hkdfSync } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -25,6 +26,7 @@ import {
   machineClientMetadata,
   restrictClientCredentials,
 } from './machine-clients.js';
+import { DPOP_ALGS } from '../tokens/dpop.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -51,12 +53,10 @@ export function mcpResources(config: Config, defaultBackend?: string): Map<strin
   return out;
 }
 
+const derive = (k: string, info: string) =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), info, 32));
 const cookieKey = (config: Config) =>
-  config.session.keys.map((k) =>
-    Buffer.from(
-      hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy/as-cookies', 32),
-    ).toString('base64url'),
-  );
+  config.session.keys.map((k) => derive(k, 'mcp-oidc-proxy/as-cookies').toString('base64url'));
 
 /**
  * Tests only: a host (`127.0.0.1:port`) whose Client ID Metadata Documents may be fetched
@@ -157,6 +157,16 @@ export function createAuthorizationServer(opts: {
       deviceFlow: { enabled: true, ...deviceSources() },
       clientCredentials: { enabled: true },
       rpInitiatedLogout: { enabled: false },
+      // Nonces on every replica alike (one secret); demanded only with `dpopNonce`, else offered (`use_dpop_nonce`
+      // when a proof's iat is off).
+      dPoP:
+        as.dpop === 'off'
+          ? { enabled: false }
+          : {
+              enabled: true,
+              nonceSecret: derive(config.session.keys[0]!, 'mcp-oidc-proxy/as-dpop-nonce'),
+              requireNonce: () => as.dpopNonce,
+            },
       clientIdMetadataDocument: {
         enabled: as.clientIdMetadataDocuments,
         ack: 'draft-02',
@@ -204,7 +214,7 @@ export function createAuthorizationServer(opts: {
         if (!machines.has(meta.client_id)) clientUrlRules(ctx, key, value);
       },
     },
-    enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256'], dPoPSigningAlgValues: DPOP_ALGS as never },
     clientDefaults: {
       id_token_signed_response_alg: 'ES256',
       grant_types: ['authorization_code', 'refresh_token'],
@@ -220,6 +230,7 @@ export function createAuthorizationServer(opts: {
   allowLoopbackRedirects(provider);
   restrictClientCredentials(provider, machines);
   defaultClientScopes(provider, machines);
+  if (as.dpop === 'required') refuseTokenRequestsWithoutProof(provider);
   return provider;
 }
 
@@ -230,6 +241,20 @@ function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fe
     const { dispatcher: _guard, ...plain } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
     return fetch(input, plain);
   };
+}
+
+/** `dpop: required`: every token request must carry a DPoP proof (whatever the grant or the client's metadata). */
+function refuseTokenRequestsWithoutProof(provider: Provider): void {
+  const token = provider.pathFor('token');
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === token && !ctx.get('dpop')) {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_dpop_proof', error_description: 'this server issues DPoP-bound tokens only' };
+      return;
+    }
+    await next();
+  });
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {

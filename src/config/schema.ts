@@ -87,6 +87,10 @@ export const ConfigSchema = z
         clientIdMetadataDocuments: z.boolean().default(true),
         /** Machine clients (client_credentials): see as-clients-schema.ts. */
         clients: AsClientsSchema,
+        /** RFC 9449: bind tokens to the client's key when it sends a proof (`required`: always; `off`: never). */
+        dpop: z.enum(['allowed', 'required', 'off']).default('allowed'),
+        /** DPoP proofs at the MCP and REST endpoints must carry a server nonce (`use_dpop_nonce` first). */
+        dpopNonce: z.boolean().default(false),
       })
       .prefault({}),
     externalTokens: z

@@ -22,6 +22,7 @@ const DROP = hopByHopAnd(
   'expect',
   'cookie',
   'authorization',
+  'dpop',
   'x-api-key',
   'accept-encoding',
   'forwarded',

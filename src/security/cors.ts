@@ -16,10 +16,11 @@ import { isApiPath, isMcpPath, isResourceMetadataPath } from '../lib/paths.js';
 const PREFLIGHT = {
   'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
   'access-control-allow-headers':
-    'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, X-API-Key, X-CSRF-Token',
+    'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, X-API-Key, ' +
+    'X-CSRF-Token, DPoP',
   'access-control-max-age': '3600',
 };
-const EXPOSE = 'Mcp-Session-Id, WWW-Authenticate, Mcp-Protocol-Version';
+const EXPOSE = 'Mcp-Session-Id, WWW-Authenticate, Mcp-Protocol-Version, DPoP-Nonce';
 
 async function corsPlugin(app: FastifyInstance, opts: { config: Config }) {
   const origins = allowedOrigins(opts.config);

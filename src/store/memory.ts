@@ -18,6 +18,8 @@ export const ANONYMOUS_PREFIXES: readonly string[] = [
   'as:usercode:',
   'as:PushedAuthorizationRequest:',
   'as:ReplayDetection:',
+  // DPoP proof ids at the resource (tokens/dpop.ts): one per request, like the AS's replay records.
+  'dpop:jti:',
 ];
 
 export class BoundedMap<K, V> {

@@ -4,7 +4,7 @@
  * `Authorization: Bearer` or `X-API-Key`), a JWT this proxy issued, a JWT from a configured
  * external issuer, then an opaque token by introspection. A credential that is presented but
  * bad is a 401 `invalid_token` (never a fall-through to the cookie). Tokens in the query
- * string are refused.
+ * string are refused. This proxy's tokens may also come as `DPoP <token>` with a proof (tokens/dpop.ts).
  */
 import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
@@ -13,6 +13,7 @@ import type { Principal } from '../identity/principal.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { isMcpPath } from '../lib/paths.js';
 import type { ApiKeys } from './apikeys.js';
+import { isDpopRefusal, presentation, type DpopVerifier } from './dpop.js';
 import { unverifiedIssuer, type ExternalJwtVerifier } from './external-jwt.js';
 import type { IntrospectionVerifier } from './introspection.js';
 import type { ProxyTokenVerifier } from './proxy-jwt.js';
@@ -24,6 +25,8 @@ export interface BearerSourceOptions {
   proxy?: ProxyTokenVerifier;
   external?: ExternalJwtVerifier;
   introspection?: IntrospectionVerifier;
+  /** DPoP at the resource; absent or `off`: the DPoP scheme is refused and bound tokens are too. */
+  dpop?: DpopVerifier;
 }
 
 export function bearerSource(o: BearerSourceOptions) {
@@ -40,15 +43,20 @@ export function bearerSource(o: BearerSourceOptions) {
       'bearer credential refused',
     );
     const err = (
-      e instanceof Error && (e as { statusCode?: number }).statusCode !== 401 ? e : new Errors.INVALID_TOKEN()
+      e instanceof Error && ((e as { statusCode?: number }).statusCode !== 401 || isDpopRefusal(e))
+        ? e
+        : new Errors.INVALID_TOKEN()
     ) as Error & { headers?: Record<string, string> };
-    if ((err as { statusCode?: number }).statusCode === 401)
-      err.headers = {
-        'www-authenticate': bearerChallenge(o.publicUrl, resourcePath(req), {
-          error: 'invalid_token',
-          error_description: reason,
-        }),
-      };
+    if ((err as { statusCode?: number }).statusCode !== 401) throw err;
+    const challenge = bearerChallenge(o.publicUrl, resourcePath(req), {
+      error: isDpopRefusal(err) ? err.dpop.error : 'invalid_token',
+      error_description: isDpopRefusal(err) ? err.reason : reason,
+    });
+    // A DPoP refusal says DPoP (RFC 9449 §7.1); other challenges get DPoP added as they are sent (dpop.onSend).
+    if (isDpopRefusal(err) && o.dpop) {
+      err.headers = { 'www-authenticate': o.dpop.challenge(challenge.slice('Bearer '.length)) };
+      if (err.dpop.nonce) err.headers['dpop-nonce'] = err.dpop.nonce;
+    } else err.headers = { 'www-authenticate': challenge };
     throw err;
   };
 
@@ -58,20 +66,27 @@ export function bearerSource(o: BearerSourceOptions) {
       reject(req, 'tokens in the query string are not accepted: use the Authorization header');
     const apiKeyHeader = req.headers['x-api-key'];
     const auth = req.headers.authorization;
-    const token = typeof apiKeyHeader === 'string' ? apiKeyHeader : auth?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    const dpopOn = o.dpop !== undefined && o.dpop.mode !== 'off';
+    const presented = typeof apiKeyHeader === 'string' ? undefined : presentation(req);
+    if (presented?.scheme === 'dpop' && !dpopOn) reject(req, 'unsupported Authorization scheme: use Bearer');
+    const token = typeof apiKeyHeader === 'string' ? apiKeyHeader : presented?.token;
     if (!token) {
       if (auth && !/^Basic /i.test(auth)) reject(req, 'unsupported Authorization scheme: use Bearer');
       return null;
     }
     // One digest per request serves the API key lookup and the verified-token cache.
     const digest = sha256Hex(token);
-    const byKey = o.live.current.apiKeys.lookupDigest(digest);
+    const byKey = presented?.scheme === 'dpop' ? undefined : o.live.current.apiKeys.lookupDigest(digest);
     if (byKey) return byKey;
     if (typeof apiKeyHeader === 'string') return reject(req, 'unknown API key');
     const known = o.proxy?.isCached(digest);
     const iss = known ? undefined : unverifiedIssuer(token);
     try {
-      if (known || o.proxy?.handles(iss)) return await o.proxy!.verify(token, audiencesFor(resourcePath(req)), digest);
+      if (known || o.proxy?.handles(iss)) {
+        const bind = dpopOn && presented ? (jkt: string | undefined) => o.dpop!.bind(presented, token, jkt) : undefined;
+        return await o.proxy!.verify(token, audiencesFor(resourcePath(req)), digest, bind);
+      }
+      if (presented?.scheme === 'dpop') return reject(req, "DPoP is accepted for this proxy's own tokens only");
       if (iss && o.external?.handles(iss)) return await o.external.verify(token);
       if (o.introspection) return await o.introspection.verify(token);
     } catch (e) {

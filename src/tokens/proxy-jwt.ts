@@ -2,7 +2,8 @@
  * Access tokens this proxy's authorization server issued: ES256 JWTs checked locally with
  * jose (no store round trip), `aud` = the MCP URL the client calls, cached by token hash
  * until `exp`, and refused as soon as their grant is gone (authz-server/live-grants.ts). A machine
- * client's client_credentials token has no grant: it is valid while that client is configured.
+ * client's client_credentials token has no grant: it is valid while that client is configured. A
+ * DPoP-bound token (`cnf.jkt`) is checked against its presentation by `bind` (tokens/dpop.ts).
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { LiveGrants } from '../authz-server/live-grants.js';
@@ -36,8 +37,16 @@ export class ProxyTokenVerifier {
     return this.cache.peek(digest) !== undefined;
   }
 
-  /** `audiences`: the resources this request may be called with (one for `/mcp/<b>`, all ours for `/api`). */
-  async verify(token: string, audiences: readonly string[], digest = sha256Hex(token)): Promise<Principal> {
+  /**
+   * `audiences`: the resources this request may be called with (one for `/mcp/<b>`, all ours for `/api`);
+   * `bind`: refuses a presentation the token's key binding (`cnf.jkt`, undefined when unbound) does not allow.
+   */
+  async verify(
+    token: string,
+    audiences: readonly string[],
+    digest = sha256Hex(token),
+    bind?: (jkt: string | undefined) => Promise<void>,
+  ): Promise<Principal> {
     let hit = this.cache.get(digest);
     if (!hit || (hit.payload.exp ?? 0) * 1000 <= Date.now()) {
       let payload: JWTPayload;
@@ -57,9 +66,13 @@ export class ProxyTokenVerifier {
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
     const gid = typeof payload.gid === 'string' ? payload.gid : undefined;
-    if (gid === undefined && principal.clientId !== undefined && this.machineClients.has(principal.clientId))
-      return principal;
-    if (!(await this.grants.live(gid))) throw invalidToken('grant revoked');
+    const machine =
+      gid === undefined && principal.clientId !== undefined && this.machineClients.has(principal.clientId);
+    if (!machine && !(await this.grants.live(gid))) throw invalidToken('grant revoked');
+    const cnf = payload.cnf as { jkt?: unknown } | undefined;
+    const jkt = typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+    if (bind) await bind(jkt);
+    else if (jkt) throw invalidToken('a DPoP-bound token needs its proof');
     return principal;
   }
 }

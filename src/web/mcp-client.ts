@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FastifyInstance } from 'fastify';
 import { sha256Hex } from '../lib/crypto.js';
+import { DPOP_RELAY_HEADER, dpopRelayMark } from '../tokens/dpop.js';
 
 const IDLE_MS = 5 * 60_000;
 
@@ -54,11 +55,16 @@ export class RestMcpClients {
     private readonly publicUrl: string,
   ) {}
 
-  /** The caller's credential headers: what the internal request authenticates with. */
+  /**
+   * The caller's credential headers: what the internal request authenticates with. A DPoP proof is for
+   * the `/api` URL it was checked at: the internal request says so with a MAC of the token instead.
+   */
   static credential(headers: Record<string, unknown>): Record<string, string> {
     const out: Record<string, string> = {};
     for (const k of ['cookie', 'authorization', 'x-api-key'])
       if (typeof headers[k] === 'string') out[k] = headers[k] as string;
+    const dpopToken = out.authorization?.match(/^DPoP\s+(\S+)\s*$/i)?.[1];
+    if (dpopToken) out[DPOP_RELAY_HEADER] = dpopRelayMark(dpopToken);
     return out;
   }
 

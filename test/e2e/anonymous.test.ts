@@ -3,6 +3,7 @@ import t from 'tap';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { OTHER_SESSION_KEY, startProxy } from '../helpers/proxy.js';
 import { sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
+import { DPOP_OFFER } from '../helpers/dpop.js';
 
 const backend = await startDemoHttpServer();
 const proxy = await startProxy({
@@ -33,7 +34,7 @@ t.test('anonymous MCP requests get 401 with the resource metadata pointer for th
     t.equal(res.status, 401, path);
     t.equal(
       res.headers.get('www-authenticate'),
-      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}"`,
+      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}"` + DPOP_OFFER,
     );
     const body = (await res.json()) as { jsonrpc: string; error: { code: number } };
     t.equal(body.jsonrpc, '2.0');
@@ -174,7 +175,7 @@ t.test('/api/* is deny-by-default too', async (t) => {
     t.equal(res.status, 401, path);
     t.equal(
       res.headers.get('www-authenticate'),
-      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}"`,
+      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}"` + DPOP_OFFER,
     );
     t.same(await res.json(), { error: { code: 'UNAUTHENTICATED', message: 'authentication required' } });
   }

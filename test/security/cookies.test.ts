@@ -12,6 +12,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { recordSession, sealSessionCookie, sessionUser } from '../helpers/seal-cookie.js';
 import { loginThroughProxy, MCP_ACCEPT, rpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
+import { DPOP_OFFER } from '../helpers/dpop.js';
 
 const rec = await startRecorder();
 const store = new MemoryStore();
@@ -74,7 +75,7 @@ async function noSession(t: Test, cookie: string) {
   t.equal(res.status, 401, '/mcp/rec: 401');
   t.equal(
     res.headers.get('www-authenticate'),
-    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec"`,
+    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec"` + DPOP_OFFER,
   );
   t.match(JSON.parse(body), { jsonrpc: '2.0', error: { code: -32001, message: 'authentication required' } });
   t.same(seen, [], 'the backend saw nothing');
