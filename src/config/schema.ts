@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
+import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
 export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
@@ -84,6 +85,8 @@ export const ConfigSchema = z
         refreshTokenTtl: duration('30d'),
         registration: z.enum(['open', 'off']).default('open'),
         clientIdMetadataDocuments: z.boolean().default(true),
+        /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant accepts: see enterprise-idps-schema.ts. */
+        enterpriseIdps: EnterpriseIdpsSchema,
       })
       .prefault({}),
     externalTokens: z
@@ -230,6 +233,12 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['server', 'advertiseUrl'],
         message: 'several replicas need a shared store: set store.kind to redis or postgres',
+      });
+    if (c.authorizationServer.enterpriseIdps.length && (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizationServer', 'enterpriseIdps'],
+        message: 'enterprise IdPs need the authorization server: enabled, with oidc (or devIdp) configured',
       });
     if (c.store.kind !== 'memory' && !c.store.url)
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
