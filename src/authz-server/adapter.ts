@@ -6,7 +6,8 @@
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Store } from '../store/index.js';
 
-function unavailable(): never {
+/** A 503 `temporarily_unavailable`, in oidc-provider's terms. */
+export function storeUnavailable(): never {
   const e = new errors.CustomOIDCProviderError(
     'temporarily_unavailable',
     'the proxy cannot reach its store; try again shortly',
@@ -17,10 +18,10 @@ function unavailable(): never {
 /** The store, with its failures turned into the 503 above. */
 function guarded(store: Store): Store {
   return {
-    get: <T>(k: string) => store.get<T>(k).catch(unavailable),
-    set: (k, v, ttl) => store.set(k, v, ttl).catch(unavailable),
-    delete: (k) => store.delete(k).catch(unavailable),
-    claim: (k, ttl) => store.claim(k, ttl).catch(unavailable),
+    get: <T>(k: string) => store.get<T>(k).catch(storeUnavailable),
+    set: (k, v, ttl) => store.set(k, v, ttl).catch(storeUnavailable),
+    delete: (k) => store.delete(k).catch(storeUnavailable),
+    claim: (k, ttl) => store.claim(k, ttl).catch(storeUnavailable),
     close: () => store.close(),
   };
 }

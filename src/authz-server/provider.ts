@@ -18,6 +18,7 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
+import { assertionOnce, MachineClients, machineClientMetadata, restrictClientCredentials } from './machine-clients.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -85,9 +86,13 @@ export function createAuthorizationServer(opts: {
     );
   };
   const secure = config.server.publicUrl.startsWith('https:');
+  const machines = new MachineClients(as.clients);
   const configuration: Configuration = {
     adapter: storeAdapter(store),
-    clients: [],
+    clients: machineClientMetadata(as.clients),
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    assertJwtClientAuthClaimsAndHeader: assertionOnce(store),
+    formats: { customizers: { jwt: async (_ctx, token, jwt) => machines.customizeJwt(token, jwt) } },
     jwks: { keys: [key.privateJwk as never] },
     cookies: {
       keys: cookieKey(config),
@@ -101,6 +106,7 @@ export function createAuthorizationServer(opts: {
     responseTypes: ['code'],
     ttl: {
       AccessToken: Math.round(as.accessTokenTtl / 1000),
+      ClientCredentials: Math.round(as.accessTokenTtl / 1000),
       RefreshToken: Math.round(as.refreshTokenTtl / 1000),
       AuthorizationCode: 60,
       Grant: Math.round(as.refreshTokenTtl / 1000),
@@ -143,6 +149,7 @@ export function createAuthorizationServer(opts: {
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       deviceFlow: { enabled: true, ...deviceSources() },
+      clientCredentials: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       clientIdMetadataDocument: {
         enabled: as.clientIdMetadataDocuments,
@@ -182,9 +189,15 @@ export function createAuthorizationServer(opts: {
     // The provider's one outbound fetch (client jwks_uri, metadata documents) refuses special-use addresses before
     // connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); only the test
     // origin bypasses it.
-    fetch: opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch,
+    // The operator's own JWKS URLs (authorizationServer.clients) may be loopback, like oidc.issuer.
+    fetch: operatorFetch(machines, opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch),
     // Registered and metadata-document clients alike (the schema runs for both).
-    extraClientMetadata: { properties: ['redirect_uris', 'jwks_uri'], validator: clientUrlRules },
+    extraClientMetadata: {
+      properties: ['redirect_uris', 'jwks_uri'],
+      validator: (ctx, key, value, meta) => {
+        if (!machines.has(meta.client_id)) clientUrlRules(ctx, key, value);
+      },
+    },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'] },
     clientDefaults: {
       id_token_signed_response_alg: 'ES256',
@@ -199,7 +212,15 @@ export function createAuthorizationServer(opts: {
   const provider = new Provider(config.server.publicUrl, configuration);
   provider.proxy = Boolean(config.server.trustProxy);
   allowLoopbackRedirects(provider);
+  restrictClientCredentials(provider, machines);
   return provider;
+}
+
+function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fetch {
+  return (input, init) =>
+    machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))
+      ? fetch(input, init)
+      : other(input, init);
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {

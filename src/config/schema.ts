@@ -8,6 +8,7 @@ import { BackendSchema, RateLimitSchema } from './backend-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
+import { AsClientsSchema } from './as-clients-schema.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
 export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
@@ -87,6 +88,8 @@ export const ConfigSchema = z
         clientIdMetadataDocuments: z.boolean().default(true),
         /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant accepts: see enterprise-idps-schema.ts. */
         enterpriseIdps: EnterpriseIdpsSchema,
+        /** Machine clients (client_credentials): see as-clients-schema.ts. */
+        clients: AsClientsSchema,
       })
       .prefault({}),
     externalTokens: z
@@ -239,6 +242,12 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['authorizationServer', 'enterpriseIdps'],
         message: 'enterprise IdPs need the authorization server: enabled, with oidc (or devIdp) configured',
+      });
+    if (c.authorizationServer.clients.length && (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizationServer', 'clients'],
+        message: 'machine clients need the authorization server: enabled, with oidc (or devIdp) configured',
       });
     if (c.store.kind !== 'memory' && !c.store.url)
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
