@@ -22,7 +22,10 @@ export interface VerifiedIdJag {
   payload: JWTPayload & { sub: string; jti: string; exp: number; client_id: string };
 }
 
-const invalid = (why: string) => new oidcErrors.InvalidGrant(`ID-JAG refused: ${why}`);
+/** `invalid_grant` whose description says why (oidc-provider keeps its own text otherwise). */
+export const grantRefused = (why: string): Error =>
+  Object.assign(new oidcErrors.InvalidGrant(), { error_description: `ID-JAG refused: ${why}` });
+const invalid = grantRefused;
 
 function unavailable(issuer: string): Error {
   const e = new oidcErrors.CustomOIDCProviderError(

@@ -10,7 +10,7 @@ import { tenantFor, type TenantConfig } from '../identity/tenant.js';
 import { readGroups } from '../identity/principal.js';
 import { safeEqual, sha256Hex } from '../lib/crypto.js';
 import type { Store } from '../store/index.js';
-import type { IdJagVerifier, VerifiedIdJag } from './id-jag.js';
+import { grantRefused, type IdJagVerifier, type VerifiedIdJag } from './id-jag.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -55,7 +55,7 @@ export function registerIdJagGrant(provider: Provider, d: IdJagGrantDeps): void 
   ]);
 }
 
-const refused = (why: string) => new errors.InvalidGrant(`ID-JAG refused: ${why}`);
+const refused = grantRefused;
 const words = (v: unknown) => (typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
 
 async function idJagGrant(ctx: KoaContextWithOIDC, d: IdJagGrantDeps): Promise<void> {
@@ -148,7 +148,12 @@ async function issue(
   const client = ctx.oidc.client!;
   const info = d.resourceServerInfo(t.resource);
   const scope = t.scope.join(' ');
-  const grant = new provider.Grant({ accountId: t.accountId, clientId: client.clientId, expiresIn: info.accessTokenTTL });
+  // expiresIn (BaseToken's, not in the typings): the grant lives as long as its one token.
+  const grant = new provider.Grant({
+    accountId: t.accountId,
+    clientId: client.clientId,
+    expiresIn: info.accessTokenTTL,
+  } as ConstructorParameters<Provider['Grant']>[0]);
   grant.addResourceScope(t.resource, scope);
   const grantId = await grant.save();
   const at = new provider.AccessToken({ accountId: t.accountId, client, grantId, gty: 'id_jag', scope });

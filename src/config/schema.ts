@@ -237,7 +237,10 @@ export const ConfigSchema = z
         path: ['server', 'advertiseUrl'],
         message: 'several replicas need a shared store: set store.kind to redis or postgres',
       });
-    if (c.authorizationServer.enterpriseIdps.length && (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled)))
+    if (
+      c.authorizationServer.enterpriseIdps.length &&
+      (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled))
+    )
       ctx.addIssue({
         code: 'custom',
         path: ['authorizationServer', 'enterpriseIdps'],
