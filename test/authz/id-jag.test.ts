@@ -9,9 +9,11 @@ import { startIdpFor, CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
 import { startProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { postRecorded, startRecorder } from '../helpers/hostile.js';
+import { loadConfig } from '../../src/app/config.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ENT = 'https://acme.okta.example';
+const DOWN = 'https://down.okta.example';
 const AGENT = { id: 'agent', secret: 'agent-secret-0123456789abcdef' };
 const OTHER = { id: 'other-agent', secret: 'other-secret-0123456789abcdef' };
 const POWER = { id: 'power-agent', secret: 'power-secret-0123456789abcdef' };
@@ -30,6 +32,7 @@ await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
 const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks`;
 
 const port = await freePort();
+const closedPort = await freePort();
 const publicUrl = `http://127.0.0.1:${port}`;
 const idp = await startIdpFor(publicUrl);
 const rec = await startRecorder();
@@ -46,6 +49,8 @@ const proxy = await startProxy({
       { issuer: ENT, jwksUri },
       // The login's own IdP issuing ID-JAGs: its users are the login's users.
       { issuer: idp.issuer, jwks: { keys: [loginJwk] } },
+      // An IdP whose JWKS URL answers nothing.
+      { issuer: DOWN, jwksUri: `http://127.0.0.1:${closedPort}/jwks` },
     ],
   },
   backends: [
@@ -276,4 +281,38 @@ t.test('a token for one MCP endpoint does not open another', async (t) => {
   );
   t.equal(res.status, 401);
   t.equal(res.seen.length, 0);
+});
+
+t.test('an IdP whose keys cannot be fetched is 503 temporarily_unavailable, not invalid_grant', async (t) => {
+  const got = await token(await idJag({ iss: DOWN }));
+  t.equal(got.status, 503);
+  t.equal(got.body.error, 'temporarily_unavailable');
+  t.match(got.body.error_description, /down\.okta\.example/);
+});
+
+t.test('config: enterpriseIdps are checked when loaded', async (t) => {
+  const problems = (idps: unknown[]) =>
+    loadConfig({
+      doc: {
+        session: { keys: [Buffer.alloc(32, 1).toString('base64')] },
+        server: { publicUrl: 'https://mcp.example.com' },
+        oidc: { issuer: 'https://login.example.com', clientId: 'c', clientSecret: 's' },
+        authorizationServer: { enterpriseIdps: idps },
+        backends: [{ name: 'b', http: { url: 'http://127.0.0.1:1/mcp' } }],
+      },
+      env: {},
+    }).problems.join('\n');
+  t.equal(problems([{ issuer: ENT, jwksUri: 'https://acme.okta.example/keys' }]), '');
+  t.equal(problems([{ issuer: ENT, jwksUri: 'http://127.0.0.1:9/keys' }]), '', 'loopback http: the operator may');
+  t.match(problems([{ issuer: ENT, jwksUri: 'http://keys.example.com/keys' }]), /https/);
+  t.match(problems([{ issuer: ENT }]), /exactly one of jwksUri or jwks/);
+  t.match(problems([{ issuer: ENT, jwksUri: 'https://a.example/k', jwks: { keys: [entJwk] } }]), /exactly one/);
+  t.match(problems([{ issuer: ENT, jwks: { keys: [{ ...entJwk, d: 'secret' }] } }]), /public keys only/);
+  t.match(
+    problems([
+      { issuer: ENT, jwksUri: 'https://a.example/k' },
+      { issuer: ENT, jwksUri: 'https://b.example/k' },
+    ]),
+    /twice/,
+  );
 });
