@@ -170,7 +170,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const bearer = bearerSource({
     publicUrl: config.server.publicUrl,
     live,
-    proxy: provider ? new ProxyTokenVerifier([key], config.server.publicUrl, grants) : undefined,
+    proxy: provider
+      ? new ProxyTokenVerifier(
+          [key],
+          config.server.publicUrl,
+          grants,
+          new Set(config.authorizationServer.clients.map((c) => c.clientId)),
+        )
+      : undefined,
     external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
     introspection: ext?.introspection
       ? new IntrospectionVerifier(ext.introspection, {

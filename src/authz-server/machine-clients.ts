@@ -81,6 +81,24 @@ export function restrictClientCredentials(provider: Provider, clients: MachineCl
   };
 }
 
+/**
+ * A configured client asking for no scope gets its configured scopes (RFC 6749 §3.3: a default
+ * rather than none), narrowed as usual to those the resource offers.
+ */
+export function defaultClientScopes(provider: Provider, clients: MachineClients): void {
+  const proto = provider.OIDCContext.prototype as object;
+  const original = Object.getOwnPropertyDescriptor(proto, 'requestParamScopes')!.get!;
+  Object.defineProperty(proto, 'requestParamScopes', {
+    configurable: true,
+    get(this: { route?: string; params?: Record<string, unknown>; client?: { clientId: string } }) {
+      const p = this.params;
+      const c = clients.get(this.client?.clientId);
+      if (c && this.route === 'token' && p?.grant_type === 'client_credentials' && !p.scope) return new Set(c.scopes);
+      return original.call(this);
+    },
+  });
+}
+
 /** The longest a private_key_jwt assertion may be valid for (its `jti` is remembered that long). */
 export const MAX_ASSERTION_LIFETIME_S = 3600;
 

@@ -18,9 +18,15 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
-import { assertionOnce, MachineClients, machineClientMetadata, restrictClientCredentials } from './machine-clients.js';
 import { ID_JAG_PROFILE, IdJagVerifier } from './id-jag.js';
 import { assertedUser, JWT_BEARER, registerIdJagGrant } from './jwt-bearer-grant.js';
+import {
+  assertionOnce,
+  defaultClientScopes,
+  MachineClients,
+  machineClientMetadata,
+  restrictClientCredentials,
+} from './machine-clients.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -235,14 +241,17 @@ export function createAuthorizationServer(opts: {
       loginIssuer: config.oidc?.issuer,
       tenants: opts.tenants,
     });
+  defaultClientScopes(provider, machines);
   return provider;
 }
 
+/** oidc-provider hands every fetch its guarding dispatcher: the operator's own URLs go without it. */
 function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fetch {
-  return (input, init) =>
-    machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))
-      ? fetch(input, init)
-      : other(input, init);
+  return (input, init) => {
+    if (!machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))) return other(input, init);
+    const { dispatcher: _guard, ...plain } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+    return fetch(input, plain);
+  };
 }
 
 function testOriginFetch(origin: CimdTestOrigin): typeof fetch {

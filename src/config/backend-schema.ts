@@ -14,6 +14,8 @@ export const AllowSchema = z.strictObject({
   apiKeys: strList,
   tenants: strList,
   subjects: strList,
+  /** Machine clients (authorizationServer.clients) by clientId: their client_credentials tokens. */
+  clients: strList,
 });
 
 const RuleSchema = z.strictObject({

@@ -3,7 +3,7 @@
  * with its reason and the rule that made it. No I/O, no Fastify.
  *
  * An `allow` block admits a principal matching ANY of its non-empty lists (groups, emails,
- * email domains, scopes, API key names, tenants, subjects); an empty block admits every
+ * email domains, scopes, API key names, tenants, subjects, OAuth clients); an empty block admits every
  * authenticated principal. `tools` / `resources` / `prompts` rules are ordered globs: the first
  * match wins (`deny: true` refuses, `allow` must match, neither allows); nothing matching is a
  * refusal (default deny once a backend has rules).
@@ -48,6 +48,7 @@ export function admittedBy(p: Principal, allow: AllowRule): string | undefined {
     ['apiKeys', !!p.apiKey && allow.apiKeys.includes(p.apiKey)],
     ['tenants', !!p.tenant && allow.tenants.includes(p.tenant)],
     ['subjects', allow.subjects.includes(principalKey(p))],
+    ['clients', p.source === 'bearer' && !!p.clientId && allow.clients.includes(p.clientId)],
   ];
   const empty = Object.values(allow).every((v) => Array.isArray(v) && v.length === 0);
   if (empty) return 'any authenticated principal';

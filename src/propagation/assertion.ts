@@ -33,7 +33,7 @@ export class AssertionSigner {
     if (fast && fast.reuseUntil > now) return fast.jwt;
     if (!mine) this.byPrincipal.set(p, (mine = new Map()));
     const claims = identityClaims(p);
-    const cacheKey = JSON.stringify([audience, claims, principalKey(p), p.source, p.scopes]);
+    const cacheKey = JSON.stringify([audience, claims, principalKey(p), p.source, p.scopes, p.clientId]);
     const hit = this.cache.get(cacheKey);
     if (hit && hit.reuseUntil > now) {
       mine.set(audience, hit);
@@ -48,6 +48,7 @@ export class AssertionSigner {
       scope: p.scopes.join(' ') || undefined,
       src: p.source,
       src_iss: p.issuer,
+      client_id: p.clientId,
     })
       .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: 'mcp-proxy-assertion+jwt' })
       .setIssuer(this.issuer)

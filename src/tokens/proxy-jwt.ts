@@ -1,7 +1,8 @@
 /**
  * Access tokens this proxy's authorization server issued: ES256 JWTs checked locally with
  * jose (no store round trip), `aud` = the MCP URL the client calls, cached by token hash
- * until `exp`, and refused as soon as their grant is gone (authz-server/live-grants.ts).
+ * until `exp`, and refused as soon as their grant is gone (authz-server/live-grants.ts). A machine
+ * client's client_credentials token has no grant: it is valid while that client is configured.
  */
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { LiveGrants } from '../authz-server/live-grants.js';
@@ -20,6 +21,8 @@ export class ProxyTokenVerifier {
     keys: SigningKey[],
     readonly issuer: string,
     private readonly grants: LiveGrants,
+    /** The configured machine clients (authorizationServer.clients) by clientId. */
+    private readonly machineClients: ReadonlySet<string> = new Set(),
   ) {
     this.jwks = createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) });
   }
@@ -53,8 +56,10 @@ export class ProxyTokenVerifier {
     const { payload, principal } = hit;
     const aud = [payload.aud ?? []].flat();
     if (!aud.some((a) => audiences.includes(a))) throw invalidToken('token audience is another resource');
-    if (!(await this.grants.live(typeof payload.gid === 'string' ? payload.gid : undefined)))
-      throw invalidToken('grant revoked');
+    const gid = typeof payload.gid === 'string' ? payload.gid : undefined;
+    if (gid === undefined && principal.clientId !== undefined && this.machineClients.has(principal.clientId))
+      return principal;
+    if (!(await this.grants.live(gid))) throw invalidToken('grant revoked');
     return principal;
   }
 }

@@ -41,6 +41,7 @@ export async function subjectFor(
     case 'session':
       return pick(p.sessionId ? await d.tokens.current(p.sessionId) : null, 'the browser session holds no such token');
     case 'bearer':
+      if (!p.grantId) return { why: 'a machine client (client_credentials) has no user login to exchange' };
       return pick(
         p.grantId && d.grants ? await d.grants.current(p.grantId, p.sub) : null,
         "the MCP client's grant holds no upstream login (sign in again from the MCP client)",
