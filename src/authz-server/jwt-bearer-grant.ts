@@ -10,6 +10,7 @@ import { tenantFor, type TenantConfig } from '../identity/tenant.js';
 import { readGroups } from '../identity/principal.js';
 import { safeEqual, sha256Hex } from '../lib/crypto.js';
 import type { Store } from '../store/index.js';
+import { storeUnavailable } from './adapter.js';
 import { grantRefused, type IdJagVerifier, type VerifiedIdJag } from './id-jag.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -126,17 +127,9 @@ function assertedOf(
   };
 }
 
-async function claimOnce(store: Store, key: string, ttlMs: number): Promise<boolean> {
-  try {
-    return await store.claim(key, Math.max(1000, ttlMs));
-  } catch {
-    const e = new errors.CustomOIDCProviderError(
-      'temporarily_unavailable',
-      'the proxy cannot reach its store; try again shortly',
-    );
-    throw Object.assign(e, { status: 503, statusCode: 503, expose: true });
-  }
-}
+/** Set-if-absent in the store (shared by replicas); a store that cannot be reached is 503, as for the adapter. */
+const claimOnce = (store: Store, key: string, ttlMs: number): Promise<boolean> =>
+  store.claim(key, Math.max(1000, ttlMs)).catch(storeUnavailable);
 
 /** A grant for this one token (revocable like any other: logout everywhere, admin), then the JWT access token. */
 async function issue(
