@@ -19,6 +19,8 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
+import { ID_JAG_PROFILE, IdJagVerifier } from './id-jag.js';
+import { assertedUser, JWT_BEARER, registerIdJagGrant } from './jwt-bearer-grant.js';
 import {
   assertionOnce,
   defaultClientScopes,
@@ -93,9 +95,25 @@ export function createAuthorizationServer(opts: {
   };
   const secure = config.server.publicUrl.startsWith('https:');
   const machines = new MachineClients(as.clients);
+  const enterprise = as.enterpriseIdps.length > 0;
+  /** An MCP endpoint as oidc-provider's resource server: ES256 JWT access tokens with `aud` = the endpoint. */
+  const resourceServerInfo = (resource: string) => {
+    const scopes = resources().get(resource);
+    if (!scopes) throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
+    return {
+      audience: resource,
+      scope: scopes.join(' '),
+      accessTokenFormat: 'jwt' as const,
+      accessTokenTTL: Math.round(as.accessTokenTtl / 1000),
+      jwt: { sign: { alg: 'ES256' as const } },
+    };
+  };
   const configuration: Configuration = {
     adapter: storeAdapter(store),
-    clients: machineClientMetadata(as.clients),
+    // Configured clients may also present ID-JAGs when enterprise IdPs are configured (jwt-bearer-grant.ts).
+    clients: machineClientMetadata(as.clients).map((c) =>
+      enterprise ? { ...c, grant_types: [...(c.grant_types ?? []), JWT_BEARER] } : c,
+    ),
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     assertJwtClientAuthClaimsAndHeader: assertionOnce(store),
     formats: { customizers: { jwt: async (_ctx, token, jwt) => machines.customizeJwt(token, jwt) } },
@@ -131,12 +149,14 @@ export function createAuthorizationServer(opts: {
     },
     extraTokenClaims: async (_ctx, token) => {
       const t = token as { accountId?: string; grantId?: string };
-      const claims = t.accountId ? await accounts(t.accountId) : undefined;
+      // A token answering an ID-JAG carries what the assertion said (`idp`: whose user, when not the login's).
+      const claims = assertedUser(_ctx) ?? (t.accountId ? await accounts(t.accountId) : undefined);
       return {
         email: claims?.email,
         name: claims?.name,
         groups: claims?.groups ?? [],
         tenant: claims?.tenant,
+        idp: claims && 'idp' in claims ? claims.idp : undefined,
         gid: t.grantId,
       };
     },
@@ -188,18 +208,7 @@ export function createAuthorizationServer(opts: {
             'the resource parameter is required: name the MCP endpoint (e.g. <proxy>/mcp/<backend>)',
           );
         },
-        getResourceServerInfo: (_ctx, resource) => {
-          const scopes = resources().get(resource);
-          if (!scopes)
-            throw new errors.InvalidTarget(`unknown resource ${resource}: use one of this proxy's MCP endpoints`);
-          return {
-            audience: resource,
-            scope: scopes.join(' '),
-            accessTokenFormat: 'jwt',
-            accessTokenTTL: Math.round(as.accessTokenTtl / 1000),
-            jwt: { sign: { alg: 'ES256' } },
-          };
-        },
+        getResourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
       },
     },
     // The provider's one outbound fetch (client jwks_uri, metadata documents) refuses special-use addresses before
@@ -220,6 +229,8 @@ export function createAuthorizationServer(opts: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     },
+    // RFC 8414 extension (ID-JAG §7): which authorization grant profiles the jwt-bearer grant accepts.
+    ...(enterprise ? { discovery: { authorization_grant_profiles_supported: [ID_JAG_PROFILE] } } : {}),
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = errorPage(String(out.error), String(out.error_description ?? ''));
@@ -229,6 +240,17 @@ export function createAuthorizationServer(opts: {
   provider.proxy = Boolean(config.server.trustProxy);
   allowLoopbackRedirects(provider);
   restrictClientCredentials(provider, machines);
+  if (enterprise)
+    registerIdJagGrant(provider, {
+      verifier: new IdJagVerifier(as.enterpriseIdps, config.server.publicUrl),
+      store,
+      resources,
+      resourceServerInfo,
+      clientScopes: (clientId) => machines.get(clientId)?.scopes,
+      baseScope: MCP_SCOPE,
+      loginIssuer: config.oidc?.issuer,
+      tenants: opts.tenants,
+    });
   defaultClientScopes(provider, machines);
   if (as.dpop === 'required') refuseTokenRequestsWithoutProof(provider);
   return provider;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
+import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
 import { AsClientsSchema } from './as-clients-schema.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
@@ -85,6 +86,8 @@ export const ConfigSchema = z
         refreshTokenTtl: duration('30d'),
         registration: z.enum(['open', 'off']).default('open'),
         clientIdMetadataDocuments: z.boolean().default(true),
+        /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant accepts: see enterprise-idps-schema.ts. */
+        enterpriseIdps: EnterpriseIdpsSchema,
         /** Machine clients (client_credentials): see as-clients-schema.ts. */
         clients: AsClientsSchema,
         /** RFC 9449: bind tokens to the client's key when it sends a proof (`required`: always; `off`: never). */
@@ -237,6 +240,15 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['server', 'advertiseUrl'],
         message: 'several replicas need a shared store: set store.kind to redis or postgres',
+      });
+    if (
+      c.authorizationServer.enterpriseIdps.length &&
+      (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled))
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authorizationServer', 'enterpriseIdps'],
+        message: 'enterprise IdPs need the authorization server: enabled, with oidc (or devIdp) configured',
       });
     if (c.authorizationServer.clients.length && (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled)))
       ctx.addIssue({

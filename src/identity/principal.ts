@@ -17,7 +17,10 @@ export interface Principal {
   readonly sessionId?: string;
   /** The OAuth client the token was issued to (bearer tokens). */
   readonly clientId?: string;
-  /** External tokens: the issuer that vouches for `sub` (absent when configured as the login's own users). */
+  /**
+   * External tokens, and ID-JAG users of this authorization server: the issuer that vouches for `sub`
+   * (absent when configured as the login's own users).
+   */
   readonly issuer?: string;
   /** The grant of an access token this proxy's authorization server issued. */
   readonly grantId?: string;
@@ -35,6 +38,7 @@ export function principalKey(p: Pick<Principal, 'sub' | 'source' | 'apiKey' | 'i
     case 'apikey':
       return `apikey:${p.apiKey ?? p.sub}`;
     case 'external':
+    case 'bearer': // this authorization server's tokens for an enterprise IdP's users (ID-JAG)
       return p.issuer ? `${p.issuer}#${p.sub}` : p.sub;
     default:
       return p.sub;

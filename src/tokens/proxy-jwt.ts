@@ -78,8 +78,17 @@ export class ProxyTokenVerifier {
 }
 
 function toPrincipal(payload: JWTPayload): Principal {
+  // A user of an enterprise IdP that is not the login's (an ID-JAG, authz-server/jwt-bearer-grant.ts):
+  // `sub` is `<idp>#<sub>`; the principal is that IdP's `sub`, keyed `<idp>#<sub>` like external tokens.
+  const idp = typeof payload.idp === 'string' ? payload.idp : undefined;
+  let sub = String(payload.sub);
+  if (idp !== undefined) {
+    if (!sub.startsWith(`${idp}#`)) throw invalidToken('sub is not of its idp');
+    sub = sub.slice(idp.length + 1);
+  }
   return makePrincipal({
-    sub: String(payload.sub),
+    sub,
+    issuer: idp,
     email: typeof payload.email === 'string' ? payload.email : undefined,
     name: typeof payload.name === 'string' ? payload.name : undefined,
     groups: payload.groups,
