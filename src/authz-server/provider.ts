@@ -18,6 +18,8 @@ import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
+import { redirectPatterns, type PatternClient } from '../lib/redirect-patterns.js';
+import { defaultScopeParam, keepOpenGrants, refreshPolicy } from './client-quirks.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -110,7 +112,8 @@ export function createAuthorizationServer(opts: {
       IdToken: 3600,
     },
     rotateRefreshToken: true,
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    ...refreshPolicy(as.refreshWithoutOfflineAccess),
+    extraParams: defaultScopeParam(MCP_SCOPE),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx, sub) => {
       const claims = await accounts(sub);
@@ -198,7 +201,7 @@ export function createAuthorizationServer(opts: {
   };
   const provider = new Provider(config.server.publicUrl, configuration);
   provider.proxy = Boolean(config.server.trustProxy);
-  allowLoopbackRedirects(provider);
+  allowLoopbackRedirects(provider, redirectPatterns(as.redirectUriPatterns));
   return provider;
 }
 
@@ -214,7 +217,8 @@ function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
  * never sent in clear to another host; a jwks_uri the proxy will fetch that is https and not a
  * special-use or loopback address. Anything else is refused at registration.
  */
-function clientUrlRules(_ctx: unknown, key: string, value: unknown): void {
+function clientUrlRules(_ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
+  if (key === 'redirect_uris') keepOpenGrants(metadata);
   if (key === 'redirect_uris' && Array.isArray(value)) {
     const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
     if (bad !== undefined)
@@ -243,16 +247,14 @@ async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
 
 /**
  * RFC 8252 §7.3: a loopback redirect URI matches on any port. oidc-provider does this only
- * for `application_type: native`; Claude Code and Inspector register as web clients.
+ * for `application_type: native`; Claude Code and Inspector register as web clients. Then the
+ * callbacks a known client may move between (`redirectUriPatterns`).
  */
-function allowLoopbackRedirects(provider: Provider): void {
-  const proto = provider.Client.prototype as unknown as {
-    redirectUriAllowed(v: string): boolean;
-    redirectUris: string[];
-  };
+function allowLoopbackRedirects(provider: Provider, moved: (c: PatternClient, value: string) => boolean): void {
+  const proto = provider.Client.prototype as unknown as PatternClient & { redirectUriAllowed(v: string): boolean };
   const original = proto.redirectUriAllowed;
   proto.redirectUriAllowed = function (this: typeof proto, value: string) {
-    if (original.call(this, value)) return true;
+    if (original.call(this, value) || moved(this, value)) return true;
     const u = URL.parse(value);
     // Only the port may differ (RFC 8252 §7.3): no userinfo, no fragment (RFC 6749 §3.1.2).
     if (u?.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#'))

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
+import { redirectPatternProblem } from '../lib/redirect-patterns.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
 export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
@@ -35,6 +36,20 @@ export const OidcSchema = z.strictObject({
     .strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() })
     .optional(),
 });
+
+/** `authorizationServer.redirectUriPatterns[]`: a known client, by name or client_id, and its callbacks. */
+const RedirectUriPatternSchema = z
+  .strictObject({
+    clientNames: z.array(z.string().min(1)).default([]),
+    clientIds: z.array(z.string().min(1)).default([]),
+    redirectUris: z.array(z.string().superRefine(checkRedirectPattern)).min(1),
+  })
+  .refine((g) => g.clientNames.length + g.clientIds.length > 0, 'name the client: clientNames or clientIds');
+
+function checkRedirectPattern(p: string, ctx: z.RefinementCtx) {
+  const problem = redirectPatternProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
 
 const key32 = z.string().refine((k) => Buffer.from(k, 'base64').length === 32, {
   message: 'session keys are 32 bytes, base64-encoded (generate one: openssl rand -base64 32)',
@@ -84,6 +99,10 @@ export const ConfigSchema = z
         refreshTokenTtl: duration('30d'),
         registration: z.enum(['open', 'off']).default('open'),
         clientIdMetadataDocuments: z.boolean().default(true),
+        /** Public PKCE clients get a refresh token without asking for offline_access (claude.ai, Claude Code). */
+        refreshWithoutOfflineAccess: z.boolean().default(true),
+        /** Callback URLs a known client may move between (redirect-patterns.ts). */
+        redirectUriPatterns: z.array(RedirectUriPatternSchema).default([]),
       })
       .prefault({}),
     externalTokens: z
