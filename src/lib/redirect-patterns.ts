@@ -24,8 +24,8 @@ export interface PatternClient {
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'blob:', 'vbscript:', 'about:']);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-const toRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map(escape).join('[^/?#@:]*')}$`);
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const toRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map(literal).join('[^/?#@:]*')}$`);
 
 /** What is wrong with a redirect URI pattern in the config, if anything. */
 export function redirectPatternProblem(pattern: string): string | undefined {
