@@ -11,7 +11,8 @@
 import t from 'tap';
 import { decodeJwt } from 'jose';
 import { startHttpsServer } from '../helpers/https-server.js';
-import { CookieJar, headlessLogin } from '../helpers/login.js';
+import { type Authorize, authorizeAs, authorizedTokens } from '../helpers/client-steps.js';
+import { CookieJar } from '../helpers/login.js';
 import { authorizeUrl, getCode, pkce, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { INITIALIZE, MCP_ACCEPT, logoutThroughProxy } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
@@ -66,74 +67,8 @@ const mcp = (token: string) =>
     body: INITIALIZE,
   });
 
-interface Authorize {
-  clientId: string;
-  redirect: string;
-  /** undefined: no scope parameter at all. */
-  scope?: string;
-  jar?: CookieJar;
-  /** More authorization request parameters. */
-  extra?: Record<string, string>;
-  /** The user denies consent. */
-  deny?: boolean;
-}
-
-/** The browser part of an authorization (login, consent) up to the redirect to the client; every hop's status. */
-async function authorize(meta: Record<string, string>, a: Authorize) {
-  const { verifier, challenge } = pkce();
-  const url = new URL(
-    authorizeUrl(meta, { client_id: a.clientId, redirect_uri: a.redirect, code_challenge: challenge, resource }),
-  );
-  if (a.scope === undefined) url.searchParams.delete('scope');
-  else url.searchParams.set('scope', a.scope);
-  for (const [k, v] of Object.entries(a.extra ?? {})) url.searchParams.set(k, v);
-  const statuses: Array<{ url: string; status: number }> = [];
-  const recording: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    statuses.push({ url: String(input), status: res.status });
-    return res;
-  };
-  const jar = a.jar ?? new CookieJar();
-  const r = await headlessLogin({
-    startUrl: url.href,
-    username: 'alice',
-    password: 'alice',
-    jar,
-    fetch: recording,
-    submitForm: (form) =>
-      a.deny
-        ? form.action.endsWith('/abort')
-          ? true
-          : form.action.endsWith('/confirm')
-            ? false
-            : undefined
-        : undefined,
-    stopAt: (u) => u.href.split('?')[0] === a.redirect,
-  });
-  const back = new URL(r.finalUrl);
-  return {
-    code: back.href.split('?')[0] === a.redirect ? back.searchParams.get('code') : null,
-    error: back.searchParams.get('error'),
-    result: r,
-    statuses,
-    verifier,
-    jar,
-  };
-}
-
-async function tokens(meta: Record<string, string>, a: Authorize) {
-  const got = await authorize(meta, a);
-  if (!got.code) throw new Error(`no code: ${got.error} ${got.result.finalUrl}`);
-  const tok = await tokenRequest(meta, {
-    grant_type: 'authorization_code',
-    code: got.code,
-    code_verifier: got.verifier,
-    client_id: a.clientId,
-    redirect_uri: a.redirect,
-    resource,
-  });
-  return { ...got, tok };
-}
+const authorize = (meta: Record<string, string>, a: Authorize) => authorizeAs(meta, resource, a);
+const tokens = (meta: Record<string, string>, a: Authorize) => authorizedTokens(meta, resource, a);
 
 t.test('claude.ai / Claude Code: no offline_access asked, a refresh token all the same', async (t) => {
   const { meta, client } = await register(proxy.url, CLAUDE_AI, { client_name: 'Claude' });
