@@ -29,6 +29,8 @@ import {
   restrictClientCredentials,
 } from './machine-clients.js';
 import { DPOP_ALGS } from '../tokens/dpop.js';
+import { redirectPatterns, type PatternClient } from '../lib/redirect-patterns.js';
+import { defaultScopeParam, keepOpenGrants, refreshPolicy } from './client-quirks.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -140,7 +142,8 @@ export function createAuthorizationServer(opts: {
       IdToken: 3600,
     },
     rotateRefreshToken: true,
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    ...refreshPolicy(as.refreshWithoutOfflineAccess),
+    extraParams: defaultScopeParam(MCP_SCOPE),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx, sub) => {
       const claims = await accounts(sub);
@@ -220,7 +223,7 @@ export function createAuthorizationServer(opts: {
     extraClientMetadata: {
       properties: ['redirect_uris', 'jwks_uri'],
       validator: (ctx, key, value, meta) => {
-        if (!machines.has(meta.client_id)) clientUrlRules(ctx, key, value);
+        if (!machines.has(meta.client_id)) clientUrlRules(ctx, key, value, meta);
       },
     },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'], dPoPSigningAlgValues: DPOP_ALGS as never },
@@ -238,7 +241,7 @@ export function createAuthorizationServer(opts: {
   };
   const provider = new Provider(config.server.publicUrl, configuration);
   provider.proxy = Boolean(config.server.trustProxy);
-  allowLoopbackRedirects(provider);
+  allowLoopbackRedirects(provider, redirectPatterns(as.redirectUriPatterns));
   restrictClientCredentials(provider, machines);
   if (enterprise)
     registerIdJagGrant(provider, {
@@ -291,7 +294,8 @@ function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
  * never sent in clear to another host; a jwks_uri the proxy will fetch that is https and not a
  * special-use or loopback address. Anything else is refused at registration.
  */
-function clientUrlRules(_ctx: unknown, key: string, value: unknown): void {
+function clientUrlRules(_ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
+  if (key === 'redirect_uris') keepOpenGrants(metadata);
   if (key === 'redirect_uris' && Array.isArray(value)) {
     const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
     if (bad !== undefined)
@@ -320,16 +324,14 @@ async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
 
 /**
  * RFC 8252 §7.3: a loopback redirect URI matches on any port. oidc-provider does this only
- * for `application_type: native`; Claude Code and Inspector register as web clients.
+ * for `application_type: native`; Claude Code and Inspector register as web clients. Then the
+ * callbacks a known client may move between (`redirectUriPatterns`).
  */
-function allowLoopbackRedirects(provider: Provider): void {
-  const proto = provider.Client.prototype as unknown as {
-    redirectUriAllowed(v: string): boolean;
-    redirectUris: string[];
-  };
+function allowLoopbackRedirects(provider: Provider, moved: (c: PatternClient, value: string) => boolean): void {
+  const proto = provider.Client.prototype as unknown as PatternClient & { redirectUriAllowed(v: string): boolean };
   const original = proto.redirectUriAllowed;
   proto.redirectUriAllowed = function (this: typeof proto, value: string) {
-    if (original.call(this, value)) return true;
+    if (original.call(this, value) || moved(this, value)) return true;
     const u = URL.parse(value);
     // Only the port may differ (RFC 8252 §7.3): no userinfo, no fragment (RFC 6749 §3.1.2).
     if (u?.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#'))

@@ -9,6 +9,7 @@ import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
 import { AsClientsSchema } from './as-clients-schema.js';
+import { redirectPatternProblem } from '../lib/redirect-patterns.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
 export const PROVIDER_NAMES = ['okta', 'keycloak', 'auth0', 'entra', 'google', 'github', 'generic'] as const;
@@ -37,6 +38,20 @@ export const OidcSchema = z.strictObject({
     .strictObject({ authorization: url.optional(), token: url.optional(), userinfo: url.optional() })
     .optional(),
 });
+
+/** `authorizationServer.redirectUriPatterns[]`: a known client, by name or client_id, and its callbacks. */
+const RedirectUriPatternSchema = z
+  .strictObject({
+    clientNames: z.array(z.string().min(1)).default([]),
+    clientIds: z.array(z.string().min(1)).default([]),
+    redirectUris: z.array(z.string().superRefine(checkRedirectPattern)).min(1),
+  })
+  .refine((g) => g.clientNames.length + g.clientIds.length > 0, 'name the client: clientNames or clientIds');
+
+function checkRedirectPattern(p: string, ctx: z.RefinementCtx) {
+  const problem = redirectPatternProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
 
 const key32 = z.string().refine((k) => Buffer.from(k, 'base64').length === 32, {
   message: 'session keys are 32 bytes, base64-encoded (generate one: openssl rand -base64 32)',
@@ -94,6 +109,10 @@ export const ConfigSchema = z
         dpop: z.enum(['allowed', 'required', 'off']).default('allowed'),
         /** DPoP proofs at the MCP and REST endpoints must carry a server nonce (`use_dpop_nonce` first). */
         dpopNonce: z.boolean().default(false),
+        /** Public PKCE clients get a refresh token without asking for offline_access (claude.ai, Claude Code). */
+        refreshWithoutOfflineAccess: z.boolean().default(true),
+        /** Callback URLs a known client may move between (redirect-patterns.ts). */
+        redirectUriPatterns: z.array(RedirectUriPatternSchema).default([]),
       })
       .prefault({}),
     externalTokens: z
