@@ -8,6 +8,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
+import { MCP_SCOPE } from '../authz-server/provider.js';
 import { bearerChallenge, resourcePath } from '../identity/challenge.js';
 import type { Principal } from '../identity/principal.js';
 import { sha256Hex } from '../lib/crypto.js';
@@ -47,6 +48,7 @@ export function bearerSource(o: BearerSourceOptions) {
         'www-authenticate': bearerChallenge(o.publicUrl, resourcePath(req), {
           error: 'invalid_token',
           error_description: reason,
+          scope: MCP_SCOPE,
         }),
       };
     throw err;
