@@ -65,3 +65,17 @@ t.test('a public PKCE client registered by DCR, with resource = /mcp/demo', asyn
     | undefined;
   t.match(token, { token_type: 'Bearer', scope: 'mcp', expires_in: Number }, 'a Bearer token for scope mcp');
 });
+
+t.test('without resource: the one backend is the default, /mcp', async (t) => {
+  const callbackPort = await freePort();
+  const { client } = await register(proxy.url, `http://127.0.0.1:${callbackPort}/callback`);
+  const run = await runAuthorizationSuite({ issuer: proxy.url, clientId: client.client_id, callbackPort });
+  t.comment(
+    run.stdout
+      .split('\n')
+      .filter((l) => /^[✓✗] |^Total:/.test(l))
+      .join('\n'),
+  );
+  assertPassed(t, run, EXPECTED);
+  t.notOk(run.login?.hops[0]?.includes('resource='), 'the authorization request named no resource');
+});
