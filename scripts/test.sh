@@ -65,6 +65,11 @@ npm run --silent lint || lint_status=$?
 echo "test.sh: building dist/" >&2
 npm run --silent build
 
+# The MCP conformance suite needs Node >= 22: install it (and the suite) into a cache now, not
+# under tap's timeout. A failure here shows again, as a failing test/conformance/ test.
+echo "test.sh: MCP conformance suite (Node 22, scripts/conformance-env.mjs)" >&2
+node scripts/conformance-env.mjs >/dev/null || echo "test.sh: could not install the conformance suite" >&2
+
 if (($# == 0)); then
   set -- 'test/**/*.test.ts' # quoted: tap expands the glob (recursively)
 fi

@@ -221,7 +221,7 @@ export function createAuthorizationServer(opts: {
     fetch: operatorFetch(machines, opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch),
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: {
-      properties: ['redirect_uris', 'jwks_uri'],
+      properties: ['redirect_uris', 'jwks_uri', 'scope'],
       validator: (ctx, key, value, meta) => {
         if (!machines.has(meta.client_id)) clientUrlRules(ctx, key, value, meta);
       },
@@ -292,10 +292,15 @@ function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
 /**
  * What a client may name: redirect URIs that are https or loopback http (MCP), so a code is
  * never sent in clear to another host; a jwks_uri the proxy will fetch that is https and not a
- * special-use or loopback address. Anything else is refused at registration.
+ * special-use or loopback address. Anything else is refused at registration. A `scope` it names is dropped.
  */
-function clientUrlRules(_ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
+function clientUrlRules(ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
   if (key === 'redirect_uris') keepOpenGrants(metadata);
+  // A client's own `scope` (registration or metadata document) would cap it for good: the MCP SDK registers with
+  // the scope of the first 401 challenge (`mcp`) and could never step up. Scopes stay bounded by the resource,
+  // consent and policy. Configured clients keep theirs (they are loaded without a request context).
+  if (key === 'scope' && (ctx !== undefined || String(metadata.client_id).startsWith('https://')))
+    delete metadata.scope;
   if (key === 'redirect_uris' && Array.isArray(value)) {
     const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
     if (bad !== undefined)

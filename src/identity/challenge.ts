@@ -3,6 +3,7 @@
  * API clients get 401 with the RFC 9728 pointer to the protected resource metadata.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MCP_SCOPE } from '../authz-server/provider.js';
 import { Errors } from '../errors.js';
 import type { Principal } from './principal.js';
 
@@ -16,6 +17,11 @@ export function resourceMetadataUrl(publicUrl: string, path: string): string {
   return `${publicUrl}/.well-known/oauth-protected-resource${path}`;
 }
 
+/**
+ * `WWW-Authenticate: Bearer resource_metadata="…"` plus `extra`. 401s name `scope="mcp"`, the scope
+ * every resource starts with: clients ask for it first (MCP scope selection, SEP-835) and step up on
+ * a 403 `insufficient_scope`, instead of asking for every scope in `scopes_supported` up front.
+ */
 export function bearerChallenge(publicUrl: string, path: string, extra: Record<string, string> = {}): string {
   const params = { resource_metadata: resourceMetadataUrl(publicUrl, path), ...extra };
   return (
@@ -36,6 +42,6 @@ export function requirePrincipal(req: FastifyRequest, reply: FastifyReply, publi
     return undefined;
   }
   const err = new Errors.UNAUTHENTICATED() as Error & { headers?: Record<string, string> };
-  err.headers = { 'www-authenticate': bearerChallenge(publicUrl, resourcePath(req)) };
+  err.headers = { 'www-authenticate': bearerChallenge(publicUrl, resourcePath(req), { scope: MCP_SCOPE }) };
   throw err;
 }

@@ -8,6 +8,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
+import { MCP_SCOPE } from '../authz-server/provider.js';
 import { bearerChallenge, resourcePath } from '../identity/challenge.js';
 import type { Principal } from '../identity/principal.js';
 import { sha256Hex } from '../lib/crypto.js';
@@ -51,6 +52,7 @@ export function bearerSource(o: BearerSourceOptions) {
     const challenge = bearerChallenge(o.publicUrl, resourcePath(req), {
       error: isDpopRefusal(err) ? err.dpop.error : 'invalid_token',
       error_description: isDpopRefusal(err) ? err.reason : reason,
+      scope: MCP_SCOPE,
     });
     // A DPoP refusal says DPoP (RFC 9449 §7.1); other challenges get DPoP added as they are sent (dpop.onSend).
     if (isDpopRefusal(err) && o.dpop) {

@@ -124,6 +124,7 @@ async function refused(
       resource_metadata: `${base}/.well-known/oauth-protected-resource${path}`,
       error: 'invalid_token',
       error_description: description,
+      scope: 'mcp',
     },
     'the Bearer invalid_token challenge',
   );
