@@ -11,7 +11,6 @@ import type { Principal } from '../identity/principal.js';
 import type { Metrics } from '../observability/metrics.js';
 import { asInteractions } from './interactions.js';
 import { bindSessionToProxyUser, noteBrowserUser } from './browser-session.js';
-import { defaultScopeOnAuthorize } from './default-scope.js';
 
 export interface AsPluginOptions {
   provider: Provider;
@@ -54,7 +53,6 @@ export async function authorizationServerPlugin(app: FastifyInstance, opts: AsPl
   // The provider's session is used only for the proxy's browser user of the same request (browser-session.ts).
   app.addHook('preHandler', async (req) => noteBrowserUser(req));
   bindSessionToProxyUser(provider);
-  defaultScopeOnAuthorize(provider);
   await mountProvider(app, { provider });
   await app.register(asInteractions, {
     provider,
