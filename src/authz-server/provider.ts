@@ -7,12 +7,10 @@
  * (`authorizationServer.dpop`); authorization responses carry `iss` (RFC 9207, built in).
  */
 import { hkdfSync } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { Config } from '../config/load.js';
 import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
-import { guardedFetch, isHttpsOrLoopbackHttp, isLoopbackHost, isSpecialUseAddress } from '../lib/net.js';
 import { storeAdapter } from './adapter.js';
 import { errorPage } from '../web/html.js';
 import { ruleScopes } from '../policy/engine.js';
@@ -28,9 +26,17 @@ import {
   machineClientMetadata,
   restrictClientCredentials,
 } from './machine-clients.js';
+export type { CimdTestOrigin } from './client-rules.js';
 import { DPOP_ALGS } from '../tokens/dpop.js';
-import { redirectPatterns, type PatternClient } from '../lib/redirect-patterns.js';
-import { defaultScopeParam, keepOpenGrants, refreshPolicy } from './client-quirks.js';
+import { redirectPatterns } from '../lib/redirect-patterns.js';
+import { defaultScopeParam, refreshPolicy } from './client-quirks.js';
+import {
+  allowLoopbackRedirects,
+  cimdFetchAllowed,
+  type CimdTestOrigin,
+  clientUrlRules,
+  providerFetch,
+} from './client-rules.js';
 
 export const MCP_SCOPE = 'mcp';
 type As = NonNullable<Config['authorizationServer']>;
@@ -61,15 +67,6 @@ const derive = (k: string, info: string) =>
   Buffer.from(hkdfSync('sha256', Buffer.from(k, 'base64'), Buffer.alloc(0), info, 32));
 const cookieKey = (config: Config) =>
   config.session.keys.map((k) => derive(k, 'mcp-oidc-proxy/as-cookies').toString('base64url'));
-
-/**
- * Tests only: a host (`127.0.0.1:port`) whose Client ID Metadata Documents may be fetched
- * despite being loopback, with a fetch that trusts its test certificate. Never from config.
- */
-export interface CimdTestOrigin {
-  host: string;
-  fetch: typeof fetch;
-}
 
 export function createAuthorizationServer(opts: {
   config: Config;
@@ -193,14 +190,7 @@ export function createAuthorizationServer(opts: {
       clientIdMetadataDocument: {
         enabled: as.clientIdMetadataDocuments,
         ack: 'draft-02',
-        allowFetch: async (_ctx, clientId) => {
-          const u = URL.parse(clientId);
-          if (u?.protocol !== 'https:') return false;
-          if (opts.cimdTestOrigin?.host === u.host) return true;
-          return (
-            !isLoopbackHost(u.hostname) && !isSpecialUseAddress(u.hostname) && !(await resolvesToSpecialUse(u.hostname))
-          );
-        },
+        allowFetch: async (_ctx, clientId) => cimdFetchAllowed(clientId, opts.cimdTestOrigin),
       },
       resourceIndicators: {
         enabled: true,
@@ -214,11 +204,7 @@ export function createAuthorizationServer(opts: {
         getResourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
       },
     },
-    // The provider's one outbound fetch (client jwks_uri, metadata documents) refuses special-use addresses before
-    // connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); only the test
-    // origin bypasses it.
-    // The operator's own JWKS URLs (authorizationServer.clients) may be loopback, like oidc.issuer.
-    fetch: operatorFetch(machines, opts.cimdTestOrigin ? testOriginFetch(opts.cimdTestOrigin) : guardedFetch),
+    fetch: providerFetch(machines, opts.cimdTestOrigin),
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: {
       properties: ['redirect_uris', 'jwks_uri', 'scope'],
@@ -259,15 +245,6 @@ export function createAuthorizationServer(opts: {
   return provider;
 }
 
-/** oidc-provider hands every fetch its guarding dispatcher: the operator's own URLs go without it. */
-function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fetch {
-  return (input, init) => {
-    if (!machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))) return other(input, init);
-    const { dispatcher: _guard, ...plain } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-    return fetch(input, plain);
-  };
-}
-
 /** `dpop: required`: every token request must carry a DPoP proof (whatever the grant or the client's metadata). */
 function refuseTokenRequestsWithoutProof(provider: Provider): void {
   const token = provider.pathFor('token');
@@ -281,73 +258,3 @@ function refuseTokenRequestsWithoutProof(provider: Provider): void {
     await next();
   });
 }
-
-function testOriginFetch(origin: CimdTestOrigin): typeof fetch {
-  return (input, init) =>
-    new URL(input instanceof Request ? input.url : input).host === origin.host
-      ? origin.fetch(input, init)
-      : guardedFetch(input, init);
-}
-
-/**
- * What a client may name: redirect URIs that are https or loopback http (MCP), so a code is
- * never sent in clear to another host; a jwks_uri the proxy will fetch that is https and not a
- * special-use or loopback address. Anything else is refused at registration. A `scope` it names is dropped.
- */
-function clientUrlRules(ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
-  if (key === 'redirect_uris') keepOpenGrants(metadata);
-  // A client's own `scope` (registration or metadata document) would cap it for good: the MCP SDK registers with
-  // the scope of the first 401 challenge (`mcp`) and could never step up. Scopes stay bounded by the resource,
-  // consent and policy. Configured clients keep theirs (they are loaded without a request context).
-  if (key === 'scope' && (ctx !== undefined || String(metadata.client_id).startsWith('https://')))
-    delete metadata.scope;
-  if (key === 'redirect_uris' && Array.isArray(value)) {
-    const bad = value.find((u) => !isHttpsOrLoopbackHttp(u));
-    if (bad !== undefined)
-      throw new errors.InvalidClientMetadata(
-        `redirect_uris must be https or loopback http URLs (${String(bad).slice(0, 100)})`,
-      );
-  }
-  if (key === 'jwks_uri' && value !== undefined) {
-    const u = typeof value === 'string' ? URL.parse(value) : null;
-    if (u?.protocol !== 'https:' || isLoopbackHost(u.hostname) || isSpecialUseAddress(u.hostname))
-      throw new errors.InvalidClientMetadata('jwks_uri must be an https: URL of a public host');
-  }
-}
-
-/**
- * Refuse names that resolve to special-use addresses before connecting at all (the provider re-checks at connect time).
- */
-async function resolvesToSpecialUse(hostname: string): Promise<boolean> {
-  try {
-    const addrs = await lookup(hostname, { all: true });
-    return addrs.some((a) => isLoopbackHost(a.address) || isSpecialUseAddress(a.address));
-  } catch {
-    return false; // unresolvable: the fetch fails on its own
-  }
-}
-
-/**
- * RFC 8252 §7.3: a loopback redirect URI matches on any port. oidc-provider does this only
- * for `application_type: native`; Claude Code and Inspector register as web clients. Then the
- * callbacks a known client may move between (`redirectUriPatterns`).
- */
-function allowLoopbackRedirects(provider: Provider, moved: (c: PatternClient, value: string) => boolean): void {
-  const proto = provider.Client.prototype as unknown as PatternClient & { redirectUriAllowed(v: string): boolean };
-  const original = proto.redirectUriAllowed;
-  proto.redirectUriAllowed = function (this: typeof proto, value: string) {
-    if (original.call(this, value) || moved(this, value)) return true;
-    const u = URL.parse(value);
-    // Only the port may differ (RFC 8252 §7.3): no userinfo, no fragment (RFC 6749 §3.1.2).
-    if (u?.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.username || u.password || value.includes('#'))
-      return false;
-    return this.redirectUris.some((r) => {
-      const a = URL.parse(r);
-      return (
-        !!a && a.protocol === 'http:' && a.hostname === u.hostname && a.pathname === u.pathname && a.search === u.search
-      );
-    });
-  };
-}
-
-export type { KoaContextWithOIDC };
