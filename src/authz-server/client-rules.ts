@@ -114,4 +114,3 @@ export function allowLoopbackRedirects(provider: Provider, moved: (c: PatternCli
     });
   };
 }
-

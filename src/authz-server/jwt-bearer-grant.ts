@@ -3,9 +3,12 @@
  * (DESIGN.md §11). A configured, authenticated client presents an ID-JAG its enterprise IdP issued to
  * it; the answer is the proxy's ordinary JWT access token for the asserted user, for the ID-JAG's
  * `resource`, with a grant of its own that lives as long as the token (no refresh token: a new token
- * takes a new ID-JAG). The `jti` is claimed once in the store until the ID-JAG expires.
+ * takes a new ID-JAG). The `jti` is claimed once in the store until the ID-JAG expires. A DPoP proof
+ * binds the token to the client's key, through oidc-provider's own DPoP steps (as its built-in grants do).
  */
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { applyDpopBinding } from 'oidc-provider/lib/helpers/grant_common.js';
+import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
 import { tenantFor, type TenantConfig } from '../identity/tenant.js';
 import { readGroups } from '../identity/principal.js';
 import { safeEqual, sha256Hex } from '../lib/crypto.js';
@@ -69,6 +72,7 @@ async function idJagGrant(ctx: KoaContextWithOIDC, d: IdJagGrantDeps): Promise<v
     throw new errors.UnauthorizedClient('only the clients of authorizationServer.clients may present an ID-JAG');
   if (typeof params.assertion !== 'string' || !params.assertion)
     throw new errors.InvalidRequest('missing required parameter: assertion (the ID-JAG)');
+  const dPoP = await validateDpop(provider, ctx);
   const { idp, payload } = await d.verifier.verify(params.assertion);
   if (!safeEqual(payload.client_id, client.clientId))
     throw refused(`it was issued to client "${payload.client_id.slice(0, 100)}", not to the client presenting it`);
@@ -86,7 +90,8 @@ async function idJagGrant(ctx: KoaContextWithOIDC, d: IdJagGrantDeps): Promise<v
     throw refused('it was already used (its jti was seen before)');
   const sameUsers = idp.sameUsers ?? idp.issuer === d.loginIssuer;
   const accountId = sameUsers ? payload.sub : `${idp.issuer}#${payload.sub}`;
-  await issue(ctx, provider, d, { accountId, resource, scope, user: assertedOf(payload, idp, sameUsers, d) });
+  const user = assertedOf(payload, idp, sameUsers, d);
+  await issue(ctx, provider, d, { accountId, resource, scope, user, dPoP });
 }
 
 /** The ID-JAG's `resource`: one URL (a one-element list is accepted). */
@@ -136,7 +141,7 @@ async function issue(
   ctx: KoaContextWithOIDC,
   provider: Provider,
   d: IdJagGrantDeps,
-  t: { accountId: string; resource: string; scope: string[]; user: AssertedUser },
+  t: { accountId: string; resource: string; scope: string[]; user: AssertedUser; dPoP?: { thumbprint: string } },
 ): Promise<void> {
   const client = ctx.oidc.client!;
   const info = d.resourceServerInfo(t.resource);
@@ -151,6 +156,7 @@ async function issue(
   const grantId = await grant.save();
   const at = new provider.AccessToken({ accountId: t.accountId, client, grantId, gty: 'id_jag', scope });
   at.resourceServer = new provider.ResourceServer(t.resource, info);
+  await applyDpopBinding(provider, ctx, t.dPoP, at);
   asserted.set(ctx, t.user);
   ctx.oidc.entity('AccessToken', at);
   const accessToken = await at.save();

@@ -5,8 +5,8 @@
  * with `dpopNonce`), R4 (`dpop: off`), so a token or a proof used on one is the same token or proof on the others.
  */
 import t from 'tap';
-import { createHash, randomUUID } from 'node:crypto';
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
 import { freePort } from '../helpers/ports.js';
@@ -14,6 +14,7 @@ import { startProxy } from '../helpers/proxy.js';
 import { authorizeUrl, getCode, pkce, register } from '../helpers/oauth-manual.js';
 import { INITIALIZE, MCP_ACCEPT } from '../helpers/session-client.js';
 import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
+import { dpopProof, newDpopKey, type DpopKey } from '../helpers/dpop.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.close());
@@ -41,22 +42,10 @@ const at = (port: number) => `http://127.0.0.1:${port}`;
 const REDIRECT = 'http://127.0.0.1:33418/callback';
 const resource = `${publicUrl}/mcp/demo`;
 
-interface Key {
-  privateKey: CryptoKey;
-  jwk: JWK;
-}
-const newKey = async (): Promise<Key> => {
-  const kp = await generateKeyPair('ES256');
-  return { privateKey: kp.privateKey, jwk: await exportJWK(kp.publicKey) };
-};
+type Key = DpopKey;
+const newKey = newDpopKey;
+const proof = dpopProof;
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
-
-/** A DPoP proof JWT (RFC 9449 §4.2): `claims` override or add to htm, htu, jti and iat. */
-function proof(key: Key, htm: string, htu: string, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ htm, htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.jwk })
-    .sign(key.privateKey);
-}
 
 /** A code for a new public client (authorized by alice through R1), ready for the token request. */
 async function code() {

@@ -3,13 +3,14 @@
 // the asserted user, who reaches a backend as that user; every way an ID-JAG can be wrong is refused.
 import t from 'tap';
 import { createServer } from 'node:http';
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { createHash, randomUUID } from 'node:crypto';
 import { startIdpFor, CLIENT_ID, CLIENT_SECRET } from '../helpers/stack.js';
 import { startProxy } from '../helpers/proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { postRecorded, startRecorder } from '../helpers/hostile.js';
 import { loadConfig } from '../../src/app/config.js';
+import { dpopProof, newDpopKey } from '../helpers/dpop.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ENT = 'https://acme.okta.example';
@@ -95,13 +96,17 @@ async function idJag(
 const basic = (c: { id: string; secret: string }) =>
   `Basic ${Buffer.from(`${encodeURIComponent(c.id)}:${encodeURIComponent(c.secret)}`).toString('base64')}`;
 
-async function token(assertion: string, o: { client?: { id: string; secret: string } | null; extra?: object } = {}) {
+async function token(
+  assertion: string,
+  o: { client?: { id: string; secret: string } | null; extra?: object; dpop?: string } = {},
+) {
   const client = o.client === undefined ? AGENT : o.client;
   const res = await fetch(`${publicUrl}/token`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       ...(client ? { authorization: basic(client) } : {}),
+      ...(o.dpop ? { dpop: o.dpop } : {}),
     },
     body: new URLSearchParams({
       grant_type: JWT_BEARER,
@@ -167,6 +172,29 @@ t.test("a configured client trades an ID-JAG for a token and reaches the backend
   t.equal(refused.status, 403);
   t.equal(refused.seen.length, 0);
   t.ok(jwksFetches >= 1, 'keys came from the IdP JWKS URL');
+});
+
+t.test("a DPoP proof binds the ID-JAG's token to the client's key, as for the built-in grants", async (t) => {
+  const key = await newDpopKey();
+  const got = await token(await idJag(), { dpop: await dpopProof(key, 'POST', `${publicUrl}/token`) });
+  t.equal(got.status, 200, JSON.stringify(got.body));
+  t.equal(got.body.token_type, 'DPoP');
+  const jkt = await calculateJwkThumbprint(key.jwk);
+  t.same(decodeJwt(got.body.access_token).cnf, { jkt }, 'cnf.jkt names the proof key');
+  const asBearer = await postRecorded(rec, RESOURCE, { authorization: `Bearer ${got.body.access_token}` }, initialize);
+  t.equal(asBearer.status, 401, 'a bound token presented as Bearer is refused');
+  t.equal(asBearer.seen.length, 0);
+  const ath = createHash('sha256').update(got.body.access_token).digest('base64url');
+  const withProof = await postRecorded(
+    rec,
+    RESOURCE,
+    { authorization: `DPoP ${got.body.access_token}`, dpop: await dpopProof(key, 'POST', RESOURCE, { ath }) },
+    initialize,
+  );
+  t.equal(withProof.status, 200, 'with its proof it reaches the backend');
+  const replayed = await token(await idJag(), { dpop: 'not-a-proof' });
+  t.equal(replayed.status, 400);
+  t.equal(replayed.body.error, 'invalid_dpop_proof', 'a bad proof is refused at the token endpoint');
 });
 
 t.test("the login IdP's ID-JAGs stand for the login's own users", async (t) => {

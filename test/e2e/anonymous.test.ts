@@ -34,7 +34,7 @@ t.test('anonymous MCP requests get 401 with the resource metadata pointer for th
     t.equal(res.status, 401, path);
     t.equal(
       res.headers.get('www-authenticate'),
-      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}", scope="mcp"` + DPOP_OFFER,
+      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}", scope="mcp"${DPOP_OFFER}`,
     );
     const body = (await res.json()) as { jsonrpc: string; error: { code: number } };
     t.equal(body.jsonrpc, '2.0');
@@ -175,7 +175,7 @@ t.test('/api/* is deny-by-default too', async (t) => {
     t.equal(res.status, 401, path);
     t.equal(
       res.headers.get('www-authenticate'),
-      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}", scope="mcp"` + DPOP_OFFER,
+      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource${path}", scope="mcp"${DPOP_OFFER}`,
     );
     t.same(await res.json(), { error: { code: 'UNAUTHENTICATED', message: 'authentication required' } });
   }

@@ -75,7 +75,7 @@ async function noSession(t: Test, cookie: string) {
   t.equal(res.status, 401, '/mcp/rec: 401');
   t.equal(
     res.headers.get('www-authenticate'),
-    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec", scope="mcp"` + DPOP_OFFER,
+    `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/rec", scope="mcp"${DPOP_OFFER}`,
   );
   t.match(JSON.parse(body), { jsonrpc: '2.0', error: { code: -32001, message: 'authentication required' } });
   t.same(seen, [], 'the backend saw nothing');

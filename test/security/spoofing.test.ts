@@ -366,7 +366,7 @@ t.test(
     t.equal(res.status, 401);
     t.equal(
       res.headers.get('www-authenticate'),
-      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/meta", scope="mcp"` + DPOP_OFFER,
+      `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/mcp/meta", scope="mcp"${DPOP_OFFER}`,
     );
     t.match(JSON.parse(text), { jsonrpc: '2.0', error: { code: -32001, message: 'authentication required' } });
     t.same(seen, [], 'the backend saw nothing');
@@ -386,7 +386,7 @@ for (const [label, p] of Object.entries(proxies)) {
       t.equal(res.status, 401);
       t.equal(
         res.headers.get('www-authenticate'),
-        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp/rec", scope="mcp"` + DPOP_OFFER,
+        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp/rec", scope="mcp"${DPOP_OFFER}`,
       );
       t.same(seen, [], 'the backend saw nothing');
       const meta = (await (await get('/.well-known/oauth-protected-resource/mcp/rec')).json()) as Record<
