@@ -226,7 +226,7 @@ t.test('allowed: an unbound token as Bearer works; anonymous requests are offere
   await ok.body?.cancel();
   const anon = await refused(await mcpPost(at(port1), {}));
   t.equal(anon.status, 401);
-  t.match(anon.challenge, /^Bearer resource_metadata="[^"]+", DPoP algs="[^"]*ES256[^"]*"$/);
+  t.match(anon.challenge, /^Bearer resource_metadata="[^"]+", scope="mcp", DPoP algs="[^"]*ES256[^"]*"$/);
 });
 
 t.test('required: no token without a proof; no unbound token at the resource; nonces asked for', async (t) => {
