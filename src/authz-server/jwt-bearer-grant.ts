@@ -60,6 +60,7 @@ export function registerIdJagGrant(provider: Provider, d: IdJagGrantDeps): void 
 }
 
 const refused = grantRefused;
+const epochSeconds = () => Math.floor(Date.now() / 1000);
 const words = (v: unknown) => (typeof v === 'string' ? v.split(' ').filter(Boolean) : []);
 
 async function idJagGrant(ctx: KoaContextWithOIDC, d: IdJagGrantDeps): Promise<void> {
@@ -91,7 +92,7 @@ async function idJagGrant(ctx: KoaContextWithOIDC, d: IdJagGrantDeps): Promise<v
   const sameUsers = idp.sameUsers ?? idp.issuer === d.loginIssuer;
   const accountId = sameUsers ? payload.sub : `${idp.issuer}#${payload.sub}`;
   const user = assertedOf(payload, idp, sameUsers, d);
-  await issue(ctx, provider, d, { accountId, resource, scope, user, dPoP });
+  await issue(ctx, provider, d, { accountId, resource, scope, user, dPoP, notAfter: payload.exp });
 }
 
 /** The ID-JAG's `resource`: one URL (a one-element list is accepted). */
@@ -141,20 +142,37 @@ async function issue(
   ctx: KoaContextWithOIDC,
   provider: Provider,
   d: IdJagGrantDeps,
-  t: { accountId: string; resource: string; scope: string[]; user: AssertedUser; dPoP?: { thumbprint: string } },
+  t: {
+    accountId: string;
+    resource: string;
+    scope: string[];
+    user: AssertedUser;
+    dPoP?: { thumbprint: string };
+    /** The ID-JAG's exp (s): the token never outlives the assertion it was traded for. */
+    notAfter: number;
+  },
 ): Promise<void> {
   const client = ctx.oidc.client!;
   const info = d.resourceServerInfo(t.resource);
+  // The token never outlives the ID-JAG it was traded for (nor the configured lifetime).
+  const expiresIn = Math.max(1, Math.min(info.accessTokenTTL ?? Number.POSITIVE_INFINITY, t.notAfter - epochSeconds()));
   const scope = t.scope.join(' ');
   // expiresIn (BaseToken's, not in the typings): the grant lives as long as its one token.
   const grant = new provider.Grant({
     accountId: t.accountId,
     clientId: client.clientId,
-    expiresIn: info.accessTokenTTL,
+    expiresIn,
   } as ConstructorParameters<Provider['Grant']>[0]);
   grant.addResourceScope(t.resource, scope);
   const grantId = await grant.save();
-  const at = new provider.AccessToken({ accountId: t.accountId, client, grantId, gty: 'id_jag', scope });
+  const at = new provider.AccessToken({
+    accountId: t.accountId,
+    client,
+    grantId,
+    gty: 'id_jag',
+    scope,
+    expiresIn,
+  } as ConstructorParameters<Provider['AccessToken']>[0]);
   at.resourceServer = new provider.ResourceServer(t.resource, info);
   await applyDpopBinding(provider, ctx, t.dPoP, at);
   asserted.set(ctx, t.user);

@@ -137,6 +137,7 @@ t.test("a configured client trades an ID-JAG for a token and reaches the backend
   t.equal(got.body.token_type, 'Bearer');
   t.equal(got.body.scope, 'mcp');
   t.notOk(got.body.refresh_token, 'no refresh token: a new token takes a new ID-JAG');
+  t.ok(got.body.expires_in > 0 && got.body.expires_in <= 300, `never outlives the ID-JAG (${got.body.expires_in} s)`);
   t.match(got.headers.get('cache-control') ?? '', /no-store/);
   const claims = decodeJwt(got.body.access_token);
   t.equal(claims.aud, RESOURCE, "the audience is the ID-JAG's resource");
