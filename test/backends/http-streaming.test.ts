@@ -23,7 +23,9 @@ const PREFIX = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","tex
 /** Held answers, released by the test: each resolves when the test says the backend may finish. */
 const gates: Array<() => void> = [];
 const gate = () => new Promise<void>((resolve) => gates.push(resolve));
-const release = () => gates.splice(0).forEach((g) => g());
+const release = () => {
+  for (const g of gates.splice(0)) g();
+};
 
 // A real HTTP server answering as streamable HTTP servers do, slowly: the first part at once,
 // the rest when the test releases it.
