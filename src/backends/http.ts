@@ -137,15 +137,19 @@ export class HttpBackend implements Backend {
       throw this.mapError(e as Error, req.log);
     }
     if (detecting) {
-      // As the SDK client does: a 4xx to the initialize POST means the 2024-11-05 transport
-      // (401 and 403 are answers about the caller, passed on as they are).
-      const old = res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 401 && res.statusCode !== 403;
-      if (res.statusCode < 300 || old) this.detected = old ? 'sse' : 'streamable';
-      if (old) {
+      // As the SDK client does: a 4xx to the initialize POST may mean the 2024-11-05 transport
+      // (401 and 403 are answers about the caller, passed on as they are). The server speaks it
+      // when its SSE stream opens; else the client gets this answer.
+      const code = res.statusCode;
+      if (code < 300) this.detected = 'streamable';
+      if (code >= 400 && code < 500 && code !== 401 && code !== 403) {
         reply.raw.off('close', onClose);
-        await res.body.dump().catch(() => undefined);
-        req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
-        return this.legacy!.forward(f, body);
+        const answer = { statusCode: code, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+        const found = () => {
+          this.detected = 'sse';
+          req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
+        };
+        return this.legacy!.forward(f, body, { answer, found });
       }
     }
     relayHead(reply, res);

@@ -29,6 +29,16 @@ export interface LegacySseOptions {
   mapError: (e: Error, log: McpForward['req']['log']) => Error;
 }
 
+/** How long a probing `auto` backend waits for the `endpoint` event (HTTP+SSE servers send it at once). */
+const PROBE_MS = 3000;
+
+/** `auto`: the streamable answer that suggested HTTP+SSE, relayed when the server does not speak that either. */
+export interface Probe {
+  answer: UpstreamAnswer;
+  /** The SSE stream opened: the server speaks HTTP+SSE. */
+  found: () => void;
+}
+
 export class LegacySse {
   /** What sealed session ids are bound to (not the streamable ones: another transport, another scope). */
   readonly scope: string;
@@ -53,13 +63,13 @@ export class LegacySse {
     return this.bySealed.has(sealed);
   }
 
-  async forward(f: McpForward, body: Buffer | undefined): Promise<void> {
+  async forward(f: McpForward, body: Buffer | undefined, probe?: Probe): Promise<void> {
     const { req, reply, principal, request } = f;
     const sent = body === request.raw && request.messages.length ? undefined : toMessages(parseJson(body)?.value);
     const msgs = sent?.messages ?? request.messages;
     if (request.sessionId === undefined) {
       if (request.method === 'POST' && msgs.some((m) => m.method === 'initialize'))
-        return this.initialize(f, msgs, body);
+        return this.initialize(f, msgs, body, probe);
       return void reply
         .code(400)
         .type('application/json')
@@ -77,7 +87,12 @@ export class LegacySse {
     return this.post(s, f, msgs, sent?.batch ?? request.batch, body);
   }
 
-  private async initialize(f: McpForward, msgs: readonly RpcMessage[], body: Buffer | undefined): Promise<void> {
+  private async initialize(
+    f: McpForward,
+    msgs: readonly RpcMessage[],
+    body: Buffer | undefined,
+    probe?: Probe,
+  ): Promise<void> {
     const { req, reply, principal, headers } = f;
     const id = randomUUID();
     const sealed = this.o.ids.issue(this.scope, id, principal);
@@ -95,12 +110,15 @@ export class LegacySse {
     });
     let refused: UpstreamAnswer | undefined;
     try {
-      refused = await s.upstream.open(headers);
+      // A probe asks a server that may well be a streamable one: its GET stream has no endpoint event.
+      refused = await s.upstream.open(headers, probe ? Math.min(this.o.http.timeout, PROBE_MS) : undefined);
     } catch (e) {
       s.close();
+      if (probe) return this.relay(reply, probe.answer);
       throw this.o.mapError(e as Error, req.log);
     }
-    if (refused) return this.relay(reply, refused);
+    if (refused) return this.relay(reply, probe?.answer ?? refused);
+    probe?.found();
     this.sessions.set(id, s);
     this.bySealed.set(sealed, s);
     req.log.info({ event: 'mcp.legacy_sse_open', backend: this.o.name }, 'upstream HTTP+SSE stream opened');

@@ -10,6 +10,11 @@ import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { listen, shut } from '../helpers/backend-mcp.js';
 import { loadConfig } from '../../src/app/config.js';
 import { startProxy, TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { type LegacySession, startLegacySseServer } from '../helpers/legacy-sse-server.js';
@@ -21,6 +26,25 @@ const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const server = await startLegacySseServer();
 t.teardown(() => server.close());
 
+// A streamable HTTP server (stateful, the SDK's transport): what `auto` must keep treating as one.
+const modernSessions = new Map<string, StreamableHTTPServerTransport>();
+const modern = createServer(async (req, res) => {
+  const sid = req.headers['mcp-session-id'];
+  let transport = typeof sid === 'string' ? modernSessions.get(sid) : undefined;
+  if (!transport) {
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void modernSessions.set(id, transport!),
+    });
+    const mcp = new McpServer({ name: 'modern', version: '1.0.0' });
+    mcp.registerTool('hello', { description: 'hello' }, async () => ({ content: [{ type: 'text', text: 'hi' }] }));
+    await mcp.connect(transport);
+  }
+  await transport.handleRequest(req, res);
+});
+const modernUrl = `http://127.0.0.1:${await listen(modern)}/mcp`;
+t.teardown(() => shut(modern));
+
 const tools = [
   { match: 'secret', deny: true },
   { match: '*', allow: { apiKeys: ['alice', 'bob'] } },
@@ -31,6 +55,7 @@ const proxy = await startProxy({
     { name: 'legacy', http: { url: server.url, transport: 'sse' }, tools },
     { name: 'detected', http: { url: server.url }, tools },
     { name: 'strict', http: { url: server.url, transport: 'streamable' }, tools },
+    { name: 'modern', http: { url: modernUrl }, tools },
     { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' }, tools },
   ],
 });
@@ -172,6 +197,24 @@ t.test('`auto` (the default) detects an HTTP+SSE server from the 405 to its init
   t.equal(upstream.headers['x-forwarded-user'], 'alice');
   t.equal(text(await client.callTool({ name: 'count', arguments: { n: 1 } })), 'counted to 1');
   t.ok(proxy.logs().some((l) => l.event === 'mcp.transport_detected' && l.backend === 'detected'));
+});
+
+t.test('`auto` in front of a streamable server: a 4xx to a bad initialize is passed on, nothing flips', async (t) => {
+  const res = await fetch(`${proxy.url}/mcp/modern`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEYS.alice, 'content-type': 'application/json', accept: 'application/json' },
+    body: INITIALIZE,
+  });
+  t.equal(res.status, 406, "the server's own answer (it wants both media types)");
+  t.notOk(proxy.logs().some((l) => l.event === 'mcp.transport_detected' && l.backend === 'modern'));
+  const client = new Client({ name: 'modern', version: '1' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/modern`), {
+    requestInit: { headers: { 'x-api-key': KEYS.alice } },
+  });
+  await client.connect(transport);
+  t.teardown(() => client.close());
+  t.match(client.getServerVersion(), { name: 'modern' });
+  t.equal(text(await client.callTool({ name: 'hello' })), 'hi');
 });
 
 t.test('`streamable` never falls back: the 405 reaches the client', async (t) => {
