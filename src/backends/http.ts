@@ -8,6 +8,7 @@ import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import type { SessionIds } from '../mcp/session-owners.js';
+import type { Replicas } from '../mcp/replicas.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
@@ -48,6 +49,8 @@ export class HttpBackend implements Backend {
   constructor(
     private definition: BackendConfig,
     private readonly ids: SessionIds,
+    /** Replicas sharing a store: HTTP+SSE sessions (held here) are reached from any of them. */
+    replicas?: Replicas,
   ) {
     this.http = definition.http!;
     this.url = new URL(this.http.url);
@@ -65,6 +68,7 @@ export class HttpBackend implements Backend {
         ids,
         posts: this.pool,
         mapError: (e, log) => this.mapError(e, log),
+        replicas,
       });
   }
 

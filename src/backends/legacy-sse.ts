@@ -13,7 +13,9 @@ import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { principalKey } from '../identity/principal.js';
 import { isRequest, parseJson, type RpcMessage, rpcError, toMessages } from '../mcp/jsonrpc.js';
+import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
+import { type HomedSession, SessionHomes } from './stdio/homes.js';
 import type { McpForward } from './backend.js';
 import { relayHead } from './relay.js';
 import { ClientSession, type Waiter } from './sse-session.js';
@@ -27,6 +29,8 @@ export interface LegacySseOptions {
   posts: Pool;
   /** An upstream failure as the proxy's error (timeout, unavailable). */
   mapError: (e: Error, log: McpForward['req']['log']) => Error;
+  /** Replicas sharing a store: a session is recorded with its home and relayed there from the others. */
+  replicas?: Replicas;
 }
 
 /** How long a probing `auto` backend waits for the `endpoint` event (HTTP+SSE servers send it at once). */
@@ -46,9 +50,13 @@ export class LegacySse {
   private readonly streams: Pool;
   private readonly sessions = new Map<string, ClientSession>();
   private readonly bySealed = new Map<string, ClientSession>();
+  /** Where each session lives, for the other replicas (keyed by the sealed id the client presents). */
+  private readonly homes: SessionHomes;
+  private readonly homed = new WeakMap<ClientSession, HomedSession>();
 
   constructor(private readonly o: LegacySseOptions) {
     this.url = new URL(o.http.url);
+    this.homes = new SessionHomes(o.name, o.replicas, () => o.http.idleTimeout + 60_000);
     this.scope = `mcp-sse-session:${o.name}:${this.url.href}`;
     // One long-lived GET per client session: no connection cap (the POST pool keeps its own).
     this.streams = new Pool(this.url.origin, { connect: { timeout: o.http.connectTimeout }, keepAliveTimeout: 30_000 });
@@ -77,8 +85,11 @@ export class LegacySse {
     }
     const id = this.o.ids.open(req, this.scope, request.sessionId, this.o.name, principal);
     const s = this.sessions.get(id);
-    if (!s) throw new Errors.MCP_SESSION_NOT_FOUND();
+    // Held by another replica: relayed there (it authenticates the client again), else 404.
+    if (!s) return this.homes.relay(req, reply, request.sessionId, principal);
     s.touch();
+    const home = this.homed.get(s);
+    if (home) this.homes.renew(home);
     if (request.method === 'DELETE') {
       s.close();
       return void reply.code(200).send();
@@ -99,6 +110,7 @@ export class LegacySse {
     const s = new ClientSession(id, sealed, principalKey(principal), this.o.http.idleTimeout, (x) => {
       this.sessions.delete(x.id);
       this.bySealed.delete(x.sealed);
+      if (this.homed.has(x)) this.o.replicas?.release(this.o.name, x.sealed);
     });
     s.upstream = new SseUpstream({
       url: this.url,
@@ -121,6 +133,15 @@ export class LegacySse {
     probe?.found();
     this.sessions.set(id, s);
     this.bySealed.set(sealed, s);
+    const home: HomedSession = { http: { id: sealed }, link: { principal }, registeredAt: 0 };
+    try {
+      // Fails closed: a session the other replicas could not find is not handed out.
+      await this.homes.record(home);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    if (this.o.replicas) this.homed.set(s, home);
     req.log.info({ event: 'mcp.legacy_sse_open', backend: this.o.name }, 'upstream HTTP+SSE stream opened');
     return this.post(s, f, msgs, false, body, sealed);
   }
