@@ -1,6 +1,7 @@
 /**
- * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways (SSE
- * unbuffered). The upstream URL is fixed by config; nothing of the client's path reaches it.
+ * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways, nothing
+ * still arriving held; `transport: sse | auto` hands 2024-11-05 HTTP+SSE servers to
+ * legacy-sse.ts. The upstream URL is fixed by config; nothing of the client's path reaches it.
  */
 import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';

@@ -159,7 +159,11 @@ export class LegacySse {
     const w: Waiter | undefined = requests.length
       ? { out: new PassThrough(), pending: new Set(requests.map((r) => r.id)), tokens: [], rewrite }
       : undefined;
-    if (w) s.wait(w, requests);
+    if (w) {
+      s.wait(w, requests);
+      // The client gone (even before the upstream took the message): its requests wait no more.
+      reply.raw.once('close', () => s.forget(w));
+    }
     const failed = (): void => {
       if (w) s.forget(w);
       if (issued) s.close();
@@ -187,7 +191,6 @@ export class LegacySse {
     }
     if (issued) reply.header('mcp-session-id', issued);
     if (!w) return void reply.code(202).send();
-    reply.raw.once('close', () => s.forget(w));
     return this.sendStream(reply, w.out);
   }
 
