@@ -49,16 +49,15 @@ const tools = [
   { match: 'secret', deny: true },
   { match: '*', allow: { apiKeys: ['alice', 'bob'] } },
 ];
-const proxy = await startProxy({
-  apiKeys: Object.entries(KEYS).map(([name, key]) => ({ name, sha256: sha(key), subject: name })),
-  backends: [
-    { name: 'legacy', http: { url: server.url, transport: 'sse' }, tools },
-    { name: 'detected', http: { url: server.url }, tools },
-    { name: 'strict', http: { url: server.url, transport: 'streamable' }, tools },
-    { name: 'modern', http: { url: modernUrl }, tools },
-    { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' }, tools },
-  ],
-});
+const apiKeys = Object.entries(KEYS).map(([name, key]) => ({ name, sha256: sha(key), subject: name }));
+const backends = [
+  { name: 'legacy', http: { url: server.url, transport: 'sse' } as Record<string, unknown>, tools },
+  { name: 'detected', http: { url: server.url }, tools },
+  { name: 'strict', http: { url: server.url, transport: 'streamable' }, tools },
+  { name: 'modern', http: { url: modernUrl }, tools },
+  { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' }, tools },
+];
+const proxy = await startProxy({ apiKeys, backends });
 t.teardown(() => proxy.close());
 
 /** An SDK client through the proxy, answering sampling requests; the upstream session it caused. */
@@ -264,3 +263,37 @@ t.test('config: an unknown transport and a bad idleTimeout are refused', async (
     problems.join('\n'),
   );
 });
+
+t.test(
+  'a reload that changes the backend: an open session keeps its stream, new ones get the new definition',
+  async (t) => {
+    const old = await connect('alice');
+    const port = Number(new URL(proxy.url).port);
+    const changed = backends.map((b) =>
+      b.name === 'legacy' ? { ...b, http: { ...b.http, headers: { 'x-generation': '2' } } } : b,
+    );
+    const { config, problems } = loadConfig({
+      doc: {
+        session: { keys: [TEST_SESSION_KEY] },
+        server: { host: '127.0.0.1', port, logLevel: 'info' },
+        apiKeys,
+        backends: changed,
+      },
+    });
+    t.ok(config, problems.join('\n'));
+    const r = proxy.reload(config!);
+    t.ok(r.ok, r.problems?.join('\n') ?? 'reloaded');
+    const seen: number[] = [];
+    const counted = await old.client.callTool({ name: 'count', arguments: { n: 2 } }, undefined, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    t.equal(text(counted), 'counted to 2', 'the session opened before the reload still works');
+    t.same(seen, [1, 2]);
+    t.equal(old.upstream.headers['x-generation'], undefined);
+    const fresh = await connect('bob');
+    t.equal(fresh.upstream.headers['x-generation'], '2', 'a new session runs the new definition');
+    await old.transport.terminateSession();
+    await old.upstream.closed;
+    await Promise.all([old.client.close(), fresh.client.close()]);
+  },
+);
