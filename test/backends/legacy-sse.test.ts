@@ -98,6 +98,10 @@ t.test('initialize, tools/list, identity on every upstream request', async (t) =
     posts.every((h) => h['x-forwarded-user'] === 'alice' && h['x-mcp-proxy-assertion'] && !h['x-api-key']),
     'every POST carries identity and no client credential',
   );
+  t.ok(
+    posts.every((h) => h['mcp-session-id'] === undefined && h['content-type'] === 'application/json'),
+    "the client's sealed session id stays here",
+  );
   const denied = await client.callTool({ name: 'secret' }).catch((e: Error) => e);
   t.match(String((denied as Error).message ?? JSON.stringify(denied)), /denied|-32003/);
 });
@@ -297,3 +301,17 @@ t.test(
     await Promise.all([old.client.close(), fresh.client.close()]);
   },
 );
+
+t.test('the REST API over an HTTP+SSE backend (its internal client goes through /mcp/<b>)', async (t) => {
+  const listed = await fetch(`${proxy.url}/api/backends/legacy/tools`, { headers: { 'x-api-key': KEYS.alice } });
+  t.equal(listed.status, 200);
+  const names = ((await listed.json()) as { tools: Array<{ name: string }> }).tools.map((x) => x.name).sort();
+  t.same(names, ['ask', 'count', 'whoami']);
+  const called = await fetch(`${proxy.url}/api/backends/legacy/tools/call`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEYS.alice, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'count', arguments: { n: 2 } }),
+  });
+  t.equal(called.status, 200);
+  t.match(await called.text(), /counted to 2/);
+});
