@@ -16,6 +16,7 @@ import { isRequest, parseJson, type RpcMessage, rpcError, toMessages } from '../
 import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
 import { type HomedSession, SessionHomes } from './stdio/homes.js';
+import { backendTimer } from '../observability/request-facts.js';
 import type { McpForward } from './backend.js';
 import { relayHead } from './relay.js';
 import { ClientSession, type Waiter } from './sse-session.js';
@@ -168,6 +169,7 @@ export class LegacySse {
       if (w) s.forget(w);
       if (issued) s.close();
     };
+    const answered = backendTimer(req);
     for (const m of msgs) {
       let answer: UpstreamAnswer;
       try {
@@ -189,6 +191,8 @@ export class LegacySse {
         return this.relay(reply, answer);
       }
     }
+    // The upstream took every message (answers come on the stream: this is its latency to accept them).
+    answered();
     if (issued) reply.header('mcp-session-id', issued);
     if (!w) return void reply.code(202).send();
     return this.sendStream(reply, w.out);
