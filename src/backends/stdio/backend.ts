@@ -12,7 +12,6 @@ import { principalKey, type Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
 import { STATELESS_REVISION } from '../../mcp/stateless.js';
-import { VersionBridge } from '../../bridge/bridge.js';
 import { refusal, statelessAttempt } from '../../bridge/revision.js';
 import { replySink } from '../../bridge/sink.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
@@ -23,7 +22,7 @@ import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
 import { McpHttpSession } from './http-session.js';
 import { SessionHomes } from './homes.js';
-import { StdioUpstream } from './stateless-upstream.js';
+import { BridgeSessions } from './stateless-upstream.js';
 import { commandExists } from '../../lib/commands.js';
 import type { UpstreamCredential, UpstreamCredentials } from '../../upstream/credentials.js';
 import { spawnChild } from './spawn.js';
@@ -59,7 +58,7 @@ export class StdioBackend implements Backend {
   private readonly sessions = new Map<string, StdioSession>();
   private readonly bridges = new Map<string, ChildBridge>();
   /** Version bridges (MCP 2026-07-28 clients), one upstream session per principal. */
-  private readonly upstreams = new Map<string, { up: StdioUpstream; bridge: VersionBridge }>();
+  private readonly upstreams: BridgeSessions;
   private readonly reaper: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
   private readonly homes: SessionHomes;
@@ -74,6 +73,17 @@ export class StdioBackend implements Backend {
     this.audience = [definition.name];
     this.log = deps.log.child({ backend: definition.name });
     this.homes = new SessionHomes(definition.name, deps.replicas, () => this.stdio.idleTimeout + 60_000);
+    this.upstreams = new BridgeSessions({
+      childFor: (p, credential) => {
+        if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
+        const own = this.stdio.isolation === 'session';
+        return this.bridgeFor(p, credential, own ? `bridge:${principalKey(p)}` : undefined);
+      },
+      filterFor: (p) =>
+        this.deps.enforced() ? (method, result) => filterListResult(p, this.config, method, result) : undefined,
+      resumeTimeoutMs: () => this.stdio.requestTimeout,
+      ownChild: () => this.stdio.isolation === 'session',
+    });
     this.reaper = setInterval(() => this.reap(), Math.max(1000, Math.min(30_000, this.stdio.idleTimeout / 4)));
     this.reaper.unref();
   }
@@ -148,45 +158,10 @@ export class StdioBackend implements Backend {
     const refused = refusal(req.headers, m);
     if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
     if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
-    const { up, bridge } = this.upstreamFor(principal, credential);
+    const { up, bridge } = this.upstreams.get(principal, credential);
     up.link.lastActive = Date.now();
     if (credential) await this.tokenFiles.get(up.child)?.offer(credential, principal);
     await bridge.handle(m as RpcMessage & { id: string | number; method: string }, replySink(req, reply));
-  }
-
-  /** The principal's upstream session and its version bridge, opened on first use. */
-  private upstreamFor(principal: Principal, credential?: ChildToken) {
-    const who = principalKey(principal);
-    const found = this.upstreams.get(who);
-    if (found && !found.up.child.child.exited) return found;
-    if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
-    const child = this.bridgeFor(
-      principal,
-      credential,
-      this.stdio.isolation === 'session' ? `bridge:${who}` : undefined,
-    );
-    const filter = !this.deps.enforced()
-      ? undefined
-      : (method: string, result: unknown) => filterListResult(principal, this.config, method, result);
-    const up = new StdioUpstream(child, principal, filter);
-    const entry = { up, bridge: new VersionBridge(up, { resumeTimeoutMs: this.stdio.requestTimeout }) };
-    const onclose = up.onclose;
-    up.onclose = () => {
-      onclose?.();
-      if (this.upstreams.get(who) === entry) this.upstreams.delete(who);
-    };
-    this.upstreams.set(who, entry);
-    return entry;
-  }
-
-  /** Ends a principal's upstream session; a child of its own (isolation: session) with nothing attached stops. */
-  private endUpstream(who: string): void {
-    const entry = this.upstreams.get(who);
-    if (!entry) return;
-    this.upstreams.delete(who);
-    entry.bridge.close();
-    entry.up.detach();
-    if (this.stdio.isolation === 'session' && entry.up.child.sessions.size === 0) void entry.up.child.child.stop();
   }
 
   private open(principal: Principal, stateless = false, credential?: ChildToken): StdioSession {
@@ -278,7 +253,7 @@ export class StdioBackend implements Backend {
     const cutoff = Date.now() - this.stdio.idleTimeout;
     // An open GET stream alone does not keep a process: no request for idleTimeout ends the session.
     for (const [id, s] of this.sessions) if (s.link.lastActive < cutoff && !s.bridge.busy) this.end(id);
-    for (const [who, u] of this.upstreams) if (u.bridge.lastActive < cutoff && !u.bridge.busy) this.endUpstream(who);
+    this.upstreams.endIdle(cutoff);
     for (const b of this.bridges.values()) {
       if (b.sessions.size === 0 && b.lastActive < cutoff) {
         this.log.info({ event: 'stdio.reap', pid: b.child.pid }, 'idle stdio server stopped');
@@ -314,21 +289,21 @@ export class StdioBackend implements Backend {
 
   async endUser(sub: string): Promise<void> {
     for (const [id, s] of this.sessions) if (principalKey(s.link.principal) === sub) this.end(id);
-    this.endUpstream(sub);
+    this.upstreams.end(sub);
     await Promise.all([...this.bridges.values()].filter((b) => b.owner === sub).map((b) => b.child.stop()));
   }
 
   async drain(): Promise<void> {
     this.closing = true;
     for (const [id, s] of this.sessions) if (!s.bridge.busy) this.end(id);
-    for (const [who, u] of this.upstreams) if (!u.bridge.busy) this.endUpstream(who);
+    this.upstreams.endIdle();
   }
 
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
     for (const id of [...this.sessions.keys()]) this.end(id);
-    for (const who of [...this.upstreams.keys()]) this.endUpstream(who);
+    this.upstreams.endAll();
     await Promise.all([...this.bridges.values()].map((b) => b.child.stop()));
     this.bridges.clear();
   }
