@@ -49,8 +49,10 @@ export class Listeners {
 
   /** Opens a stream: acknowledged first, with what the server can deliver of what the client asked. */
   listen(m: RpcMessage & { id: RequestId }, init: Record<string, unknown>, sink: ExchangeSink): void {
-    if (!sink.canStream)
-      return sink.end(406, rpcError(m.id, INVALID_REQUEST, 'subscriptions/listen needs Accept: text/event-stream'));
+    if (!sink.canStream) {
+      sink.end(406, rpcError(m.id, INVALID_REQUEST, 'subscriptions/listen needs Accept: text/event-stream'));
+      return;
+    }
     const asked = (m.params?.notifications ?? {}) as Record<string, unknown>;
     const caps = (init.capabilities ?? {}) as Caps;
     const filter: Filter = {};
