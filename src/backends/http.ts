@@ -12,6 +12,8 @@ import type { Backend, BackendStats, BackendStatus, McpForward } from './backend
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
 import { BoundedMap } from '../store/memory.js';
+import { ReverseBridge } from '../bridge/reverse/bridge.js';
+import type { Upstream } from '../bridge/reverse/detect.js';
 
 const SMALL_BODY = 256 * 1024;
 
@@ -62,6 +64,8 @@ export class HttpBackend implements Backend {
   private readonly scope: string;
   /** Sessions handed out and not yet deleted, for metrics only (ownership lives in the sealed id). */
   private live = new BoundedMap<string, true>(200_000);
+  /** 2025 clients of a server that speaks only MCP 2026-07-28 (src/bridge/reverse/). */
+  private readonly reverse: ReverseBridge;
 
   constructor(
     private definition: BackendConfig,
@@ -76,6 +80,23 @@ export class HttpBackend implements Backend {
       keepAliveTimeout: 30_000,
       connections: 128,
     });
+    const upstream: Upstream = { post: (headers, body, signal) => this.post(headers, body, signal) };
+    const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
+    this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, this.http.protocol ?? 'auto');
+  }
+
+  /** One POST to the MCP URL (the reverse bridge's requests). */
+  private async post(headers: Record<string, string>, body: string, signal?: AbortSignal) {
+    const res = await this.pool.request({
+      method: 'POST',
+      path: this.url.pathname + this.url.search,
+      headers,
+      body,
+      headersTimeout: this.http.timeout,
+      bodyTimeout: 0,
+      signal,
+    });
+    return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), body: res.body };
   }
 
   get name(): string {
@@ -91,15 +112,9 @@ export class HttpBackend implements Backend {
     this.definition = config;
   }
 
-  async forward({
-    req,
-    reply,
-    principal,
-    request,
-    body = request.raw,
-    headers: given,
-    rewrite,
-  }: McpForward): Promise<void> {
+  async forward(f: McpForward): Promise<void> {
+    if (this.reverse.takes(f)) return this.reverse.forward(f);
+    const { req, reply, principal, request, body = request.raw, headers: given, rewrite } = f;
     const presented = request.sessionId;
     const sessionId =
       presented !== undefined ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
@@ -127,6 +142,14 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
+    // A server that refuses a 2025 initialize may speak only 2026-07-28: then the reverse bridge answers.
+    if (res.statusCode >= 400 && this.reverse.detector.undecided && request.messages[0]?.method === 'initialize') {
+      if (await this.reverse.detector.probe(given)) {
+        res.body.resume();
+        reply.raw.off('close', onClose);
+        return this.reverse.forward(f);
+      }
+    }
     relayHead(reply, res);
     // The session the backend hands out reaches the client sealed with its owner.
     const issued = res.headers['mcp-session-id'];
@@ -148,6 +171,7 @@ export class HttpBackend implements Backend {
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {
+    this.reverse.detector.forget();
     if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError)
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
@@ -174,11 +198,16 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.live.size };
+    return { sessions: this.live.size + this.reverse.sessions.size };
   }
 
-  /** Logout ends nothing here: the upstream owns its sessions, and their sealed ids name the user. */
-  async endUser(): Promise<void> {}
+  /**
+   * Logout ends the reverse bridge's sessions of the user; the upstream owns the others (their
+   * sealed ids name the user).
+   */
+  async endUser(sub: string): Promise<void> {
+    this.reverse.endUser(sub);
+  }
 
   /** No session lives in this process. */
   holds(): boolean {
@@ -192,10 +221,14 @@ export class HttpBackend implements Backend {
    * open: same name and URL).
    */
   inherit(old: Backend): void {
-    if (old instanceof HttpBackend && old.scope === this.scope) this.live = old.live;
+    if (old instanceof HttpBackend && old.scope === this.scope) {
+      this.live = old.live;
+      this.reverse.inherit(old.reverse);
+    }
   }
 
   async close(): Promise<void> {
+    this.reverse.close();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }

@@ -44,6 +44,8 @@ const HttpBackendSchema = z.strictObject({
   timeout: duration('60s'),
   connectTimeout: duration('10s'),
   headers: z.record(z.string(), z.string()).default({}),
+  /** The MCP revision the server speaks: auto (found out), 2025 (never bridged) or 2026-07-28 (only that). */
+  protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
 });
 
 const StdioBackendSchema = z.strictObject({
