@@ -79,7 +79,7 @@ t.test('tools, resources and prompts as 2026-07-28 requests; results without res
   const { client } = await connect(ALICE, 'new', 'sdk-alice');
   const raw = await client.request({ method: 'tools/list', params: {} }, z.object({}).passthrough());
   t.same(Object.keys(raw).sort(), ['tools']);
-  t.equal((raw.tools as unknown[]).length, 6);
+  t.equal((raw.tools as unknown[]).length, 7);
   t.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
   t.equal(textOf(await client.callTool({ name: 'whoami', arguments: {} })), 'alice via sdk-alice');
   const call = server.seen.findLast((s) => s.method === 'tools/call')!;
@@ -174,6 +174,20 @@ t.test('resources/subscribe becomes subscriptions/listen; its events reach the G
   await client.close();
   await listenersAre([]);
   t.pass('closing the client (its GET stream) ends its listen stream');
+});
+
+t.test('a cancelled call is aborted at the server', async (t) => {
+  const { client } = await connect(ALICE);
+  const abort = new AbortController();
+  const hanging = new Promise((r) => server.events.once('hanging', r));
+  const closed = new Promise((r) => server.events.once('hang-closed', r));
+  const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
+  await hanging;
+  abort.abort('changed my mind');
+  await t.rejects(call);
+  await closed;
+  t.pass('the upstream request ended');
+  await client.close();
 });
 
 t.test('sessions are isolated: another principal gets 404; a deleted session is gone', async (t) => {

@@ -32,7 +32,10 @@ interface Listener {
 export interface StatelessServer {
   url: string;
   seen: SeenRequest[];
-  /** Emits 'listeners' (the count) whenever a listen stream opens or closes. */
+  /**
+   * Emits 'listeners' (the count) whenever a listen stream opens or closes; 'hanging' and
+   * 'hang-closed' for the `hang` tool's call.
+   */
   events: EventEmitter;
   listeners(): Listener['filter'][];
   close(): Promise<void>;
@@ -45,11 +48,13 @@ const TOOLS = [
   { name: 'ask_name', inputSchema: { type: 'object' } },
   { name: 'summarize', inputSchema: { type: 'object' } },
   { name: 'touch', inputSchema: { type: 'object', properties: { uri: { type: 'string' } } } },
+  { name: 'hang', inputSchema: { type: 'object' } },
 ];
 
 const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
 
-export async function startStatelessServer(): Promise<StatelessServer> {
+/** `port`: a fixed port (0: any free one). */
+export async function startStatelessServer(port = 0): Promise<StatelessServer> {
   const seen: SeenRequest[] = [];
   const listeners = new Set<Listener>();
   const events = new EventEmitter();
@@ -127,14 +132,14 @@ export async function startStatelessServer(): Promise<StatelessServer> {
         return;
       }
       case 'tools/call':
-        return toolCall(params, id, res, done, () => listeners, notify);
+        return toolCall(params, id, res, done, () => listeners, notify, events);
       default:
         return fail(404, -32601, `Method not found: ${method}`);
     }
   });
-  const port = await listen(server);
+  const bound = await listen(server, port);
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${bound}/mcp`,
     seen,
     events,
     listeners: () => [...listeners].map((l) => l.filter),
@@ -149,6 +154,7 @@ function toolCall(
   done: (r: Record<string, unknown>) => void,
   listeners: () => Set<Listener>,
   notify: (l: Listener, method: string, params?: Record<string, unknown>) => void,
+  events: EventEmitter,
 ) {
   const meta = params._meta ?? {};
   const args = params.arguments ?? {};
@@ -210,6 +216,12 @@ function toolCall(
         if (l.filter.toolsListChanged) notify(l, 'notifications/tools/list_changed');
       }
       return done(text('touched'));
+    case 'hang': // answers never; tells when the caller went away
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      events.emit('hanging');
+      res.once('close', () => events.emit('hang-closed'));
+      return;
     default:
       return done({ ...text(`unknown tool ${params.name}`), isError: true });
   }

@@ -63,23 +63,39 @@ export class ReverseSession {
   }
 }
 
-/** Sessions of one backend, bounded (the oldest is ended when the cap is reached). */
+/** A session unused this long, without a GET stream, is ended (checked when another one starts). */
+export const IDLE_MS = 60 * 60_000;
+
+/** Sessions of one backend, least recently used first; bounded, and idle ones end. */
 export class ReverseSessions {
   private readonly byId = new Map<string, ReverseSession>();
-  constructor(private readonly max = 10_000) {}
+  private readonly used = new Map<string, number>();
+  constructor(
+    private readonly max = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   add(s: ReverseSession): void {
+    this.sweep();
     this.byId.set(s.id, s);
+    this.used.set(s.id, this.now());
     if (this.byId.size > this.max) this.delete(this.byId.keys().next().value as string);
   }
 
   get(id: string): ReverseSession | undefined {
-    return this.byId.get(id);
+    const s = this.byId.get(id);
+    if (s) {
+      this.byId.delete(id);
+      this.byId.set(id, s);
+      this.used.set(id, this.now());
+    }
+    return s;
   }
 
   delete(id: string): void {
     this.byId.get(id)?.end();
     this.byId.delete(id);
+    this.used.delete(id);
   }
 
   get size(): number {
@@ -93,5 +109,14 @@ export class ReverseSessions {
 
   endAll(): void {
     for (const s of this.byId.values()) s.end();
+  }
+
+  /** Ends the least recently used sessions idle for IDLE_MS (a session with a GET stream stays). */
+  private sweep(): void {
+    const limit = this.now() - IDLE_MS;
+    for (const [id, s] of this.byId) {
+      if ((this.used.get(id) ?? 0) > limit) break;
+      if (!s.stream) this.delete(id);
+    }
   }
 }
