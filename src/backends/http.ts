@@ -7,6 +7,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
+import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
@@ -70,6 +71,7 @@ export class HttpBackend implements Backend {
   constructor(
     private definition: BackendConfig,
     private readonly ids: SessionIds,
+    replicas?: Replicas,
   ) {
     this.http = definition.http!;
     this.url = new URL(this.http.url);
@@ -82,7 +84,8 @@ export class HttpBackend implements Backend {
     });
     const upstream: Upstream = { post: (headers, body, signal) => this.post(headers, body, signal) };
     const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
-    this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, this.http.protocol ?? 'auto');
+    const protocol = this.http.protocol ?? 'auto';
+    this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, protocol, replicas);
   }
 
   /** One POST to the MCP URL (the reverse bridge's requests). */
@@ -142,8 +145,10 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
-    // A server that refuses a 2025 initialize may speak only 2026-07-28: then the reverse bridge answers.
-    if (res.statusCode >= 400 && this.reverse.detector.undecided && request.messages[0]?.method === 'initialize') {
+    // A server that refuses a 2025 initialize as a request it does not know (400, 404; not an
+    // authentication failure) may speak only 2026-07-28: then the reverse bridge answers.
+    const refused = res.statusCode === 400 || res.statusCode === 404;
+    if (refused && this.reverse.detector.undecided && request.messages[0]?.method === 'initialize') {
       if (await this.reverse.detector.probe(given)) {
         res.body.resume();
         reply.raw.off('close', onClose);

@@ -8,14 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { McpForward } from '../../backends/backend.js';
+import { type HomedSession, SessionHomes } from '../../backends/stdio/homes.js';
 import { Errors } from '../../errors.js';
 import { principalKey } from '../../identity/principal.js';
 import { INTERNAL_ERROR, isRequest, rpcError, type RpcMessage } from '../../mcp/jsonrpc.js';
+import type { Replicas } from '../../mcp/replicas.js';
 import type { SessionIds } from '../../mcp/session-owners.js';
 import { discover, type ProtocolSetting, RevisionDetector, type Upstream } from './detect.js';
 import { filterFor, listen } from './listen.js';
 import { call } from './rounds.js';
-import { ReverseSession, ReverseSessions } from './session.js';
+import { IDLE_MS, ReverseSession, ReverseSessions } from './session.js';
 import { SERVER_INFO_META, sseEvent } from './wire.js';
 
 /** Marks the session ids this bridge hands out, so routing needs no decryption. */
@@ -28,12 +30,16 @@ interface Held {
   identity: Record<string, string>;
   /** The listen stream's last change (changes run one after another). */
   listening: Promise<void>;
+  /** The session's record for the other replicas (keyed by the id the client holds). */
+  home: HomedSession;
 }
 
 export class ReverseBridge {
   sessions = new ReverseSessions();
   readonly detector: RevisionDetector;
   private held = new WeakMap<ReverseSession, Held>();
+  /** Where sessions live when replicas share a store: a request for one held elsewhere is relayed there. */
+  private readonly homes: SessionHomes;
 
   constructor(
     private readonly backend: string,
@@ -41,8 +47,10 @@ export class ReverseBridge {
     private readonly ids: SessionIds,
     private readonly upstream: Upstream,
     setting: ProtocolSetting,
+    private readonly replicas?: Replicas,
   ) {
     this.detector = new RevisionDetector(setting, upstream);
+    this.homes = new SessionHomes(backend, replicas, () => IDLE_MS + 60_000);
   }
 
   /** This request belongs here: a session of ours, or a session start at a backend known to be 2026-only. */
@@ -57,11 +65,13 @@ export class ReverseBridge {
     if (request.sessionId === undefined) return this.initialize(f);
     const local = this.ids.open(req, this.scope, request.sessionId.slice(MARK.length), this.backend, f.principal);
     const session = this.sessions.get(local);
-    if (!session) throw new Errors.MCP_SESSION_NOT_FOUND();
+    if (!session) return this.homes.relay(req, reply, request.sessionId, f.principal);
     const held = this.held.get(session)!;
     held.identity = f.headers;
+    this.homes.renew(held.home);
     if (req.method === 'DELETE') {
       this.sessions.delete(session.id);
+      this.replicas?.release(this.backend, request.sessionId);
       return void reply.code(200).send();
     }
     if (req.method === 'GET') return this.openStream(f, session, held);
@@ -88,8 +98,11 @@ export class ReverseBridge {
     }
     const session = new ReverseSession(randomUUID(), principalKey(principal), capabilities, params.clientInfo);
     const server = (found.capabilities ?? {}) as Record<string, unknown>;
+    const id = MARK + this.ids.issue(this.scope, session.id, principal);
+    const home: HomedSession = { http: { id }, link: { principal }, registeredAt: 0 };
+    await this.homes.record(home); // fails closed: a session the other replicas cannot find is not started
     this.sessions.add(session);
-    this.held.set(session, { server, identity: f.headers, listening: Promise.resolve() });
+    this.held.set(session, { server, identity: f.headers, listening: Promise.resolve(), home });
     const requested = params.protocolVersion ?? '';
     const meta = found._meta as Record<string, unknown> | undefined;
     const result = {
@@ -98,7 +111,7 @@ export class ReverseBridge {
       serverInfo: meta?.[SERVER_INFO_META] ?? { name: this.backend, version: '0.0.0' },
       ...(typeof found.instructions === 'string' ? { instructions: found.instructions } : {}),
     };
-    reply.header('mcp-session-id', MARK + this.ids.issue(this.scope, session.id, principal));
+    reply.header('mcp-session-id', id);
     reply.type('application/json').send({ jsonrpc: '2.0', id: m.id, result });
   }
 

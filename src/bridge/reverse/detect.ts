@@ -1,6 +1,6 @@
 /**
  * Which revision an HTTP backend speaks, found once and cached: a backend that refuses a 2025
- * `initialize` (4xx) and answers `server/discover` listing only 2026-07-28 or later revisions is
+ * `initialize` (400 or 404) and answers `server/discover` listing only 2026-07-28 or later revisions is
  * 2026-only. A failure upstream forgets the finding (the next `initialize` finds out again).
  * `http.protocol` in the config fixes the answer instead.
  */
