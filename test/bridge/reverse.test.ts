@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -24,6 +25,7 @@ const proxy = await startProxy({
   backends: [
     { name: 'new', http: { url: server.url } },
     { name: 'fixed', http: { url: server.url, protocol: '2026-07-28' } },
+    { name: 'ruled', http: { url: server.url }, tools: [{ match: 'echo' }] },
   ],
 });
 t.teardown(async () => {
@@ -32,7 +34,8 @@ t.teardown(async () => {
 });
 
 async function connect(who: { headers: Record<string, string> }, backend = 'new', name = 'reverse-test') {
-  const client = new Client({ name, version: '1' }, { capabilities: { elicitation: {}, sampling: {} } });
+  const capabilities = { elicitation: {}, sampling: {}, roots: {} };
+  const client = new Client({ name, version: '1' }, { capabilities });
   const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/${backend}`), {
     requestInit: { headers: who.headers },
   });
@@ -79,7 +82,7 @@ t.test('tools, resources and prompts as 2026-07-28 requests; results without res
   const { client } = await connect(ALICE, 'new', 'sdk-alice');
   const raw = await client.request({ method: 'tools/list', params: {} }, z.object({}).passthrough());
   t.same(Object.keys(raw).sort(), ['tools']);
-  t.equal((raw.tools as unknown[]).length, 7);
+  t.equal((raw.tools as unknown[]).length, 8);
   t.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
   t.equal(textOf(await client.callTool({ name: 'whoami', arguments: {} })), 'alice via sdk-alice');
   const call = server.seen.findLast((s) => s.method === 'tools/call')!;
@@ -88,7 +91,7 @@ t.test('tools, resources and prompts as 2026-07-28 requests; results without res
   t.equal(call.headers['mcp-name'], 'whoami');
   t.equal(call.headers['mcp-session-id'], undefined, 'no session reaches the server');
   t.equal(call.headers['x-api-key'], undefined, 'the client credential is not forwarded');
-  t.same(call.params._meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {}, sampling: {} });
+  t.same(call.params._meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {}, sampling: {}, roots: {} });
   const resources = await client.listResources();
   t.same(resources.resources, [{ uri: 'test://doc', name: 'doc' }]);
   const read = await client.readResource({ uri: 'test://doc' });
@@ -141,6 +144,8 @@ t.test('elicitation and sampling: input-required results become requests to the 
     model: 'm',
   }));
   t.equal(textOf(await a.client.callTool({ name: 'summarize', arguments: {} })), 'summary: short');
+  a.client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///a' }] }));
+  t.equal(textOf(await a.client.callTool({ name: 'roots', arguments: {} })), 'file:///a');
   await a.client.close();
   await b.client.close();
 });
@@ -174,6 +179,21 @@ t.test('resources/subscribe becomes subscriptions/listen; its events reach the G
   await client.close();
   await listenersAre([]);
   t.pass('closing the client (its GET stream) ends its listen stream');
+});
+
+t.test("the backend's tools rules apply to bridged lists and calls", async (t) => {
+  const { client } = await connect(ALICE, 'ruled');
+  t.same(
+    (await client.listTools()).tools.map((x) => x.name),
+    ['echo'],
+    'the list is filtered',
+  );
+  const before = count('tools/call');
+  const refused = await client.callTool({ name: 'whoami', arguments: {} }).catch((e: Error) => e);
+  t.ok(refused instanceof Error || (refused as { isError?: boolean }).isError, 'refused');
+  t.equal(count('tools/call'), before, 'never reached the server');
+  t.equal(textOf(await client.callTool({ name: 'echo', arguments: { text: 'ok' } })), 'ok');
+  await client.close();
 });
 
 t.test('a cancelled call is aborted at the server', async (t) => {

@@ -49,6 +49,7 @@ const TOOLS = [
   { name: 'summarize', inputSchema: { type: 'object' } },
   { name: 'touch', inputSchema: { type: 'object', properties: { uri: { type: 'string' } } } },
   { name: 'hang', inputSchema: { type: 'object' } },
+  { name: 'roots', inputSchema: { type: 'object' } },
 ];
 
 const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
@@ -209,6 +210,10 @@ function toolCall(
           },
         });
       return done(text(`summary: ${input.summary.content?.text}`));
+    case 'roots': // a request for the client's roots
+      if (!input.roots)
+        return done({ resultType: 'input_required', inputRequests: { roots: { method: 'roots/list' } } });
+      return done(text(input.roots.roots.map((r: { uri: string }) => r.uri).join(',')));
     case 'touch':
       for (const l of listeners()) {
         if (l.filter.resourceSubscriptions?.includes(args.uri))
