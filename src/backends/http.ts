@@ -148,7 +148,7 @@ export class HttpBackend implements Backend {
     // A server that refuses a 2025 initialize as a request it does not know (400, 404; not an
     // authentication failure) may speak only 2026-07-28: then the reverse bridge answers.
     const refused = res.statusCode === 400 || res.statusCode === 404;
-    if (refused && this.reverse.detector.undecided && request.messages[0]?.method === 'initialize') {
+    if (refused && this.reverse.detector.mayProbe && request.messages[0]?.method === 'initialize') {
       if (await this.reverse.detector.probe(given)) {
         res.body.resume();
         reply.raw.off('close', onClose);

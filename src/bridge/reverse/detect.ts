@@ -56,9 +56,12 @@ export class RevisionDetector {
     return this.setting === '2026-07-28' || (this.setting === 'auto' && this.found === true);
   }
 
-  /** Whether a refused `initialize` should be looked into (auto mode, nothing known yet). */
-  get undecided(): boolean {
-    return this.setting === 'auto' && this.found === undefined;
+  /**
+   * Whether a refused `initialize` should be looked into (auto mode, not known to be 2026-only):
+   * a server found to speak 2025 earlier may have been replaced without ever failing.
+   */
+  get mayProbe(): boolean {
+    return this.setting === 'auto' && this.found !== true;
   }
 
   /** The backend refused a 2025 `initialize`: ask it `server/discover` and remember the answer. */
