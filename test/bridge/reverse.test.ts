@@ -176,6 +176,10 @@ t.test('resources/subscribe becomes subscriptions/listen; its events reach the G
   await client.callTool({ name: 'touch', arguments: { uri: 'test://doc' } });
   await listChanged;
   t.same(updated, ['test://doc'], 'no update after unsubscribe');
+  server.dropListeners();
+  await listenersAre([]);
+  await listenersAre([{ toolsListChanged: true }]);
+  t.pass('a listen stream the server ended is opened again');
   await client.close();
   await listenersAre([]);
   t.pass('closing the client (its GET stream) ends its listen stream');

@@ -38,6 +38,8 @@ export interface StatelessServer {
    */
   events: EventEmitter;
   listeners(): Listener['filter'][];
+  /** Ends every listen stream (as a restarting server would). */
+  dropListeners(): void;
   close(): Promise<void>;
 }
 
@@ -144,6 +146,9 @@ export async function startStatelessServer(port = 0): Promise<StatelessServer> {
     seen,
     events,
     listeners: () => [...listeners].map((l) => l.filter),
+    dropListeners: () => {
+      for (const l of listeners) l.res.end();
+    },
     close: () => shut(server),
   };
 }

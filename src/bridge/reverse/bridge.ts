@@ -23,6 +23,8 @@ import { SERVER_INFO_META, sseEvent } from './wire.js';
 /** Marks the session ids this bridge hands out, so routing needs no decryption. */
 const MARK = 'r.';
 const INVALID_REQUEST = -32600;
+/** Wait before opening a listen stream the server ended. */
+const RELISTEN_MS = 1000;
 
 /** What a 2025 session needs beyond the client's facts: the server's capabilities, the latest identity headers. */
 interface Held {
@@ -149,12 +151,23 @@ export class ReverseBridge {
       const filter = filterFor(session, held.server);
       const old = session.stopListening;
       session.stopListening = Object.keys(filter).length
-        ? await listen(this.upstream, held.identity, session, filter)
+        ? await listen(this.upstream, held.identity, session, filter, (lost) => this.listenLost(session, held, lost))
         : undefined;
       old?.();
     });
     held.listening = next.catch(() => undefined);
     return next;
+  }
+
+  /** The server ended the session's listen stream: opened again after a second (while the session wants one). */
+  private listenLost(session: ReverseSession, held: Held, lost: () => void): void {
+    if (session.stopListening !== lost) return;
+    session.stopListening = undefined;
+    const retry = () => {
+      if (session.stopListening || !this.sessions.has(session.id)) return;
+      this.relisten(session, held).catch(() => setTimeout(retry, RELISTEN_MS).unref());
+    };
+    setTimeout(retry, RELISTEN_MS).unref();
   }
 
   private async post(f: McpForward, session: ReverseSession, held: Held): Promise<void> {

@@ -34,6 +34,8 @@ export async function listen(
   identity: Record<string, string>,
   session: ReverseSession,
   filter: Record<string, unknown>,
+  /** The server ended an acknowledged stream (not called when `stop` ended it). */
+  onLost: (stop: () => void) => void = () => undefined,
 ): Promise<() => void> {
   const abort = new AbortController();
   const id = `listen-${++listens}`;
@@ -63,6 +65,7 @@ export async function listen(
       .catch(() => undefined)
       .finally(() => {
         if (!acknowledged) reject(new Error('the backend refused subscriptions/listen'));
+        else if (!abort.signal.aborted) onLost(stop);
       });
   });
 }

@@ -92,6 +92,11 @@ export class ReverseSessions {
     return s;
   }
 
+  /** Held (without counting as a use). */
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
   delete(id: string): void {
     this.byId.get(id)?.end();
     this.byId.delete(id);
