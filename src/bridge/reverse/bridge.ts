@@ -42,6 +42,7 @@ export class ReverseBridge {
   private held = new WeakMap<ReverseSession, Held>();
   /** Where sessions live when replicas share a store: a request for one held elsewhere is relayed there. */
   private readonly homes: SessionHomes;
+  private successor?: ReverseBridge;
 
   constructor(
     private readonly backend: string,
@@ -164,8 +165,9 @@ export class ReverseBridge {
     if (session.stopListening !== lost) return;
     session.stopListening = undefined;
     const retry = () => {
-      if (session.stopListening || !this.sessions.has(session.id)) return;
-      this.relisten(session, held).catch(() => setTimeout(retry, RELISTEN_MS).unref());
+      const now = this.latest();
+      if (session.stopListening || !now.sessions.has(session.id)) return;
+      now.relisten(session, held).catch(() => setTimeout(retry, RELISTEN_MS).unref());
     };
     setTimeout(retry, RELISTEN_MS).unref();
   }
@@ -261,6 +263,14 @@ export class ReverseBridge {
     this.sessions = old.sessions;
     this.held = old.held;
     this.detector.adopt(old.detector);
+    old.successor = this;
+  }
+
+  /** The bridge serving this backend now (a reload's replacement; listen streams reopen there). */
+  private latest(): ReverseBridge {
+    let b: ReverseBridge = this;
+    while (b.successor) b = b.successor;
+    return b;
   }
 
   /** Logout everywhere: this user's sessions end. */
