@@ -8,13 +8,15 @@ import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
-import type { SessionIds } from '../mcp/session-owners.js';
 import type { Replicas } from '../mcp/replicas.js';
+import type { SessionIds } from '../mcp/session-owners.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
 import { LegacySse } from './legacy-sse.js';
 import { BoundedMap } from '../store/memory.js';
+import { ReverseBridge } from '../bridge/reverse/bridge.js';
+import type { Upstream } from '../bridge/reverse/detect.js';
 
 /**
  * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
@@ -46,6 +48,8 @@ export class HttpBackend implements Backend {
   private readonly scope: string;
   /** Sessions handed out and not yet deleted, for metrics only (ownership lives in the sealed id). */
   private live = new BoundedMap<string, true>(200_000);
+  /** 2025 clients of a server that speaks only MCP 2026-07-28 (src/bridge/reverse/). */
+  private readonly reverse: ReverseBridge;
 
   constructor(
     private definition: BackendConfig,
@@ -71,6 +75,24 @@ export class HttpBackend implements Backend {
         mapError: (e, log) => this.mapError(e, log),
         replicas,
       });
+    const upstream: Upstream = { post: (headers, body, signal) => this.post(headers, body, signal) };
+    const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
+    const protocol = this.http.protocol ?? 'auto';
+    this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, protocol, replicas);
+  }
+
+  /** One POST to the MCP URL (the reverse bridge's requests). */
+  private async post(headers: Record<string, string>, body: string, signal?: AbortSignal) {
+    const res = await this.pool.request({
+      method: 'POST',
+      path: this.url.pathname + this.url.search,
+      headers,
+      body,
+      headersTimeout: this.http.timeout,
+      bodyTimeout: 0,
+      signal,
+    });
+    return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), body: res.body };
   }
 
   /** Streamable sessions live at the upstream server (a retired pool closes after a grace); HTTP+SSE ones here. */
@@ -96,17 +118,11 @@ export class HttpBackend implements Backend {
     this.definition = config;
   }
 
-  async forward({
-    req,
-    reply,
-    principal,
-    request,
-    body = request.raw,
-    headers: given,
-    rewrite,
-  }: McpForward): Promise<void> {
+  async forward(fwd: McpForward): Promise<void> {
+    const { req, reply, principal, request, body = request.raw, headers: given, rewrite } = fwd;
     const f = { req, reply, principal, request, body, headers: given, rewrite };
     if (this.legacy && this.sse) return this.legacy.forward(f, body);
+    if (this.reverse.takes(fwd)) return this.reverse.forward(fwd);
     // `auto`: an initialize POST decides, once, which transport the server speaks.
     const detecting =
       this.legacy !== undefined &&
@@ -140,6 +156,16 @@ export class HttpBackend implements Backend {
     } catch (e) {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
+    }
+    // A server that refuses a 2025 initialize as a request it does not know (400, 404; not an
+    // authentication failure) may speak only 2026-07-28: then the reverse bridge answers.
+    const refused = res.statusCode === 400 || res.statusCode === 404;
+    if (refused && this.reverse.detector.mayProbe && request.messages[0]?.method === 'initialize') {
+      if (await this.reverse.detector.probe(given)) {
+        res.body.resume();
+        reply.raw.off('close', onClose);
+        return this.reverse.forward(fwd);
+      }
     }
     if (detecting) {
       // As the SDK client does: a 4xx to the initialize POST may mean the 2024-11-05 transport
@@ -181,6 +207,7 @@ export class HttpBackend implements Backend {
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {
+    this.reverse.detector.forget();
     if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError)
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
@@ -207,15 +234,16 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.live.size + (this.legacy?.size ?? 0) };
+    return { sessions: this.live.size + (this.legacy?.size ?? 0) + this.reverse.sessions.size };
   }
 
   /**
    * Logout: streamable sessions live upstream and their sealed ids name the user (nothing to
-   * end); the user's HTTP+SSE sessions close here.
+   * end); the user's HTTP+SSE sessions and reverse-bridge sessions end here.
    */
   async endUser(sub: string): Promise<void> {
     this.legacy?.endUser(sub);
+    this.reverse.endUser(sub);
   }
 
   /** Only HTTP+SSE sessions live in this process. */
@@ -233,11 +261,13 @@ export class HttpBackend implements Backend {
     if (old instanceof HttpBackend && old.scope === this.scope) {
       this.live = old.live;
       this.detected = old.detected;
+      this.reverse.inherit(old.reverse);
     }
   }
 
   async close(): Promise<void> {
     await this.legacy?.close();
+    this.reverse.close();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }
