@@ -92,7 +92,7 @@ async function listPage(view: SessionView, kind: Kind, params: Params | undefine
   const first = params?.cursor === undefined;
   if (first) await view.reconnect();
   const pending = decodeCursor(params?.cursor, view.members.length);
-  const items: unknown[] = [];
+  const items: Array<Record<string, unknown>[]> = [];
   const next: Record<string, string> = {};
   await Promise.all(
     view.members.map(async (m, i) => {
@@ -104,14 +104,15 @@ async function listPage(view: SessionView, kind: Kind, params: Params | undefine
       try {
         const res = (await ask(m, LIST_METHOD[kind], pending[i] ? { cursor: pending[i] } : {}, extra)) as Params;
         const list = Array.isArray(res[kind]) ? (res[kind] as Record<string, unknown>[]) : [];
-        items[i] = list.map((item) => rename(kind, m, item, view.owners));
+        items[i] = list;
         if (typeof res.nextCursor === 'string') next[i] = res.nextCursor;
       } catch (e) {
         view.log.warn({ event: 'virtual.member_failed', backend: m.name, reason: (e as Error).message }, 'list failed');
       }
     }),
   );
-  const merged = items.flat().filter((x) => x !== undefined);
+  // In `backends` order: the first member to list a URI serves it.
+  const merged = view.members.flatMap((m, i) => (items[i] ?? []).map((item) => rename(kind, m, item, view.owners)));
   return { [kind]: merged, ...(Object.keys(next).length ? { nextCursor: encodeCursor(next) } : {}) };
 }
 

@@ -26,7 +26,30 @@ export function injectFetch(inject: () => Inject, extra: Record<string, string>)
     const stream = res.stream();
     const empty = res.statusCode === 202 || res.statusCode === 204;
     if (empty) stream.resume();
-    const body = empty ? null : (Readable.toWeb(stream) as ReadableStream<Uint8Array>);
-    return new Response(body, { status: res.statusCode, headers: out });
+    return new Response(empty ? null : toWeb(stream), { status: res.statusCode, headers: out });
   }) as typeof fetch;
+}
+
+/** Like Readable.toWeb, but an error after the end (an inject response closing) is not thrown at the reader. */
+function toWeb(stream: Readable): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream.on('data', (chunk: Buffer) => {
+        if (!done) controller.enqueue(new Uint8Array(chunk));
+      });
+      stream.once('end', () => {
+        if (!done) controller.close();
+        done = true;
+      });
+      stream.once('error', (e) => {
+        if (!done) controller.error(e);
+        done = true;
+      });
+    },
+    cancel() {
+      done = true;
+      stream.destroy();
+    },
+  });
 }
