@@ -34,7 +34,8 @@ export function virtualServerProblems(c: { backends?: unknown; virtualServers?: 
     if (typeof v !== 'object' || v === null) return;
     if (backendNames.has(v.name))
       issue(['virtualServers', i, 'name'], `"${String(v.name)}" is already a backend name: names are unique`);
-    else if (seen.has(v.name)) issue(['virtualServers', i, 'name'], `duplicate virtual server name "${String(v.name)}"`);
+    else if (seen.has(v.name))
+      issue(['virtualServers', i, 'name'], `duplicate virtual server name "${String(v.name)}"`);
     seen.add(v.name);
     const prefixes = new Set<unknown>();
     const members = new Set<unknown>();
@@ -43,7 +44,8 @@ export function virtualServerProblems(c: { backends?: unknown; virtualServers?: 
       const path = ['virtualServers', i, 'backends', j];
       if (!backendNames.has(m.name)) issue([...path, 'name'], `unknown backend "${String(m.name)}"`);
       if (members.has(m.name)) issue([...path, 'name'], `backend "${String(m.name)}" is listed twice`);
-      if (prefixes.has(m.prefix)) issue([...path, 'prefix'], `duplicate prefix "${String(m.prefix)}" in "${String(v.name)}"`);
+      if (prefixes.has(m.prefix))
+        issue([...path, 'prefix'], `duplicate prefix "${String(m.prefix)}" in "${String(v.name)}"`);
       members.add(m.name);
       prefixes.add(m.prefix);
     });

@@ -17,7 +17,18 @@ const base = {
 
 t.test('a valid virtual server', async (t) => {
   const { config, problems } = loadConfig({
-    doc: { ...base, virtualServers: [{ name: 'ab', backends: [{ name: 'a', prefix: 'a' }, { name: 'b', prefix: 'b' }] }] },
+    doc: {
+      ...base,
+      virtualServers: [
+        {
+          name: 'ab',
+          backends: [
+            { name: 'a', prefix: 'a' },
+            { name: 'b', prefix: 'b' },
+          ],
+        },
+      ],
+    },
   });
   t.same(problems, []);
   const scopes = resourcesOf(config!).get('http://127.0.0.1:8080/mcp/ab');
@@ -30,8 +41,21 @@ t.test('every problem at once', async (t) => {
       ...base,
       virtualServers: [
         { name: 'a', backends: [{ name: 'b', prefix: 'p' }] },
-        { name: 'v', backends: [{ name: 'a', prefix: 'p' }, { name: 'b', prefix: 'p' }, { name: 'zz', prefix: 'z' }] },
-        { name: 'v', backends: [{ name: 'a', prefix: 'a' }, { name: 'a', prefix: 'q' }] },
+        {
+          name: 'v',
+          backends: [
+            { name: 'a', prefix: 'p' },
+            { name: 'b', prefix: 'p' },
+            { name: 'zz', prefix: 'z' },
+          ],
+        },
+        {
+          name: 'v',
+          backends: [
+            { name: 'a', prefix: 'a' },
+            { name: 'a', prefix: 'q' },
+          ],
+        },
         { name: 'w', backends: [{ name: 'a', prefix: 'has_underscore' }] },
         { name: 'empty', backends: [] },
         { name: 'x', backends: [{ name: 'a', prefix: 'a' }], extra: true },
