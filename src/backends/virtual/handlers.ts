@@ -73,6 +73,7 @@ async function ask(m: MemberLink, method: string, params: Params | undefined, ex
       }),
     );
   } catch (e) {
+    m.lost(e);
     throw memberError(e);
   }
 }

@@ -65,6 +65,16 @@ export class MemberLink {
     }
   }
 
+  /** The member's session is gone (404: its backend restarted or expired it): down until reconnected. */
+  lost(e: unknown): void {
+    if (!(e instanceof StreamableHTTPError) || e.code !== 404 || !this.client) return;
+    const client = this.client;
+    this.client = undefined;
+    this.transport = undefined;
+    this.failure = 'its session ended';
+    void client.close().catch(() => undefined);
+  }
+
   /** Ends the member session (DELETE: the backend ends it too). */
   async close(): Promise<void> {
     const { client, transport } = this;
