@@ -91,3 +91,14 @@ t.test('cancelling a call cancels it at the member', async (t) => {
   const released = await tool(client, 'mux_release', { key: 'k1' });
   t.equal(released.cancelled, true, 'and its handler saw the abort');
 });
+
+t.test('logging/setLevel reaches every member that logs', async (t) => {
+  const { client } = await stack.connect(alice);
+  await client.setLoggingLevel('error');
+  t.equal((await tool(client, 'mux_seen', { method: 'logging/setLevel' })).level, 'error');
+  const logs: unknown[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data));
+  await tool(client, 'mux_log', { text: 'quiet', level: 'info' });
+  await tool(client, 'mux_log', { text: 'loud', level: 'error' });
+  t.same(logs, ['loud'], 'the member applies it');
+});
