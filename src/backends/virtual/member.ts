@@ -47,7 +47,15 @@ export class MemberLink {
     return this.client?.getInstructions();
   }
 
-  async connect(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
+  private connecting?: Promise<void>;
+
+  /** One attempt at a time: concurrent lists share it (no second member session). */
+  connect(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
+    this.connecting ??= this.attempt(handle, capabilities, hooks).finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async attempt(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
     const transport = new StreamableHTTPClientTransport(new URL(`${this.base}/mcp/${this.name}`), {
       fetch: injectFetch(this.inject, { [HANDOFF_HEADER]: handle, host: new URL(this.base).host }),
     });
