@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
+import { VirtualServerSchema, virtualServerProblems } from './virtual-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
@@ -158,6 +159,8 @@ export const ConfigSchema = z
       )
       .default([]),
     backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    /** Several backends as one MCP server at `/mcp/<name>` (DESIGN.md §12). */
+    virtualServers: z.array(VirtualServerSchema).default([]),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
     /** Audit lines: stdout unless `file` names a file to append to. */
     audit: z
@@ -277,7 +280,12 @@ export const ConfigSchema = z
       });
     if (c.store.kind !== 'memory' && !c.store.url)
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
-  });
+  })
+  // Also when other keys are wrong: every problem in one run.
+  .superRefine(
+    (c, ctx) => virtualServerProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+    { when: (p) => typeof p.value === 'object' && p.value !== null },
+  );
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
