@@ -1,0 +1,47 @@
+// The MCP conformance suite's server scenarios (2025-11-25 and 2026-07-28 requirement sets) against its
+// reference server, direct and through the proxy (API key added by a loopback front) as an HTTP backend and
+// as a stdio backend in each isolation mode: every scenario that passes direct passes through (DESIGN §12).
+import t from 'tap';
+import {
+  conformanceTable,
+  REQUIREMENT_SETS,
+  runConformanceTable,
+  startConformanceColumns,
+} from '../helpers/conformance-servers.js';
+
+const { columns, close } = await startConformanceColumns();
+t.teardown(close);
+const runs = await runConformanceTable(columns);
+const [direct, ...through] = columns;
+t.comment(
+  `\n${conformanceTable(
+    columns.map((c) => c.name),
+    runs,
+  )}`,
+);
+
+for (const set of REQUIREMENT_SETS) {
+  const base = runs.get(`${set} ${direct!.name}`)!;
+  const passing = [...base.scenarios].filter(([, s]) => s.ok).map(([name]) => name);
+
+  t.test(`${set}: the reference server direct`, async (t) => {
+    t.ok(base.scenarios.size > 0, `the suite ran the ${set} scenarios`);
+    // The scenarios the proxy must carry: the reference server passes these itself (sanity of the baseline).
+    for (const name of ['tools-list', 'resources-read-text', 'prompts-get-with-args', 'dns-rebinding-protection'])
+      t.ok(base.scenarios.get(name)?.ok, `${name} passes direct`);
+    if (set === '2025-11-25') t.same(passing.length, base.scenarios.size, 'every 2025-11-25 scenario passes direct');
+    else
+      for (const name of ['server-stateless', 'caching']) t.ok(base.scenarios.get(name)?.ok, `${name} passes direct`);
+  });
+
+  for (const col of through) {
+    t.test(`${set}: through the proxy, ${col.name}`, async (t) => {
+      const run = runs.get(`${set} ${col.name}`)!;
+      t.same([...run.scenarios.keys()].sort(), [...base.scenarios.keys()].sort(), 'the same scenarios ran');
+      for (const name of passing) {
+        const s = run.scenarios.get(name);
+        t.ok(s?.ok, `${name} passes through`, { failures: s?.failures ?? ['did not run'] });
+      }
+    });
+  }
+}
