@@ -50,6 +50,8 @@ import { OpenStreams } from '../mcp/streams.js';
 import { createStore, redisOf, type Store } from '../store/index.js';
 import { ObservedStore } from '../store/observed.js';
 import { apiRoutes } from '../web/api.js';
+import { VirtualBackend } from '../backends/virtual/backend.js';
+import { PrincipalHandoff } from '../identity/handoff.js';
 import { connectRoutes } from '../web/connect.js';
 import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
@@ -141,7 +143,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     upstream,
   };
   const factory = deps.backendFactory ?? defaultFactory;
-  const nextState = (c: Config, prior?: LiveState) => nextLiveState(c, prior, (cfg) => factory(cfg, backendDeps));
+  // Virtual servers reach their members through this app's own routes, as the client's principal.
+  const handoff = new PrincipalHandoff();
+  const virtualDeps = { inject: () => app.inject.bind(app), handoff, publicUrl: config.server.publicUrl, log: app.log };
+  const nextState = (c: Config, prior?: LiveState) =>
+    nextLiveState(
+      c,
+      prior,
+      (cfg) => factory(cfg, backendDeps),
+      (v) => new VirtualBackend(v, virtualDeps),
+    );
   const live: { current: LiveState } = { current: nextState(config).state };
   const backends = new BackendRegistry(() => live.current.backends);
   const signer = new AssertionSigner(key, config.server.publicUrl);
@@ -215,6 +226,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // 3. identity: the first source that recognises the request wins
   await app.register(identity, {
     sources: [
+      handoff.source,
       bearer,
       sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants }),
     ],

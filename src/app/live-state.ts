@@ -12,6 +12,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
 import type { BackendConfig } from '../config/schema.js';
+import type { VirtualServerConfig } from '../config/virtual-schema.js';
 import { mcpResources } from '../authz-server/provider.js';
 import type { Backend } from '../backends/backend.js';
 import { BackendSet, defaultBackendName } from '../backends/registry.js';
@@ -56,6 +57,7 @@ export function nextLiveState(
   config: Config,
   prior: LiveState | undefined,
   start: (cfg: BackendConfig) => Backend,
+  startVirtual?: (v: VirtualServerConfig) => Backend,
 ): NextState {
   const apiKeys = new ApiKeys(config.apiKeys);
   const defaultName = defaultBackendName(config.backends);
@@ -79,6 +81,17 @@ export function nextLiveState(
         fresh.push(b);
         if (was) b.inherit(was);
         served.set(cfg.name, b);
+      }
+    }
+    for (const v of startVirtual ? config.virtualServers : []) {
+      const was = before.get(v.name) as (Backend & { virtual?: VirtualServerConfig }) | undefined;
+      if (was && isDeepStrictEqual(was.virtual, v)) served.set(v.name, was);
+      else {
+        if (was) changes.changed.push(v.name);
+        else changes.added.push(v.name);
+        const b = startVirtual!(v);
+        fresh.push(b);
+        served.set(v.name, b);
       }
     }
   } catch (e) {

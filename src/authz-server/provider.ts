@@ -58,6 +58,11 @@ export function mcpResources(config: Config, defaultBackend?: string): Map<strin
   const base = config.server.publicUrl;
   const scopes = (b: Config['backends'][number]) => [MCP_SCOPE, ...ruleScopes(b)];
   const out = new Map<string, string[]>(config.backends.map((b) => [`${base}/mcp/${b.name}`, scopes(b)]));
+  // A virtual server offers what its members offer: their scopes together.
+  for (const v of config.virtualServers ?? []) {
+    const members = config.backends.filter((b) => v.backends.some((m) => m.name === b.name));
+    out.set(`${base}/mcp/${v.name}`, [...new Set(members.flatMap(scopes))]);
+  }
   const def = config.backends.find((b) => b.name === defaultBackend);
   if (def) out.set(`${base}/mcp`, scopes(def));
   return out;

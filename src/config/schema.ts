@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
+import { VirtualServerSchema, virtualServerProblems } from './virtual-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { isLoopbackHost } from '../lib/net.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
@@ -158,6 +159,8 @@ export const ConfigSchema = z
       )
       .default([]),
     backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    /** Several backends as one MCP server at `/mcp/<name>` (DESIGN.md §12). */
+    virtualServers: z.array(VirtualServerSchema).default([]),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
     /** Audit lines: stdout unless `file` names a file to append to. */
     audit: z
@@ -228,6 +231,9 @@ export const ConfigSchema = z
           message: 'tokenExchange needs the oidc section (its token endpoint and client) or tokenEndpoint and clientId',
         });
     });
+    virtualServerProblems(c.backends, c.virtualServers, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     if (c.backends.filter((b) => b.default).length > 1)
       ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
     if (c.oidc && !c.oidc.clientSecret)

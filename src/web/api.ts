@@ -70,7 +70,7 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiRouteOptions) {
           name: b.name,
           title: b.config.title ?? null,
           description: b.config.description ?? null,
-          kind: b.config.http ? 'http' : 'stdio',
+          kind: b.config.http ? 'http' : b.config.stdio ? 'stdio' : 'virtual',
           url: `${config.server.publicUrl}/mcp/${b.name}`,
           default: b.name === backends.defaultName,
         })),

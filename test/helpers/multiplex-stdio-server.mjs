@@ -3,7 +3,7 @@
 // message it receives (tool `seen`), and sends on demand what a session cannot ask for
 // itself: logs at a level, resource updates, sampling / elicitation / roots requests, and
 // work that goes on after its request was cancelled (`hold` until `release`).
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   CreateMessageResultSchema,
@@ -101,6 +101,13 @@ server.registerTool('seen', { inputSchema: { method: z.string() } }, async ({ me
   return text(JSON.stringify(messages), { messages, level: level ?? null });
 });
 server.registerResource('note', 'test://note', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'note' }] }));
+server.registerResource('item', new ResourceTemplate('test://item/{id}', { list: undefined }), {}, async (uri, { id }) => ({
+  contents: [{ uri: uri.href, text: `item ${id}` }],
+}));
+server.registerTool('list_changed', {}, async () => {
+  server.sendToolListChanged();
+  return text('sent');
+});
 server.server.setRequestHandler(SetLevelRequestSchema, async (req) => {
   level = req.params.level;
   return {};
