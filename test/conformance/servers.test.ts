@@ -1,6 +1,8 @@
 // The MCP conformance suite's server scenarios (2025-11-25 and 2026-07-28 requirement sets) against its
 // reference server, direct and through the proxy (API key added by a loopback front) as an HTTP backend and
-// as a stdio backend in each isolation mode: every scenario that passes direct passes through (DESIGN §12).
+// as a stdio backend in each isolation mode, and inside a virtual server: every scenario that passes direct
+// passes through (DESIGN §12); in the virtual server, except the scenarios that call a fixed tool or prompt
+// name (there names are `<prefix>_<name>`).
 import t from 'tap';
 import {
   conformanceTable,
@@ -13,12 +15,17 @@ const { columns, close } = await startConformanceColumns();
 t.teardown(close);
 const runs = await runConformanceTable(columns);
 const [direct, ...through] = columns;
+/** Scenarios that call the reference server's tools or prompts by name: not reachable in a virtual server. */
+const FIXED_NAMES =
+  /^(tools-call-|prompts-get-|elicitation-|input-required-result-)|^(completion-complete|json-schema-2020-12)$/;
 t.comment(
   `\n${conformanceTable(
     columns.map((c) => c.name),
     runs,
   )}`,
 );
+
+t.comment([...runs].map(([key, run]) => `${key}: ${Math.round(run.ms / 1000)} s`).join(', '));
 
 for (const set of REQUIREMENT_SETS) {
   const base = runs.get(`${set} ${direct!.name}`)!;
@@ -38,7 +45,9 @@ for (const set of REQUIREMENT_SETS) {
     t.test(`${set}: through the proxy, ${col.name}`, async (t) => {
       const run = runs.get(`${set} ${col.name}`)!;
       t.same([...run.scenarios.keys()].sort(), [...base.scenarios.keys()].sort(), 'the same scenarios ran');
+      const virtual = col.name === 'virtual server';
       for (const name of passing) {
+        if (virtual && FIXED_NAMES.test(name)) continue;
         const s = run.scenarios.get(name);
         t.ok(s?.ok, `${name} passes through`, { failures: s?.failures ?? ['did not run'] });
       }

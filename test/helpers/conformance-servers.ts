@@ -41,6 +41,8 @@ export interface ServerSuiteRun {
   url: string;
   requirements: RequirementSet;
   exitCode: number | null;
+  /** Wall time of the run. */
+  ms: number;
   scenarios: Map<string, ScenarioResult>;
   stdout: string;
 }
@@ -51,6 +53,7 @@ export async function runServerSuite(
   requirements: RequirementSet,
   o: { timeoutMs?: number } = {},
 ): Promise<ServerSuiteRun> {
+  const started = Date.now();
   const env = conformanceEnv();
   const outDir = mkdtempSync(join(tmpdir(), 'conformance-server-'));
   const args = [env.cli, 'server', '--url', url, '--requirements', requirements, '--output-dir', outDir];
@@ -71,7 +74,7 @@ export async function runServerSuite(
     if (r) r.failures = checks.filter((c) => c.status === 'FAILURE').map((c) => `${c.id}: ${c.errorMessage ?? ''}`);
   }
   rmSync(outDir, { recursive: true, force: true });
-  return { url, requirements, exitCode, scenarios, stdout: lines.join('\n') };
+  return { url, requirements, exitCode, ms: Date.now() - started, scenarios, stdout: lines.join('\n') };
 }
 
 /** `<outDir>/server-<scenario>-<timestamp>/checks.json`, by scenario. */
@@ -188,11 +191,12 @@ const API_KEY = 'mcp_conformance_key_0123456789abcdef';
 
 /**
  * The columns of the conformance table: the reference server direct, and through the proxy (API key added
- * by a loopback front) as an HTTP backend and as a stdio backend in each isolation mode. Each column has
+ * by a loopback front) as an HTTP backend, as a stdio backend in each isolation mode and as the one member
+ * (prefix `ref`) of a virtual server. Each column has
  * its own server or backend, so the columns can run in parallel.
  */
 export async function startConformanceColumns(): Promise<{ columns: Column[]; close(): Promise<void> }> {
-  const [direct, behind] = await Promise.all([startReferenceServer(), startReferenceServer()]);
+  const [direct, behind, member] = await Promise.all([1, 2, 3].map(() => startReferenceServer()));
   const isolations = ['session', 'user', 'shared'] as const;
   // The front is the proxy's public face: its origin is publicUrl (the suite sends it as Origin).
   const port = await freePort();
@@ -201,21 +205,24 @@ export async function startConformanceColumns(): Promise<{ columns: Column[]; cl
     server: { port, publicUrl: front.url },
     apiKeys: [{ name: 'conformance', sha256: hashApiKey(API_KEY), subject: 'svc:conformance' }],
     backends: [
-      { name: 'ref-http', http: { url: behind.url } },
+      { name: 'ref-http', http: { url: behind!.url } },
       ...isolations.map((i) => referenceStdioBackend(`ref-stdio-${i}`, i)),
+      { name: 'ref-member', http: { url: member!.url } },
     ],
+    virtualServers: [{ name: 'ref-virtual', backends: [{ name: 'ref-member', prefix: 'ref' }] }],
   });
   const columns: Column[] = [
-    { name: 'direct', url: direct.url },
+    { name: 'direct', url: direct!.url },
     { name: 'HTTP backend', url: `${front.url}/mcp/ref-http` },
     ...isolations.map((i) => ({ name: `stdio (${i})`, url: `${front.url}/mcp/ref-stdio-${i}` })),
+    { name: 'virtual server', url: `${front.url}/mcp/ref-virtual` },
   ];
   return {
     columns,
     close: async () => {
       await front.close();
       await proxy.close();
-      await Promise.all([direct.close(), behind.close()]);
+      await Promise.all([direct!.close(), behind!.close(), member!.close()]);
     },
   };
 }

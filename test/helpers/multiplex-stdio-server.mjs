@@ -101,9 +101,14 @@ server.registerTool('seen', { inputSchema: { method: z.string() } }, async ({ me
   return text(JSON.stringify(messages), { messages, level: level ?? null });
 });
 server.registerResource('note', 'test://note', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'note' }] }));
-server.registerResource('item', new ResourceTemplate('test://item/{id}', { list: undefined }), {}, async (uri, { id }) => ({
-  contents: [{ uri: uri.href, text: `item ${id}` }],
-}));
+server.registerResource(
+  'item',
+  new ResourceTemplate('test://item/{id}', { list: undefined }),
+  {},
+  async (uri, { id }) => ({
+    contents: [{ uri: uri.href, text: `item ${id}` }],
+  }),
+);
 server.registerTool('list_changed', {}, async () => {
   server.sendToolListChanged();
   return text('sent');

@@ -26,7 +26,7 @@ t.test('rules of the HTTP member per user', async (t) => {
   t.ok(denied, 'audited as a deny at the member, with the name it knows');
 });
 
-t.test("another principal presenting a session id gets 404", async (t) => {
+t.test('another principal presenting a session id gets 404', async (t) => {
   const a = await stack.connect(alice);
   const res = await fetch(stack.url, {
     method: 'POST',
@@ -45,7 +45,12 @@ t.test("another principal presenting a session id gets 404", async (t) => {
 t.test('a handoff header from outside is refused, even with a valid credential', async (t) => {
   const res = await fetch(`${stack.proxy.url}/mcp/web`, {
     method: 'POST',
-    headers: { ...bob.headers, 'x-mcp-proxy-virtual': 'guess', 'content-type': 'application/json', accept: 'application/json' },
+    headers: {
+      ...bob.headers,
+      'x-mcp-proxy-virtual': 'guess',
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   t.equal(res.status, 401);
