@@ -2,7 +2,7 @@
  * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways (SSE
  * unbuffered). The upstream URL is fixed by config; nothing of the client's path reaches it.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
@@ -11,13 +11,13 @@ import type { SessionIds } from '../mcp/session-owners.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
+import { LegacySse } from './legacy-sse.js';
 import { BoundedMap } from '../store/memory.js';
-
-const SMALL_BODY = 256 * 1024;
 
 /**
  * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
  * small answer comes in the same socket read as its head), read without waiting; else undefined.
+ * Nothing is waited for: a body still arriving (a slow or long-lived JSON answer) streams.
  */
 function arrived(body: Readable): Buffer | undefined {
   const state = (body as unknown as { _readableState?: { ended?: boolean } })._readableState;
@@ -31,30 +31,12 @@ function arrived(body: Readable): Buffer | undefined {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-/** The whole body when it ends within `limit` bytes; else a stream of all of it (what was read, then the rest). */
-async function bufferedUpTo(body: Readable, limit: number): Promise<Buffer | Readable> {
-  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (let r = await it.next(); !r.done; r = await it.next()) {
-    chunks.push(r.value);
-    size += r.value.length;
-    if (size > limit) {
-      return Readable.from(
-        (async function* () {
-          yield* chunks;
-          for (let rest = await it.next(); !rest.done; rest = await it.next()) yield rest.value;
-        })(),
-      );
-    }
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
-
 export class HttpBackend implements Backend {
   readonly audience: string[];
-  /** Sessions live at the upstream server (the sealed id names it): a retired pool closes after a grace. */
-  readonly keepsSessions = false;
+  /** `transport: sse | auto`: the 2024-11-05 HTTP+SSE side (legacy-sse.ts). */
+  private readonly legacy?: LegacySse;
+  /** `auto`: what the server answered the first initialize with (undefined: not known yet). */
+  private detected?: 'streamable' | 'sse';
   private readonly pool: Pool;
   private readonly url: URL;
   private readonly http: NonNullable<BackendConfig['http']>;
@@ -76,6 +58,24 @@ export class HttpBackend implements Backend {
       keepAliveTimeout: 30_000,
       connections: 128,
     });
+    if (this.http.transport !== 'streamable')
+      this.legacy = new LegacySse({
+        name: definition.name,
+        http: this.http,
+        ids,
+        posts: this.pool,
+        mapError: (e, log) => this.mapError(e, log),
+      });
+  }
+
+  /** Streamable sessions live at the upstream server (a retired pool closes after a grace); HTTP+SSE ones here. */
+  get keepsSessions(): boolean {
+    return this.sse;
+  }
+
+  /** Clients are served over HTTP+SSE: configured so, or `auto` found the server speaks only that. */
+  private get sse(): boolean {
+    return this.http.transport === 'sse' || this.detected === 'sse';
   }
 
   get name(): string {
@@ -100,6 +100,15 @@ export class HttpBackend implements Backend {
     headers: given,
     rewrite,
   }: McpForward): Promise<void> {
+    const f = { req, reply, principal, request, body, headers: given, rewrite };
+    if (this.legacy && this.sse) return this.legacy.forward(f, body);
+    // `auto`: an initialize POST decides, once, which transport the server speaks.
+    const detecting =
+      this.legacy !== undefined &&
+      this.detected === undefined &&
+      request.sessionId === undefined &&
+      request.method === 'POST' &&
+      request.messages.some((m) => m.method === 'initialize');
     const presented = request.sessionId;
     const sessionId =
       presented !== undefined ? this.ids.open(req, this.scope, presented, this.name, principal) : undefined;
@@ -127,6 +136,18 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
+    if (detecting) {
+      // As the SDK client does: a 4xx to the initialize POST means the 2024-11-05 transport
+      // (401 and 403 are answers about the caller, passed on as they are).
+      const old = res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 401 && res.statusCode !== 403;
+      if (res.statusCode < 300 || old) this.detected = old ? 'sse' : 'streamable';
+      if (old) {
+        reply.raw.off('close', onClose);
+        await res.body.dump().catch(() => undefined);
+        req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
+        return this.legacy!.forward(f, body);
+      }
+    }
     relayHead(reply, res);
     // The session the backend hands out reaches the client sealed with its owner.
     const issued = res.headers['mcp-session-id'];
@@ -136,15 +157,18 @@ export class HttpBackend implements Backend {
     }
     if (req.method === 'DELETE' && sessionId !== undefined && res.statusCode < 300) this.live.delete(sessionId);
     const type = String(res.headers['content-type'] ?? '');
-    const json = type.startsWith('application/json');
-    if (rewrite && json) return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
-    // A small JSON answer goes out in one write with its length (streaming it costs a chunked
-    // response and several writes); a large one streams. So does any answer all of which
-    // arrived with its head (an SSE stream of one event answering a POST, an empty 202); one
-    // still open streams (SSE event by event).
-    if (json) return reply.send(arrived(res.body) ?? (await bufferedUpTo(res.body, SMALL_BODY)));
+    // The one answer held: a JSON list answer policy filters (it is rewritten whole, so it must
+    // have ended; `rewrite` is set only when the request holds a list call). Anything else
+    // that arrived with its head leaves in one write with its length; the rest streams as it
+    // comes (a slow JSON body, an SSE stream event by event).
+    if (rewrite && type.startsWith('application/json'))
+      return reply.send(rewriteJsonBody(await res.body.text(), rewrite));
     if (rewrite && type.startsWith('text/event-stream')) return reply.send(res.body.pipe(sseRewriter(rewrite)));
-    return reply.send(arrived(res.body) ?? res.body);
+    const whole = arrived(res.body);
+    if (whole) return reply.send(whole);
+    // The head leaves now, not with the body's first bytes (which may be long in coming).
+    reply.raw.once('pipe', () => reply.raw.flushHeaders());
+    return reply.send(res.body);
   }
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {
@@ -174,15 +198,20 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.live.size };
+    return { sessions: this.live.size + (this.legacy?.size ?? 0) };
   }
 
-  /** Logout ends nothing here: the upstream owns its sessions, and their sealed ids name the user. */
-  async endUser(): Promise<void> {}
+  /**
+   * Logout: streamable sessions live upstream and their sealed ids name the user (nothing to
+   * end); the user's HTTP+SSE sessions close here.
+   */
+  async endUser(sub: string): Promise<void> {
+    this.legacy?.endUser(sub);
+  }
 
-  /** No session lives in this process. */
-  holds(): boolean {
-    return false;
+  /** Only HTTP+SSE sessions live in this process. */
+  holds(sessionId: string): boolean {
+    return this.legacy?.holds(sessionId) ?? false;
   }
 
   async drain(): Promise<void> {}
@@ -192,10 +221,14 @@ export class HttpBackend implements Backend {
    * open: same name and URL).
    */
   inherit(old: Backend): void {
-    if (old instanceof HttpBackend && old.scope === this.scope) this.live = old.live;
+    if (old instanceof HttpBackend && old.scope === this.scope) {
+      this.live = old.live;
+      this.detected = old.detected;
+    }
   }
 
   async close(): Promise<void> {
+    await this.legacy?.close();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }

@@ -44,6 +44,13 @@ const HttpBackendSchema = z.strictObject({
   timeout: duration('60s'),
   connectTimeout: duration('10s'),
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * streamable HTTP, the 2024-11-05 HTTP+SSE transport (`url` is then its SSE endpoint), or
+   * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
+   */
+  transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
+  /** HTTP+SSE backends: a client session with no request and no open stream for this long is closed. */
+  idleTimeout: duration('10m'),
 });
 
 const StdioBackendSchema = z.strictObject({

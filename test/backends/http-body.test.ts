@@ -1,7 +1,8 @@
 /**
- * How HTTP backends' JSON answers are passed on: a small one (even sent chunked, without a
- * length) leaves in one body with its Content-Length; one over 256 KiB streams through
- * whole, byte for byte.
+ * How HTTP backends' JSON answers are passed on: a small one that arrived whole with its head
+ * (even sent chunked, without a length) leaves in one body with its Content-Length; a large
+ * one streams through whole, byte for byte (test/backends/http-streaming.test.ts: nothing
+ * still arriving is held).
  */
 import t from 'tap';
 import http from 'node:http';

@@ -1,0 +1,188 @@
+/**
+ * A 2024-11-05 HTTP+SSE backend served to clients as streamable HTTP: each client MCP session
+ * (created by its initialize POST, id sealed with its owner like every HTTP backend's) gets one
+ * upstream SSE stream of its own, closed when the session is deleted, idles out or its owner
+ * logs out. Client POSTs go to the stream's endpoint one message at a time; what the server
+ * sends comes back as described in sse-session.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { Pool } from 'undici';
+import type { BackendConfig } from '../config/schema.js';
+import { Errors } from '../errors.js';
+import { principalKey } from '../identity/principal.js';
+import { isRequest, parseJson, type RpcMessage, rpcError, toMessages } from '../mcp/jsonrpc.js';
+import type { SessionIds } from '../mcp/session-owners.js';
+import type { McpForward } from './backend.js';
+import { relayHead } from './relay.js';
+import { ClientSession, type Waiter } from './sse-session.js';
+import { SseUpstream, type UpstreamAnswer } from './sse-upstream.js';
+
+export interface LegacySseOptions {
+  name: string;
+  http: NonNullable<BackendConfig['http']>;
+  ids: SessionIds;
+  /** The backend's pool, for POSTs. */
+  posts: Pool;
+  /** An upstream failure as the proxy's error (timeout, unavailable). */
+  mapError: (e: Error, log: McpForward['req']['log']) => Error;
+}
+
+export class LegacySse {
+  /** What sealed session ids are bound to (not the streamable ones: another transport, another scope). */
+  readonly scope: string;
+  private readonly url: URL;
+  private readonly streams: Pool;
+  private readonly sessions = new Map<string, ClientSession>();
+  private readonly bySealed = new Map<string, ClientSession>();
+
+  constructor(private readonly o: LegacySseOptions) {
+    this.url = new URL(o.http.url);
+    this.scope = `mcp-sse-session:${o.name}:${this.url.href}`;
+    // One long-lived GET per client session: no connection cap (the POST pool keeps its own).
+    this.streams = new Pool(this.url.origin, { connect: { timeout: o.http.connectTimeout }, keepAliveTimeout: 30_000 });
+  }
+
+  /** Client sessions open now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  holds(sealed: string): boolean {
+    return this.bySealed.has(sealed);
+  }
+
+  async forward(f: McpForward, body: Buffer | undefined): Promise<void> {
+    const { req, reply, principal, request } = f;
+    const sent = body === request.raw && request.messages.length ? undefined : toMessages(parseJson(body)?.value);
+    const msgs = sent?.messages ?? request.messages;
+    if (request.sessionId === undefined) {
+      if (request.method === 'POST' && msgs.some((m) => m.method === 'initialize'))
+        return this.initialize(f, msgs, body);
+      return void reply
+        .code(400)
+        .type('application/json')
+        .send(rpcError(null, -32000, 'Bad Request: Mcp-Session-Id header is required'));
+    }
+    const id = this.o.ids.open(req, this.scope, request.sessionId, this.o.name, principal);
+    const s = this.sessions.get(id);
+    if (!s) throw new Errors.MCP_SESSION_NOT_FOUND();
+    s.touch();
+    if (request.method === 'DELETE') {
+      s.close();
+      return void reply.code(200).send();
+    }
+    if (request.method === 'GET') return this.stream(s, reply);
+    return this.post(s, f, msgs, sent?.batch ?? request.batch, body);
+  }
+
+  private async initialize(f: McpForward, msgs: readonly RpcMessage[], body: Buffer | undefined): Promise<void> {
+    const { req, reply, principal, headers } = f;
+    const id = randomUUID();
+    const sealed = this.o.ids.issue(this.scope, id, principal);
+    const s = new ClientSession(id, sealed, principalKey(principal), this.o.http.idleTimeout, (x) => {
+      this.sessions.delete(x.id);
+      this.bySealed.delete(x.sealed);
+    });
+    s.upstream = new SseUpstream({
+      url: this.url,
+      streams: this.streams,
+      posts: this.o.posts,
+      timeout: this.o.http.timeout,
+      onMessage: (m) => s.route(m),
+      onClose: () => s.close(),
+    });
+    let refused: UpstreamAnswer | undefined;
+    try {
+      refused = await s.upstream.open(headers);
+    } catch (e) {
+      s.close();
+      throw this.o.mapError(e as Error, req.log);
+    }
+    if (refused) return this.relay(reply, refused);
+    this.sessions.set(id, s);
+    this.bySealed.set(sealed, s);
+    req.log.info({ event: 'mcp.legacy_sse_open', backend: this.o.name }, 'upstream HTTP+SSE stream opened');
+    return this.post(s, f, msgs, false, body, sealed);
+  }
+
+  /** The client's messages, one POST each, to the endpoint; its requests answered on an SSE response. */
+  private async post(
+    s: ClientSession,
+    { req, reply, headers, rewrite }: McpForward,
+    msgs: readonly RpcMessage[],
+    batch: boolean,
+    body: Buffer | undefined,
+    issued?: string,
+  ): Promise<void> {
+    const requests = msgs.filter(isRequest);
+    const w: Waiter | undefined = requests.length
+      ? { out: new PassThrough(), pending: new Set(requests.map((r) => r.id)), tokens: [], rewrite }
+      : undefined;
+    if (w) s.wait(w, requests);
+    const failed = (): void => {
+      if (w) s.forget(w);
+      if (issued) s.close();
+    };
+    for (const m of msgs) {
+      let answer: UpstreamAnswer;
+      try {
+        answer = await s.upstream.post(
+          !batch && msgs.length === 1 && body ? body : Buffer.from(JSON.stringify(m)),
+          headers,
+        );
+      } catch (e) {
+        failed();
+        throw this.o.mapError(e as Error, req.log);
+      }
+      if (answer.statusCode >= 300) {
+        failed();
+        // The server forgot the session: so does the proxy, and the client initializes again.
+        if (answer.statusCode === 404 && !issued) {
+          s.close();
+          throw new Errors.MCP_SESSION_NOT_FOUND();
+        }
+        return this.relay(reply, answer);
+      }
+    }
+    if (issued) reply.header('mcp-session-id', issued);
+    if (!w) return void reply.code(202).send();
+    reply.raw.once('close', () => s.forget(w));
+    return this.sendStream(reply, w.out);
+  }
+
+  /** The client's GET stream: server→client messages not tied to a POST. One per session. */
+  private async stream(s: ClientSession, reply: FastifyReply): Promise<void> {
+    if (s.stream) {
+      reply.code(409).type('application/json');
+      return void (await reply.send(rpcError(null, -32000, 'Conflict: only one SSE stream is allowed per session')));
+    }
+    const out = new PassThrough();
+    s.attach(out);
+    reply.raw.once('close', () => out.destroy());
+    return this.sendStream(reply, out);
+  }
+
+  private async sendStream(reply: FastifyReply, out: PassThrough): Promise<void> {
+    reply.code(200).header('content-type', 'text/event-stream').header('cache-control', 'no-cache');
+    reply.header('x-accel-buffering', 'no');
+    reply.raw.once('pipe', () => reply.raw.flushHeaders());
+    await reply.send(out);
+  }
+
+  private async relay(reply: FastifyReply, answer: UpstreamAnswer): Promise<void> {
+    relayHead(reply, answer);
+    await reply.send(answer.body);
+  }
+
+  /** Logout: the user's sessions end (their upstream streams close). */
+  endUser(sub: string): void {
+    for (const s of [...this.sessions.values()]) if (s.owner === sub) s.close();
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.sessions.values()]) s.close();
+    await this.streams.close().catch(() => this.streams.destroy());
+  }
+}
