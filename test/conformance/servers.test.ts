@@ -11,7 +11,7 @@ import {
   startConformanceColumns,
 } from '../helpers/conformance-servers.js';
 
-// Twelve suite runs in parallel; a stdio backend with isolation: session spawns a child per session.
+// Six columns in parallel on a shared machine; a stdio backend with isolation: session spawns a child per session.
 t.setTimeout(360_000);
 const { columns, close } = await startConformanceColumns();
 t.teardown(close);
