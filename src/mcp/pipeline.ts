@@ -63,7 +63,7 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
       auditMismatch(audit, principal, b.name, request, mismatch);
       const id = request.batch ? null : (request.messages[0]?.id ?? null);
       return reply
-        .code(400)
+        .code(mismatch.status ?? 400)
         .type('application/json')
         .send(rpcError(id, mismatch.code, mismatch.message));
     }

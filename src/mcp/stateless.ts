@@ -83,6 +83,8 @@ export function mirroredHeaders(headers: IncomingHttpHeaders): Mirrored {
 }
 
 export interface HeaderProblem {
+  /** HTTP status (400 unless set). */
+  status?: number;
   code: number;
   message: string;
 }

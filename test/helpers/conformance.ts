@@ -90,3 +90,17 @@ function readChecks(outDir: string): Map<string, ConformanceCheck[]> {
   }
   return out;
 }
+
+/**
+ * One server scenario of the suite (`conformance server --scenario`) against `url`, asynchronously;
+ * its checks. The suite sends no credentials: point it at an authenticating front (authFront).
+ */
+export async function runServerScenario(url: string, scenario: string): Promise<ConformanceCheck[]> {
+  const env = conformanceEnv();
+  const outDir = mkdtempSync(join(tmpdir(), 'conformance-'));
+  const args = ['server', '--url', url, '--scenario', scenario, '--output-dir', outDir];
+  const child = spawn(env.node, [env.cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((resolve) => child.once('exit', resolve));
+  const dir = readdirSync(outDir).find((d) => d.includes(scenario));
+  return dir ? (JSON.parse(readFileSync(join(outDir, dir, 'checks.json'), 'utf8')) as ConformanceCheck[]) : [];
+}

@@ -282,15 +282,22 @@ t.test('stdio backend (shared child): 2026-07-28 requests answered without a ses
   t.equal(((await future.json()) as any).error.code, -32022);
 });
 
-t.test('stdio backend (isolation: session): one child per request, gone afterwards', async (t) => {
-  const before = await demoChildren();
-  const who = (await (await call('isolated', bob, 'tools/call', { name: 'whoami', arguments: {} })).json()) as any;
-  t.equal(who.result.structuredContent.meta.sub, 'bob');
-  t.notOk(before.includes(who.result.structuredContent.pid), 'a new child');
-  for (let i = 0; i < 100 && (await demoChildren()).includes(who.result.structuredContent.pid); i++)
-    await new Promise((r) => setTimeout(r, 50));
-  t.notOk((await demoChildren()).includes(who.result.structuredContent.pid), 'stopped once answered');
-});
+t.test(
+  'stdio backend (isolation: session): one child per principal for 2026-07-28 requests, not per request',
+  async (t) => {
+    const before = await demoChildren();
+    const who = async (cookie: string) =>
+      ((await (await call('isolated', cookie, 'tools/call', { name: 'whoami', arguments: {} })).json()) as any).result
+        .structuredContent;
+    const first = await who(bob);
+    t.equal(first.meta.sub, 'bob');
+    t.notOk(before.includes(first.pid), 'a new child');
+    t.equal((await who(bob)).pid, first.pid, 'the next request of the same user: the same child');
+    const other = await who(alice);
+    t.equal(other.meta.sub, 'alice');
+    t.not(other.pid, first.pid, 'another user: another child');
+  },
+);
 
 t.test('a 2025-06-18 SDK client keeps working on the same proxy (HTTP and the shared stdio child)', async (t) => {
   for (const backend of ['demo', 'legacy']) {

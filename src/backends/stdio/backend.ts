@@ -11,7 +11,9 @@ import { Errors } from '../../errors.js';
 import { principalKey, type Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
-import { STATELESS_REVISION, isStatelessRequest } from '../../mcp/stateless.js';
+import { STATELESS_REVISION } from '../../mcp/stateless.js';
+import { refusal, statelessAttempt } from '../../bridge/revision.js';
+import { replySink } from '../../bridge/sink.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
 import type { RpcMessage } from '../../mcp/jsonrpc.js';
 import type { McpRequest } from '../../mcp/request.js';
@@ -20,7 +22,7 @@ import type { Replicas } from '../../mcp/replicas.js';
 import { ChildBridge, type SessionLink } from './bridge.js';
 import { McpHttpSession } from './http-session.js';
 import { SessionHomes } from './homes.js';
-import { discoverResult, unsupportedVersion } from './stateless-answers.js';
+import { BridgeSessions } from './stateless-upstream.js';
 import { commandExists } from '../../lib/commands.js';
 import type { UpstreamCredential, UpstreamCredentials } from '../../upstream/credentials.js';
 import { spawnChild } from './spawn.js';
@@ -55,6 +57,8 @@ export class StdioBackend implements Backend {
   private readonly stdio: NonNullable<BackendConfig['stdio']>;
   private readonly sessions = new Map<string, StdioSession>();
   private readonly bridges = new Map<string, ChildBridge>();
+  /** Version bridges (MCP 2026-07-28 clients), one upstream session per principal. */
+  private readonly upstreams: BridgeSessions;
   private readonly reaper: NodeJS.Timeout;
   private readonly log: FastifyBaseLogger;
   private readonly homes: SessionHomes;
@@ -69,6 +73,17 @@ export class StdioBackend implements Backend {
     this.audience = [definition.name];
     this.log = deps.log.child({ backend: definition.name });
     this.homes = new SessionHomes(definition.name, deps.replicas, () => this.stdio.idleTimeout + 60_000);
+    this.upstreams = new BridgeSessions({
+      childFor: (p, credential) => {
+        if (this.closing) throw new Errors.BACKEND_BUSY(this.name);
+        const own = this.stdio.isolation === 'session';
+        return this.bridgeFor(p, credential, own ? `bridge:${principalKey(p)}` : undefined);
+      },
+      filterFor: (p) =>
+        this.deps.enforced() ? (method, result) => filterListResult(p, this.config, method, result) : undefined,
+      resumeTimeoutMs: () => this.stdio.requestTimeout,
+      ownChild: () => this.stdio.isolation === 'session',
+    });
     this.reaper = setInterval(() => this.reap(), Math.max(1000, Math.min(30_000, this.stdio.idleTimeout / 4)));
     this.reaper.unref();
   }
@@ -94,10 +109,10 @@ export class StdioBackend implements Backend {
   async forward({ req, reply, principal, request, credential }: McpForward): Promise<void> {
     if (req.method === 'POST' && !request.json) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON');
     const sessionId = request.sessionId;
+    if (statelessAttempt(req.headers, request.batch ? undefined : request.messages[0]))
+      return this.stateless(req, reply, principal, request, credential);
     const initialize =
       req.method === 'POST' && request.messages.some((m) => m.method === 'initialize' && isInitializeRequest(m));
-    if (!initialize && isStatelessRequest(req.headers))
-      return this.stateless(req, reply, principal, request, credential);
     let session: StdioSession;
     if (sessionId !== undefined) {
       const found = this.sessions.get(sessionId);
@@ -125,10 +140,9 @@ export class StdioBackend implements Backend {
   }
 
   /**
-   * One MCP 2026-07-28 request (no session, no handshake): a session that lives for this
-   * request on the child its isolation gives (the user's or the shared one; a new one per
-   * request for `isolation: session`), initialized by the proxy, answered as JSON or SSE.
-   * `server/discover` is answered from the child's InitializeResult.
+   * One MCP 2026-07-28 request (no session, no handshake), through the version bridge: checked,
+   * then served over the principal's upstream session on the child its isolation gives (for
+   * `isolation: session`, a child per principal, not per request).
    */
   private async stateless(
     req: McpForward['req'],
@@ -139,30 +153,15 @@ export class StdioBackend implements Backend {
   ): Promise<void> {
     if (req.method !== 'POST')
       throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
-    const m: Partial<RpcMessage> = request.batch ? {} : request.messages[0]!;
-    const requested = req.headers['mcp-protocol-version'];
-    if (requested !== STATELESS_REVISION)
-      return void reply.code(400).type('application/json').send(unsupportedVersion(m.id, requested));
-    const session = this.open(principal, true, credential);
-    reply.raw.once('close', () => this.end(session.http.id));
-    if (credential) await this.tokenFiles.get(session.bridge)?.offer(credential, principal);
-    let init: Record<string, unknown>;
-    try {
-      init = await session.bridge.ready(session.link);
-    } catch (e) {
-      this.log.warn(
-        { event: 'stdio.initialize_failed', reason: (e as Error).message },
-        'stdio server did not initialize',
-      );
-      this.end(session.http.id);
-      throw new Errors.BACKEND_UNAVAILABLE(this.name);
-    }
-    if (m.method !== 'server/discover')
-      return session.http.post(req, reply, request, (msg) => session.bridge.fromClient(session.link, msg));
-    reply
-      .code(200)
-      .type('application/json')
-      .send({ jsonrpc: '2.0', id: m.id ?? null, result: discoverResult(init) });
+    if (request.batch) throw new Errors.BAD_REQUEST(`a batch (MCP ${STATELESS_REVISION} has none)`);
+    const m = request.messages[0]!;
+    const refused = refusal(req.headers, m);
+    if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
+    if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
+    const { up, bridge } = this.upstreams.get(principal, credential);
+    up.link.lastActive = Date.now();
+    if (credential) await this.tokenFiles.get(up.child)?.offer(credential, principal);
+    await bridge.handle(m as RpcMessage & { id: string | number; method: string }, replySink(req, reply));
   }
 
   private open(principal: Principal, stateless = false, credential?: ChildToken): StdioSession {
@@ -203,10 +202,10 @@ export class StdioBackend implements Backend {
   }
 
   /** The child for this principal under the configured isolation; spawned within the limits. */
-  private bridgeFor(p: Principal, credential?: ChildToken): ChildBridge {
+  private bridgeFor(p: Principal, credential?: ChildToken, fixedKey?: string): ChildBridge {
     const iso = this.stdio.isolation;
     const who = principalKey(p);
-    const key = iso === 'shared' ? '*' : iso === 'user' ? `user:${who}` : `session:${randomUUID()}`;
+    const key = fixedKey ?? (iso === 'shared' ? '*' : iso === 'user' ? `user:${who}` : `session:${randomUUID()}`);
     const existing = this.bridges.get(key);
     if (existing && !existing.child.exited) return existing;
     const owned = [...this.bridges.values()].filter((b) => !b.child.exited);
@@ -254,6 +253,7 @@ export class StdioBackend implements Backend {
     const cutoff = Date.now() - this.stdio.idleTimeout;
     // An open GET stream alone does not keep a process: no request for idleTimeout ends the session.
     for (const [id, s] of this.sessions) if (s.link.lastActive < cutoff && !s.bridge.busy) this.end(id);
+    this.upstreams.endIdle(cutoff);
     for (const b of this.bridges.values()) {
       if (b.sessions.size === 0 && b.lastActive < cutoff) {
         this.log.info({ event: 'stdio.reap', pid: b.child.pid }, 'idle stdio server stopped');
@@ -289,18 +289,21 @@ export class StdioBackend implements Backend {
 
   async endUser(sub: string): Promise<void> {
     for (const [id, s] of this.sessions) if (principalKey(s.link.principal) === sub) this.end(id);
+    this.upstreams.end(sub);
     await Promise.all([...this.bridges.values()].filter((b) => b.owner === sub).map((b) => b.child.stop()));
   }
 
   async drain(): Promise<void> {
     this.closing = true;
     for (const [id, s] of this.sessions) if (!s.bridge.busy) this.end(id);
+    this.upstreams.endIdle();
   }
 
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
     for (const id of [...this.sessions.keys()]) this.end(id);
+    this.upstreams.endAll();
     await Promise.all([...this.bridges.values()].map((b) => b.child.stop()));
     this.bridges.clear();
   }

@@ -96,7 +96,7 @@ export class ChildBridge {
 
   /**
    * The child initialized, for clients that never send `initialize` (MCP 2026-07-28): the
-   * proxy does the handshake once, as any client would (no client capabilities), unless a
+   * proxy does the handshake once, as any client would (sampling and elicitation), unless a
    * client's own handshake already did. Resolves with the child's InitializeResult.
    */
   ready(s: SessionLink): Promise<Record<string, unknown>> {
@@ -121,7 +121,8 @@ export class ChildBridge {
         method: 'initialize',
         params: {
           protocolVersion: LATEST_PROTOCOL_VERSION,
-          capabilities: {},
+          // what a version bridge can turn into input requests (each request's own capabilities are checked there)
+          capabilities: { sampling: {}, elicitation: {} },
           clientInfo: { name: 'mcp-oidc-proxy', version: '1' },
         },
       });
@@ -207,11 +208,11 @@ export class ChildBridge {
     }
     if (msg.method === 'notifications/cancelled') return this.serverCancelled(msg);
     if (msg.method === 'notifications/resources/updated') {
-      for (const s of this.prefs.subscribers(msg.params?.uri)) if (!s.stateless) s.deliver(msg);
+      for (const s of this.prefs.subscribers(msg.params?.uri)) s.deliver(msg);
       return;
     }
     if (LIST_CHANGED.has(msg.method)) {
-      for (const s of this.sessions) if (!s.stateless) s.deliver(msg);
+      for (const s of this.sessions) s.deliver(msg);
       return;
     }
     const target = this.attribute();
@@ -225,18 +226,15 @@ export class ChildBridge {
       return;
     }
     if (msg.id === undefined) {
-      // no unrelated messages on a 2026-07-28 request's stream
-      if (target.session.stateless && msg.method !== 'notifications/message') return;
-      if (msg.method !== 'notifications/message' || this.prefs.wants(target.session, msg.params?.level))
+      // a version bridge's session (stateless) takes every message and decides itself
+      if (msg.method !== 'notifications/message' || target.session.stateless)
+        target.session.deliver(msg, target.relatedRequestId);
+      else if (this.prefs.wants(target.session, msg.params?.level))
         target.session.deliver(msg, target.relatedRequestId);
       return;
     }
-    // MCP 2026-07-28 has no server→client requests (MRTR replaces them).
-    if (target.session.stateless)
-      return void this.child.send(
-        rpcError(msg.id, METHOD_NOT_FOUND, `the client (MCP 2026-07-28) cannot answer ${msg.method}`),
-      );
-    if (!this.prefs.canAnswer(target.session, msg.method))
+    // A version bridge checks each request's own client capabilities (MRTR).
+    if (!target.session.stateless && !this.prefs.canAnswer(target.session, msg.method))
       return void this.child.send(
         rpcError(msg.id, METHOD_NOT_FOUND, `the client did not declare the capability ${msg.method} needs`),
       );

@@ -13,6 +13,6 @@ export interface SessionLink {
   gone(): void;
   /** Policy's filter for list results (tools/list …), by method. */
   filterResult?(method: string, result: unknown): unknown;
-  /** One MCP 2026-07-28 request: the client takes no server→client requests, only notifications about it. */
+  /** A version bridge's upstream session (MCP 2026-07-28 clients): it takes every message and sorts them itself. */
   readonly stateless?: boolean;
 }

@@ -33,7 +33,7 @@ export function auditMismatch(
     backend,
     method: typeof m?.method === 'string' ? m.method : 'batch',
     id: m?.id,
-    status: 400,
+    status: problem.status ?? 400,
     latencyMs: 0,
   });
 }

@@ -10,7 +10,8 @@ import { countMembers, duplicateKey, jsonShape } from '../../lib/json-scan.js';
 import { NAMED_CALLS } from '../../policy/engine.js';
 
 import type { McpRequest } from '../request.js';
-import { headerProblem, type HeaderProblem } from '../stateless.js';
+import { headerProblem, isStatelessRevision, type HeaderProblem } from '../stateless.js';
+import { METHOD_NOT_FOUND, REMOVED_METHODS } from '../../bridge/revision.js';
 
 /**
  * How deep a POST body may nest. Re-serialising a message (stdio bridge, `_meta` injection,
@@ -25,9 +26,26 @@ export const MAX_JSON_DEPTH = 128;
  */
 export function validate(request: McpRequest, headers: IncomingHttpHeaders): HeaderProblem | undefined {
   if (!request.json) return undefined;
-  const invalid = textProblem(request.raw!, request.json.value) ?? invalidRpc(request.messages, request.batch);
+  const text = textProblem(request.raw!, request.json.value);
+  if (text) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${text}`);
+  const removed = removedMethod(request, headers);
+  if (removed) return removed;
+  const invalid = invalidRpc(request.messages, request.batch);
   if (invalid) throw new Errors.BAD_REQUEST(`invalid JSON-RPC: ${invalid}`);
   return headerProblem(headers, request);
+}
+
+/**
+ * A 2025 method the 2026-07-28 revision removed (resources/subscribe …), called by a request of
+ * that revision: 404 Method not found, whatever its params (its 2025 shape is not checked).
+ */
+function removedMethod(request: McpRequest, headers: IncomingHttpHeaders): HeaderProblem | undefined {
+  const m = request.messages[0] as { method?: unknown; id?: unknown } | undefined;
+  if (request.batch || !m || typeof m.method !== 'string' || m.id === undefined) return undefined;
+  if (!isStatelessRevision(headers['mcp-protocol-version']) || headers['mcp-session-id'] !== undefined)
+    return undefined;
+  if (!REMOVED_METHODS.has(m.method)) return undefined;
+  return { status: 404, code: METHOD_NOT_FOUND, message: `Method not found: ${m.method} (removed in MCP 2026-07-28)` };
 }
 
 /**
