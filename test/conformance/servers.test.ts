@@ -29,6 +29,16 @@ t.comment(
 
 t.comment([...runs].map(([key, run]) => `${key}: ${Math.round(run.ms / 1000)} s`).join(', '));
 
+/**
+ * What a 2025 server cannot show through the version bridge (stdio backends run the reference server's 2025
+ * McpServer): the reference server defines the MRTR tools (`test_input_required_result_*`) and
+ * `test_missing_capability` only on its own 2026-07-28 HTTP path, so these have no 2025 counterpart (§12).
+ */
+const NO_2025_COUNTERPART = {
+  scenarios: /^input-required-result-/,
+  checks: new Set(['sep-2575-server-rejects-undeclared-capability', 'sep-2575-missing-capability-http-400']),
+};
+
 for (const set of REQUIREMENT_SETS) {
   const base = runs.get(`${set} ${direct!.name}`)!;
   const passing = [...base.scenarios].filter(([, s]) => s.ok).map(([name]) => name);
@@ -48,10 +58,15 @@ for (const set of REQUIREMENT_SETS) {
       const run = runs.get(`${set} ${col.name}`)!;
       t.same([...run.scenarios.keys()].sort(), [...base.scenarios.keys()].sort(), 'the same scenarios ran');
       const virtual = col.name === 'virtual server';
+      const bridged = set === '2026-07-28' && col.name.startsWith('stdio');
       for (const name of passing) {
         if (virtual && FIXED_NAMES.test(name)) continue;
+        if (bridged && NO_2025_COUNTERPART.scenarios.test(name)) continue;
         const s = run.scenarios.get(name);
-        t.ok(s?.ok, `${name} passes through`, { failures: s?.failures ?? ['did not run'] });
+        const failures = (s?.failures ?? ['did not run']).filter(
+          (f) => !(bridged && NO_2025_COUNTERPART.checks.has(f.slice(0, f.indexOf(':')))),
+        );
+        t.ok(s?.ok || (s && failures.length === 0), `${name} passes through`, { failures });
       }
     });
   }

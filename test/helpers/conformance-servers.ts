@@ -163,22 +163,26 @@ export async function startAuthFront(target: string, authorization: string): Pro
   };
 }
 
-/** Scenario counts per column: `passed/ran` (and the scenarios failing through that pass direct). */
+/**
+ * Markdown: scenarios passed / run per column and requirement set, then, per cell, the scenarios that pass
+ * direct (the first column) but not there.
+ */
 export function conformanceTable(columns: string[], runs: Map<string, ServerSuiteRun>): string {
   const rows = [`| requirement set | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---|').join('')}`];
+  const notes: string[] = [];
   for (const set of REQUIREMENT_SETS) {
     const direct = runs.get(`${set} ${columns[0]}`);
     const cells = columns.map((col) => {
       const run = runs.get(`${set} ${col}`);
       if (!run) return '–';
       const all = [...run.scenarios.values()];
-      const cell = `${all.filter((s) => s.ok).length}/${all.length}`;
-      if (run === direct || !direct) return cell;
-      const lost = [...direct.scenarios].filter(([n, s]) => s.ok && !run.scenarios.get(n)?.ok).map(([n]) => n);
-      return lost.length ? `${cell} (fails: ${lost.join(', ')})` : cell;
+      const lost = [...(direct?.scenarios ?? [])].filter(([n, s]) => s.ok && !run.scenarios.get(n)?.ok);
+      if (lost.length) notes.push(`- ${set}, ${col}: ${lost.map(([n]) => n).join(', ')}`);
+      return `${all.filter((s) => s.ok).length}/${all.length}`;
     });
     rows.push(`| ${set} | ${cells.join(' | ')} |`);
   }
+  if (notes.length) rows.push('', `Passing direct, failing in that column:`, ...notes);
   return rows.join('\n');
 }
 
