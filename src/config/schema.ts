@@ -231,9 +231,6 @@ export const ConfigSchema = z
           message: 'tokenExchange needs the oidc section (its token endpoint and client) or tokenEndpoint and clientId',
         });
     });
-    virtualServerProblems(c.backends, c.virtualServers, (path, message) =>
-      ctx.addIssue({ code: 'custom', path, message }),
-    );
     if (c.backends.filter((b) => b.default).length > 1)
       ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
     if (c.oidc && !c.oidc.clientSecret)
@@ -283,7 +280,12 @@ export const ConfigSchema = z
       });
     if (c.store.kind !== 'memory' && !c.store.url)
       ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
-  });
+  })
+  // Also when other keys are wrong: every problem in one run.
+  .superRefine(
+    (c, ctx) => virtualServerProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+    { when: (p) => typeof p.value === 'object' && p.value !== null },
+  );
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;

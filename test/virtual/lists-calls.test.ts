@@ -59,3 +59,22 @@ t.test('a bad cursor is -32602', async (t) => {
   const e = await client.listTools({ cursor: 'not-ours' }).catch((x) => x);
   t.equal(e.code, ErrorCode.InvalidParams);
 });
+
+t.test(
+  'a request without a session that is not initialize is 400 (stateless 2026-07-28 is not served here)',
+  async (t) => {
+    const res = await fetch(stack.url, {
+      method: 'POST',
+      headers: {
+        ...alice.headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/list',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    t.equal(res.status, 400);
+    t.match(await res.text(), /error/);
+  },
+);

@@ -28,10 +28,21 @@ t.test('the HTTP member down: the stdio member still works', async (t) => {
 
   // The member comes up: the next list includes it.
   const demo = await startDemoHttpServer({ port });
-  t.teardown(() => demo.close());
   const again = (await client.listTools()).tools.map((x) => x.name);
   t.ok(again.includes('web_echo'), 'its tools are back');
   t.equal(await tool(client, 'web_echo', { text: 'back' }), 'back');
+
+  // The member restarts and forgets its sessions: one call fails, the next list reconnects it.
+  await demo.close();
+  const restarted = await startDemoHttpServer({ port });
+  t.teardown(() => restarted.close());
+  const lost = await client.callTool({ name: 'web_echo', arguments: { text: 'x' } }).catch((x) => x);
+  t.ok(lost instanceof Error, 'the call on the lost member session fails');
+  t.ok(
+    (await client.listTools()).tools.some((x) => x.name === 'web_echo'),
+    'listed again',
+  );
+  t.equal(await tool(client, 'web_echo', { text: 'again' }), 'again', 'on a new member session');
 });
 
 t.test('a member that answers errors is left out of lists, not fatal', async (t) => {
@@ -45,4 +56,15 @@ t.test('a member that answers errors is left out of lists, not fatal', async (t)
   const { client } = await other.connect(alice);
   const names = (await client.listTools()).tools.map((x) => x.name);
   t.ok(names.length > 0 && names.every((n) => n.startsWith('mux_')));
+});
+
+t.test('DELETE ends the virtual session and its member sessions', async (t) => {
+  const { client, transport } = await stack.connect(alice);
+  await client.listTools();
+  const virtual = stack.proxy.backends.get('both');
+  const mux = stack.proxy.backends.get('mux');
+  const [v, m] = [virtual.stats().sessions, mux.stats().sessions];
+  await transport.terminateSession();
+  t.equal(virtual.stats().sessions, v - 1, 'the virtual session ended');
+  t.equal(mux.stats().sessions, m - 1, "and the stdio member's");
 });

@@ -71,3 +71,34 @@ t.test('a client without sampling: the member gets a refusal, not silence', asyn
   const out = await tool(client, 'mux_ask', { method: 'sampling/createMessage', timeoutMs: 5000 });
   t.match(out, /refused/);
 });
+
+t.test('cancelling a call cancels it at the member', async (t) => {
+  const { client } = await stack.connect(alice);
+  const abort = new AbortController();
+  const started = new Promise<void>((resolve) => {
+    const call = client.callTool({ name: 'mux_hold', arguments: { key: 'k1' } }, undefined, {
+      signal: abort.signal,
+      onprogress: () => resolve(),
+    });
+    call.catch(() => undefined);
+  });
+  await started;
+  abort.abort('changed my mind');
+  let cancelled: any[] = [];
+  for (let i = 0; i < 50 && cancelled.length === 0; i++)
+    cancelled = (await tool(client, 'mux_seen', { method: 'notifications/cancelled' })).messages;
+  t.equal(cancelled.length, 1, 'the member was told');
+  const released = await tool(client, 'mux_release', { key: 'k1' });
+  t.equal(released.cancelled, true, 'and its handler saw the abort');
+});
+
+t.test('logging/setLevel reaches every member that logs', async (t) => {
+  const { client } = await stack.connect(alice);
+  await client.setLoggingLevel('error');
+  t.equal((await tool(client, 'mux_seen', { method: 'logging/setLevel' })).level, 'error');
+  const logs: unknown[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data));
+  await tool(client, 'mux_log', { text: 'quiet', level: 'info' });
+  await tool(client, 'mux_log', { text: 'loud', level: 'error' });
+  t.same(logs, ['loud'], 'the member applies it');
+});

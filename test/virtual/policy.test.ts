@@ -62,4 +62,6 @@ t.test('anonymous requests to the virtual server are challenged', async (t) => {
   t.equal(res.status, 401);
   t.match(res.headers.get('www-authenticate'), /oauth-protected-resource\/mcp\/both/);
   await res.text();
+  const meta = await fetch(`${stack.proxy.url}/.well-known/oauth-protected-resource/mcp/both`);
+  t.equal(((await meta.json()) as { resource: string }).resource, stack.url, 'its own protected resource');
 });

@@ -70,8 +70,8 @@ export class VirtualBackend implements Backend {
         timer.unref();
         this.sessions.set(id, { s, timer });
       },
-      () => {
-        for (const [id, held] of this.sessions) if (held.s === s) void this.end(id);
+      async () => {
+        for (const [id, held] of this.sessions) if (held.s === s) await this.end(id);
       },
     );
     reply.hijack();

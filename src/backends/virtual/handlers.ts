@@ -73,6 +73,7 @@ async function ask(m: MemberLink, method: string, params: Params | undefined, ex
       }),
     );
   } catch (e) {
+    m.lost(e);
     throw memberError(e);
   }
 }
@@ -97,10 +98,7 @@ async function listPage(view: SessionView, kind: Kind, params: Params | undefine
   await Promise.all(
     view.members.map(async (m, i) => {
       if (!(first || pending[i] !== undefined)) return;
-      if (!offers(m, kind)) {
-        if (!m.up) view.log.warn({ event: 'virtual.member_down', backend: m.name, reason: m.failure }, 'member down');
-        return;
-      }
+      if (!offers(m, kind)) return; // a member down was logged when it was tried (reconnect)
       try {
         const res = (await ask(m, LIST_METHOD[kind], pending[i] ? { cursor: pending[i] } : {}, extra)) as Params;
         const list = Array.isArray(res[kind]) ? (res[kind] as Record<string, unknown>[]) : [];

@@ -2,7 +2,7 @@
  * fetch over Fastify inject with streamed answers: a virtual server's member sessions reach this
  * proxy's own `/mcp/<member>` route in-process (SSE answers and GET streams arrive as they are written).
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 
 export type Inject = FastifyInstance['inject'];

@@ -47,7 +47,15 @@ export class MemberLink {
     return this.client?.getInstructions();
   }
 
-  async connect(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
+  private connecting?: Promise<void>;
+
+  /** One attempt at a time: concurrent lists share it (no second member session). */
+  connect(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
+    this.connecting ??= this.attempt(handle, capabilities, hooks).finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async attempt(handle: string, capabilities: ClientCapabilities, hooks: MemberHooks): Promise<void> {
     const transport = new StreamableHTTPClientTransport(new URL(`${this.base}/mcp/${this.name}`), {
       fetch: injectFetch(this.inject, { [HANDOFF_HEADER]: handle, host: new URL(this.base).host }),
     });
@@ -63,6 +71,16 @@ export class MemberLink {
       this.failure = (e as Error).message;
       await client.close().catch(() => undefined);
     }
+  }
+
+  /** The member's session is gone (404: its backend restarted or expired it): down until reconnected. */
+  lost(e: unknown): void {
+    if (!(e instanceof StreamableHTTPError) || e.code !== 404 || !this.client) return;
+    const client = this.client;
+    this.client = undefined;
+    this.transport = undefined;
+    this.failure = 'its session ended';
+    void client.close().catch(() => undefined);
   }
 
   /** Ends the member session (DELETE: the backend ends it too). */

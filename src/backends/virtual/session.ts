@@ -51,7 +51,7 @@ export class VirtualSession {
   }
 
   /** Connects the members, then serves the client with what they offer together. */
-  async open(clientCaps: ClientCapabilities, onId: (sid: string) => void, onClose: () => void): Promise<void> {
+  async open(clientCaps: ClientCapabilities, onId: (sid: string) => void, onClose: () => Promise<void>): Promise<void> {
     this.clientCaps = clientCaps;
     await this.reconnect();
     const instructions = this.members
@@ -69,8 +69,13 @@ export class VirtualSession {
       log: this.deps.log,
       reconnect: () => this.reconnect(),
     });
-    this.transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: onId });
-    this.transport.onclose = onClose;
+    // A DELETE is answered once the member sessions are ended too.
+    this.transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: onId,
+      onsessionclosed: onClose,
+    });
+    this.transport.onclose = () => void onClose();
     await this.server.connect(this.transport);
   }
 
@@ -102,8 +107,8 @@ export class VirtualSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(this.members.map((m) => m.close())); // the DELETEs still speak as the principal
     this.deps.handoff.withdraw(this.handle);
-    await Promise.all(this.members.map((m) => m.close()));
     await this.server?.close().catch(() => undefined);
   }
 }
