@@ -1,6 +1,7 @@
 /**
- * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways (SSE
- * unbuffered). The upstream URL is fixed by config; nothing of the client's path reaches it.
+ * HTTP backends: streamable HTTP forwarded with undici, bodies streamed both ways, nothing
+ * still arriving held; `transport: sse | auto` hands 2024-11-05 HTTP+SSE servers to
+ * legacy-sse.ts. The upstream URL is fixed by config; nothing of the client's path reaches it.
  */
 import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
@@ -8,6 +9,7 @@ import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import type { SessionIds } from '../mcp/session-owners.js';
+import type { Replicas } from '../mcp/replicas.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
 import { relayHead } from './relay.js';
@@ -48,6 +50,8 @@ export class HttpBackend implements Backend {
   constructor(
     private definition: BackendConfig,
     private readonly ids: SessionIds,
+    /** Replicas sharing a store: HTTP+SSE sessions (held here) are reached from any of them. */
+    replicas?: Replicas,
   ) {
     this.http = definition.http!;
     this.url = new URL(this.http.url);
@@ -65,6 +69,7 @@ export class HttpBackend implements Backend {
         ids,
         posts: this.pool,
         mapError: (e, log) => this.mapError(e, log),
+        replicas,
       });
   }
 
@@ -137,15 +142,19 @@ export class HttpBackend implements Backend {
       throw this.mapError(e as Error, req.log);
     }
     if (detecting) {
-      // As the SDK client does: a 4xx to the initialize POST means the 2024-11-05 transport
-      // (401 and 403 are answers about the caller, passed on as they are).
-      const old = res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 401 && res.statusCode !== 403;
-      if (res.statusCode < 300 || old) this.detected = old ? 'sse' : 'streamable';
-      if (old) {
+      // As the SDK client does: a 4xx to the initialize POST may mean the 2024-11-05 transport
+      // (401 and 403 are answers about the caller, passed on as they are). The server speaks it
+      // when its SSE stream opens; else the client gets this answer.
+      const code = res.statusCode;
+      if (code < 300) this.detected = 'streamable';
+      if (code >= 400 && code < 500 && code !== 401 && code !== 403) {
         reply.raw.off('close', onClose);
-        await res.body.dump().catch(() => undefined);
-        req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
-        return this.legacy!.forward(f, body);
+        const answer = { statusCode: code, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+        const found = () => {
+          this.detected = 'sse';
+          req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
+        };
+        return this.legacy!.forward(f, body, { answer, found });
       }
     }
     relayHead(reply, res);

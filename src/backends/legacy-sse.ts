@@ -13,7 +13,10 @@ import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import { principalKey } from '../identity/principal.js';
 import { isRequest, parseJson, type RpcMessage, rpcError, toMessages } from '../mcp/jsonrpc.js';
+import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
+import { type HomedSession, SessionHomes } from './stdio/homes.js';
+import { backendTimer } from '../observability/request-facts.js';
 import type { McpForward } from './backend.js';
 import { relayHead } from './relay.js';
 import { ClientSession, type Waiter } from './sse-session.js';
@@ -27,6 +30,18 @@ export interface LegacySseOptions {
   posts: Pool;
   /** An upstream failure as the proxy's error (timeout, unavailable). */
   mapError: (e: Error, log: McpForward['req']['log']) => Error;
+  /** Replicas sharing a store: a session is recorded with its home and relayed there from the others. */
+  replicas?: Replicas;
+}
+
+/** How long a probing `auto` backend waits for the `endpoint` event (HTTP+SSE servers send it at once). */
+const PROBE_MS = 3000;
+
+/** `auto`: the streamable answer that suggested HTTP+SSE, relayed when the server does not speak that either. */
+export interface Probe {
+  answer: UpstreamAnswer;
+  /** The SSE stream opened: the server speaks HTTP+SSE. */
+  found: () => void;
 }
 
 export class LegacySse {
@@ -36,9 +51,13 @@ export class LegacySse {
   private readonly streams: Pool;
   private readonly sessions = new Map<string, ClientSession>();
   private readonly bySealed = new Map<string, ClientSession>();
+  /** Where each session lives, for the other replicas (keyed by the sealed id the client presents). */
+  private readonly homes: SessionHomes;
+  private readonly homed = new WeakMap<ClientSession, HomedSession>();
 
   constructor(private readonly o: LegacySseOptions) {
     this.url = new URL(o.http.url);
+    this.homes = new SessionHomes(o.name, o.replicas, () => o.http.idleTimeout + 60_000);
     this.scope = `mcp-sse-session:${o.name}:${this.url.href}`;
     // One long-lived GET per client session: no connection cap (the POST pool keeps its own).
     this.streams = new Pool(this.url.origin, { connect: { timeout: o.http.connectTimeout }, keepAliveTimeout: 30_000 });
@@ -53,13 +72,13 @@ export class LegacySse {
     return this.bySealed.has(sealed);
   }
 
-  async forward(f: McpForward, body: Buffer | undefined): Promise<void> {
+  async forward(f: McpForward, body: Buffer | undefined, probe?: Probe): Promise<void> {
     const { req, reply, principal, request } = f;
     const sent = body === request.raw && request.messages.length ? undefined : toMessages(parseJson(body)?.value);
     const msgs = sent?.messages ?? request.messages;
     if (request.sessionId === undefined) {
       if (request.method === 'POST' && msgs.some((m) => m.method === 'initialize'))
-        return this.initialize(f, msgs, body);
+        return this.initialize(f, msgs, body, probe);
       return void reply
         .code(400)
         .type('application/json')
@@ -67,8 +86,11 @@ export class LegacySse {
     }
     const id = this.o.ids.open(req, this.scope, request.sessionId, this.o.name, principal);
     const s = this.sessions.get(id);
-    if (!s) throw new Errors.MCP_SESSION_NOT_FOUND();
+    // Held by another replica: relayed there (it authenticates the client again), else 404.
+    if (!s) return this.homes.relay(req, reply, request.sessionId, principal);
     s.touch();
+    const home = this.homed.get(s);
+    if (home) this.homes.renew(home);
     if (request.method === 'DELETE') {
       s.close();
       return void reply.code(200).send();
@@ -77,13 +99,19 @@ export class LegacySse {
     return this.post(s, f, msgs, sent?.batch ?? request.batch, body);
   }
 
-  private async initialize(f: McpForward, msgs: readonly RpcMessage[], body: Buffer | undefined): Promise<void> {
+  private async initialize(
+    f: McpForward,
+    msgs: readonly RpcMessage[],
+    body: Buffer | undefined,
+    probe?: Probe,
+  ): Promise<void> {
     const { req, reply, principal, headers } = f;
     const id = randomUUID();
     const sealed = this.o.ids.issue(this.scope, id, principal);
     const s = new ClientSession(id, sealed, principalKey(principal), this.o.http.idleTimeout, (x) => {
       this.sessions.delete(x.id);
       this.bySealed.delete(x.sealed);
+      if (this.homed.has(x)) this.o.replicas?.release(this.o.name, x.sealed);
     });
     s.upstream = new SseUpstream({
       url: this.url,
@@ -95,14 +123,26 @@ export class LegacySse {
     });
     let refused: UpstreamAnswer | undefined;
     try {
-      refused = await s.upstream.open(headers);
+      // A probe asks a server that may well be a streamable one: its GET stream has no endpoint event.
+      refused = await s.upstream.open(headers, probe ? Math.min(this.o.http.timeout, PROBE_MS) : undefined);
     } catch (e) {
       s.close();
+      if (probe) return this.relay(reply, probe.answer);
       throw this.o.mapError(e as Error, req.log);
     }
-    if (refused) return this.relay(reply, refused);
+    if (refused) return this.relay(reply, probe?.answer ?? refused);
+    probe?.found();
     this.sessions.set(id, s);
     this.bySealed.set(sealed, s);
+    const home: HomedSession = { http: { id: sealed }, link: { principal }, registeredAt: 0 };
+    try {
+      // Fails closed: a session the other replicas could not find is not handed out.
+      await this.homes.record(home);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    if (this.o.replicas) this.homed.set(s, home);
     req.log.info({ event: 'mcp.legacy_sse_open', backend: this.o.name }, 'upstream HTTP+SSE stream opened');
     return this.post(s, f, msgs, false, body, sealed);
   }
@@ -120,11 +160,16 @@ export class LegacySse {
     const w: Waiter | undefined = requests.length
       ? { out: new PassThrough(), pending: new Set(requests.map((r) => r.id)), tokens: [], rewrite }
       : undefined;
-    if (w) s.wait(w, requests);
+    if (w) {
+      s.wait(w, requests);
+      // The client gone (even before the upstream took the message): its requests wait no more.
+      reply.raw.once('close', () => s.forget(w));
+    }
     const failed = (): void => {
       if (w) s.forget(w);
       if (issued) s.close();
     };
+    const answered = backendTimer(req);
     for (const m of msgs) {
       let answer: UpstreamAnswer;
       try {
@@ -146,9 +191,10 @@ export class LegacySse {
         return this.relay(reply, answer);
       }
     }
+    // The upstream took every message (answers come on the stream: this is its latency to accept them).
+    answered();
     if (issued) reply.header('mcp-session-id', issued);
     if (!w) return void reply.code(202).send();
-    reply.raw.once('close', () => s.forget(w));
     return this.sendStream(reply, w.out);
   }
 

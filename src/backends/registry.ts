@@ -12,7 +12,7 @@ import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
 export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
 
 export const defaultFactory: BackendFactory = (cfg, deps) =>
-  cfg.http ? new HttpBackend(cfg, deps.sessionIds) : new StdioBackend(cfg, deps);
+  cfg.http ? new HttpBackend(cfg, deps.sessionIds, deps.replicas) : new StdioBackend(cfg, deps);
 
 /** The backend served at `/mcp`: the one marked default, or the only one. */
 export const defaultBackendName = (backends: Config['backends']): string | undefined =>

@@ -55,10 +55,10 @@ export class SseUpstream {
   constructor(private readonly o: SseUpstreamOptions) {}
 
   /**
-   * Opens the stream and waits for its `endpoint` event: undefined when open, else the
-   * upstream's answer (a non-2xx status or not an event stream). Throws when unreachable.
+   * Opens the stream and waits (`endpointWithin` ms) for its `endpoint` event: undefined when
+   * open, else the upstream's answer (not 200 or not an event stream). Throws when unreachable.
    */
-  async open(headers: Record<string, string>): Promise<UpstreamAnswer | undefined> {
+  async open(headers: Record<string, string>, endpointWithin = this.o.timeout): Promise<UpstreamAnswer | undefined> {
     const { url, streams, timeout } = this.o;
     const res = await streams.request({
       method: 'GET',
@@ -109,7 +109,7 @@ export class SseUpstream {
     res.body.once('end', done);
     res.body.once('error', done);
     res.body.once('close', done);
-    const timer = setTimeout(() => found(new Error('no endpoint event in time')), timeout);
+    const timer = setTimeout(() => found(new Error('no endpoint event in time')), endpointWithin);
     const got = await endpoint;
     clearTimeout(timer);
     if (got instanceof Error) {

@@ -10,6 +10,11 @@ import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { listen, shut } from '../helpers/backend-mcp.js';
 import { loadConfig } from '../../src/app/config.js';
 import { startProxy, TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { type LegacySession, startLegacySseServer } from '../helpers/legacy-sse-server.js';
@@ -21,19 +26,38 @@ const sha = (k: string) => createHash('sha256').update(k).digest('hex');
 const server = await startLegacySseServer();
 t.teardown(() => server.close());
 
+// A streamable HTTP server (stateful, the SDK's transport): what `auto` must keep treating as one.
+const modernSessions = new Map<string, StreamableHTTPServerTransport>();
+const modern = createServer(async (req, res) => {
+  const sid = req.headers['mcp-session-id'];
+  let transport = typeof sid === 'string' ? modernSessions.get(sid) : undefined;
+  if (!transport) {
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void modernSessions.set(id, transport!),
+    });
+    const mcp = new McpServer({ name: 'modern', version: '1.0.0' });
+    mcp.registerTool('hello', { description: 'hello' }, async () => ({ content: [{ type: 'text', text: 'hi' }] }));
+    await mcp.connect(transport);
+  }
+  await transport.handleRequest(req, res);
+});
+const modernUrl = `http://127.0.0.1:${await listen(modern)}/mcp`;
+t.teardown(() => shut(modern));
+
 const tools = [
   { match: 'secret', deny: true },
   { match: '*', allow: { apiKeys: ['alice', 'bob'] } },
 ];
-const proxy = await startProxy({
-  apiKeys: Object.entries(KEYS).map(([name, key]) => ({ name, sha256: sha(key), subject: name })),
-  backends: [
-    { name: 'legacy', http: { url: server.url, transport: 'sse' }, tools },
-    { name: 'detected', http: { url: server.url }, tools },
-    { name: 'strict', http: { url: server.url, transport: 'streamable' }, tools },
-    { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' }, tools },
-  ],
-});
+const apiKeys = Object.entries(KEYS).map(([name, key]) => ({ name, sha256: sha(key), subject: name }));
+const backends = [
+  { name: 'legacy', http: { url: server.url, transport: 'sse' } as Record<string, unknown>, tools },
+  { name: 'detected', http: { url: server.url }, tools },
+  { name: 'strict', http: { url: server.url, transport: 'streamable' }, tools },
+  { name: 'modern', http: { url: modernUrl }, tools },
+  { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' }, tools },
+];
+const proxy = await startProxy({ apiKeys, backends });
 t.teardown(() => proxy.close());
 
 /** An SDK client through the proxy, answering sampling requests; the upstream session it caused. */
@@ -73,6 +97,10 @@ t.test('initialize, tools/list, identity on every upstream request', async (t) =
   t.ok(
     posts.every((h) => h['x-forwarded-user'] === 'alice' && h['x-mcp-proxy-assertion'] && !h['x-api-key']),
     'every POST carries identity and no client credential',
+  );
+  t.ok(
+    posts.every((h) => h['mcp-session-id'] === undefined && h['content-type'] === 'application/json'),
+    "the client's sealed session id stays here",
   );
   const denied = await client.callTool({ name: 'secret' }).catch((e: Error) => e);
   t.match(String((denied as Error).message ?? JSON.stringify(denied)), /denied|-32003/);
@@ -174,6 +202,24 @@ t.test('`auto` (the default) detects an HTTP+SSE server from the 405 to its init
   t.ok(proxy.logs().some((l) => l.event === 'mcp.transport_detected' && l.backend === 'detected'));
 });
 
+t.test('`auto` in front of a streamable server: a 4xx to a bad initialize is passed on, nothing flips', async (t) => {
+  const res = await fetch(`${proxy.url}/mcp/modern`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEYS.alice, 'content-type': 'application/json', accept: 'application/json' },
+    body: INITIALIZE,
+  });
+  t.equal(res.status, 406, "the server's own answer (it wants both media types)");
+  t.notOk(proxy.logs().some((l) => l.event === 'mcp.transport_detected' && l.backend === 'modern'));
+  const client = new Client({ name: 'modern', version: '1' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp/modern`), {
+    requestInit: { headers: { 'x-api-key': KEYS.alice } },
+  });
+  await client.connect(transport);
+  t.teardown(() => client.close());
+  t.match(client.getServerVersion(), { name: 'modern' });
+  t.equal(text(await client.callTool({ name: 'hello' })), 'hi');
+});
+
 t.test('`streamable` never falls back: the 405 reaches the client', async (t) => {
   const open = server.open;
   const res = await fetch(`${proxy.url}/mcp/strict`, {
@@ -220,4 +266,52 @@ t.test('config: an unknown transport and a bad idleTimeout are refused', async (
     problems.some((p) => /idleTimeout/.test(p)),
     problems.join('\n'),
   );
+});
+
+t.test(
+  'a reload that changes the backend: an open session keeps its stream, new ones get the new definition',
+  async (t) => {
+    const old = await connect('alice');
+    const port = Number(new URL(proxy.url).port);
+    const changed = backends.map((b) =>
+      b.name === 'legacy' ? { ...b, http: { ...b.http, headers: { 'x-generation': '2' } } } : b,
+    );
+    const { config, problems } = loadConfig({
+      doc: {
+        session: { keys: [TEST_SESSION_KEY] },
+        server: { host: '127.0.0.1', port, logLevel: 'info' },
+        apiKeys,
+        backends: changed,
+      },
+    });
+    t.ok(config, problems.join('\n'));
+    const r = proxy.reload(config!);
+    t.ok(r.ok, r.problems?.join('\n') ?? 'reloaded');
+    const seen: number[] = [];
+    const counted = await old.client.callTool({ name: 'count', arguments: { n: 2 } }, undefined, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    t.equal(text(counted), 'counted to 2', 'the session opened before the reload still works');
+    t.same(seen, [1, 2]);
+    t.equal(old.upstream.headers['x-generation'], undefined);
+    const fresh = await connect('bob');
+    t.equal(fresh.upstream.headers['x-generation'], '2', 'a new session runs the new definition');
+    await old.transport.terminateSession();
+    await old.upstream.closed;
+    await Promise.all([old.client.close(), fresh.client.close()]);
+  },
+);
+
+t.test('the REST API over an HTTP+SSE backend (its internal client goes through /mcp/<b>)', async (t) => {
+  const listed = await fetch(`${proxy.url}/api/backends/legacy/tools`, { headers: { 'x-api-key': KEYS.alice } });
+  t.equal(listed.status, 200);
+  const names = ((await listed.json()) as { tools: Array<{ name: string }> }).tools.map((x) => x.name).sort();
+  t.same(names, ['ask', 'count', 'whoami']);
+  const called = await fetch(`${proxy.url}/api/backends/legacy/tools/call`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEYS.alice, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'count', arguments: { n: 2 } }),
+  });
+  t.equal(called.status, 200);
+  t.match(await called.text(), /counted to 2/);
 });
