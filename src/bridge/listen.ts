@@ -3,7 +3,8 @@
  * subscriptions, passed to each open listen stream that asked for them, tagged with its id.
  */
 import { randomBytes } from 'node:crypto';
-import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
+import { rpcError, type RequestId, type RpcMessage } from '../mcp/jsonrpc.js';
+import { INVALID_REQUEST } from '../mcp/stateless.js';
 import { SUBSCRIPTION_ID_META } from './revision.js';
 import type { ExchangeSink } from './sink.js';
 import type { Upstream2025 } from './upstream.js';
@@ -48,6 +49,10 @@ export class Listeners {
 
   /** Opens a stream: acknowledged first, with what the server can deliver of what the client asked. */
   listen(m: RpcMessage & { id: RequestId }, init: Record<string, unknown>, sink: ExchangeSink): void {
+    if (!sink.canStream) {
+      sink.end(406, rpcError(m.id, INVALID_REQUEST, 'subscriptions/listen needs Accept: text/event-stream'));
+      return;
+    }
     const asked = (m.params?.notifications ?? {}) as Record<string, unknown>;
     const caps = (init.capabilities ?? {}) as Caps;
     const filter: Filter = {};

@@ -14,6 +14,8 @@ export interface ExchangeSink {
   /** The client went away before the answer. */
   onClose(fn: () => void): void;
   readonly done: boolean;
+  /** The client takes a stream (SSE): notifications can reach it. */
+  readonly canStream: boolean;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
@@ -30,6 +32,7 @@ export function replySink(req: FastifyRequest, reply: FastifyReply): ExchangeSin
   });
   const event = (msg: RpcMessage) => stream!.write(`event: message\ndata: ${JSON.stringify(msg)}\n\n`);
   return {
+    canStream: sse,
     get done() {
       return done;
     },

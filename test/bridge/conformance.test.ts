@@ -45,3 +45,10 @@ t.test('caching through a stdio backend', async (t) => {
   t.ok(checks.length >= 7, 'every check ran');
   t.same(failed(checks), [], 'no check fails');
 });
+
+t.test('http-header-validation through a stdio backend', async (t) => {
+  const checks = await runServerScenario(`${front.url}/mcp/conf-shared`, 'http-header-validation');
+  t.comment(`http-header-validation: ${checks.filter((c) => c.status === 'SUCCESS').length}/${checks.length} passed`);
+  t.ok(checks.length > 0, 'the scenario ran');
+  t.same(failed(checks), [], 'no check fails');
+});

@@ -218,6 +218,9 @@ t.test('removed, unknown and ill-formed requests never reach the server', async 
   const res = await post('mine', alice, 'server/discover', v999, { 'mcp-protocol-version': 'v999.0.0' });
   t.equal(res.status, 400);
   t.match(await res.json(), { error: { code: -32022, data: { supported: [V], requested: 'v999.0.0' } } });
+  const listen = { _meta: meta(), notifications: { toolsListChanged: true } };
+  const plain = await post('mine', alice, 'subscriptions/listen', listen, { accept: 'application/json' });
+  t.equal(plain.status, 406, 'a listen stream needs SSE');
   const discover = await call('mine', alice, 'server/discover', { _meta: meta() });
   t.same(discover.body.result.supportedVersions, [V]);
   t.equal(discover.body.result._meta['io.modelcontextprotocol/serverInfo'].name, 'conformance-stdio-server');
