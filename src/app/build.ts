@@ -44,6 +44,7 @@ import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { buildUpstream } from './upstream.js';
+import { buildBearer } from './bearer.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
@@ -56,11 +57,6 @@ import { connectRoutes } from '../web/connect.js';
 import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
-import { bearerSource } from '../tokens/bearer.js';
-import { ExternalJwtVerifier } from '../tokens/external-jwt.js';
-import { IntrospectionVerifier, proxyAudiences } from '../tokens/introspection.js';
-import { ProxyTokenVerifier } from '../tokens/proxy-jwt.js';
-import { DpopVerifier } from '../tokens/dpop.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -172,35 +168,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
       })
     : undefined;
   const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
-  const ext = config.externalTokens;
-  // DPoP at the resource for the tokens of our authorization server (RFC 9449); replays claimed in the store.
-  const dpop = provider
-    ? new DpopVerifier({
-        mode: config.authorizationServer.dpop,
-        publicUrl: config.server.publicUrl,
-        store,
-        nonceSecret: config.authorizationServer.dpopNonce ? config.session.keys[0] : undefined,
-      })
-    : undefined;
-  const bearer = bearerSource({
-    dpop,
-    publicUrl: config.server.publicUrl,
+  const { bearer, dpop } = buildBearer({
+    config,
+    issuesTokens: provider !== undefined,
+    key,
+    store,
+    grants,
     live,
-    proxy: provider
-      ? new ProxyTokenVerifier(
-          [key],
-          config.server.publicUrl,
-          grants,
-          new Set(config.authorizationServer.clients.map((c) => c.clientId)),
-        )
-      : undefined,
-    external: ext?.jwt.length ? new ExternalJwtVerifier(ext.jwt, { fetch: deps.fetch }) : undefined,
-    introspection: ext?.introspection
-      ? new IntrospectionVerifier(ext.introspection, {
-          fetch: deps.fetch,
-          defaultAudience: () => proxyAudiences(config.server.publicUrl, live.current.resources),
-        })
-      : undefined,
+    fetch: deps.fetch,
   });
 
   registerErrorHandling(app);
