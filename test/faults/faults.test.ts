@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { startStandaloneIdp } from '../../src/devidp/plugin.js';
 import { countingHttpServer } from '../helpers/hostile-tokens.js';
 import { freePort } from '../helpers/ports.js';
-import { startProxy } from '../helpers/proxy.js';
+import { restartProxy, startProxy } from '../helpers/proxy.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
 
 const KEY = 'faults-key';
@@ -192,8 +192,7 @@ t.test(
     'login works',
   async (t) => {
     const { cookie } = await loginThroughProxy(publicUrl, 'alice');
-    await proxy.close();
-    proxy = await startProxy(doc);
+    proxy = await restartProxy(proxy, doc);
     const status = (await (await fetch(`${publicUrl}/oauth/status`, { headers: { cookie } })).json()) as {
       authenticated: boolean;
     };

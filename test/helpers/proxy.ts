@@ -3,6 +3,7 @@
  * config document merged over a minimal valid one. Log lines are captured for assertions.
  */
 import { PassThrough } from 'node:stream';
+import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { buildApp, type AppDeps, type ProxyApp } from '../../src/app.js';
 import { loadConfig } from '../../src/app/config.js';
 import { freePort } from './ports.js';
@@ -44,4 +45,17 @@ export async function closeSoon(app: ProxyApp['app'], graceMs = 500): Promise<vo
   const force = setTimeout(() => app.server.closeAllConnections(), graceMs);
   await app.close();
   clearTimeout(force);
+}
+
+/**
+ * A proxy stopped and started again on the same port: connections the test's fetch kept alive to
+ * the old process are dead, and reusing one races its close ("other side closed"). The global
+ * fetch pool is replaced, so every request after the restart opens a connection of its own.
+ */
+export async function restartProxy(proxy: RunningProxy, doc: Record<string, unknown>): Promise<RunningProxy> {
+  await proxy.close();
+  const old = getGlobalDispatcher();
+  setGlobalDispatcher(new Agent());
+  await old.close();
+  return startProxy(doc);
 }

@@ -10,7 +10,7 @@ import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
 import { startRedis } from '../helpers/db-servers.js';
 import { codeFlowTokens, register } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
-import { startProxy } from '../helpers/proxy.js';
+import { restartProxy, startProxy } from '../helpers/proxy.js';
 import { INITIALIZE, loginThroughProxy, logoutThroughProxy, sessionStatus } from '../helpers/session-client.js';
 import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
 
@@ -75,8 +75,7 @@ async function setup(t: Test, store: Record<string, unknown>) {
     t.equal(res.status, 200, 'grant revoked');
   };
   const restart = async () => {
-    await proxy.close();
-    proxy = await startProxy(doc);
+    proxy = await restartProxy(proxy, doc);
   };
   return { publicUrl, tokens, mcpStatus, revoke, restart };
 }

@@ -11,7 +11,7 @@ import { startRedis } from '../helpers/db-servers.js';
 import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.js';
 import { freePort } from '../helpers/ports.js';
 import { loginThroughProxy } from '../helpers/session-client.js';
-import { startProxy } from '../helpers/proxy.js';
+import { restartProxy, startProxy } from '../helpers/proxy.js';
 import { CLIENT_ID, CLIENT_SECRET, signingKeyFile, startIdpFor } from '../helpers/stack.js';
 
 const redis = await startRedis();
@@ -66,8 +66,7 @@ t.test('before the restart: a token and a refresh token', async (t) => {
 });
 
 t.test('after a restart: the client, its refresh token and its JWT still work', async (t) => {
-  await proxy.close();
-  proxy = await startProxy(doc);
+  proxy = await restartProxy(proxy, doc);
   const mcp = await callMcp(first.body.access_token!);
   t.equal(mcp.status, 200, 'the access token from before the restart is accepted');
   await mcp.text();
