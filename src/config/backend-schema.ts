@@ -51,7 +51,7 @@ const HttpBackendSchema = z.strictObject({
   transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
   /** HTTP+SSE backends: a client session with no request and no open stream for this long is closed. */
   idleTimeout: duration('10m'),
-  /** The MCP revision the server speaks: auto (found out), 2025 (never bridged) or 2026-07-28 (only that). */
+  /** The MCP revision the server speaks: auto (found out), 2025 (2026-07-28 clients always version-bridged, never reverse-bridged) or 2026-07-28 (only that). */
   protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
 });
 
