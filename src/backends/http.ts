@@ -104,7 +104,10 @@ export class HttpBackend implements Backend {
       () => this.http.timeout,
     );
     const idle = this.http.idleTimeout;
-    this.reaper = setInterval(() => this.bridges.endIdle(Date.now() - idle), Math.max(1000, Math.min(30_000, idle / 4)));
+    this.reaper = setInterval(
+      () => this.bridges.endIdle(Date.now() - idle),
+      Math.max(1000, Math.min(30_000, idle / 4)),
+    );
     this.reaper.unref();
   }
 

@@ -47,6 +47,8 @@ export class HttpUpstream implements Upstream2025 {
   private init?: Promise<Record<string, unknown>>;
   private readonly abort = new AbortController();
   private gone = false;
+  /** The bridge's requests the server has not answered yet. */
+  private readonly pending = new Set<RequestId>();
 
   constructor(private readonly call: HttpCall) {}
 
@@ -94,10 +96,20 @@ export class HttpUpstream implements Upstream2025 {
     try {
       const res = await this.call('GET', this.head('text/event-stream'), undefined, this.abort.signal);
       if (res.statusCode !== 200) return void (await res.body.dump());
-      for await (const m of sseMessages(res.body)) this.onmessage?.(m);
+      for await (const m of sseMessages(res.body)) this.onmessage?.(m, this.cause());
     } catch {
       // closed, or the server dropped the stream: requests still carry their answers
     }
+  }
+
+  /**
+   * The request a message on the GET stream belongs to: the one request in flight; with several
+   * (or none) nobody is guessed (as stdio's bridge does).
+   */
+  private cause(): RequestId | undefined {
+    if (this.pending.size !== 1) return undefined;
+    const [only] = this.pending;
+    return only;
   }
 
   private post(msg: RpcMessage): Promise<Dispatcher.ResponseData> {
@@ -120,6 +132,7 @@ export class HttpUpstream implements Upstream2025 {
 
   private async deliver(msg: RpcMessage): Promise<void> {
     const request = msg.method !== undefined && msg.id !== undefined && msg.id !== null;
+    if (request) this.pending.add(msg.id!);
     try {
       await this.ready();
       const res = await this.post(msg);
@@ -129,12 +142,17 @@ export class HttpUpstream implements Upstream2025 {
       }
       let answered = false;
       for await (const m of this.messages(res)) {
-        if (request && m.method === undefined && m.id === msg.id) answered = true;
+        if (request && m.method === undefined && m.id === msg.id) {
+          answered = true;
+          this.pending.delete(msg.id!);
+        }
         this.onmessage?.(m, request ? msg.id! : undefined);
       }
+      this.pending.delete(msg.id!);
       if (request && !answered)
         this.onmessage?.({ jsonrpc: '2.0', id: msg.id!, error: { code: -32603, message: `HTTP ${res.statusCode}` } });
     } catch (e) {
+      this.pending.delete(msg.id!);
       if (!request || this.gone) return;
       this.onmessage?.({ jsonrpc: '2.0', id: msg.id!, error: { code: -32603, message: (e as Error).message } });
     }
