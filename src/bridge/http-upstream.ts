@@ -1,4 +1,7 @@
-/** A 2025 streamable-HTTP MCP session as the version bridge's upstream (one per principal), and the bridges of one backend. */
+/**
+ * A 2025 streamable-HTTP MCP session as the version bridge's upstream (one per principal), and
+ * the bridges of one HTTP backend.
+ */
 import type { Readable } from 'node:stream';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
