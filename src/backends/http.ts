@@ -18,10 +18,8 @@ import { BoundedMap } from '../store/memory.js';
 import { ReverseBridge } from '../bridge/reverse/bridge.js';
 import type { Upstream } from '../bridge/reverse/detect.js';
 import { HttpBridges } from '../bridge/http-upstream.js';
-import { refusal, statelessAttempt } from '../bridge/revision.js';
-import { replySink } from '../bridge/sink.js';
-import { STATELESS_REVISION } from '../mcp/stateless.js';
-import { toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
+import { refusal } from '../bridge/revision.js';
+import { answersAs2025, outgoing, serveBridged, statelessRequest } from './http-version.js';
 
 /**
  * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
@@ -111,62 +109,6 @@ export class HttpBackend implements Backend {
     this.reaper.unref();
   }
 
-  /** A request of the stateless revision (no session; see revision.ts), one message. */
-  private stateless(fwd: McpForward): boolean {
-    const { req, request } = fwd;
-    return statelessAttempt(req.headers, request.batch ? undefined : request.messages[0]);
-  }
-
-  /**
-   * The messages as they leave (propagation's `_meta` included); the 2026-07-28 fast path leaves
-   * the body unparsed. Undefined: not JSON-RPC.
-   */
-  private outgoing(fwd: McpForward): { messages: RpcMessage[]; batch: boolean } | undefined {
-    const bytes = fwd.body ?? fwd.request.raw;
-    if (!bytes?.length) return undefined;
-    try {
-      return toMessages(JSON.parse(bytes.toString('utf8')));
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * One MCP 2026-07-28 request to a 2025 server, through the version bridge: checked, then
-   * served over the principal's upstream session (carrying this request's identity headers).
-   */
-  private async bridge(fwd: McpForward): Promise<void> {
-    const { req, reply, principal, headers } = fwd;
-    if (req.method !== 'POST')
-      throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
-    const parsed = this.outgoing(fwd);
-    if (!parsed?.messages.length) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON-RPC');
-    if (parsed.batch) throw new Errors.BAD_REQUEST(`a batch (MCP ${STATELESS_REVISION} has none)`);
-    const m = parsed.messages[0]!;
-    const refused = refusal(req.headers, m);
-    if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
-    if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
-    const { bridge } = this.bridges.get(principal, headers);
-    await bridge.handle(m as RpcMessage & { id: string | number; method: string }, replySink(req, reply));
-  }
-
-  /**
-   * The first stateless request went natively: a 400 or 404 (unsupported version, missing session)
-   * or -32601 for `server/discover` is a 2025 server's answer. Returns the body read, if any.
-   */
-  private async answersAs2025(res: Awaited<ReturnType<Pool['request']>>, m: RpcMessage | undefined) {
-    const type = String(res.headers['content-type'] ?? '');
-    const discover = m?.method === 'server/discover' && type.startsWith('application/json');
-    if (res.statusCode !== 400 && res.statusCode !== 404 && !discover) return { old: false };
-    const text = await res.body.text();
-    if (res.statusCode === 400 || res.statusCode === 404) return { old: true, text };
-    try {
-      return { old: (JSON.parse(text) as { error?: { code?: number } }).error?.code === -32601, text };
-    } catch {
-      return { old: false, text };
-    }
-  }
-
   /** One POST to the MCP URL (the reverse bridge's requests). */
   private async post(headers: Record<string, string>, body: string, signal?: AbortSignal) {
     const res = await this.pool.request({
@@ -209,10 +151,10 @@ export class HttpBackend implements Backend {
     const f = { req, reply, principal, request, body, headers: given, rewrite };
     if (this.legacy && this.sse) return this.legacy.forward(f, body);
     if (this.reverse.takes(fwd)) return this.reverse.forward(fwd);
-    const stateless = this.stateless(fwd);
-    if (stateless && this.native === false) return this.bridge(fwd);
+    const stateless = statelessRequest(fwd);
+    if (stateless && this.native === false) return serveBridged(fwd, this.bridges);
     // The first stateless request (the revision's checks passed) finds out whether the server speaks it.
-    const first = stateless && this.native === undefined ? this.outgoing(fwd)?.messages[0] : undefined;
+    const first = stateless && this.native === undefined ? outgoing(fwd)?.messages[0] : undefined;
     const probing =
       stateless && this.native === undefined && req.method === 'POST' && !!first && !refusal(req.headers, first);
     // `auto`: an initialize POST decides, once, which transport the server speaks.
@@ -250,12 +192,12 @@ export class HttpBackend implements Backend {
       throw this.mapError(e as Error, req.log);
     }
     if (probing) {
-      const seen = await this.answersAs2025(res, first);
+      const seen = await answersAs2025(res, first);
       if (seen.old) {
         this.native = false;
         reply.raw.off('close', onClose);
         req.log.info({ event: 'mcp.revision_detected', backend: this.name }, 'backend speaks MCP 2025: bridged');
-        return this.bridge(fwd);
+        return serveBridged(fwd, this.bridges);
       }
       if (res.statusCode < 400) this.native = true;
       if (seen.text !== undefined) {
