@@ -4,8 +4,8 @@ import { Errors } from '../errors.js';
 import type { HttpBridges } from '../bridge/http-upstream.js';
 import { refusal, statelessAttempt } from '../bridge/revision.js';
 import { replySink } from '../bridge/sink.js';
-import { toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
-import { STATELESS_REVISION } from '../mcp/stateless.js';
+import { rpcError, toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
+import { STATELESS_REVISION, headerProblem } from '../mcp/stateless.js';
 import type { McpForward } from './backend.js';
 
 /** A request of the stateless revision (no session; see revision.ts), one message. */
@@ -40,6 +40,13 @@ export async function serveBridged(fwd: McpForward, bridges: HttpBridges): Promi
   if (!parsed?.messages.length) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON-RPC');
   if (parsed.batch) throw new Errors.BAD_REQUEST(`a batch (MCP ${STATELESS_REVISION} has none)`);
   const m = parsed.messages[0]!;
+  // The bridge reads the body: its mirrored headers must agree with it (the fast path did not check).
+  const problem = headerProblem(req.headers, parsed);
+  if (problem)
+    return void reply
+      .code(400)
+      .type('application/json')
+      .send(rpcError(m.id ?? null, problem.code, problem.message));
   const refused = refusal(req.headers, m);
   if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
   if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
