@@ -24,6 +24,7 @@ t.test('server-stateless through an HTTP backend (bridged)', async (t) => {
     c.filter((x) => x.status === 'FAILURE').map((x) => `${x.id}: ${x.errorMessage ?? ''}`);
   t.comment(`server-stateless: ${checks.filter((c) => c.status === 'SUCCESS').length}/${checks.length} passed`);
   t.ok(checks.length >= 28, 'every check ran');
+  for (const c of checks.filter((x) => x.status !== 'SUCCESS')) t.comment(`${c.status} ${c.id}`);
   // The reference server (in 2025 mode) neither lists `test_missing_capability` nor asks for
   // sampling from it, so these two cannot pass through any bridge; stdio-bridge/conformance tests
   // cover -32021 with a server that does. Every other check must pass.
