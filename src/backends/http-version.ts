@@ -5,6 +5,7 @@ import type { HttpBridges } from '../bridge/http-upstream.js';
 import { refusal, statelessAttempt } from '../bridge/revision.js';
 import { replySink } from '../bridge/sink.js';
 import { rpcError, toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
+import { rewriteJsonBody } from '../mcp/response-rewrite.js';
 import { STATELESS_REVISION, headerProblem } from '../mcp/stateless.js';
 import type { McpForward } from './backend.js';
 
@@ -51,7 +52,12 @@ export async function serveBridged(fwd: McpForward, bridges: HttpBridges): Promi
   if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
   if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
   const { bridge } = bridges.get(principal, headers);
-  await bridge.handle(m as RpcMessage & { id: string | number; method: string }, replySink(req, reply));
+  const sink = replySink(req, reply);
+  const { rewrite } = fwd;
+  // A list answer policy filters (`rewrite`) is filtered here, as a native one would be.
+  const end = sink.end.bind(sink);
+  if (rewrite) sink.end = (status, msg) => end(status, JSON.parse(rewriteJsonBody(JSON.stringify(msg), rewrite)));
+  await bridge.handle(m as RpcMessage & { id: string | number; method: string }, sink);
 }
 
 /**

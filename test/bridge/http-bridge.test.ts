@@ -78,6 +78,14 @@ const proxy = await startProxy({
   backends: [
     { name: 'old', http: { url: oldUrl, transport: 'streamable' } },
     { name: 'pinned', http: { url: oldUrl, transport: 'streamable', protocol: '2025' } },
+    {
+      name: 'filtered',
+      http: { url: oldUrl, transport: 'streamable', protocol: '2025' },
+      tools: [
+        { match: 'ask', deny: true },
+        { match: '*', allow: { apiKeys: ['alice', 'bob'] } },
+      ],
+    },
     { name: 'modern', http: { url: modern.url, transport: 'streamable' } },
   ],
 });
@@ -226,6 +234,16 @@ t.test('protocol: 2025 bridges from the first request', async (t) => {
   t.equal(r.status, 200);
   t.equal(r.body.result.resultType, 'complete');
   t.equal(posts[before]!.method, 'initialize', 'no native attempt first');
+});
+
+t.test('policy filters a bridged list answer', async (t) => {
+  const list = await call('filtered', 'alice', 'tools/list', { _meta: meta() });
+  t.equal(list.status, 200);
+  t.same(
+    list.body.result.tools.map((x: any) => x.name),
+    ['echo', 'grow'],
+    'the denied tool is not listed',
+  );
 });
 
 t.test('a 2026-native server is forwarded as it is', async (t) => {
