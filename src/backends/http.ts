@@ -17,6 +17,9 @@ import { LegacySse } from './legacy-sse.js';
 import { BoundedMap } from '../store/memory.js';
 import { ReverseBridge } from '../bridge/reverse/bridge.js';
 import type { Upstream } from '../bridge/reverse/detect.js';
+import { HttpBridges } from '../bridge/http-upstream.js';
+import { refusal } from '../bridge/revision.js';
+import { answersAs2025, outgoing, serveBridged, statelessRequest } from './http-version.js';
 
 /**
  * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
@@ -50,6 +53,11 @@ export class HttpBackend implements Backend {
   private live = new BoundedMap<string, true>(200_000);
   /** 2025 clients of a server that speaks only MCP 2026-07-28 (src/bridge/reverse/). */
   private readonly reverse: ReverseBridge;
+  /** MCP 2026-07-28 clients of a 2025 server: the version bridge, one upstream session per principal. */
+  private readonly bridges: HttpBridges;
+  /** Whether the server speaks 2026-07-28 itself (undefined: not known yet; found by the first stateless request). */
+  private native?: boolean;
+  private readonly reaper: NodeJS.Timeout;
 
   constructor(
     private definition: BackendConfig,
@@ -79,6 +87,26 @@ export class HttpBackend implements Backend {
     const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
     const protocol = this.http.protocol ?? 'auto';
     this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, protocol, replicas);
+    if (protocol === '2025') this.native = false;
+    this.bridges = new HttpBridges(
+      (method, headers, body, signal) =>
+        this.pool.request({
+          method,
+          path: this.url.pathname + this.url.search,
+          headers,
+          body,
+          headersTimeout: this.http.timeout,
+          bodyTimeout: 0,
+          signal,
+        }),
+      () => this.http.timeout,
+    );
+    const idle = this.http.idleTimeout;
+    this.reaper = setInterval(
+      () => this.bridges.endIdle(Date.now() - idle),
+      Math.max(1000, Math.min(30_000, idle / 4)),
+    );
+    this.reaper.unref();
   }
 
   /** One POST to the MCP URL (the reverse bridge's requests). */
@@ -123,6 +151,12 @@ export class HttpBackend implements Backend {
     const f = { req, reply, principal, request, body, headers: given, rewrite };
     if (this.legacy && this.sse) return this.legacy.forward(f, body);
     if (this.reverse.takes(fwd)) return this.reverse.forward(fwd);
+    const stateless = statelessRequest(fwd);
+    if (stateless && this.native === false) return serveBridged(fwd, this.bridges);
+    // The first stateless request (the revision's checks passed) finds out whether the server speaks it.
+    const first = stateless && this.native === undefined ? outgoing(fwd)?.messages[0] : undefined;
+    const probing =
+      stateless && this.native === undefined && req.method === 'POST' && !!first && !refusal(req.headers, first);
     // `auto`: an initialize POST decides, once, which transport the server speaks.
     const detecting =
       this.legacy !== undefined &&
@@ -156,6 +190,21 @@ export class HttpBackend implements Backend {
     } catch (e) {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
+    }
+    if (probing) {
+      const seen = await answersAs2025(res, first);
+      if (seen.old) {
+        this.native = false;
+        reply.raw.off('close', onClose);
+        req.log.info({ event: 'mcp.revision_detected', backend: this.name }, 'backend speaks MCP 2025: bridged');
+        return serveBridged(fwd, this.bridges);
+      }
+      if (res.statusCode < 400) this.native = true;
+      if (seen.text !== undefined) {
+        reply.raw.off('close', onClose);
+        relayHead(reply, res);
+        return reply.send(seen.text);
+      }
     }
     // A server that refuses a 2025 initialize as a request it does not know (400, 404; not an
     // authentication failure) may speak only 2026-07-28: then the reverse bridge answers.
@@ -208,6 +257,7 @@ export class HttpBackend implements Backend {
 
   private mapError(e: Error, log: McpForward['req']['log']): Error {
     this.reverse.detector.forget();
+    if (this.http.protocol !== '2025') this.native = undefined;
     if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError)
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
@@ -234,7 +284,7 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.live.size + (this.legacy?.size ?? 0) + this.reverse.sessions.size };
+    return { sessions: this.live.size + (this.legacy?.size ?? 0) + this.reverse.sessions.size + this.bridges.size };
   }
 
   /**
@@ -244,6 +294,7 @@ export class HttpBackend implements Backend {
   async endUser(sub: string): Promise<void> {
     this.legacy?.endUser(sub);
     this.reverse.endUser(sub);
+    this.bridges.endUser(sub);
   }
 
   /** Only HTTP+SSE sessions live in this process. */
@@ -261,6 +312,7 @@ export class HttpBackend implements Backend {
     if (old instanceof HttpBackend && old.scope === this.scope) {
       this.live = old.live;
       this.detected = old.detected;
+      if (this.http.protocol !== '2025') this.native = old.native;
       this.reverse.inherit(old.reverse);
     }
   }
@@ -268,6 +320,8 @@ export class HttpBackend implements Backend {
   async close(): Promise<void> {
     await this.legacy?.close();
     this.reverse.close();
+    clearInterval(this.reaper);
+    this.bridges.endAll();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }

@@ -49,9 +49,12 @@ const HttpBackendSchema = z.strictObject({
    * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
    */
   transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
-  /** HTTP+SSE backends: a client session with no request and no open stream for this long is closed. */
+  /** HTTP+SSE client sessions and version-bridge upstream sessions: idle this long, closed. */
   idleTimeout: duration('10m'),
-  /** The MCP revision the server speaks: auto (found out), 2025 (never bridged) or 2026-07-28 (only that). */
+  /**
+   * The MCP revision the server speaks: auto (found out), 2025 (never reverse-bridged; 2026-07-28
+   * clients always version-bridged) or 2026-07-28 (only that).
+   */
   protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
 });
 
