@@ -2,6 +2,7 @@
 // version bridge: discovery, result shapes, input-required results resumed with requestState,
 // subscriptions/listen, removed methods, one upstream session per principal with the identity of
 // each request on every upstream POST; a 2026-native server is still forwarded as it is.
+import { sseEvents, statelessClient } from '../helpers/stateless-client.js';
 import t from 'tap';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -10,7 +11,6 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { z } from 'zod';
 import { listen, shut } from '../helpers/backend-mcp.js';
 import { startProxy } from '../helpers/proxy.js';
-import { MCP_ACCEPT } from '../helpers/session-client.js';
 import { startStatelessServer } from '../helpers/stateless-server.js';
 
 const V = '2026-07-28';
@@ -91,51 +91,12 @@ const proxy = await startProxy({
 });
 t.teardown(() => proxy.close());
 
-let nextId = 1;
-function post(backend: string, who: Who, method: string, params: Record<string, unknown>, headers = {}) {
-  const name = params.name as string | undefined;
-  return fetch(`${proxy.url}/mcp/${backend}`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': KEYS[who],
-      'content-type': 'application/json',
-      accept: MCP_ACCEPT,
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
-  });
-}
-async function call(backend: string, who: Who, method: string, params: Record<string, unknown>) {
-  const res = await post(backend, who, method, params);
-  return { status: res.status, body: (await res.json()) as any };
-}
-async function events(res: Response, count: number, each?: (n: number) => Promise<void>): Promise<any[]> {
-  const out: any[] = [];
-  const reader = res.body!.getReader();
-  let buf = '';
-  while (out.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += new TextDecoder().decode(value);
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const data = buf
-        .slice(0, i)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
-      buf = buf.slice(i + 2);
-      if (data) {
-        out.push(JSON.parse(data.slice(6)));
-        await each?.(out.length);
-      }
-    }
-  }
-  await reader.cancel();
-  return out;
-}
+const client = statelessClient(() => proxy.url);
+const post = (backend: string, who: Who, method: string, params: Record<string, unknown>, headers = {}) =>
+  client.post(backend, { 'x-api-key': KEYS[who] }, method, params, headers);
+const call = (backend: string, who: Who, method: string, params: Record<string, unknown>) =>
+  client.call(backend, { 'x-api-key': KEYS[who] }, method, params);
+const events = sseEvents;
 
 t.test('server/discover: the first stateless request finds a 2025 server, then is bridged', async (t) => {
   const r = await call('old', 'alice', 'server/discover', { _meta: meta() });

@@ -2,10 +2,11 @@
 // version bridge: input-required results resumed on the next round trip, per-request client
 // capabilities, logs only at a requested level, subscriptions/listen, result shapes, removed and
 // unknown methods, and one upstream session (and child) per principal.
+import { sseEvents, statelessClient } from '../helpers/stateless-client.js';
 import t from 'tap';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { loginThroughProxy, MCP_ACCEPT } from '../helpers/session-client.js';
+import { loginThroughProxy } from '../helpers/session-client.js';
 import { childrenOf } from '../helpers/stdio-stack.js';
 import { ROOT } from '../helpers/spawn.js';
 import { startStack } from '../helpers/stack.js';
@@ -31,52 +32,12 @@ const { proxy } = stack;
 const alice = (await loginThroughProxy(proxy.url, 'alice')).cookie;
 const bob = (await loginThroughProxy(proxy.url, 'bob')).cookie;
 
-let nextId = 1;
-function post(backend: string, cookie: string, method: string, params: Record<string, unknown>, headers = {}) {
-  const name = (params.name ?? params.uri) as string | undefined;
-  return fetch(`${proxy.url}/mcp/${backend}`, {
-    method: 'POST',
-    headers: {
-      cookie,
-      'content-type': 'application/json',
-      accept: MCP_ACCEPT,
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-      ...headers,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
-  });
-}
-async function call(backend: string, cookie: string, method: string, params: Record<string, unknown>) {
-  const res = await post(backend, cookie, method, params);
-  return { status: res.status, body: (await res.json()) as any };
-}
-/** The SSE events of a response, until `count` arrived (then the stream is left). */
-async function events(res: Response, count: number, each?: (n: number) => Promise<void>): Promise<any[]> {
-  const out: any[] = [];
-  const reader = res.body!.getReader();
-  let buf = '';
-  while (out.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += new TextDecoder().decode(value);
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const data = buf
-        .slice(0, i)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
-      buf = buf.slice(i + 2);
-      if (data) {
-        out.push(JSON.parse(data.slice(6)));
-        await each?.(out.length);
-      }
-    }
-  }
-  await reader.cancel();
-  return out;
-}
+const client = statelessClient(() => proxy.url);
+const post = (backend: string, cookie: string, method: string, params: Record<string, unknown>, headers = {}) =>
+  client.post(backend, { cookie }, method, params, headers);
+const call = (backend: string, cookie: string, method: string, params: Record<string, unknown>) =>
+  client.call(backend, { cookie }, method, params);
+const events = sseEvents;
 
 t.test('a server→client request becomes an input-required result, resumed on the next round trip', async (t) => {
   const caps = { elicitation: {} };
@@ -121,7 +82,7 @@ t.test('a server→client request becomes an input-required result, resumed on t
   t.equal(third.status, 200);
   t.same(third.body.result.content, [{ type: 'text', text: 'Ada and Grace' }]);
   t.equal(third.body.result.resultType, 'complete');
-  t.equal(third.body.id, nextId - 1, 'answered under the id of the last round trip');
+  t.equal(third.body.id, client.lastId(), 'answered under the id of the last round trip');
 });
 
 t.test('a capability the request did not declare: -32021, HTTP 400, and the server is refused', async (t) => {
