@@ -13,10 +13,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendRegistry } from '../backends/registry.js';
-import { parseJson, toMessages } from '../mcp/jsonrpc.js';
+import { parseJson } from '../mcp/jsonrpc.js';
 import type { OpenStreams } from '../mcp/streams.js';
 import type { StoreOperation } from '../store/observed.js';
-import { factsOf, type RequestFacts } from './request-facts.js';
+import { decisionLabel, type LoginFailure, methodLabel, type TokenEvent } from './metric-labels.js';
+import { factsOf } from './request-facts.js';
+
+export type { Decision, LoginFailure, TokenEvent } from './metric-labels.js';
 
 const PREFIX = 'mcp_proxy_';
 const MCP_ROUTES = new Set(['/mcp', '/mcp/:backend']);
@@ -24,71 +27,6 @@ const MCP_ROUTES = new Set(['/mcp', '/mcp/:backend']);
 const PEEK_BYTES = 64 * 1024;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-
-/** MCP method names kept as label values (spec 2025-06-18 and later); anything else is `other`. */
-const MCP_METHODS = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'tasks/get',
-  'tasks/result',
-  'tasks/list',
-  'tasks/cancel',
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
-  'notifications/message',
-  'notifications/resources/updated',
-  'notifications/resources/list_changed',
-  'notifications/tools/list_changed',
-  'notifications/prompts/list_changed',
-  'notifications/tasks/status',
-  'notifications/elicitation/complete',
-]);
-
-export type Decision = 'allow' | 'deny' | 'unauthenticated' | 'error';
-export type LoginFailure =
-  | 'no_transaction'
-  | 'idp_error'
-  | 'idp_unavailable'
-  | 'state_mismatch'
-  | 'invalid_callback'
-  | 'cookie_too_large'
-  | 'not_allowed';
-export type TokenEvent = 'issued' | 'refreshed' | 'revoked';
-
-/**
- * The `method` label: the JSON-RPC method when the body holds one message (`response` when it
- * answers a server request), `batch` for several, the HTTP method for GET and DELETE.
- */
-export function methodLabel(httpMethod: string, json: { value: unknown } | undefined, declared?: string): string {
-  if (httpMethod !== 'POST') return httpMethod;
-  if (declared !== undefined) return MCP_METHODS.has(declared) ? declared : 'other';
-  const messages = json ? toMessages(json.value)?.messages : undefined;
-  if (!messages?.length) return 'other';
-  if (messages.length > 1) return 'batch';
-  const m = messages[0]!;
-  if (typeof m.method === 'string') return MCP_METHODS.has(m.method) ? m.method : 'other';
-  return 'result' in m || 'error' in m ? 'response' : 'other';
-}
-
-/** The `decision` label, from the status and what policy said (when it got that far). */
-export function decisionLabel(status: number, facts: RequestFacts, authenticated: boolean): Decision {
-  if (status === 401 || (!authenticated && status >= 300 && status < 400)) return 'unauthenticated';
-  if (facts.decision === 'deny' || status === 403) return 'deny';
-  return status >= 400 ? 'error' : 'allow';
-}
 
 /** Something that emits oidc-provider's events. */
 interface EventSource {
