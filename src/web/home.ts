@@ -100,7 +100,7 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; l
     const empty = visible.length
       ? ''
       : '<p class="empty card">No backend is open to you. Ask the proxy\'s administrator for access.</p>';
-    const scripts = ['console.js', 'home.js'];
+    const scripts = ['console.js', 'health.js'];
     if (visible.some((b) => b.config.upstream?.kind === 'oauth')) scripts.push('connections.js');
     return consolePage(
       'mcp-oidc-proxy',

@@ -22,12 +22,12 @@
     };
     button.hidden = false;
     label();
+    new MutationObserver(label).observe(root, { attributes: true, attributeFilter: ['data-theme'] });
     button.addEventListener('click', () => {
       root.dataset.theme = current() === 'dark' ? 'light' : 'dark';
       try {
         localStorage.setItem(KEY, root.dataset.theme);
       } catch {}
-      label();
     });
   });
 })();
