@@ -93,6 +93,7 @@ t.test('home: cards with health, URL, snippets, local times, no empty rows; them
   await page.click('#theme-toggle');
   t.equal(await theme(), 'light');
 
+  await page.click('#snippets-demo summary'); // the screenshots show one card's client setups
   const shots = await screenshots(page, 'home', () => page.waitForSelector('#health-down[data-state=down]').then());
   t.equal(shots.length, 4, shots.join('\n'));
   t.same(errors, [], 'no script errors, no CSP violations');

@@ -29,7 +29,7 @@ export function clearHistory(backend) {
   save(load().filter((e) => e.backend !== backend));
 }
 
-const ICON = { tool: '⚙', prompt: '✎', resource: '📄' };
+const ICON = { tool: '⚙', prompt: '✎', resource: '☰' };
 
 /** The list for `backend` into `list`; `replay(entry)` runs when its "Fill form" is used. */
 export function renderHistory(list, backend, replay) {

@@ -57,6 +57,11 @@ export async function loadSection(box, { noun, backend, fetchList, render, count
   return res.items.length;
 }
 
+const SLOW_S = 10;
+const SLOW_HINT =
+  ' Still waiting for the backend. A tool that asks the client for something (sampling, elicitation) gets no ' +
+  'answer from the explorer and ends with a timeout; Cancel stops waiting.';
+
 /**
  * Run one call from a form: the button disabled, "Calling…" with the elapsed time, a Cancel button (aborts the
  * request), then "Done in" / "Failed after". `call(signal)` resolves to the API answer.
@@ -70,8 +75,14 @@ export async function runCall({ button, status }, call) {
   status.dataset.state = 'calling';
   status.replaceChildren(el('span', { class: 'spinner' }), ' Calling… ', elapsed, ' ', cancel);
   const started = performance.now();
+  let hinted = false;
   const tick = setInterval(() => {
-    elapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
+    const secs = (performance.now() - started) / 1000;
+    elapsed.textContent = `${secs.toFixed(1)} s`;
+    if (secs >= SLOW_S && !hinted) {
+      hinted = true;
+      status.append(el('span', { class: 'slow-hint', text: SLOW_HINT }));
+    }
   }, 100);
   try {
     const res = await call(controller.signal);

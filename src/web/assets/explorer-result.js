@@ -96,7 +96,15 @@ function resourceLink(item, ctx) {
   const link = isWebUrl(item.uri)
     ? el('a', { href: item.uri, target: '_blank', rel: 'noopener noreferrer', text })
     : el('strong', { text });
-  const box = el('div', { class: 'resource-link' }, '🔗 ', link, ' ', el('code', { text: item.uri }));
+  const box = el(
+    'div',
+    { class: 'resource-link' },
+    el('span', { class: 'badge', text: 'link' }),
+    ' ',
+    link,
+    ' ',
+    el('code', { text: item.uri }),
+  );
   if (item.description) box.append(el('p', { class: 'muted', text: item.description }));
   if (!isWebUrl(item.uri) && ctx?.readResource) {
     const out = el('div', { class: 'result nested' });
