@@ -7,6 +7,7 @@ const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', cs
 /** Every file the pages load: nothing else under /assets is served. */
 export const ASSETS = [
   'console.css',
+  'home.css',
   'explorer.css',
   'theme.js',
   'console.js',

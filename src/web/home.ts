@@ -82,6 +82,8 @@ export async function homeRoutes(app: FastifyInstance, opts: { config: Config; l
         '<section class="card intro"><h1>mcp-oidc-proxy</h1>' +
           '<p class="muted">An authenticating proxy in front of MCP servers. Log in to use them.</p>\n' +
           `<p>${login}</p></section>`,
+        [],
+        ['home.css'],
       );
     }
     const csrf = req.session.get('user')?.csrf ?? '';
@@ -109,6 +111,7 @@ ${meHtml(p, logout)}
 <h2>MCP backends</h2>${empty}<div id="connections" data-csrf="${escapeHtml(csrf)}">
 <div id="backends" class="cards">${cards}</div></div>`,
       scripts,
+      ['home.css'],
     );
   });
 }
