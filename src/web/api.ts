@@ -17,6 +17,7 @@ import { POLICY_DENIED, URL_ELICITATION_REQUIRED } from '../mcp/jsonrpc.js';
 import { backendDecision, callDecision } from '../policy/engine.js';
 import { assertCsrf } from '../security/csrf.js';
 import { connectionsApi, type ConnectionsApiOptions } from './connections.js';
+import { healthApi } from './health-api.js';
 import { RestMcpClients } from './mcp-client.js';
 
 const nameBody = {
@@ -111,12 +112,16 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiRouteOptions) {
   }
 
   type P = { Params: { b: string } };
-  app.get<P>('/api/backends/:b/tools', async (req) => call(req, async (c) => ({ tools: (await c.listTools()).tools })));
+  // A server without the capability has none of them: an empty list, not the error its method-not-found would be.
+  const has = (c: Client, what: 'tools' | 'resources' | 'prompts') => !!c.getServerCapabilities()?.[what];
+  app.get<P>('/api/backends/:b/tools', async (req) =>
+    call(req, async (c) => ({ tools: has(c, 'tools') ? (await c.listTools()).tools : [] })),
+  );
   app.get<P>('/api/backends/:b/resources', async (req) =>
-    call(req, async (c) => ({ resources: (await c.listResources()).resources })),
+    call(req, async (c) => ({ resources: has(c, 'resources') ? (await c.listResources()).resources : [] })),
   );
   app.get<P>('/api/backends/:b/prompts', async (req) =>
-    call(req, async (c) => ({ prompts: (await c.listPrompts()).prompts })),
+    call(req, async (c) => ({ prompts: has(c, 'prompts') ? (await c.listPrompts()).prompts : [] })),
   );
   app.post<P & { Body: { name: string; arguments?: Record<string, unknown> } }>(
     '/api/backends/:b/tools/call',
@@ -143,6 +148,7 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiRouteOptions) {
   );
 
   if (opts.connections) await app.register(connectionsApi, opts.connections);
+  await app.register(healthApi, { live });
   const toolNames = new ToolNames();
   app.all('/api/*', async () => {
     throw new Errors.NOT_FOUND();

@@ -1,11 +1,7 @@
-/** The connection state of backends with `upstream`, as HTML for the home page and the explorer, and its script. */
-import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+/** The connection state of backends with `upstream`, as HTML for the home page and the explorer. */
 import type { BackendConfig } from '../config/schema.js';
 import type { Connection } from '../upstream/connections.js';
 import { escapeHtml } from './html.js';
-
-const SCRIPT = readFileSync(new URL('./assets/connections.js', import.meta.url), 'utf8');
 
 /** What the proxy does without the user for the kinds that need no connection. */
 const AUTOMATIC: Record<string, string> = {
@@ -49,11 +45,4 @@ export function connectionHtml(v: ConnectionView): string {
 /** The names of the backends whose upstream kind is oauth: those a user connects to. */
 export function oauthBackendNames(backends: ReadonlyArray<{ name: string; config: Pick<BackendConfig, 'upstream'> }>) {
   return backends.filter((b) => b.config.upstream?.kind === 'oauth').map((b) => b.name);
-}
-
-/** `GET /assets/connections.js`: Disconnect buttons send DELETE /api/connections/:b with the page's CSRF token. */
-export async function connectionScriptRoute(app: FastifyInstance) {
-  app.get('/assets/connections.js', async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT),
-  );
 }

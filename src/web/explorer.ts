@@ -1,28 +1,33 @@
-/** `GET /explore/:backend`: the MCP explorer page (script in assets/explorer.js, data from the REST API). */
-import { readFileSync } from 'node:fs';
+/** `GET /explore/:backend`: the MCP explorer page (scripts in assets/explorer*.js, data from the REST API). */
 import type { FastifyInstance } from 'fastify';
-import type { Live } from '../live.js';
 import type { Config } from '../config/load.js';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
-import { backendDecision } from '../policy/engine.js';
-import { escapeHtml, page } from './html.js';
 import { principalKey } from '../identity/principal.js';
+import type { Live } from '../live.js';
+import { backendDecision } from '../policy/engine.js';
 import type { Connections } from '../upstream/connections.js';
 import { connectionHtml } from './connection-view.js';
+import { consolePage, escapeHtml } from './html.js';
+import { copyBlock } from './snippets.js';
 
-const SCRIPT = readFileSync(new URL('./assets/explorer.js', import.meta.url), 'utf8');
-const SECTIONS =
-  '<h2>Tools</h2><div id="tools"></div><h2>Resources</h2><div id="resources"></div>' +
-  '<h2>Prompts</h2><div id="prompts"></div>';
+const section = (id: string, title: string) =>
+  `<section class="list-section" aria-labelledby="h-${id}"><h2 id="h-${id}">${title} ` +
+  `<span class="badge count" id="count-${id}" aria-label="count"></span></h2>` +
+  `<div id="${id}" class="list"></div></section>`;
+
+const SECTIONS = section('tools', 'Tools') + section('resources', 'Resources') + section('prompts', 'Prompts');
+
+const HISTORY =
+  '<aside class="card history-panel" aria-labelledby="h-history">' +
+  '<div class="card-head"><h2 id="h-history">History</h2>' +
+  '<button type="button" class="secondary small" id="history-clear">Clear</button></div>' +
+  '<p class="muted small">Calls made in this browser session.</p><ol id="history" class="history"></ol></aside>';
 
 export async function explorerRoutes(
   app: FastifyInstance,
   opts: { config: Config; live: Live; connections: Connections },
 ) {
-  app.get('/assets/explorer.js', async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT),
-  );
   app.get<{ Params: { backend: string } }>('/explore/:backend', async (req, reply) => {
     const p = requirePrincipal(req, reply, opts.config.server.publicUrl);
     if (!p) return reply;
@@ -38,17 +43,30 @@ export async function explorerRoutes(
       returnTo: `/explore/${encodeURIComponent(b.name)}`,
     });
     const connection = state
-      ? `<p class="card" id="connections" data-csrf="${escapeHtml(csrf)}">Upstream: ${state}</p>` +
-        (oauth ? '<script src="/assets/connections.js"></script>' : '')
+      ? `<p class="connection" id="connections" data-csrf="${escapeHtml(csrf)}">Upstream account: ${state}</p>`
       : '';
+    const name = escapeHtml(b.name);
+    const kind = b.config.http ? 'http' : b.config.stdio ? 'stdio' : 'virtual';
+    const title = b.config.title ? `<p class="title">${escapeHtml(b.config.title)}</p>` : '';
+    const description = b.config.description ? `<p class="muted">${escapeHtml(b.config.description)}</p>` : '';
+    const url = `${opts.config.server.publicUrl}/mcp/${b.name}`;
+    const scripts = ['console.js', 'health.js', 'explorer.js'];
+    if (oauth) scripts.push('connections.js');
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
-    return page(
+    return consolePage(
       `${b.name} — MCP explorer`,
-      `<p><a href="/">← Home</a></p><h1>MCP explorer: <code>${escapeHtml(b.name)}</code></h1>
-<p class="muted">${escapeHtml(b.config.description ?? '')}</p>${connection}
-<div id="explorer" data-backend="${escapeHtml(b.name)}" data-csrf="${escapeHtml(csrf)}">
-${SECTIONS}</div>
-<script src="/assets/explorer.js"></script>`,
+      `<nav class="crumbs" aria-label="Breadcrumb"><a href="/">Home</a> / explorer</nav>
+<nav class="jump" aria-label="On this page"><a href="#h-tools">Tools</a> <a href="#h-resources">Resources</a>
+<a href="#h-prompts">Prompts</a> <a href="#h-history">History</a></nav>
+<header class="card backend explorer-head" data-backend="${name}">
+<div class="card-head"><h1>MCP explorer: <code>${name}</code></h1><span class="badge kind">${kind}</span>
+<span class="badge health" id="health-${name}" data-state="checking" role="status">checking…</span></div>
+${title}${description}${copyBlock(`url-${b.name}`, url, `the MCP URL of ${b.name}`)}${connection}</header>
+<div id="explorer" class="explorer" data-backend="${name}" data-csrf="${escapeHtml(csrf)}">
+<div class="sections">${SECTIONS}</div>
+${HISTORY}</div>`,
+      scripts,
+      ['explorer.css'],
     );
   });
 }

@@ -1,131 +1,159 @@
-// MCP explorer: lists a backend's tools, resources and prompts through the REST API, builds a
-// form per tool from its JSON Schema, and shows results. No framework, no build step.
-(() => {
-  const root = document.getElementById('explorer');
-  const backend = root.dataset.backend;
-  const csrf = root.dataset.csrf;
-  const api = (path, body) =>
-    fetch(`/api/backends/${encodeURIComponent(backend)}${path}`, {
-      method: body ? 'POST' : 'GET',
-      headers: body ? { 'content-type': 'application/json', 'x-csrf-token': csrf } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(async (r) => ({ ok: r.ok, data: await r.json() }));
-  const el = (tag, attrs = {}, ...kids) => {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) k === 'text' ? (e.textContent = v) : e.setAttribute(k, v);
-    for (const k of kids) if (k) e.append(k);
-    return e;
-  };
+// MCP explorer: a backend's tools, resources and prompts through the REST API, a form per tool from its input
+// schema, results rendered, and this session's history. No framework, no build step.
+import { fillForm, readForm, schemaFields, field, submitOnCtrlEnter } from './explorer-form.js';
+import { clearHistory, remember, renderHistory } from './explorer-history.js';
+import { loadSection, makeApi, runCall } from './explorer-lists.js';
+import { el, renderResult } from './explorer-result.js';
 
-  function field(name, schema, required) {
-    const id = `f-${name}`;
-    const label = el('label', { for: id, text: `${name}${required ? ' *' : ''}` });
-    let input;
-    if (Array.isArray(schema.enum)) {
-      input = el('select', { id, name });
-      for (const v of schema.enum) input.append(el('option', { value: JSON.stringify(v), text: String(v) }));
-      input.dataset.kind = 'json';
-    } else if (schema.type === 'boolean') {
-      input = el('input', { id, name, type: 'checkbox' });
-      input.dataset.kind = 'boolean';
-    } else if (schema.type === 'number' || schema.type === 'integer') {
-      input = el('input', { id, name, type: 'number', step: schema.type === 'integer' ? '1' : 'any' });
-      input.dataset.kind = 'number';
-    } else if (schema.type === 'object' || schema.type === 'array') {
-      input = el('textarea', { id, name, rows: '3', placeholder: schema.type === 'array' ? '[ ]' : '{ }' });
-      input.dataset.kind = 'json';
-    } else {
-      input = el('input', { id, name, type: 'text' });
-      input.dataset.kind = 'string';
-    }
-    if (schema.description) input.title = schema.description;
-    return el('p', {}, label, ' ', input);
-  }
+const root = document.getElementById('explorer');
+const backend = root.dataset.backend;
+const api = makeApi(backend, root.dataset.csrf);
+const forms = new Map();
+const historyList = document.getElementById('history');
 
-  function readForm(form) {
-    const args = {};
-    for (const input of form.querySelectorAll('[data-kind]')) {
-      const k = input.dataset.kind;
-      if (k === 'boolean') args[input.name] = input.checked;
-      else if (input.value === '') continue;
-      else if (k === 'number') args[input.name] = Number(input.value);
-      else if (k === 'json') args[input.name] = JSON.parse(input.value);
-      else args[input.name] = input.value;
-    }
-    return args;
-  }
+const showHistory = () =>
+  renderHistory(historyList, backend, (entry) => {
+    const form = forms.get(`${entry.kind}:${entry.name}`);
+    if (!form) return;
+    fillForm(form, entry.args);
+    form.scrollIntoView({ block: 'center' });
+    (form.querySelector('[data-kind]') ?? form.querySelector('button[type=submit]')).focus();
+  });
 
-  function renderResult(out, { ok, data }) {
-    out.replaceChildren();
-    if (!ok)
-      return out.append(
-        el('p', { class: 'error', text: data.error ? `${data.error.code}: ${data.error.message}` : 'error' }),
-      );
-    if (data.isError) out.append(el('p', { class: 'error', text: 'The tool reported an error:' }));
-    for (const c of data.content ?? data.contents ?? data.messages ?? []) {
-      const item = c.content ?? c;
-      if (item.type === 'image')
-        out.append(el('img', { src: `data:${item.mimeType};base64,${item.data}`, alt: 'image result' }));
-      else if (item.type === 'resource')
-        out.append(
-          el('pre', { text: item.resource.text ?? `[${item.resource.mimeType ?? 'binary'} ${item.resource.uri}]` }),
-        );
-      else out.append(el('pre', { text: item.text ?? JSON.stringify(item, null, 2) }));
-    }
-  }
+/** Make one API call from a form or button, render it into `out` and remember it. */
+async function perform({ kind, name, args, path, body, what, button, status, out }) {
+  const res = await runCall({ button, status }, (signal) => api(path, body, signal));
+  renderResult(out, res, what, ctx);
+  const code = res.data?.error?.code;
+  remember({ backend, kind, name, args, ok: res.ok, isError: res.data?.isError === true, code, ms: res.ms });
+  showHistory();
+  return res;
+}
 
-  async function load() {
-    const [tools, resources, prompts] = await Promise.all([api('/tools'), api('/resources'), api('/prompts')]);
-    const list = document.getElementById('tools');
-    for (const tool of tools.ok ? tools.data.tools : []) {
-      const props = tool.inputSchema?.properties ?? {};
-      const required = tool.inputSchema?.required ?? [];
-      const form = el('form', { 'data-tool': tool.name });
-      for (const [name, schema] of Object.entries(props)) form.append(field(name, schema, required.includes(name)));
-      const out = el('div', { class: 'result' });
-      form.append(el('button', { type: 'submit', text: `Call ${tool.name}` }));
-      form.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        let args;
-        try {
-          args = readForm(form);
-        } catch (e) {
-          return renderResult(out, { ok: false, data: { error: { code: 'BAD_INPUT', message: String(e.message) } } });
-        }
-        renderResult(out, await api('/tools/call', { name: tool.name, arguments: args }));
-      });
-      list.append(
-        el(
-          'div',
-          { class: 'card tool', id: `tool-${tool.name}` },
-          el('h3', { text: tool.name }),
-          el('p', { class: 'muted', text: tool.description ?? '' }),
-          form,
-          out,
-        ),
-      );
+const ctx = {
+  readResource: (uri, { out, button, status }) =>
+    perform({
+      kind: 'resource',
+      name: uri,
+      args: { uri },
+      path: '/resources/read',
+      body: { uri },
+      what: `Reading ${uri}`,
+      button,
+      status,
+      out,
+    }),
+};
+
+/** A card with a form that calls `path` with `body(args)`: tools and prompts. */
+function callCard({ kind, name, id, heading, text, fields, badges = [], verb, path, body }) {
+  const form = el('form', { novalidate: true, [`data-${kind}`]: name, 'aria-label': `${verb} ${name}` }, ...fields);
+  const button = el('button', { type: 'submit', class: kind === 'tool' ? '' : 'secondary', text: `${verb} ${name}` });
+  const status = el('span', { class: 'call-status', role: 'status' });
+  form.append(el('div', { class: 'form-actions' }, button, ' ', status));
+  const out = el('div', { class: 'result', 'aria-live': 'polite' });
+  submitOnCtrlEnter(form);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const { args, problems } = readForm(form);
+    if (problems.length) {
+      status.dataset.state = 'invalid';
+      status.textContent = `Not called: ${problems.map((p) => p.message).join('; ')}`;
+      return;
     }
-    const res = document.getElementById('resources');
-    for (const r of resources.ok ? resources.data.resources : []) {
-      const out = el('div', { class: 'result' });
-      const b = el('button', { type: 'button', class: 'secondary', text: `Read ${r.uri}` });
-      b.addEventListener('click', async () => renderResult(out, await api('/resources/read', { uri: r.uri })));
-      res.append(el('div', { class: 'card' }, el('strong', { text: r.name ?? r.uri }), ' ', b, out));
-    }
-    const pr = document.getElementById('prompts');
-    for (const p of prompts.ok ? prompts.data.prompts : []) {
-      const form = el('form', {});
-      for (const a of p.arguments ?? [])
-        form.append(field(a.name, { type: 'string', description: a.description }, a.required));
-      const out = el('div', { class: 'result' });
-      form.append(el('button', { type: 'submit', class: 'secondary', text: `Get ${p.name}` }));
-      form.addEventListener('submit', async (ev) => {
-        ev.preventDefault();
-        renderResult(out, await api('/prompts/get', { name: p.name, arguments: readForm(form) }));
-      });
-      pr.append(el('div', { class: 'card' }, el('strong', { text: p.name }), form, out));
-    }
-    root.dataset.loaded = 'true';
-  }
-  load();
-})();
+    await perform({ kind, name, args, path, body: body(args), what: `${verb} ${name}`, button, status, out });
+  });
+  forms.set(`${kind}:${name}`, form);
+  const head = el('div', { class: 'card-head' }, el('h3', {}, el('code', { text: name })), ...badges);
+  return el('div', { class: `card ${kind}`, id }, head, heading, text, form, out);
+}
+
+function toolCard(tool) {
+  const a = tool.annotations ?? {};
+  const badges = [];
+  if (a.readOnlyHint) badges.push(el('span', { class: 'badge', text: 'read-only' }));
+  if (a.destructiveHint) badges.push(el('span', { class: 'badge bad', text: 'destructive' }));
+  const title = tool.title ?? a.title;
+  return callCard({
+    kind: 'tool',
+    name: tool.name,
+    id: `tool-${tool.name}`,
+    badges,
+    verb: 'Call',
+    heading: title ? el('p', { class: 'title', text: title }) : null,
+    text: tool.description ? el('p', { class: 'muted desc', text: tool.description }) : null,
+    fields: schemaFields(tool.inputSchema),
+    path: '/tools/call',
+    body: (args) => ({ name: tool.name, arguments: args }),
+  });
+}
+
+function promptCard(p) {
+  return callCard({
+    kind: 'prompt',
+    name: p.name,
+    id: `prompt-${p.name}`,
+    verb: 'Get',
+    heading: p.title ? el('p', { class: 'title', text: p.title }) : null,
+    text: p.description ? el('p', { class: 'muted desc', text: p.description }) : null,
+    fields: (p.arguments ?? []).map((a) => field(a.name, { type: 'string', description: a.description }, a.required)),
+    path: '/prompts/get',
+    body: (args) => ({ name: p.name, arguments: args }),
+  });
+}
+
+function resourceCard(r) {
+  const out = el('div', { class: 'result', 'aria-live': 'polite' });
+  const button = el('button', { type: 'button', class: 'secondary', text: `Read ${r.uri}` });
+  const status = el('span', { class: 'call-status', role: 'status' });
+  button.addEventListener('click', () =>
+    perform({
+      kind: 'resource',
+      name: r.uri,
+      args: { uri: r.uri },
+      path: '/resources/read',
+      body: { uri: r.uri },
+      what: `Reading ${r.uri}`,
+      button,
+      status,
+      out,
+    }),
+  );
+  const head = el('div', { class: 'card-head' }, el('h3', { text: r.title ?? r.name ?? r.uri }));
+  if (r.mimeType) head.append(el('span', { class: 'badge', text: r.mimeType }));
+  return el(
+    'div',
+    { class: 'card resource' },
+    head,
+    el('p', {}, el('code', { text: r.uri })),
+    r.description ? el('p', { class: 'muted desc', text: r.description }) : null,
+    el('div', { class: 'form-actions' }, button, ' ', status),
+    out,
+  );
+}
+
+const list = (path, key) => async () => {
+  const res = await api(path);
+  return { ...res, items: res.ok ? res.data[key] : undefined };
+};
+
+const section = (id, noun, path, key, render) =>
+  loadSection(document.getElementById(id), {
+    noun,
+    backend,
+    fetchList: list(path, key),
+    render,
+    countEl: document.getElementById(`count-${id}`),
+  });
+
+document.getElementById('history-clear')?.addEventListener('click', () => {
+  clearHistory(backend);
+  showHistory();
+});
+showHistory();
+await Promise.all([
+  section('tools', 'tools', '/tools', 'tools', toolCard),
+  section('resources', 'resources', '/resources', 'resources', resourceCard),
+  section('prompts', 'prompts', '/prompts', 'prompts', promptCard),
+]);
+root.dataset.loaded = 'true';
