@@ -1,0 +1,155 @@
+// MCP 2026-07-28 requests (raw fetch) to a virtual server, through the proxy's version bridge over a
+// virtual session per principal: server/discover, prefixed lists, routed calls, a member's elicitation as
+// an input-required result resumed with requestState, subscriptions/listen with a member's list change,
+// principals kept apart, and each member's policy per principal.
+import t from 'tap';
+import { sseEvents, STATELESS as V, statelessClient } from '../helpers/stateless-client.js';
+import { alice, bob, startVirtualStack } from '../helpers/virtual-stack.js';
+
+const stack = await startVirtualStack();
+t.teardown(() => stack.close());
+const client = statelessClient(() => stack.proxy.url);
+const meta = (caps: Record<string, unknown> = {}) => ({
+  'io.modelcontextprotocol/protocolVersion': V,
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': caps,
+});
+type Who = { headers: Record<string, string> };
+const call = (who: Who, method: string, params: Record<string, unknown> = {}, caps = {}) =>
+  client.call('both', who.headers, method, { ...params, _meta: meta(caps) });
+const text = (r: { body: any }) => r.body.result?.content?.[0]?.text as string | undefined;
+
+t.test('server/discover answers for the members together', async (t) => {
+  const r = await call(alice, 'server/discover');
+  t.equal(r.status, 200);
+  const d = r.body.result;
+  t.equal(d.resultType, 'complete');
+  t.same(d.supportedVersions, [V]);
+  t.ok(d.capabilities.tools, 'tools: both members offer them');
+  t.ok(d.capabilities.resources?.subscribe, 'resource subscriptions: the stdio member offers them');
+  t.equal(d._meta['io.modelcontextprotocol/serverInfo'].name, 'both');
+});
+
+t.test('tools/list: prefixed names of every member, with resultType and cache hints', async (t) => {
+  const r = await call(alice, 'tools/list');
+  t.equal(r.status, 200);
+  const names = r.body.result.tools.map((x: { name: string }) => x.name);
+  for (const name of ['web_echo', 'web_whoami', 'mux_log', 'mux_ask']) t.ok(names.includes(name), name);
+  t.notOk(names.includes('echo'), 'no unprefixed name');
+  t.match(r.body.result, { resultType: 'complete', ttlMs: 0, cacheScope: 'private' });
+});
+
+t.test('a call is routed by its prefix to the member, unprefixed', async (t) => {
+  const before = stack.demo!.seen.length;
+  const r = await call(alice, 'tools/call', { name: 'web_echo', arguments: { text: 'hi' } });
+  t.equal(r.status, 200);
+  t.equal(text(r), 'hi');
+  t.equal(r.body.result.resultType, 'complete');
+  t.ok(stack.demo!.seen.length > before, 'the HTTP member ran it');
+  const unknown = await call(alice, 'tools/call', { name: 'nope_echo', arguments: {} });
+  t.equal(unknown.body.error.code, -32602, 'an unknown prefix reaches no member');
+});
+
+t.test("a member's elicitation: an input-required result, resumed with requestState", async (t) => {
+  const caps = { elicitation: {} };
+  const params = { name: 'mux_ask', arguments: { method: 'elicitation/create' } };
+  const first = await call(alice, 'tools/call', params, caps);
+  t.equal(first.status, 200);
+  const r1 = first.body.result;
+  t.equal(r1.resultType, 'input_required');
+  const [key] = Object.keys(r1.inputRequests);
+  t.equal(r1.inputRequests[key!].method, 'elicitation/create');
+  t.equal(r1.inputRequests[key!].params.message, 'your name?');
+  const answer = { [key!]: { action: 'accept', content: { name: 'Ann' } } };
+  const stolen = await call(bob, 'tools/call', { ...params, requestState: r1.requestState, inputResponses: answer });
+  t.same([stolen.status, stolen.body.error?.code], [400, -32602], "bob cannot resume alice's request");
+  const done = await call(alice, 'tools/call', { ...params, requestState: r1.requestState, inputResponses: answer });
+  t.equal(done.status, 200);
+  t.equal(done.body.result.resultType, 'complete');
+  t.match(text(done), /^answered: .*"name":"Ann"/, 'the member got the answer');
+  t.equal(done.body.id, client.lastId(), 'answered under the id of the last round trip');
+
+  const undeclared = await call(alice, 'tools/call', params);
+  t.same([undeclared.status, undeclared.body.error?.code], [400, -32021], 'not declared: -32021');
+  t.same(undeclared.body.error.data.requiredCapabilities, { elicitation: {} });
+});
+
+t.test("subscriptions/listen: a member's list change, tagged with the subscription", async (t) => {
+  const res = await client.post('both', alice.headers, 'subscriptions/listen', {
+    _meta: meta(),
+    notifications: { toolsListChanged: true, promptsListChanged: true },
+  });
+  t.equal(res.status, 200);
+  const got = await sseEvents(res, 2, async (n) => {
+    if (n === 1) await call(alice, 'tools/call', { name: 'mux_list_changed', arguments: {} });
+  });
+  t.equal(got[0].method, 'notifications/subscriptions/acknowledged');
+  t.match(got[0].params.notifications, { toolsListChanged: true });
+  const id = got[0].params._meta['io.modelcontextprotocol/subscriptionId'];
+  t.equal(got[1].method, 'notifications/tools/list_changed');
+  t.equal(got[1].params._meta['io.modelcontextprotocol/subscriptionId'], id);
+});
+
+t.test('each principal has its own virtual session: members see who is calling', async (t) => {
+  const a = await call(alice, 'tools/call', { name: 'web_whoami', arguments: {} });
+  const b = await call(bob, 'tools/call', { name: 'web_whoami', arguments: {} });
+  t.match(text(a), /"user":\s*"alice"/);
+  t.match(text(b), /"user":\s*"bob"/);
+  t.notMatch(text(b), /alice/);
+});
+
+t.test("a member's policy applies per principal", async (t) => {
+  const listed = async (who: Who) =>
+    (await call(who, 'tools/list')).body.result.tools.map((x: { name: string }) => x.name);
+  t.ok((await listed(alice)).includes('web_delete_everything'), 'alice (admin) sees it');
+  t.notOk((await listed(bob)).includes('web_delete_everything'), 'bob does not');
+  const before = stack.demo!.seen.length;
+  const refused = await call(bob, 'tools/call', { name: 'web_delete_everything', arguments: {} });
+  t.equal(refused.body.error?.code, -32003, 'bob is refused with the policy code');
+  t.equal(stack.demo!.seen.length, before, 'the refused call never reached the member');
+  const allowed = await call(alice, 'tools/call', { name: 'web_delete_everything', arguments: {} });
+  t.match(text(allowed), /nothing deleted/);
+});
+
+t.test('the revision’s checks: removed methods, headers, version', async (t) => {
+  for (const method of ['ping', 'initialize', 'logging/setLevel', 'resources/subscribe']) {
+    const r = await call(alice, method);
+    t.same([r.status, r.body.error?.code], [404, -32601], method);
+  }
+  const mismatch = await client.post('both', alice.headers, 'tools/list', { _meta: meta() }, { 'mcp-method': 'x' });
+  t.equal(mismatch.status, 400);
+  t.equal(((await mismatch.json()) as any).error.code, -32020, 'Mcp-Method disagreeing with the body');
+  const noMeta = await client.call('both', alice.headers, 'tools/list', {});
+  t.same([noMeta.status, noMeta.body.error?.code], [400, -32602], '_meta is required');
+  const v999meta = { ...meta(), 'io.modelcontextprotocol/protocolVersion': 'v999.0.0' };
+  const v999 = await client.post(
+    'both',
+    alice.headers,
+    'tools/list',
+    { _meta: v999meta },
+    {
+      'mcp-protocol-version': 'v999.0.0',
+    },
+  );
+  t.equal(v999.status, 400);
+  t.match(await v999.json(), { error: { code: -32022, data: { supported: [V] } } });
+});
+
+t.test('a 2025 client of the same virtual server keeps its session', async (t) => {
+  const { client: c, transport } = await stack.connect(alice);
+  t.ok(transport.sessionId);
+  const r = await c.callTool({ name: 'web_echo', arguments: { text: 'old' } });
+  t.same(r.content, [{ type: 'text', text: 'old' }]);
+  t.notOk('resultType' in r, 'a 2025 result stays as it was');
+});
+
+t.test('logout ends the principal’s bridged session', async (t) => {
+  const virtual = stack.proxy.backends.get('both');
+  const mux = stack.proxy.backends.get('mux');
+  const [v, m] = [virtual.stats().sessions, mux.stats().sessions];
+  await virtual.endUser('apikey:bob');
+  t.equal(virtual.stats().sessions, v - 1, "bob's virtual session ended");
+  t.equal(mux.stats().sessions, m - 1, 'and his member session at the stdio member (it ends at once, in-process)');
+  const again = await call(bob, 'tools/call', { name: 'web_echo', arguments: { text: 'back' } });
+  t.equal(text(again), 'back', 'his next request opens another');
+});
