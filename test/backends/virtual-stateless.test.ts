@@ -3,7 +3,7 @@
 // an input-required result resumed with requestState, subscriptions/listen with a member's list change,
 // principals kept apart, and each member's policy per principal.
 import t from 'tap';
-import { sseEvents, STATELESS as V, statelessClient } from '../helpers/stateless-client.js';
+import { inputRequest, sseEvents, STATELESS as V, statelessClient } from '../helpers/stateless-client.js';
 import { alice, bob, startVirtualStack } from '../helpers/virtual-stack.js';
 
 const stack = await startVirtualStack();
@@ -54,16 +54,15 @@ t.test("a member's elicitation: an input-required result, resumed with requestSt
   const caps = { elicitation: {} };
   const params = { name: 'mux_ask', arguments: { method: 'elicitation/create' } };
   const first = await call(alice, 'tools/call', params, caps);
-  t.equal(first.status, 200);
-  const r1 = first.body.result;
-  t.equal(r1.resultType, 'input_required');
-  const [key] = Object.keys(r1.inputRequests);
-  t.equal(r1.inputRequests[key!].method, 'elicitation/create');
-  t.equal(r1.inputRequests[key!].params.message, 'your name?');
-  const answer = { [key!]: { action: 'accept', content: { name: 'Ann' } } };
-  const stolen = await call(bob, 'tools/call', { ...params, requestState: r1.requestState, inputResponses: answer });
+  const asked = inputRequest(first.body.result);
+  t.match(asked, { method: 'elicitation/create', params: { message: 'your name?' }, state: String });
+  const resume = {
+    requestState: asked!.state,
+    inputResponses: { [asked!.key]: { action: 'accept', content: { name: 'Ann' } } },
+  };
+  const stolen = await call(bob, 'tools/call', { ...params, ...resume });
   t.same([stolen.status, stolen.body.error?.code], [400, -32602], "bob cannot resume alice's request");
-  const done = await call(alice, 'tools/call', { ...params, requestState: r1.requestState, inputResponses: answer });
+  const done = await call(alice, 'tools/call', { ...params, ...resume });
   t.equal(done.status, 200);
   t.equal(done.body.result.resultType, 'complete');
   t.match(text(done), /^answered: .*"name":"Ann"/, 'the member got the answer');

@@ -65,3 +65,12 @@ export async function sseEvents(res: Response, count: number, each?: (n: number)
   await reader.cancel();
   return out;
 }
+
+/** The one input request of an input-required result (its key, method, params) and the state to resume with. */
+export function inputRequest(result: any): { key: string; method: string; params: any; state: string } | undefined {
+  if (result?.resultType !== 'input_required') return undefined;
+  const [key] = Object.keys(result.inputRequests ?? {});
+  if (key === undefined) return undefined;
+  const { method, params } = result.inputRequests[key];
+  return { key, method, params, state: result.requestState };
+}
