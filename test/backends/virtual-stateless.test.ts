@@ -54,6 +54,7 @@ t.test("a member's elicitation: an input-required result, resumed with requestSt
   const caps = { elicitation: {} };
   const params = { name: 'mux_ask', arguments: { method: 'elicitation/create' } };
   const first = await call(alice, 'tools/call', params, caps);
+  t.match(first.type, /^application\/json/, 'no request of its own on a stream: one result');
   const asked = inputRequest(first.body.result);
   t.match(asked, { method: 'elicitation/create', params: { message: 'your name?' }, state: String });
   const resume = {
@@ -71,6 +72,24 @@ t.test("a member's elicitation: an input-required result, resumed with requestSt
   const undeclared = await call(alice, 'tools/call', params);
   t.same([undeclared.status, undeclared.body.error?.code], [400, -32021], 'not declared: -32021');
   t.same(undeclared.body.error.data.requiredCapabilities, { elicitation: {} });
+});
+
+t.test("a member's logs: only at the level the request asked for", async (t) => {
+  const quiet = await call(alice, 'tools/call', { name: 'mux_log', arguments: { text: 'shh', level: 'error' } });
+  t.match(quiet.type, /^application\/json/, 'no logLevel: plain JSON, no log');
+  t.equal(text(quiet), 'logged');
+  const res = await client.post('both', alice.headers, 'tools/call', {
+    name: 'mux_log',
+    arguments: { text: 'loud', level: 'error' },
+    _meta: { ...meta(), 'io.modelcontextprotocol/logLevel': 'warning' },
+  });
+  t.match(res.headers.get('content-type'), /text\/event-stream/);
+  const got = await sseEvents(res, 2);
+  t.same(
+    got.map((m) => m.method ?? 'result'),
+    ['notifications/message', 'result'],
+  );
+  t.equal(got[0].params.data, 'loud');
 });
 
 t.test("subscriptions/listen: a member's list change, tagged with the subscription", async (t) => {

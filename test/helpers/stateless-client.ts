@@ -35,7 +35,7 @@ export function statelessClient(base: () => string) {
     params: Record<string, unknown>,
   ) => {
     const res = await post(backend, auth, method, params);
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
   };
   return { post, call, lastId: () => nextId - 1 };
 }
