@@ -92,20 +92,30 @@ t.test("a member's logs: only at the level the request asked for", async (t) => 
   t.equal(got[0].params.data, 'loud');
 });
 
-t.test("subscriptions/listen: a member's list change, tagged with the subscription", async (t) => {
+t.test("subscriptions/listen: members' list changes and resource updates, tagged", async (t) => {
   const res = await client.post('both', alice.headers, 'subscriptions/listen', {
     _meta: meta(),
-    notifications: { toolsListChanged: true, promptsListChanged: true },
+    notifications: { toolsListChanged: true, resourceSubscriptions: ['test://note'] },
   });
   t.equal(res.status, 200);
-  const got = await sseEvents(res, 2, async (n) => {
-    if (n === 1) await call(alice, 'tools/call', { name: 'mux_list_changed', arguments: {} });
+  const got = await sseEvents(res, 3, async (n) => {
+    if (n !== 1) return;
+    const mux = (name: string, args = {}) => call(alice, 'tools/call', { name: `mux_${name}`, arguments: args });
+    await mux('updated', { uri: 'test://item/1' }); // not subscribed to
+    await mux('updated', { uri: 'test://note' });
+    await mux('list_changed');
   });
   t.equal(got[0].method, 'notifications/subscriptions/acknowledged');
-  t.match(got[0].params.notifications, { toolsListChanged: true });
+  t.same(got[0].params.notifications, { toolsListChanged: true, resourceSubscriptions: ['test://note'] });
   const id = got[0].params._meta['io.modelcontextprotocol/subscriptionId'];
-  t.equal(got[1].method, 'notifications/tools/list_changed');
-  t.equal(got[1].params._meta['io.modelcontextprotocol/subscriptionId'], id);
+  t.same(
+    got.slice(1).map((m) => [m.method, m.params.uri]),
+    [
+      ['notifications/resources/updated', 'test://note'],
+      ['notifications/tools/list_changed', undefined],
+    ],
+  );
+  for (const m of got) t.equal(m.params._meta['io.modelcontextprotocol/subscriptionId'], id);
 });
 
 t.test('each principal has its own virtual session: members see who is calling', async (t) => {
