@@ -1,7 +1,8 @@
 // MCP 2026-07-28 requests (raw fetch) to a virtual server, through the proxy's version bridge over a
 // virtual session per principal: server/discover, prefixed lists, routed calls, a member's elicitation as
-// an input-required result resumed with requestState, subscriptions/listen with a member's list change,
-// principals kept apart, and each member's policy per principal.
+// an input-required result resumed with requestState, progress, logs at the requested level,
+// subscriptions/listen with members' list changes and resource updates, principals kept apart, each
+// member's policy per principal, the revision's checks, and logout.
 import t from 'tap';
 import { inputRequest, sseEvents, STATELESS as V, statelessClient } from '../helpers/stateless-client.js';
 import { alice, bob, startVirtualStack } from '../helpers/virtual-stack.js';
@@ -72,6 +73,21 @@ t.test("a member's elicitation: an input-required result, resumed with requestSt
   const undeclared = await call(alice, 'tools/call', params);
   t.same([undeclared.status, undeclared.body.error?.code], [400, -32021], 'not declared: -32021');
   t.same(undeclared.body.error.data.requiredCapabilities, { elicitation: {} });
+});
+
+t.test("a member's progress reaches the request that asked for it", async (t) => {
+  const res = await client.post('both', alice.headers, 'tools/call', {
+    name: 'web_slow_count',
+    arguments: { n: 2, delayMs: 0 },
+    _meta: { ...meta(), progressToken: 'p1' },
+  });
+  t.match(res.headers.get('content-type'), /text\/event-stream/);
+  const got = await sseEvents(res, 3);
+  t.same(
+    got.map((m) => (m.method ? [m.method, m.params.progressToken, m.params.progress] : ['result'])),
+    [['notifications/progress', 'p1', 1], ['notifications/progress', 'p1', 2], ['result']],
+  );
+  t.equal(got[2].result.resultType, 'complete');
 });
 
 t.test("a member's logs: only at the level the request asked for", async (t) => {
