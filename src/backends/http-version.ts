@@ -2,11 +2,12 @@
 import type { Dispatcher } from 'undici';
 import { Errors } from '../errors.js';
 import type { HttpBridges } from '../bridge/http-upstream.js';
-import { refusal, statelessAttempt } from '../bridge/revision.js';
+import { bridgedCall, onlyPost } from '../bridge/entry.js';
+import { statelessAttempt } from '../bridge/revision.js';
 import { replySink } from '../bridge/sink.js';
 import { rpcError, toMessages, type RpcMessage } from '../mcp/jsonrpc.js';
 import { rewriteJsonBody } from '../mcp/response-rewrite.js';
-import { STATELESS_REVISION, headerProblem } from '../mcp/stateless.js';
+import { headerProblem } from '../mcp/stateless.js';
 import type { McpForward } from './backend.js';
 
 /** A request of the stateless revision (no session; see revision.ts), one message. */
@@ -35,29 +36,25 @@ export function outgoing(fwd: McpForward): { messages: RpcMessage[]; batch: bool
  */
 export async function serveBridged(fwd: McpForward, bridges: HttpBridges): Promise<void> {
   const { req, reply, principal, headers } = fwd;
-  if (req.method !== 'POST')
-    throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
+  onlyPost(req);
   const parsed = outgoing(fwd);
   if (!parsed?.messages.length) throw new Errors.BAD_REQUEST('parse error: the body is not valid JSON-RPC');
-  if (parsed.batch) throw new Errors.BAD_REQUEST(`a batch (MCP ${STATELESS_REVISION} has none)`);
-  const m = parsed.messages[0]!;
   // The bridge reads the body: its mirrored headers must agree with it (the fast path did not check).
-  const problem = headerProblem(req.headers, parsed);
+  const problem = parsed.batch ? undefined : headerProblem(req.headers, parsed);
   if (problem)
     return void reply
       .code(400)
       .type('application/json')
-      .send(rpcError(m.id ?? null, problem.code, problem.message));
-  const refused = refusal(req.headers, m);
-  if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
-  if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
+      .send(rpcError(parsed.messages[0]!.id ?? null, problem.code, problem.message));
+  const m = bridgedCall(req, reply, parsed.messages, parsed.batch);
+  if (!m) return;
   const { bridge } = bridges.get(principal, headers);
   const sink = replySink(req, reply);
   const { rewrite } = fwd;
   // A list answer policy filters (`rewrite`) is filtered here, as a native one would be.
   const end = sink.end.bind(sink);
   if (rewrite) sink.end = (status, msg) => end(status, JSON.parse(rewriteJsonBody(JSON.stringify(msg), rewrite)));
-  await bridge.handle(m as RpcMessage & { id: string | number; method: string }, sink);
+  await bridge.handle(m, sink);
 }
 
 /**

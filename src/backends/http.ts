@@ -294,7 +294,7 @@ export class HttpBackend implements Backend {
   async endUser(sub: string): Promise<void> {
     this.legacy?.endUser(sub);
     this.reverse.endUser(sub);
-    this.bridges.endUser(sub);
+    await this.bridges.endUser(sub);
   }
 
   /** Only HTTP+SSE sessions live in this process. */
@@ -321,7 +321,7 @@ export class HttpBackend implements Backend {
     await this.legacy?.close();
     this.reverse.close();
     clearInterval(this.reaper);
-    this.bridges.endAll();
+    await this.bridges.endAll();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }

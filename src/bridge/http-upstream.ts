@@ -5,9 +5,9 @@
 import type { Readable } from 'node:stream';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { principalKey, type Principal } from '../identity/principal.js';
+import type { Principal } from '../identity/principal.js';
 import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
-import { VersionBridge } from './bridge.js';
+import { type BridgeEntry, PrincipalBridges } from './sessions.js';
 import type { Upstream2025 } from './upstream.js';
 
 /** One request to the MCP URL; the backend's pool and timeouts. */
@@ -182,66 +182,19 @@ export class HttpUpstream implements Upstream2025 {
   }
 }
 
-interface Entry {
-  up: HttpUpstream;
-  bridge: VersionBridge;
-  sub: string;
-}
-
 /** The version bridges of one HTTP backend: one upstream session per principal, ended when idle or at logout. */
-export class HttpBridges {
-  private readonly map = new Map<string, Entry>();
-
+export class HttpBridges extends PrincipalBridges<HttpUpstream> {
   constructor(
     private readonly call: HttpCall,
-    private readonly resumeTimeoutMs: () => number,
-  ) {}
-
-  get size(): number {
-    return this.map.size;
+    resumeTimeoutMs: () => number,
+  ) {
+    super({ resumeTimeoutMs, endUpstream: (up) => up.close() });
   }
 
   /** The principal's bridge, its upstream session carrying this request's headers. */
-  get(principal: Principal, headers: Record<string, string>): Entry {
-    const who = principalKey(principal);
-    let entry = this.map.get(who);
-    if (!entry) {
-      const up = new HttpUpstream(this.call);
-      const created: Entry = {
-        up,
-        bridge: new VersionBridge(up, { resumeTimeoutMs: this.resumeTimeoutMs() }),
-        sub: principal.sub,
-      };
-      const onclose = up.onclose;
-      up.onclose = () => {
-        onclose?.();
-        if (this.map.get(who) === created) this.map.delete(who);
-      };
-      this.map.set(who, created);
-      entry = created;
-    }
+  get(principal: Principal, headers: Record<string, string>): BridgeEntry<HttpUpstream> {
+    const entry = this.entry(principal, () => new HttpUpstream(this.call));
     entry.up.headers = headers;
     return entry;
-  }
-
-  private end(who: string): void {
-    const entry = this.map.get(who);
-    if (!entry) return;
-    this.map.delete(who);
-    entry.bridge.close();
-    entry.up.close();
-  }
-
-  /** Ends the sessions idle since `cutoff` (all idle ones when undefined). */
-  endIdle(cutoff = Number.POSITIVE_INFINITY): void {
-    for (const [who, e] of this.map) if (e.bridge.lastActive < cutoff && !e.bridge.busy) this.end(who);
-  }
-
-  endUser(sub: string): void {
-    for (const [who, e] of this.map) if (e.sub === sub) this.end(who);
-  }
-
-  endAll(): void {
-    for (const who of [...this.map.keys()]) this.end(who);
   }
 }

@@ -35,7 +35,7 @@ export function statelessClient(base: () => string) {
     params: Record<string, unknown>,
   ) => {
     const res = await post(backend, auth, method, params);
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
   };
   return { post, call, lastId: () => nextId - 1 };
 }
@@ -64,4 +64,13 @@ export async function sseEvents(res: Response, count: number, each?: (n: number)
   }
   await reader.cancel();
   return out;
+}
+
+/** The one input request of an input-required result (its key, method, params) and the state to resume with. */
+export function inputRequest(result: any): { key: string; method: string; params: any; state: string } | undefined {
+  if (result?.resultType !== 'input_required') return undefined;
+  const [key] = Object.keys(result.inputRequests ?? {});
+  if (key === undefined) return undefined;
+  const { method, params } = result.inputRequests[key];
+  return { key, method, params, state: result.requestState };
 }

@@ -11,11 +11,10 @@ import { Errors } from '../../errors.js';
 import { principalKey, type Principal } from '../../identity/principal.js';
 import { filterListResult } from '../../policy/engine.js';
 import { foreignSession, type SessionIds } from '../../mcp/session-owners.js';
-import { STATELESS_REVISION } from '../../mcp/stateless.js';
-import { refusal, statelessAttempt } from '../../bridge/revision.js';
+import { bridgedCall } from '../../bridge/entry.js';
+import { statelessAttempt } from '../../bridge/revision.js';
 import { replySink } from '../../bridge/sink.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
-import type { RpcMessage } from '../../mcp/jsonrpc.js';
 import type { McpRequest } from '../../mcp/request.js';
 import type { Store } from '../../store/store.js';
 import type { Replicas } from '../../mcp/replicas.js';
@@ -151,17 +150,12 @@ export class StdioBackend implements Backend {
     request: McpRequest,
     credential?: UpstreamCredential,
   ): Promise<void> {
-    if (req.method !== 'POST')
-      throw new Errors.METHOD_NOT_ALLOWED(`${req.method} (MCP ${STATELESS_REVISION} has no sessions or GET streams)`);
-    if (request.batch) throw new Errors.BAD_REQUEST(`a batch (MCP ${STATELESS_REVISION} has none)`);
-    const m = request.messages[0]!;
-    const refused = refusal(req.headers, m);
-    if (refused) return void reply.code(refused.status).type('application/json').send(refused.body);
-    if (m.method === undefined || m.id === undefined || m.id === null) return void reply.code(202).send();
+    const m = bridgedCall(req, reply, request.messages, request.batch);
+    if (!m) return;
     const { up, bridge } = this.upstreams.get(principal, credential);
     up.link.lastActive = Date.now();
     if (credential) await this.tokenFiles.get(up.child)?.offer(credential, principal);
-    await bridge.handle(m as RpcMessage & { id: string | number; method: string }, replySink(req, reply));
+    await bridge.handle(m, replySink(req, reply));
   }
 
   private open(principal: Principal, stateless = false, credential?: ChildToken): StdioSession {
@@ -289,7 +283,7 @@ export class StdioBackend implements Backend {
 
   async endUser(sub: string): Promise<void> {
     for (const [id, s] of this.sessions) if (principalKey(s.link.principal) === sub) this.end(id);
-    this.upstreams.end(sub);
+    await this.upstreams.endUser(sub);
     await Promise.all([...this.bridges.values()].filter((b) => b.owner === sub).map((b) => b.child.stop()));
   }
 
@@ -303,7 +297,7 @@ export class StdioBackend implements Backend {
     this.closing = true;
     clearInterval(this.reaper);
     for (const id of [...this.sessions.keys()]) this.end(id);
-    this.upstreams.endAll();
+    await this.upstreams.endAll();
     await Promise.all([...this.bridges.values()].map((b) => b.child.stop()));
     this.bridges.clear();
   }

@@ -1,14 +1,24 @@
 /**
  * A virtual server (`virtualServers`, DESIGN.md §12) as a backend of the `/mcp/<name>` route: the
  * pipeline authenticates, limits and audits as for any backend; this class holds the client
- * sessions (each owned by its principal: another one gets 404) and their member sessions.
+ * sessions (each owned by its principal: another one gets 404) and their member sessions. An MCP
+ * 2026-07-28 client is served through the version bridge (src/bridge/), over one virtual session
+ * per principal.
  */
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyReply } from 'fastify';
+import { bridgedCall } from '../../bridge/entry.js';
+import { statelessAttempt } from '../../bridge/revision.js';
+import { PrincipalBridges } from '../../bridge/sessions.js';
+import { replySink } from '../../bridge/sink.js';
 import type { BackendConfig } from '../../config/schema.js';
 import type { VirtualServerConfig } from '../../config/virtual-schema.js';
 import { principalKey } from '../../identity/principal.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from '../backend.js';
+import { MEMBER_TIMEOUT_MS } from './handlers.js';
 import { type VirtualDeps, VirtualSession } from './session.js';
+import { VirtualUpstream } from './upstream.js';
 
 const IDLE_MS = 60 * 60_000;
 
@@ -19,7 +29,16 @@ export class VirtualBackend implements Backend {
   readonly config: BackendConfig;
   readonly audience: string[];
   readonly keepsSessions = true;
-  private readonly sessions = new Map<string, { s: VirtualSession; timer: NodeJS.Timeout }>();
+  private readonly sessions = new Map<
+    string,
+    { s: VirtualSession; transport: StreamableHTTPServerTransport; timer: NodeJS.Timeout }
+  >();
+  /** MCP 2026-07-28 clients: the version bridge over a virtual session per principal, ended when idle. */
+  private readonly bridges = new PrincipalBridges<VirtualUpstream>({
+    resumeTimeoutMs: () => MEMBER_TIMEOUT_MS,
+    endUpstream: (up) => up.close(),
+  });
+  private readonly reaper = setInterval(() => this.bridges.endIdle(Date.now() - IDLE_MS), 60_000).unref();
 
   constructor(
     readonly virtual: VirtualServerConfig,
@@ -42,6 +61,7 @@ export class VirtualBackend implements Backend {
 
   async forward(f: McpForward): Promise<void> {
     const { reply, request, principal } = f;
+    if (statelessAttempt(f.req.headers, request.batch ? undefined : request.messages[0])) return this.stateless(f);
     const sid = request.sessionId;
     const body = request.json?.value ?? (request.raw?.length ? JSON.parse(request.raw.toString()) : undefined);
     if (sid) {
@@ -53,7 +73,7 @@ export class VirtualBackend implements Backend {
       held.timer.refresh();
       held.s.seen(principal);
       reply.hijack();
-      await held.s.transport.handleRequest(f.req.raw, reply.raw, body);
+      await held.transport.handleRequest(f.req.raw, reply.raw, body);
       return;
     }
     const init = request.messages.find((m) => m.method === 'initialize');
@@ -63,20 +83,39 @@ export class VirtualBackend implements Backend {
     }
     const s = new VirtualSession(this.virtual, principal, this.deps);
     const params = (init.params ?? {}) as { capabilities?: Record<string, unknown> };
-    await s.open(
-      params.capabilities ?? {},
-      (id) => {
+    const onClose = async () => {
+      for (const [id, held] of this.sessions) if (held.s === s) await this.end(id);
+    };
+    // A DELETE is answered once the member sessions are ended too.
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
         const timer = setTimeout(() => void this.end(id), IDLE_MS);
         timer.unref();
-        this.sessions.set(id, { s, timer });
+        this.sessions.set(id, { s, transport, timer });
       },
-      async () => {
-        for (const [id, held] of this.sessions) if (held.s === s) await this.end(id);
-      },
-    );
+      onsessionclosed: onClose,
+    });
+    transport.onclose = () => void onClose();
+    await s.open(params.capabilities ?? {}, transport);
     reply.hijack();
-    await s.transport.handleRequest(f.req.raw, reply.raw, body);
+    await transport.handleRequest(f.req.raw, reply.raw, body);
     if (![...this.sessions.values()].some((h) => h.s === s)) await s.close(); // initialize refused
+  }
+
+  /**
+   * One MCP 2026-07-28 request (no session, no handshake), through the version bridge: checked,
+   * then served over the principal's virtual session (its members' 2025 sessions), opened on first use.
+   */
+  private async stateless({ req, reply, principal, request }: McpForward): Promise<void> {
+    const m = bridgedCall(req, reply, request.messages, request.batch);
+    if (!m) return;
+    const { up, bridge } = this.bridges.entry(
+      principal,
+      () => new VirtualUpstream(new VirtualSession(this.virtual, principal, this.deps)),
+    );
+    up.session.seen(principal);
+    await bridge.handle(m, replySink(req, reply));
   }
 
   private async end(id: string): Promise<void> {
@@ -92,10 +131,11 @@ export class VirtualBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.sessions.size };
+    return { sessions: this.sessions.size + this.bridges.size };
   }
 
   async endUser(sub: string): Promise<void> {
+    await this.bridges.endUser(sub);
     await Promise.all([...this.sessions].filter(([, h]) => h.s.owner === sub).map(([id]) => this.end(id)));
   }
 
@@ -107,9 +147,13 @@ export class VirtualBackend implements Backend {
 
   adopt(): void {}
 
-  async drain(): Promise<void> {}
+  async drain(): Promise<void> {
+    this.bridges.endIdle();
+  }
 
   async close(): Promise<void> {
+    clearInterval(this.reaper);
+    await this.bridges.endAll();
     await Promise.all([...this.sessions.keys()].map((id) => this.end(id)));
   }
 }

@@ -31,7 +31,7 @@ import { memberError, type MemberLink } from './member.js';
 export const causedBy = new AsyncLocalStorage<RequestId>();
 
 /** Long enough for a user answering an elicitation; progress resets it. */
-const MEMBER_TIMEOUT_MS = 10 * 60_000;
+export const MEMBER_TIMEOUT_MS = 10 * 60_000;
 
 type Params = Record<string, unknown> & { _meta?: Record<string, unknown> };
 type Extra = { requestId: RequestId; signal: AbortSignal; sendNotification: (n: never) => Promise<void> };

@@ -1,12 +1,12 @@
 /**
- * One client session on a virtual server: an SDK server (streamable HTTP) for the client and one
- * member session per backend, opened at initialize with the client's capabilities. Member
- * notifications reach the client (on the stream of the request they belong to, else its GET
- * stream); a member's server→client requests go to the client and the answer back to that member.
+ * One client session on a virtual server: an SDK server for the client (a 2025 session over
+ * streamable HTTP, or the version bridge's upstream session: upstream.ts) and one member session
+ * per backend, opened at initialize with the client's capabilities. Member notifications reach
+ * the client (on the stream of the request they belong to, else its GET stream); a member's
+ * server→client requests go to the client and the answer back to that member.
  */
-import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type ClientCapabilities, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { VirtualServerConfig } from '../../config/virtual-schema.js';
@@ -29,7 +29,6 @@ export class VirtualSession {
   readonly owner: string;
   readonly members: MemberLink[];
   readonly owners = new ResourceOwners();
-  transport!: StreamableHTTPServerTransport;
   private server!: Server;
   private readonly handle: string;
   private clientCaps: ClientCapabilities = {};
@@ -50,8 +49,8 @@ export class VirtualSession {
     this.deps.handoff.update(this.handle, p);
   }
 
-  /** Connects the members, then serves the client with what they offer together. */
-  async open(clientCaps: ClientCapabilities, onId: (sid: string) => void, onClose: () => Promise<void>): Promise<void> {
+  /** Connects the members, then serves the client (over `transport`) with what they offer together. */
+  async open(clientCaps: ClientCapabilities, transport: Transport): Promise<void> {
     this.clientCaps = clientCaps;
     await this.reconnect();
     const instructions = this.members
@@ -69,14 +68,7 @@ export class VirtualSession {
       log: this.deps.log,
       reconnect: () => this.reconnect(),
     });
-    // A DELETE is answered once the member sessions are ended too.
-    this.transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: onId,
-      onsessionclosed: onClose,
-    });
-    this.transport.onclose = () => void onClose();
-    await this.server.connect(this.transport);
+    await this.server.connect(transport);
   }
 
   /** Members that are not up try again; one still down is logged and left out. */
