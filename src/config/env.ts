@@ -17,8 +17,17 @@ export function envValue(env: Env, name: string): string | undefined {
   return undefined;
 }
 
-/** Replace `${VAR}` and `${VAR:-default}` in every string of a parsed document. */
-export function interpolate(value: unknown, env: Env, problems: string[], path = ''): unknown {
+/**
+ * Replace `${VAR}` and `${VAR:-default}` in every string of a parsed document; the key paths
+ * holding an unset variable are added to `unset` (their other problems follow from it).
+ */
+export function interpolate(
+  value: unknown,
+  env: Env,
+  problems: string[],
+  path = '',
+  unset = new Set<string>(),
+): unknown {
   if (typeof value === 'string') {
     const whole = /^\$\{[^}]+\}$/.test(value);
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
@@ -27,20 +36,22 @@ export function interpolate(value: unknown, env: Env, problems: string[], path =
         v = envValue(env, name);
       } catch (e) {
         problems.push(`${path || '(root)'}: cannot read ${name}_FILE: ${(e as Error).message}`);
+        unset.add(path);
         return '';
       }
       if (v !== undefined && v !== '') return v;
       if (def !== undefined) return def;
-      problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
+      problems.push(`${path || "(root)"}: environment variable ${name} is not set`);
+      unset.add(path);
       return '';
     });
     // `port: ${PORT:-8080}` is a number, `enabled: ${X:-true}` a boolean.
     return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(out) ? parseYamlScalar(out) : out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`, unset));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k)]),
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k, unset)]),
     );
   }
   return value;
