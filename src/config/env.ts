@@ -41,7 +41,7 @@ export function interpolate(
       }
       if (v !== undefined && v !== '') return v;
       if (def !== undefined) return def;
-      problems.push(`${path || "(root)"}: environment variable ${name} is not set`);
+      problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
       unset.add(path);
       return '';
     });

@@ -47,7 +47,8 @@ export function humanMessage(iss: RawIssue): string | undefined {
         ? `expected ${JSON.stringify(iss.values[0])}, got ${describe(input)}`
         : `expected one of ${list(iss.values)}, got ${describe(input)}`;
     case 'too_small':
-      if (iss.origin === 'string') return iss.minimum === 1 ? 'must not be empty' : `at least ${iss.minimum} characters`;
+      if (iss.origin === 'string')
+        return iss.minimum === 1 ? 'must not be empty' : `at least ${iss.minimum} characters`;
       if (iss.origin === 'array' || iss.origin === 'set') return `needs at least ${iss.minimum} item(s)`;
       return `must be ${iss.inclusive ? 'at least' : 'more than'} ${iss.minimum}`;
     case 'too_big':
@@ -55,12 +56,16 @@ export function humanMessage(iss: RawIssue): string | undefined {
       if (iss.origin === 'array' || iss.origin === 'set') return `at most ${iss.maximum} item(s)`;
       return `must be ${iss.inclusive ? 'at most' : 'less than'} ${iss.maximum}`;
     case 'invalid_format':
-      return iss.format === 'regex' ? 'has the wrong format' : `must be ${article(iss.format === 'url' ? 'URL' : iss.format)}`;
+      return iss.format === 'regex'
+        ? 'has the wrong format'
+        : `must be ${article(iss.format === 'url' ? 'URL' : iss.format)}`;
     case 'invalid_union': {
-      if (iss.discriminator && "options" in iss) return `expected one of ${list(iss.options as unknown[])}`;
+      if (iss.discriminator && 'options' in iss) return `expected one of ${list(iss.options as unknown[])}`;
       const types = unionTypes(iss.errors as unknown as Issue[][]);
       if (input === undefined) return 'required';
-      return types ? `expected ${types.map(typeWord).join(' or ')}, got ${describe(input)}` : 'matches none of the allowed forms';
+      return types
+        ? `expected ${types.map(typeWord).join(' or ')}, got ${describe(input)}`
+        : 'matches none of the allowed forms';
     }
     case 'not_multiple_of':
       return `must be a multiple of ${String(iss.divisor)}`;

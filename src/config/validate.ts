@@ -41,13 +41,12 @@ export function validate(
       broken,
     );
   }
-  if (oidc) for (const message of presetErrors(oidc)) lines.push({ path: 'oidc.issuer', line: `oidc.issuer: ${message}` });
+  if (oidc)
+    for (const message of presetErrors(oidc)) lines.push({ path: 'oidc.issuer', line: `oidc.issuer: ${message}` });
   if (!waysIn(doc).length) lines.push({ path: '(root)', line: NO_WAY_IN });
   const under = (path: string, parent: string) =>
     path === parent || path.startsWith(`${parent}.`) || path.startsWith(`${parent}[`);
-  const problems = [
-    ...new Set(lines.filter((l) => ![...unset].some((u) => under(l.path, u))).map((l) => l.line)),
-  ];
+  const problems = [...new Set(lines.filter((l) => ![...unset].some((u) => under(l.path, u))).map((l) => l.line))];
   return { data: parsed.success && !problems.length ? parsed.data : undefined, problems };
 }
 
