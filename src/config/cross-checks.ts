@@ -34,10 +34,7 @@ export function crossFieldProblems(c: ValidParts, report: Report, broken: Readon
   const backends = (c.backends ?? []).map((b, i) => [b, i] as const).filter(([b]) => b !== undefined) as Array<
     readonly [BackendConfig, number]
   >;
-  const seen = new Set<string>();
   for (const [b, i] of backends) {
-    if (seen.has(b.name)) report(['backends', i, 'name'], `duplicate backend name "${b.name}"`);
-    seen.add(b.name);
     const u = b.upstream;
     if (ok('oidc') && u?.kind === 'tokenExchange' && !c.oidc && !(u.tokenEndpoint && u.clientId))
       report(

@@ -158,7 +158,10 @@ export const ConfigSchema = z
         }),
       )
       .default([]),
-    backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    backends: z
+      .array(BackendSchema)
+      .min(1, 'at least one backend is required')
+      .superRefine((list, ctx) => duplicateNames(list, ctx), { when: (p) => Array.isArray(p.value) }),
     /** Several backends as one MCP server at `/mcp/<name>` (DESIGN.md §12). */
     virtualServers: z.array(VirtualServerSchema).default([]),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
@@ -221,6 +224,17 @@ export const ConfigSchema = z
     (c, ctx) => virtualServerProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
     { when: (p) => typeof p.value === 'object' && p.value !== null },
   );
+
+/** Backend names are unique; read from every backend that has a name, valid or not (every problem in one run). */
+function duplicateNames(list: unknown[], ctx: z.RefinementCtx): void {
+  const seen = new Set<unknown>();
+  list.forEach((b, i) => {
+    const n = typeof b === 'object' && b !== null ? (b as { name?: unknown }).name : undefined;
+    if (typeof n !== 'string') return;
+    if (seen.has(n)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate backend name "${n}"` });
+    seen.add(n);
+  });
+}
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;
