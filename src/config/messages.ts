@@ -127,12 +127,14 @@ export function knownKeys(schema: unknown, path: readonly PropertyKey[]): string
   const walk = (node: ZodNode | undefined, rest: readonly PropertyKey[]): void => {
     if (!node) return;
     const def = node._zod.def;
-    if (def.innerType || def.in) return walk(def.innerType ?? def.in, rest);
-    if (def.type === 'union') return def.options?.forEach((o) => walk(o, rest));
-    if (def.type === 'array') return typeof rest[0] === 'number' ? walk(def.element, rest.slice(1)) : undefined;
-    if (def.type !== 'object' || !def.shape) return;
-    if (!rest.length) for (const k of Object.keys(def.shape)) found.add(k);
-    else walk(def.shape[String(rest[0])], rest.slice(1));
+    if (def.innerType || def.in) walk(def.innerType ?? def.in, rest);
+    else if (def.type === 'union') for (const o of def.options ?? []) walk(o, rest);
+    else if (def.type === 'array') {
+      if (typeof rest[0] === 'number') walk(def.element, rest.slice(1));
+    } else if (def.type === 'object' && def.shape) {
+      if (!rest.length) for (const k of Object.keys(def.shape)) found.add(k);
+      else walk(def.shape[String(rest[0])], rest.slice(1));
+    }
   };
   walk(schema as ZodNode, path);
   return [...found];

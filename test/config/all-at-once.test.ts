@@ -1,4 +1,5 @@
-// Config problems as a newcomer meets them: all in one run, in words, with "did you mean", and a config nobody could log in to refused.
+// Config problems as a newcomer meets them: all in one run, in words, with "did you mean";
+// and a config nobody could log in to refused.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,8 @@ backends:
     'backends[0].http.transport: expected one of streamable, sse, auto, got "grpc"',
     // These used to appear only after the schema's problems were fixed:
     'backends[1].name: duplicate backend name "a"',
-    'oidc.clientSecret: the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)',
+    'oidc.clientSecret: the proxy is a confidential client: clientSecret is required ' +
+      '(or OIDC_CLIENT_SECRET / --client-secret-file)',
     'store.url: store "redis" needs a url',
     'oidc.issuer: an Okta issuer is https://<org>.okta.com (org authorization server) or ' +
       'https://<org>.okta.com/oauth2/<server id> (custom, e.g. /oauth2/default), without a trailing slash',
@@ -149,9 +151,11 @@ t.test('a config nobody could authenticate to is refused; each way in is enough'
     apiKeys: apiKey,
     'externalTokens.jwt': 'externalTokens: { jwt: [{ issuer: "https://idp.example.com" }] }',
     'externalTokens.introspection':
-      'externalTokens: { introspection: { endpoint: "https://idp.example.com/introspect", clientId: a, clientSecret: b } }',
+      'externalTokens: { introspection: { endpoint: "https://idp.example.com/introspect", ' +
+      'clientId: a, clientSecret: b } }',
     'authorizationServer.clients':
-      'devIdp: { enabled: true }\nauthorizationServer: { clients: [{ clientId: ci, clientSecret: "0123456789abcdef", scopes: [mcp] }] }',
+      'devIdp: { enabled: true }\n' +
+      'authorizationServer: { clients: [{ clientId: ci, clientSecret: "0123456789abcdef", scopes: [mcp] }] }',
   };
   for (const [way, yaml] of Object.entries(ways)) {
     const r = load(`${base}${yaml}\n`);
