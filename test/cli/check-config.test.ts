@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
-import { startRedis } from '../helpers/db-servers.js';
+import { startPostgres, startRedis } from '../helpers/db-servers.js';
 import { startHttpsServer } from '../helpers/https-server.js';
 import { freePort } from '../helpers/ports.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
@@ -151,3 +151,31 @@ backends:
   t.notMatch(r.stdout, 'hunter2', 'no password printed');
   t.match(r.stdout, /probes: 8 of 8 failed\n$/);
 });
+
+t.test(
+  '--probe: PostgreSQL answers SELECT 1; a database that does not exist is a failure with its reason',
+  async (t) => {
+    const pg = await startPostgres();
+    t.teardown(() => pg.close());
+    const config = (url: string) =>
+      file(
+        `pg${Math.random().toString(36).slice(2)}.yaml`,
+        `session: { keys: [${TEST_SESSION_KEY}] }
+apiKeys: [{ name: k, sha256: "${'a'.repeat(64)}", subject: k }]
+store: { kind: postgres, url: "${url}" }
+backends: [{ name: local, stdio: { command: node } }]
+`,
+      );
+    const ok = await runCli(['check-config', '--probe', '--config', config(pg.url)]);
+    t.equal(ok.code, 0, ok.stdout);
+    t.equal(probeLines(ok.stdout)['store postgres'], `ok   store postgres ${pg.url} (SELECT 1)`);
+    const missing = pg.url.replace(/\/postgres$/, '/nope');
+    const bad = await runCli(['check-config', '--probe', '--config', config(missing)]);
+    t.equal(bad.code, 1);
+    t.equal(
+      probeLines(bad.stdout)['store postgres'],
+      `FAIL store postgres ${missing} (database "nope" does not exist)`,
+    );
+    t.match(bad.stdout, /probes: 1 of 2 failed\n$/);
+  },
+);

@@ -252,7 +252,7 @@ t.test('an invalid new config is refused with every problem; the old config serv
           { name: 'demo', http: { url: demo.url } },
           { name: 'extra', http: { url: demo.url } },
         ],
-        { apiKeys: [] },
+        { apiKeys: [GONE.config] }, // KEEP's key gone: it still working shows nothing was applied
       ),
       session: { keys: [OTHER_SESSION_KEY] },
     });
