@@ -28,3 +28,6 @@ export async function jwksKeys(url: string, signal: AbortSignal): Promise<number
 export function shownUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^@/]*@/i, '$1****@').replace(/\?.*$/, '');
 }
+
+/** `1 key`, `3 keys`. */
+export const keyCount = (n: number) => `${n} key${n === 1 ? '' : 's'}`;

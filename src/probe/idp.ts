@@ -5,7 +5,7 @@
 import type { Config } from '../config/load.js';
 import { UpstreamClient } from '../oidc/client.js';
 import { describeError, ProbeFailure } from './cause.js';
-import { jwksKeys, reach, shownUrl } from './http.js';
+import { jwksKeys, keyCount, reach, shownUrl } from './http.js';
 import type { Probe } from './types.js';
 
 export function idpProbes(config: Config): Probe[] {
@@ -37,7 +37,7 @@ async function probeIdp(oidc: NonNullable<Config['oidc']>, signal: AbortSignal):
   }
   if (!server.jwks_uri) throw new ProbeFailure('discovery: the metadata names no jwks_uri');
   try {
-    return `discovery and JWKS (${await jwksKeys(server.jwks_uri, signal)} keys)`;
+    return `discovery and JWKS (${keyCount(await jwksKeys(server.jwks_uri, signal))})`;
   } catch (e) {
     throw new ProbeFailure(`jwks ${shownUrl(server.jwks_uri)}: ${describeError(e)}`);
   }

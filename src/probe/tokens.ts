@@ -5,10 +5,10 @@
  */
 import type { Config } from '../config/load.js';
 import { describeError, ProbeFailure } from './cause.js';
-import { jwksKeys, reach, shownUrl } from './http.js';
+import { jwksKeys, keyCount, reach, shownUrl } from './http.js';
 import type { Probe } from './types.js';
 
-const keys = async (url: string, signal: AbortSignal) => `${await jwksKeys(url, signal)} keys`;
+const keys = async (url: string, signal: AbortSignal) => keyCount(await jwksKeys(url, signal));
 
 export function tokenProbes(config: Config): Probe[] {
   const probes: Probe[] = [];
