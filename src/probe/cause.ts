@@ -1,7 +1,9 @@
 /** Why a probe failed, in a few words: `unreachable: ECONNREFUSED 127.0.0.1:9`, `TLS: …`, `timeout after 5000 ms`. */
 
-/** A failure whose message is already the words to print (`not found on PATH`, `HTTP 404`). */
-export class ProbeFailure extends Error {}
+import { Errors } from '../errors.js';
+
+/** A failure whose message is already the words to print (`not found on PATH`, `HTTP 404`): PROBE_FAILED. */
+export const ProbeFailure = Errors.PROBE_FAILED;
 
 const NET = new Set([
   'ECONNREFUSED',
@@ -29,7 +31,7 @@ interface ErrorLike {
 
 /** The network or TLS error inside `e` (through `cause` and AggregateError), in words. */
 export function describeError(e: unknown, timeoutMs?: number): string {
-  if (e instanceof ProbeFailure) return e.message;
+  if (e instanceof Errors.PROBE_FAILED) return (e as Error).message;
   const seen = new Set<unknown>();
   let deepest = (e as Error)?.message ?? String(e);
   for (let x = e as ErrorLike | undefined; x && typeof x === 'object' && !seen.has(x); ) {
