@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYamlScalar } from 'yaml';
+import { suggestKey } from './messages.js';
 import { ConfigSchema } from './schema.js';
 
 export type Env = Record<string, string | undefined>;
@@ -122,7 +123,10 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, proble
     if (fromFile) bare = bare.slice(0, -'_FILE'.length);
     const leaf = LEAVES.get(bare);
     if (!leaf) {
-      problems.push(`${key}: no config key matches this environment variable`);
+      const hint = suggestKey(bare, [...LEAVES.keys()]);
+      problems.push(
+        `${key}: no config key matches this environment variable${hint ? `; did you mean \`MCP_PROXY_${hint}\`?` : ''}`,
+      );
       continue;
     }
     let raw: string;

@@ -1,6 +1,7 @@
 // `check-config` as a newcomer runs it: every problem of a file in one run, in words, and `--probe` against real parts.
 import t from 'tap';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoHttpServer } from '../../examples/demo-http-server.mjs';
@@ -109,6 +110,15 @@ t.test('--probe: each failure with its cause, and exit 1', async (t) => {
   await redis.stop();
   const tls = await startHttpsServer((_req, res) => res.end('{}'));
   t.teardown(() => tls.close());
+  // Accepts connections and never answers.
+  const sockets: Socket[] = [];
+  const silent = createServer((s) => sockets.push(s)).listen(0, '127.0.0.1');
+  await new Promise((r) => silent.once('listening', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+  const silentPort = (silent.address() as { port: number }).port;
   const script = file('not-executable.sh', '#!/bin/sh\n');
   chmodSync(script, 0o644);
   const f = file(
@@ -122,6 +132,7 @@ backends:
   - { name: tickets, http: { url: "http://127.0.0.1:${closed}/mcp" } }
   - { name: selfsigned, http: { url: "${tls.origin}/mcp" } }
   - { name: nowhere, http: { url: "http://no-such-host.invalid/mcp" } }
+  - { name: silent, http: { url: "http://127.0.0.1:${silentPort}/mcp" } }
   - { name: legacy, stdio: { command: no-such-mcp-server } }
   - { name: script, stdio: { command: "${script}" } }
 `,
@@ -142,6 +153,7 @@ backends:
     /^FAIL backend selfsigned https:\/\/127\.0\.0\.1:\d+\/mcp \(TLS: \S*SELF_SIGNED/,
   );
   t.match(lines['backend nowhere'], /^FAIL .* \(unreachable: (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)$/);
+  t.equal(lines['backend silent'], `FAIL backend silent http://127.0.0.1:${silentPort}/mcp (timeout after 5000 ms)`);
   t.equal(lines['backend legacy'], 'FAIL backend legacy command "no-such-mcp-server" (not found on PATH)');
   t.equal(lines['backend script'], `FAIL backend script command "${script}" (not executable: ${script})`);
   t.equal(
@@ -149,7 +161,7 @@ backends:
     `FAIL store redis redis://:****@127.0.0.1:${redis.port} (unreachable: ECONNREFUSED 127.0.0.1:${redis.port})`,
   );
   t.notMatch(r.stdout, 'hunter2', 'no password printed');
-  t.match(r.stdout, /probes: 8 of 8 failed\n$/);
+  t.match(r.stdout, /probes: 9 of 9 failed\n$/);
 });
 
 t.test(

@@ -165,3 +165,18 @@ t.test('a config nobody could authenticate to is refused; each way in is enough'
   const broken = load(`${base}oidc: { issuer: nope, clientId: a, clientSecret: b }\n`);
   t.same(broken.problems, ['oidc.issuer: must be an http(s) URL'], 'a broken way in is reported as itself');
 });
+
+t.test('an MCP_PROXY_* variable that matches no key names the one it most likely meant', async (t) => {
+  const { problems } = load(
+    `${apiKey}\nsession: { keys: [${KEY}] }\nbackends: [{ name: a, stdio: { command: node } }]\n`,
+    {
+      MCP_PROXY_SERVER_PUBLICURL: 'http://localhost:8080',
+      MCP_PROXY_NOTHING_LIKE_IT: '1',
+    },
+  );
+  t.same(problems, [
+    'MCP_PROXY_SERVER_PUBLICURL: no config key matches this environment variable; ' +
+      'did you mean `MCP_PROXY_SERVER_PUBLIC_URL`?',
+    'MCP_PROXY_NOTHING_LIKE_IT: no config key matches this environment variable',
+  ]);
+});
