@@ -17,18 +17,23 @@ export function idpProbes(config: Config): Probe[] {
 
 async function probeIdp(oidc: NonNullable<Config['oidc']>, signal: AbortSignal): Promise<string> {
   let networkError: unknown;
-  const watched: typeof fetch = (input, init) =>
-    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }).catch((e) => {
+  let refused: string | undefined;
+  const watched: typeof fetch = async (input, init) => {
+    const mixed = init?.signal ? AbortSignal.any([init.signal, signal]) : signal;
+    const res = await fetch(input, { ...init, signal: mixed }).catch((e) => {
       networkError = e;
       throw e;
     });
+    if (!res.ok) refused = `HTTP ${res.status} from ${shownUrl(String(input instanceof Request ? input.url : input))}`;
+    return res;
+  };
   const client = new UpstreamClient(oidc, watched);
   let meta: Awaited<ReturnType<UpstreamClient['get']>>;
   try {
     meta = await client.get();
   } catch {
     if (networkError) throw networkError;
-    throw new ProbeFailure(`discovery: ${client.lastError ?? 'failed'}`);
+    throw new ProbeFailure(`discovery: ${refused ?? client.lastError ?? 'failed'}`);
   }
   const server = meta.serverMetadata();
   if (client.preset.oauth2) {

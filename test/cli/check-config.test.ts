@@ -191,3 +191,26 @@ backends: [{ name: local, stdio: { command: node } }]
     t.match(bad.stdout, /probes: 1 of 2 failed\n$/);
   },
 );
+
+t.test('--probe: an issuer with no discovery document says what answered', async (t) => {
+  const backend = await startDemoHttpServer();
+  t.teardown(() => backend.close());
+  const issuer = new URL('/not-an-idp', backend.url).href;
+  const f = file(
+    'no-discovery.yaml',
+    `oidc: { issuer: "${issuer}", clientId: a, clientSecret: b }
+session: { keys: [${TEST_SESSION_KEY}] }
+externalTokens: { jwt: [{ issuer: "${issuer}" }] }
+backends: [{ name: local, stdio: { command: node } }]
+`,
+  );
+  const r = await runCli(['check-config', '--probe', '--config', f]);
+  t.equal(r.code, 1);
+  const lines = probeLines(r.stdout);
+  t.match(lines.idp, new RegExp(`^FAIL idp ${issuer} \\(discovery: HTTP 4\\d\\d from ${issuer}/\\.well-known/`));
+  t.equal(
+    lines['externalTokens.jwt[0]'],
+    `FAIL externalTokens.jwt[0] ${issuer} (discovery: no metadata document found)`,
+  );
+  t.match(r.stdout, /probes: 2 of 3 failed\n$/);
+});
