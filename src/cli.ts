@@ -9,6 +9,7 @@ import { buildApp } from './app.js';
 import { configWarnings, loadConfig, resolveConfigFile, type Config } from './app/config.js';
 import { maskSecrets } from './config/mask.js';
 import { reloadTriggers } from './app/triggers.js';
+import { formatResult, probesFor, runProbes } from './probe/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -17,12 +18,13 @@ const HELP = `mcp-oidc-proxy ${VERSION} — an authenticating reverse proxy for 
 
 Usage:
   mcp-oidc-proxy [--config FILE] [--port N] [--host ADDR]
-  mcp-oidc-proxy check-config [--config FILE]
+  mcp-oidc-proxy check-config [--config FILE] [--probe]
   mcp-oidc-proxy --issuer URL --client-id ID (--client-secret S | --client-secret-file F) [--port N] -- COMMAND [ARGS…]
 
 Options:
   --config FILE           config file (YAML or JSON); default $MCP_PROXY_CONFIG, else config/proxy.yaml
   --port N, --host ADDR   override server.port / server.host
+  --probe                 check-config: also try the IdP, backends, stdio commands and the store
   --issuer URL            OIDC issuer (zero-config form)
   --client-id ID          OIDC client id (zero-config form)
   --client-secret S       OIDC client secret (prefer --client-secret-file or $OIDC_CLIENT_SECRET)
@@ -47,6 +49,7 @@ const defaultIo: CliIo = {
 interface Parsed {
   command: 'run' | 'check-config' | 'help' | 'version';
   config?: string;
+  probe?: boolean;
   port?: number;
   host?: string;
   wrap?: { issuer?: string; clientId?: string; clientSecret?: string; clientSecretFile?: string; argv: string[] };
@@ -68,6 +71,7 @@ export function parseCli(argv: string[]): Parsed {
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
       'client-secret-file': { type: 'string' },
+      probe: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -76,6 +80,7 @@ export function parseCli(argv: string[]): Parsed {
   if (values.version) return { command: 'version' };
   if (positionals.length > 1 || (positionals[0] && positionals[0] !== 'check-config'))
     throw new Error(`unknown command "${positionals.join(' ')}" (see --help)`);
+  if (values.probe && positionals[0] !== 'check-config') throw new Error('--probe goes with check-config');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -86,6 +91,7 @@ export function parseCli(argv: string[]): Parsed {
   return {
     command: positionals[0] === 'check-config' ? 'check-config' : 'run',
     config: values.config,
+    probe: values.probe,
     port,
     host: values.host,
     wrap: wrapping
@@ -162,10 +168,19 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       `${JSON.stringify(maskSecrets(config), null, 2)}\n${warnings.map((w) => `warning: ${w}\n`).join('')}` +
         `configuration OK${file ? ` (${file})` : ''}\n`,
     );
-    return 0;
+    return parsed.probe ? probe(config, io) : 0;
   }
   // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
   return run(config, () => load(parsed, io), file);
+}
+
+/** `check-config --probe`: one line per probe, exit 1 when any failed. */
+async function probe(config: Config, io: CliIo): Promise<number> {
+  const results = await runProbes(probesFor(config));
+  const failed = results.filter((r) => !r.ok).length;
+  io.out(`${results.map((r) => `${formatResult(r)}\n`).join('')}`);
+  io.out(failed ? `probes: ${failed} of ${results.length} failed\n` : `probes: all ${results.length} OK\n`);
+  return failed ? 1 : 0;
 }
 
 async function run(config: Config, reload: () => ReturnType<typeof load>, file?: string): Promise<number> {

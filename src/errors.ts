@@ -21,6 +21,8 @@ function def(code: string, message: string, status: number): Ctor {
 
 export const Errors = {
   CONFIG_INVALID: def('CONFIG_INVALID', 'invalid configuration:\n%s', 500),
+  /** `check-config --probe`: something the config points at did not answer as it should (never an HTTP answer). */
+  PROBE_FAILED: def('PROBE_FAILED', '%s', 500),
   UNAUTHENTICATED: def('UNAUTHENTICATED', 'authentication required', 401),
   INVALID_TOKEN: def('INVALID_TOKEN', 'the access token is invalid or expired', 401),
   INVALID_DPOP_PROOF: def('INVALID_DPOP_PROOF', 'the DPoP proof is invalid', 401),

@@ -149,11 +149,15 @@ export const BackendSchema = z
     rateLimit: RateLimitSchema.optional(),
     default: z.boolean().default(false),
   })
-  .superRefine((b, ctx) => {
-    if (!!b.http === !!b.stdio)
-      ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
-    upstreamProblems(b, ctx);
-  });
+  // Also when other keys of the backend are wrong: every problem in one run.
+  .superRefine(
+    (b, ctx) => {
+      if ((b.http === undefined) === (b.stdio === undefined))
+        ctx.addIssue({ code: 'custom', message: 'a backend needs exactly one of "http" or "stdio"' });
+    },
+    { when: (p) => typeof p.value === 'object' && p.value !== null },
+  )
+  .superRefine((b, ctx) => upstreamProblems(b, ctx));
 
 function upstreamProblems(
   b: {

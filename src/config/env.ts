@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYamlScalar } from 'yaml';
+import { suggestKey } from './messages.js';
 import { ConfigSchema } from './schema.js';
 
 export type Env = Record<string, string | undefined>;
@@ -17,8 +18,17 @@ export function envValue(env: Env, name: string): string | undefined {
   return undefined;
 }
 
-/** Replace `${VAR}` and `${VAR:-default}` in every string of a parsed document. */
-export function interpolate(value: unknown, env: Env, problems: string[], path = ''): unknown {
+/**
+ * Replace `${VAR}` and `${VAR:-default}` in every string of a parsed document; the key paths
+ * holding an unset variable are added to `unset` (their other problems follow from it).
+ */
+export function interpolate(
+  value: unknown,
+  env: Env,
+  problems: string[],
+  path = '',
+  unset = new Set<string>(),
+): unknown {
   if (typeof value === 'string') {
     const whole = /^\$\{[^}]+\}$/.test(value);
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
@@ -27,20 +37,22 @@ export function interpolate(value: unknown, env: Env, problems: string[], path =
         v = envValue(env, name);
       } catch (e) {
         problems.push(`${path || '(root)'}: cannot read ${name}_FILE: ${(e as Error).message}`);
+        unset.add(path);
         return '';
       }
       if (v !== undefined && v !== '') return v;
       if (def !== undefined) return def;
       problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
+      unset.add(path);
       return '';
     });
     // `port: ${PORT:-8080}` is a number, `enabled: ${X:-true}` a boolean.
     return whole && /^(-?\d+(\.\d+)?|true|false)$/.test(out) ? parseYamlScalar(out) : out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`, unset));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k)]),
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, path ? `${path}.${k}` : k, unset)]),
     );
   }
   return value;
@@ -111,7 +123,10 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: Env, proble
     if (fromFile) bare = bare.slice(0, -'_FILE'.length);
     const leaf = LEAVES.get(bare);
     if (!leaf) {
-      problems.push(`${key}: no config key matches this environment variable`);
+      const hint = suggestKey(bare, [...LEAVES.keys()]);
+      problems.push(
+        `${key}: no config key matches this environment variable${hint ? `; did you mean \`MCP_PROXY_${hint}\`?` : ''}`,
+      );
       continue;
     }
     let raw: string;

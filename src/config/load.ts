@@ -1,6 +1,6 @@
 /**
  * Config loading: file (YAML or JSON) → environment overrides → `${VAR}` interpolation →
- * command-line overrides → validation (every problem collected) → derived values → frozen.
+ * command-line overrides → validation (validate.ts: every problem collected) → derived values → frozen.
  * What only the IdP presets can judge comes in as `OidcPresets` from the caller
  * (src/app/config.ts): config/ imports nothing outside itself but lib/.
  */
@@ -8,7 +8,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { ConfigSchema, OidcSchema, type OidcSection, type ParsedConfig, type ProviderName } from './schema.js';
+import type { OidcSection, ParsedConfig, ProviderName } from './schema.js';
+import { validate } from './validate.js';
 import { applyEnvOverrides, interpolate, type Env } from './env.js';
 
 export type Config = ParsedConfig & {
@@ -69,27 +70,18 @@ export function readConfig(opts: LoadOptions, presets: OidcPresets): LoadResult 
   if (opts.doc) doc = { ...doc, ...opts.doc };
   // Overrides first: a key the environment replaces needs none of the file's ${VARS}.
   applyEnvOverrides(doc, env, problems);
-  doc = interpolate(doc, env, problems) as Record<string, unknown>;
+  const unset = new Set<string>();
+  doc = interpolate(doc, env, problems, '', unset) as Record<string, unknown>;
   if (opts.overrides?.port !== undefined || opts.overrides?.host !== undefined) {
     const server = { ...((doc.server as object) ?? {}) } as Record<string, unknown>;
     if (opts.overrides.port !== undefined) server.port = opts.overrides.port;
     if (opts.overrides.host !== undefined) server.host = opts.overrides.host;
     doc.server = server;
   }
-  const parsed = ConfigSchema.safeParse(doc);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
-  }
-  // The preset judges the oidc section whenever that section is valid, whatever else is wrong.
-  const oidc = parsed.success ? parsed.data.oidc : OidcSchema.safeParse(doc.oidc).data;
-  if (oidc) for (const message of presets.errors(oidc)) problems.push(`oidc.issuer: ${message}`);
-  if (problems.length || !parsed.success) return { problems, file: opts.file };
-  return { config: deepFreeze(derive(parsed.data, presets)), problems, file: opts.file };
-}
-
-function formatPath(path: PropertyKey[]): string {
-  if (!path.length) return '(root)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+  const { data, problems: invalid } = validate(doc, (oidc) => presets.errors(oidc), unset);
+  problems.push(...invalid);
+  if (problems.length || !data) return { problems, file: opts.file };
+  return { config: deepFreeze(derive(data, presets)), problems, file: opts.file };
 }
 
 const stripSlash = (u: string) => u.replace(/\/+$/, '');

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BackendSchema, RateLimitSchema } from './backend-schema.js';
 import { VirtualServerSchema, virtualServerProblems } from './virtual-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
-import { isLoopbackHost } from '../lib/net.js';
+import { crossFieldProblems } from './cross-checks.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
 import { AsClientsSchema } from './as-clients-schema.js';
 import { redirectPatternProblem } from '../lib/redirect-patterns.js';
@@ -158,7 +158,10 @@ export const ConfigSchema = z
         }),
       )
       .default([]),
-    backends: z.array(BackendSchema).min(1, 'at least one backend is required'),
+    backends: z
+      .array(BackendSchema)
+      .min(1, 'at least one backend is required')
+      .superRefine((list, ctx) => duplicateNames(list, ctx), { when: (p) => Array.isArray(p.value) }),
     /** Several backends as one MCP server at `/mcp/<name>` (DESIGN.md §12). */
     virtualServers: z.array(VirtualServerSchema).default([]),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
@@ -215,77 +218,23 @@ export const ConfigSchema = z
     /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   })
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.backends.forEach((b, i) => {
-      if (seen.has(b.name))
-        ctx.addIssue({ code: 'custom', path: ['backends', i, 'name'], message: `duplicate backend name "${b.name}"` });
-      seen.add(b.name);
-    });
-    c.backends.forEach((b, i) => {
-      const u = b.upstream;
-      if (u?.kind === 'tokenExchange' && !c.oidc && !(u.tokenEndpoint && u.clientId))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['backends', i, 'upstream'],
-          message: 'tokenExchange needs the oidc section (its token endpoint and client) or tokenEndpoint and clientId',
-        });
-    });
-    if (c.backends.filter((b) => b.default).length > 1)
-      ctx.addIssue({ code: 'custom', path: ['backends'], message: 'only one backend may be "default"' });
-    if (c.oidc && !c.oidc.clientSecret)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['oidc', 'clientSecret'],
-        message:
-          'the proxy is a confidential client: clientSecret is required (or OIDC_CLIENT_SECRET / --client-secret-file)',
-      });
-    // URL.parse: refinements also run on values the field's own check already refused.
-    const issuer = c.oidc ? URL.parse(c.oidc.issuer) : null;
-    if (c.oidc && issuer?.protocol === 'http:' && !c.oidc.allowInsecure && !isLoopbackHost(issuer.hostname))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['oidc', 'issuer'],
-        message: 'a plain-http issuer is refused unless it is loopback or oidc.allowInsecure is true',
-      });
-    for (const [k, v] of Object.entries(c.oidc?.endpoints ?? {})) {
-      const u = typeof v === 'string' ? URL.parse(v) : null;
-      if (u?.protocol === 'http:' && !c.oidc!.allowInsecure && !isLoopbackHost(u.hostname))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['oidc', 'endpoints', k],
-          message: 'a plain-http endpoint is refused unless it is loopback or oidc.allowInsecure is true',
-        });
-    }
-    if (c.server.advertiseUrl && c.store.kind === 'memory')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['server', 'advertiseUrl'],
-        message: 'several replicas need a shared store: set store.kind to redis or postgres',
-      });
-    if (
-      c.authorizationServer.enterpriseIdps.length &&
-      (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled))
-    )
-      ctx.addIssue({
-        code: 'custom',
-        path: ['authorizationServer', 'enterpriseIdps'],
-        message: 'enterprise IdPs need the authorization server: enabled, with oidc (or devIdp) configured',
-      });
-    if (c.authorizationServer.clients.length && (!c.authorizationServer.enabled || !(c.oidc || c.devIdp?.enabled)))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['authorizationServer', 'clients'],
-        message: 'machine clients need the authorization server: enabled, with oidc (or devIdp) configured',
-      });
-    if (c.store.kind !== 'memory' && !c.store.url)
-      ctx.addIssue({ code: 'custom', path: ['store', 'url'], message: `store "${c.store.kind}" needs a url` });
-  })
+  .superRefine((c, ctx) => crossFieldProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })))
   // Also when other keys are wrong: every problem in one run.
   .superRefine(
     (c, ctx) => virtualServerProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
     { when: (p) => typeof p.value === 'object' && p.value !== null },
   );
+
+/** Backend names are unique; read from every backend that has a name, valid or not (every problem in one run). */
+function duplicateNames(list: unknown[], ctx: z.RefinementCtx): void {
+  const seen = new Set<unknown>();
+  list.forEach((b, i) => {
+    const n = typeof b === 'object' && b !== null ? (b as { name?: unknown }).name : undefined;
+    if (typeof n !== 'string') return;
+    if (seen.has(n)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate backend name "${n}"` });
+    seen.add(n);
+  });
+}
 
 export type RawConfig = z.input<typeof ConfigSchema>;
 export type ParsedConfig = z.output<typeof ConfigSchema>;

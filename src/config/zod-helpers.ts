@@ -15,6 +15,10 @@ export const duration = (def: string) =>
       return ms;
     });
 
-export const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** An http(s) URL; a missing one is `required` (the parse's error map says so). */
+export const url = z.url({
+  protocol: /^https?$/,
+  error: (iss) => (iss.input === undefined ? undefined : 'must be an http(s) URL'),
+});
 export const strList = z.array(z.string()).default([]);
 export const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'names use letters, digits, "-" and "_" (max 63)');

@@ -60,10 +60,10 @@ backends:
   const text = problems.join('\n');
   for (const expected of [
     'server.port',
-    'server: Unrecognized key: "color"',
+    'server.color: unknown key',
     'session.keys[0]',
     'backends[0].http.url',
-    'backends[0]: Unrecognized key: "extra"',
+    'backends[0].extra: unknown key',
     'backends[1]',
     'backends[2].stdio.idleTimeout: not a duration',
   ]) {

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { loginThroughProxy, mcpSession, readRpc } from '../helpers/session-client.js';
-import { startStack } from '../helpers/stack.js';
+import { CLIENT_ID, CLIENT_SECRET, startStack } from '../helpers/stack.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/store.js';
@@ -24,6 +24,8 @@ const sharedStore: Store = {
 const real = await startStack({ consent: false, deps: { store: sharedStore } });
 t.teardown(() => real.close());
 const { proxy } = real;
+/** The other proxies of this file log in at the same IdP (a config with no way in is refused). */
+const login = { oidc: { issuer: real.idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } };
 
 async function sdkClient(url: string, cookie: string) {
   const client = new Client({ name: 'sdk-test', version: '1.0.0' });
@@ -91,6 +93,7 @@ t.test('session keys rotate: an old-key cookie still works and is re-issued with
   const { startProxy } = await import('../helpers/proxy.js');
   const rotated = await startProxy(
     {
+      ...login,
       session: { keys: [NEW_KEY, TEST_SESSION_KEY] },
       backends: [{ name: 'demo', http: { url: real.backend.url } }],
     },
@@ -102,7 +105,7 @@ t.test('session keys rotate: an old-key cookie still works and is re-issued with
   const reissued = res.headers.getSetCookie().find((c) => c.startsWith('mcp_proxy_session='));
   t.ok(reissued, 'the cookie is re-issued');
   const onlyNew = await startProxy(
-    { session: { keys: [NEW_KEY] }, backends: [{ name: 'demo', http: { url: real.backend.url } }] },
+    { ...login, session: { keys: [NEW_KEY] }, backends: [{ name: 'demo', http: { url: real.backend.url } }] },
     { store: sharedStore },
   );
   t.teardown(() => onlyNew.close());
@@ -115,7 +118,7 @@ t.test('session keys rotate: an old-key cookie still works and is re-issued with
 t.test('backend down → 502 with a JSON-RPC error naming the backend', async (t) => {
   const { startProxy } = await import('../helpers/proxy.js');
   const p = await startProxy(
-    { backends: [{ name: 'down', http: { url: 'http://127.0.0.1:9/mcp' } }] },
+    { ...login, backends: [{ name: 'down', http: { url: 'http://127.0.0.1:9/mcp' } }] },
     { store: sharedStore },
   );
   t.teardown(() => p.close());

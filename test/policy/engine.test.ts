@@ -120,6 +120,7 @@ t.test('lint: unreachable rules are reported', async (t) => {
     env: {},
     doc: {
       session: { keys: [Buffer.alloc(32, 1).toString('base64')] },
+      apiKeys: [{ name: 'k', sha256: 'a'.repeat(64), subject: 'k' }],
       backends: [
         {
           name: 'a',

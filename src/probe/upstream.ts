@@ -1,0 +1,41 @@
+/**
+ * Authorization servers the backends' upstream credentials come from: an `oauth` upstream's server
+ * metadata (found as src/upstream/oauth-discovery.ts finds it), a configured token endpoint answers.
+ */
+import type { Config } from '../config/load.js';
+import { AuthServerDiscovery } from '../upstream/oauth-discovery.js';
+import { ProbeFailure } from './cause.js';
+import { reach, shownUrl } from './http.js';
+import type { Probe } from './types.js';
+
+export function upstreamProbes(config: Config): Probe[] {
+  const probes: Probe[] = [];
+  for (const b of config.backends) {
+    const u = b.upstream;
+    const what = `backend ${b.name} upstream`;
+    if (u?.kind === 'oauth') {
+      const target = shownUrl(u.issuer ?? `${b.http?.url ?? ''} (RFC 9728 metadata)`);
+      probes.push({ what, target, run: (signal) => metadata(b, signal) });
+    } else if (u && 'tokenEndpoint' in u && u.tokenEndpoint) {
+      const endpoint = u.tokenEndpoint;
+      probes.push({ what, target: shownUrl(endpoint), run: (signal) => reach(endpoint, signal) });
+    }
+  }
+  return probes;
+}
+
+async function metadata(backend: Config['backends'][number], signal: AbortSignal): Promise<string> {
+  let networkError: unknown;
+  const watched: typeof fetch = (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }).catch((e) => {
+      networkError = e;
+      throw e;
+    });
+  try {
+    const found = await new AuthServerDiscovery(watched).get(backend);
+    return `metadata of ${found.issuer}`;
+  } catch (e) {
+    if (networkError) throw networkError;
+    throw new ProbeFailure((e as Error).message);
+  }
+}
