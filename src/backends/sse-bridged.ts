@@ -1,0 +1,141 @@
+/**
+ * A 2024-11-05 HTTP+SSE MCP session the proxy opened, as the version bridge's upstream (one per
+ * principal): MCP 2026-07-28 clients at an HTTP+SSE backend. The connection is sse-upstream.ts's
+ * (the stream, its `endpoint`, the POSTs with each request's own identity headers); the session is
+ * its stream, so the server dropping it, or forgetting it (404), ends the session and the next
+ * request opens another.
+ */
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import type { Pool } from 'undici';
+import type { HeldUpstream } from '../bridge/held.js';
+import { InFlight } from '../bridge/related.js';
+import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
+import { SseUpstream } from './sse-upstream.js';
+
+export interface SseBridgedOptions {
+  url: URL;
+  streams: Pool;
+  posts: Pool;
+  timeout: number;
+  /** How long the stream may take to name its `endpoint`. */
+  endpointWithin: number;
+}
+
+const INIT_ID = 'bridge-init';
+
+export class SseBridged implements HeldUpstream {
+  onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
+  onclose?: () => void;
+  headers: Record<string, string> = {};
+  private conn?: SseUpstream;
+  private init?: Promise<Record<string, unknown>>;
+  private initialized?: { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void };
+  private gone = false;
+  private readonly pending = new InFlight();
+
+  constructor(private readonly o: SseBridgedOptions) {}
+
+  /** Opens the stream and initializes the session once; a session that cannot be opened ends. */
+  ready(): Promise<Record<string, unknown>> {
+    this.init ??= this.initialize().catch((e: Error) => {
+      this.end();
+      throw e;
+    });
+    return this.init;
+  }
+
+  private async initialize(): Promise<Record<string, unknown>> {
+    const { url, streams, posts, timeout } = this.o;
+    const conn = new SseUpstream({
+      url,
+      streams,
+      posts,
+      timeout,
+      onMessage: (m) => this.fromServer(m as RpcMessage),
+      onClose: () => this.end(),
+    });
+    this.conn = conn;
+    const refused = await conn.open(this.headers, this.o.endpointWithin);
+    if (refused) throw new Error(`the HTTP+SSE stream answered HTTP ${refused.statusCode}`);
+    const answered = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.initialized = { resolve, reject };
+    });
+    const timer = setTimeout(() => this.initialized?.reject(new Error('initialize not answered in time')), timeout);
+    try {
+      await this.post({
+        jsonrpc: '2.0',
+        id: INIT_ID,
+        method: 'initialize',
+        params: {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: { sampling: {}, elicitation: {} },
+          clientInfo: { name: 'mcp-oidc-proxy-bridge', version: '1' },
+        },
+      });
+      const result = await answered;
+      await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      return result;
+    } finally {
+      clearTimeout(timer);
+      this.initialized = undefined;
+    }
+  }
+
+  /** One message POSTed to the endpoint; an answer other than 2xx is thrown. */
+  private async post(msg: RpcMessage): Promise<void> {
+    const answer = await this.conn!.post(Buffer.from(JSON.stringify(msg)), this.headers);
+    if (answer.statusCode === 404) {
+      this.end(); // the server forgot the session
+      throw new Error('the server ended the session');
+    }
+    if (answer.statusCode >= 300) throw new Error(`HTTP ${answer.statusCode}`);
+  }
+
+  private fromServer(m: RpcMessage): void {
+    if (m.method === undefined && m.id === INIT_ID && this.initialized) {
+      const error = m.error as { message?: string } | undefined;
+      if (error) this.initialized.reject(new Error(String(error.message)));
+      else this.initialized.resolve((m.result ?? {}) as Record<string, unknown>);
+      return;
+    }
+    const related = this.pending.related(m);
+    if (m.method === undefined) this.pending.done(m.id);
+    this.onmessage?.(m, related);
+  }
+
+  send(msg: RpcMessage): void {
+    void this.deliver(msg);
+  }
+
+  private async deliver(msg: RpcMessage): Promise<void> {
+    this.pending.add(msg);
+    try {
+      await this.ready();
+      await this.post(msg);
+    } catch (e) {
+      if (msg.method === undefined || msg.id === undefined || msg.id === null) return;
+      this.pending.done(msg.id);
+      if (!this.gone)
+        this.onmessage?.({ jsonrpc: '2.0', id: msg.id, error: { code: -32603, message: (e as Error).message } });
+    }
+  }
+
+  /** The stream is gone (the server dropped it, or forgot the session). */
+  private end(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.initialized?.reject(new Error('the HTTP+SSE stream closed'));
+    this.pending.clear();
+    this.conn?.close();
+    this.onclose?.();
+  }
+
+  /** The session ends: its stream closes (what ends an HTTP+SSE session). */
+  close(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.initialized?.reject(new Error('closed'));
+    this.pending.clear();
+    this.conn?.close();
+  }
+}
