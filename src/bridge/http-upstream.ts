@@ -203,10 +203,10 @@ export class HttpUpstream implements HeldUpstream {
       const res = await this.post(msg);
       if (res.statusCode === 404 && used) {
         await res.body.dump();
-        // Only a request is sent again: an answer or notification belonged to the session that is gone.
-        if (!(await this.renew(used)) || !request || retried)
-          return this.unanswered(msg, 'the server ended the session');
-        return this.deliver(msg, true);
+        // A request is sent again, once, on a new session; an answer or notification belonged to the
+        // session that is gone (the next request opens another).
+        if (request && !retried && (await this.renew(used))) return this.deliver(msg, true);
+        return this.unanswered(msg, 'the server ended the session');
       }
       let answered = false;
       for await (const m of this.messages(res)) {
