@@ -2,8 +2,8 @@
  * A 2024-11-05 HTTP+SSE MCP session the proxy opened, as the version bridge's upstream (one per
  * principal): MCP 2026-07-28 clients at an HTTP+SSE backend. The connection is sse-upstream.ts's
  * (the stream, its `endpoint`, the POSTs with each request's own identity headers); the session is
- * its stream, so the server dropping it, or forgetting it (404), ends the session and the next
- * request opens another.
+ * its stream, so the server dropping it ends the session and the next request opens another; a
+ * session the server forgot (404) is replaced and the request sent again, once.
  */
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Pool } from 'undici';
@@ -22,6 +22,9 @@ export interface SseBridgedOptions {
 }
 
 const INIT_ID = 'bridge-init';
+
+/** The server answered 404: it no longer knows the session. */
+class SessionGone extends Error {}
 
 export class SseBridged implements HeldUpstream {
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
@@ -52,7 +55,9 @@ export class SseBridged implements HeldUpstream {
       posts,
       timeout,
       onMessage: (m) => this.fromServer(m as RpcMessage),
-      onClose: () => this.end(),
+      onClose: () => {
+        if (this.conn === conn) this.end();
+      },
     });
     this.conn = conn;
     const refused = await conn.open(this.headers, this.o.endpointWithin);
@@ -84,10 +89,7 @@ export class SseBridged implements HeldUpstream {
   /** One message POSTed to the endpoint; an answer other than 2xx is thrown. */
   private async post(msg: RpcMessage): Promise<void> {
     const answer = await this.conn!.post(Buffer.from(JSON.stringify(msg)), this.headers);
-    if (answer.statusCode === 404) {
-      this.end(); // the server forgot the session
-      throw new Error('the server ended the session');
-    }
+    if (answer.statusCode === 404) throw new SessionGone('the server ended the session');
     if (answer.statusCode >= 300) throw new Error(`HTTP ${answer.statusCode}`);
   }
 
@@ -107,13 +109,39 @@ export class SseBridged implements HeldUpstream {
     void this.deliver(msg);
   }
 
-  private async deliver(msg: RpcMessage): Promise<void> {
-    this.pending.add(msg);
+  /** The server forgot the session `lost`: a new one is opened (once for all requests that met it). */
+  private async renew(lost: SseUpstream | undefined): Promise<boolean> {
+    if (lost && this.conn === lost) {
+      this.conn = undefined;
+      lost.close();
+      this.init = this.initialize().catch((e: Error) => {
+        this.end();
+        throw e;
+      });
+    }
+    try {
+      await this.init;
+      return !this.gone;
+    } catch {
+      return false;
+    }
+  }
+
+  private async deliver(msg: RpcMessage, retried = false): Promise<void> {
+    const request = msg.method !== undefined && msg.id !== undefined && msg.id !== null;
+    if (!retried) this.pending.add(msg);
+    let used: SseUpstream | undefined;
     try {
       await this.ready();
+      used = this.conn;
       await this.post(msg);
     } catch (e) {
-      if (msg.method === undefined || msg.id === undefined || msg.id === null) return;
+      if (e instanceof SessionGone) {
+        // A request is sent again on a new session, once; an answer or notification belonged to the old one.
+        if (request && !retried && (await this.renew(used))) return this.deliver(msg, true);
+        this.end();
+      }
+      if (!request) return;
       this.pending.done(msg.id);
       if (!this.gone)
         this.onmessage?.({ jsonrpc: '2.0', id: msg.id, error: { code: -32603, message: (e as Error).message } });

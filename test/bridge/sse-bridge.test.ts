@@ -32,6 +32,7 @@ const doc = {
     { name: 'legacy', http: { url: server.url, transport: 'sse' } },
     { name: 'found', http: { url: server.url } },
     { name: 'brief', http: { url: server.url, transport: 'sse', idleTimeout: '1s' } },
+    { name: 'again', http: { url: server.url, transport: 'sse' } },
   ],
 };
 const proxy = await startProxy(doc, { store });
@@ -184,6 +185,27 @@ t.test('the server dropping the stream ends the session; the next request opens 
   await server.drop(first.id);
   t.equal((await tool('brief', 'bob', 'whoami')).status, 200);
   t.not((await again)[0].id, first.id);
+});
+
+t.test('a session the server forgot (404) is replaced transparently, once', async (t) => {
+  const open = opened();
+  t.equal((await tool('again', 'alice', 'whoami')).status, 200);
+  const [first] = await open;
+  server.forget(first.id);
+  const again = opened();
+  const posted = server.postedTo.length;
+  const r = await tool('again', 'alice', 'whoami');
+  t.equal(r.status, 200, JSON.stringify(r.body));
+  t.equal(JSON.parse(r.body.result.content[0].text).user, 'alice');
+  const [second] = await again;
+  t.not(second.id, first.id, 'a new upstream session');
+  t.same(
+    server.postedTo.slice(posted),
+    [first.id, second.id, second.id, second.id],
+    'the call to the forgotten session, then initialize, initialized and the call on the new one',
+  );
+  await first.closed;
+  t.pass("the forgotten session's stream was closed");
 });
 
 t.test('auto: a stateless first request finds HTTP+SSE and is bridged', async (t) => {

@@ -33,6 +33,8 @@ export interface LegacySseServer {
   postedTo: string[];
   /** The server ends a session's stream (as one restarting would); resolves once closed. */
   drop(id: string): Promise<void>;
+  /** The server forgets a session (its POSTs get 404) and leaves its stream open. */
+  forget(id: string): void;
   /** Streams open now. */
   readonly open: number;
   close(): Promise<void>;
@@ -122,6 +124,7 @@ export async function startLegacySseServer(more = false): Promise<LegacySseServe
     events,
     posts,
     postedTo,
+    forget: (id: string) => void transports.delete(id),
     drop: async (id: string) => {
       responses.get(id)?.end();
       await sessions.get(id)?.closed;
