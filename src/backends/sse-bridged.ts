@@ -29,6 +29,7 @@ class SessionGone extends Error {}
 export class SseBridged implements HeldUpstream {
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
   onclose?: () => void;
+  onrenew?: () => void;
   headers: Record<string, string> = {};
   private conn?: SseUpstream;
   private init?: Promise<Record<string, unknown>>;
@@ -114,10 +115,16 @@ export class SseBridged implements HeldUpstream {
     if (lost && this.conn === lost) {
       this.conn = undefined;
       lost.close();
-      this.init = this.initialize().catch((e: Error) => {
-        this.end();
-        throw e;
-      });
+      this.init = this.initialize().then(
+        (r) => {
+          this.onrenew?.();
+          return r;
+        },
+        (e: Error) => {
+          this.end();
+          throw e;
+        },
+      );
     }
     try {
       await this.init;

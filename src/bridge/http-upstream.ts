@@ -59,6 +59,7 @@ export interface HttpUpstreamOptions {
 export class HttpUpstream implements HeldUpstream {
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
   onclose?: () => void;
+  onrenew?: () => void;
   headers: Record<string, string> = {};
   private session?: string;
   private version = LATEST_PROTOCOL_VERSION;
@@ -181,10 +182,16 @@ export class HttpUpstream implements HeldUpstream {
   private async renew(lost: string): Promise<boolean> {
     if (this.session === lost) {
       this.stream?.abort();
-      this.init = this.initialize().catch((e: Error) => {
-        this.failed();
-        throw e;
-      });
+      this.init = this.initialize().then(
+        (r) => {
+          this.onrenew?.();
+          return r;
+        },
+        (e: Error) => {
+          this.failed();
+          throw e;
+        },
+      );
     }
     try {
       await this.init;

@@ -141,6 +141,28 @@ t.test('a session the server forgot (404) is replaced transparently, once', asyn
     'sent to the forgotten session, then once to the new one',
   );
 
+  // A listen stream's 2025 resource subscription is made again on the new session.
+  const carol = await cookieFor('carol');
+  t.equal((await echo('old', carol, 'hi')).status, 200);
+  const carolSid = sessionOf('carol')!;
+  const subscribed = server.next('subscribe', carolSid);
+  const listen = await client.post('old', auth(carol), 'subscriptions/listen', {
+    _meta: meta(),
+    notifications: { resourceSubscriptions: ['test://doc'] },
+  });
+  const reader = listen.body!.getReader();
+  let head = '';
+  while (!head.includes('\n\n')) head += new TextDecoder().decode((await reader.read()).value);
+  t.match(head, /notifications\/subscriptions\/acknowledged.*test:\/\/doc/, 'the listen stream is open');
+  await subscribed;
+  server.forget(carolSid);
+  t.equal((await echo('old', carol, 'again')).status, 200);
+  const renewed = sessionOf('carol', server.opened.length - 1)!;
+  t.not(renewed, carolSid);
+  if (!server.subscribed.includes(renewed)) await server.next('subscribe', renewed);
+  t.ok(server.subscribed.includes(renewed), 'subscribed again on the new session');
+  await reader.cancel();
+
   server.refuse = 'tools/call';
   t.teardown(() => void (server.refuse = undefined));
   const before = server.opened.length;

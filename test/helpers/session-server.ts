@@ -3,13 +3,15 @@
  * happened to its sessions, for the version bridge's lifecycle tests: events `initialize`,
  * `get`, `post`, `delete` (each with the session id), controls to drop a session's GET stream,
  * to forget a session (then 404, as the spec has a server answer an id it no longer knows), and
- * to refuse a method with 404. Tools: `echo`, `grow` (adds a tool: a list-changed notification).
+ * to refuse a method with 404. Tools: `echo`, `grow` (adds a tool: a list-changed notification);
+ * a resource `test://doc` that can be subscribed to (event `subscribe` with the session id).
  */
 import { EventEmitter, once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { listen, shut } from './backend-mcp.js';
 
@@ -29,6 +31,8 @@ export interface SessionServer {
   opened: Array<{ id: string; user?: string }>;
   deleted: string[];
   gets: string[];
+  /** Session ids of each resources/subscribe, in order. */
+  subscribed: string[];
   /** The session's GET stream ends (the server drops it; the session lives on). */
   dropStream(id: string): void;
   /** The server forgets the session: its id gets 404 from now on. */
@@ -36,7 +40,7 @@ export interface SessionServer {
   /** Requests of this method on a session get 404 (as if the session were gone). */
   refuse?: string;
   /** The next event `name` whose session id is `id` (any id when undefined). */
-  next(name: 'initialize' | 'get' | 'delete', id?: string): Promise<string>;
+  next(name: 'initialize' | 'get' | 'delete' | 'subscribe', id?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function startSessionServer(port = 0): Promise<SessionServer> {
   const opened: SessionServer['opened'] = [];
   const deleted: string[] = [];
   const gets: string[] = [];
+  const subscribed: string[] = [];
   const self: SessionServer = {} as SessionServer;
   const http = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -91,6 +96,13 @@ export async function startSessionServer(port = 0): Promise<SessionServer> {
         mcp.registerTool(`added_${++added}`, { description: 'added' }, async () => text('added'));
         return text('grown');
       });
+      mcp.registerResource('doc', 'test://doc', {}, async (uri) => ({ contents: [{ uri: uri.href, text: 'doc' }] }));
+      mcp.server.registerCapabilities({ resources: { subscribe: true } });
+      mcp.server.setRequestHandler(SubscribeRequestSchema, async (_req, extra) => {
+        subscribed.push(String(extra.sessionId));
+        events.emit('subscribe', extra.sessionId);
+        return {};
+      });
       await mcp.connect(transport);
     }
     await transport.handleRequest(req, res, body);
@@ -111,6 +123,7 @@ export async function startSessionServer(port = 0): Promise<SessionServer> {
     opened,
     deleted,
     gets,
+    subscribed,
     dropStream: (id: string) => sessions.get(id)?.closeStandaloneSSEStream(),
     forget: (id: string) => void sessions.delete(id),
     next,
