@@ -1,7 +1,7 @@
 /** MCP 2026-07-28 requests at an HTTP backend: which are stateless, their bridging, and a 2025 server's answer. */
 import type { Dispatcher } from 'undici';
 import { Errors } from '../errors.js';
-import type { HttpBridges } from '../bridge/http-upstream.js';
+import type { HeldBridges } from '../bridge/held.js';
 import { bridgedCall, onlyPost } from '../bridge/entry.js';
 import { statelessAttempt } from '../bridge/revision.js';
 import { replySink } from '../bridge/sink.js';
@@ -34,7 +34,7 @@ export function outgoing(fwd: McpForward): { messages: RpcMessage[]; batch: bool
  * One MCP 2026-07-28 request to a 2025 server, through the version bridge: checked, then
  * served over the principal's upstream session (carrying this request's identity headers).
  */
-export async function serveBridged(fwd: McpForward, bridges: HttpBridges): Promise<void> {
+export async function serveBridged(fwd: McpForward, bridges: HeldBridges): Promise<void> {
   const { req, reply, principal, headers } = fwd;
   onlyPost(req);
   const parsed = outgoing(fwd);
@@ -59,13 +59,18 @@ export async function serveBridged(fwd: McpForward, bridges: HttpBridges): Promi
 
 /**
  * The first stateless request went natively: a 400 or 404 (unsupported version, missing session)
- * or -32601 for `server/discover` is a 2025 server's answer. Returns the body read, if any.
+ * or -32601 for `server/discover` is a 2025 server's answer. Returns the body read, if any
+ * (`read`: the body, already read).
  */
-export async function answersAs2025(res: Dispatcher.ResponseData<unknown>, m: RpcMessage | undefined) {
+export async function answersAs2025(
+  res: Pick<Dispatcher.ResponseData<unknown>, 'statusCode' | 'headers' | 'body'>,
+  m: RpcMessage | undefined,
+  read?: string,
+): Promise<{ old: boolean; text?: string }> {
   const type = String(res.headers['content-type'] ?? '');
   const discover = m?.method === 'server/discover' && type.startsWith('application/json');
-  if (res.statusCode !== 400 && res.statusCode !== 404 && !discover) return { old: false };
-  const text = await res.body.text();
+  if (res.statusCode !== 400 && res.statusCode !== 404 && !discover) return { old: false, text: read };
+  const text = read ?? (await res.body.text());
   if (res.statusCode === 400 || res.statusCode === 404) return { old: true, text };
   try {
     return { old: (JSON.parse(text) as { error?: { code?: number } }).error?.code === -32601, text };

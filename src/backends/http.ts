@@ -3,7 +3,6 @@
  * still arriving held; `transport: sse | auto` hands 2024-11-05 HTTP+SSE servers to
  * legacy-sse.ts. The upstream URL is fixed by config; nothing of the client's path reaches it.
  */
-import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
@@ -12,31 +11,13 @@ import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
 import type { Backend, BackendStats, BackendStatus, McpForward } from './backend.js';
 import { backendTimer } from '../observability/request-facts.js';
-import { relayHead } from './relay.js';
+import { arrived, relayHead } from './relay.js';
 import { LegacySse } from './legacy-sse.js';
 import { BoundedMap } from '../store/memory.js';
 import { ReverseBridge } from '../bridge/reverse/bridge.js';
 import type { Upstream } from '../bridge/reverse/detect.js';
-import { HttpBridges } from '../bridge/http-upstream.js';
-import { refusal } from '../bridge/revision.js';
-import { answersAs2025, outgoing, serveBridged, statelessRequest } from './http-version.js';
-
-/**
- * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
- * small answer comes in the same socket read as its head), read without waiting; else undefined.
- * Nothing is waited for: a body still arriving (a slow or long-lived JSON answer) streams.
- */
-function arrived(body: Readable): Buffer | undefined {
-  const state = (body as unknown as { _readableState?: { ended?: boolean } })._readableState;
-  if (!state?.ended || body.readableFlowing) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (let c: Buffer | null = body.read(); c !== null; c = body.read()) {
-    chunks.push(c);
-    size += c.length;
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
+import { serveBridged, statelessRequest } from './http-version.js';
+import { type SseProbe, StatelessSide } from './http-stateless.js';
 
 export class HttpBackend implements Backend {
   readonly audience: string[];
@@ -53,11 +34,8 @@ export class HttpBackend implements Backend {
   private live = new BoundedMap<string, true>(200_000);
   /** 2025 clients of a server that speaks only MCP 2026-07-28 (src/bridge/reverse/). */
   private readonly reverse: ReverseBridge;
-  /** MCP 2026-07-28 clients of a 2025 server: the version bridge, one upstream session per principal. */
-  private readonly bridges: HttpBridges;
-  /** Whether the server speaks 2026-07-28 itself (undefined: not known yet; found by the first stateless request). */
-  private native?: boolean;
-  private readonly reaper: NodeJS.Timeout;
+  /** MCP 2026-07-28 clients: the server's own revision, or the version bridge to a 2025 server. */
+  private readonly stateless: StatelessSide;
 
   constructor(
     private definition: BackendConfig,
@@ -87,8 +65,8 @@ export class HttpBackend implements Backend {
     const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
     const protocol = this.http.protocol ?? 'auto';
     this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, protocol, replicas);
-    if (protocol === '2025') this.native = false;
-    this.bridges = new HttpBridges(
+    this.stateless = new StatelessSide(
+      this.http,
       (method, headers, body, signal) =>
         this.pool.request({
           method,
@@ -99,14 +77,8 @@ export class HttpBackend implements Backend {
           bodyTimeout: 0,
           signal,
         }),
-      () => this.http.timeout,
+      definition.name,
     );
-    const idle = this.http.idleTimeout;
-    this.reaper = setInterval(
-      () => this.bridges.endIdle(Date.now() - idle),
-      Math.max(1000, Math.min(30_000, idle / 4)),
-    );
-    this.reaper.unref();
   }
 
   /** One POST to the MCP URL (the reverse bridge's requests). */
@@ -149,14 +121,12 @@ export class HttpBackend implements Backend {
   async forward(fwd: McpForward): Promise<void> {
     const { req, reply, principal, request, body = request.raw, headers: given, rewrite } = fwd;
     const f = { req, reply, principal, request, body, headers: given, rewrite };
-    if (this.legacy && this.sse) return this.legacy.forward(f, body);
+    if (this.legacy && this.sse)
+      return statelessRequest(fwd) ? serveBridged(fwd, this.legacy.bridges) : this.legacy.forward(f, body);
     if (this.reverse.takes(fwd)) return this.reverse.forward(fwd);
-    const stateless = statelessRequest(fwd);
-    if (stateless && this.native === false) return serveBridged(fwd, this.bridges);
+    if (this.stateless.bridged(fwd)) return serveBridged(fwd, this.stateless.bridges);
     // The first stateless request (the revision's checks passed) finds out whether the server speaks it.
-    const first = stateless && this.native === undefined ? outgoing(fwd)?.messages[0] : undefined;
-    const probing =
-      stateless && this.native === undefined && req.method === 'POST' && !!first && !refusal(req.headers, first);
+    const first = this.stateless.probe(fwd);
     // `auto`: an initialize POST decides, once, which transport the server speaks.
     const detecting =
       this.legacy !== undefined &&
@@ -191,21 +161,8 @@ export class HttpBackend implements Backend {
       reply.raw.off('close', onClose);
       throw this.mapError(e as Error, req.log);
     }
-    if (probing) {
-      const seen = await answersAs2025(res, first);
-      if (seen.old) {
-        this.native = false;
-        reply.raw.off('close', onClose);
-        req.log.info({ event: 'mcp.revision_detected', backend: this.name }, 'backend speaks MCP 2025: bridged');
-        return serveBridged(fwd, this.bridges);
-      }
-      if (res.statusCode < 400) this.native = true;
-      if (seen.text !== undefined) {
-        reply.raw.off('close', onClose);
-        relayHead(reply, res);
-        return reply.send(seen.text);
-      }
-    }
+    if (first && (await this.stateless.answered(fwd, res, first, this.sseProbe())))
+      return void reply.raw.off('close', onClose);
     // A server that refuses a 2025 initialize as a request it does not know (400, 404; not an
     // authentication failure) may speak only 2026-07-28: then the reverse bridge answers.
     const refused = res.statusCode === 400 || res.statusCode === 404;
@@ -255,9 +212,21 @@ export class HttpBackend implements Backend {
     return reply.send(res.body);
   }
 
+  /** `auto`, transport not known yet: a stateless request the server refused may find HTTP+SSE. */
+  private sseProbe(): SseProbe | undefined {
+    const legacy = this.legacy;
+    if (!legacy || this.detected !== undefined) return undefined;
+    return async ({ req, principal, headers }) => {
+      if (!(await legacy.bridgeable(principal, headers))) return undefined;
+      this.detected = 'sse';
+      req.log.info({ event: 'mcp.transport_detected', backend: this.name }, 'backend speaks HTTP+SSE (2024-11-05)');
+      return legacy.bridges;
+    };
+  }
+
   private mapError(e: Error, log: McpForward['req']['log']): Error {
     this.reverse.detector.forget();
-    if (this.http.protocol !== '2025') this.native = undefined;
+    this.stateless.forget();
     if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.ConnectTimeoutError)
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
@@ -284,7 +253,7 @@ export class HttpBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return { sessions: this.live.size + (this.legacy?.size ?? 0) + this.reverse.sessions.size + this.bridges.size };
+    return { sessions: this.live.size + (this.legacy?.size ?? 0) + this.reverse.sessions.size + this.stateless.size };
   }
 
   /**
@@ -292,9 +261,9 @@ export class HttpBackend implements Backend {
    * end); the user's HTTP+SSE sessions and reverse-bridge sessions end here.
    */
   async endUser(sub: string): Promise<void> {
-    this.legacy?.endUser(sub);
+    await this.legacy?.endUser(sub);
     this.reverse.endUser(sub);
-    await this.bridges.endUser(sub);
+    await this.stateless.endUser(sub);
   }
 
   /** Only HTTP+SSE sessions live in this process. */
@@ -312,7 +281,7 @@ export class HttpBackend implements Backend {
     if (old instanceof HttpBackend && old.scope === this.scope) {
       this.live = old.live;
       this.detected = old.detected;
-      if (this.http.protocol !== '2025') this.native = old.native;
+      this.stateless.inherit(old.stateless);
       this.reverse.inherit(old.reverse);
     }
   }
@@ -320,8 +289,7 @@ export class HttpBackend implements Backend {
   async close(): Promise<void> {
     await this.legacy?.close();
     this.reverse.close();
-    clearInterval(this.reaper);
-    await this.bridges.endAll();
+    await this.stateless.close();
     await this.pool.close().catch(() => this.pool.destroy());
   }
 }

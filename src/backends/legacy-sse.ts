@@ -11,7 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { Pool } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
 import { Errors } from '../errors.js';
-import { principalKey } from '../identity/principal.js';
+import { type Principal, principalKey } from '../identity/principal.js';
 import { isRequest, parseJson, type RpcMessage, rpcError, toMessages } from '../mcp/jsonrpc.js';
 import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
@@ -21,6 +21,8 @@ import type { McpForward } from './backend.js';
 import { relayHead } from './relay.js';
 import { ClientSession, type Waiter } from './sse-session.js';
 import { SseUpstream, type UpstreamAnswer } from './sse-upstream.js';
+import { HeldBridges } from '../bridge/held.js';
+import { SseBridged } from './sse-bridged.js';
 
 export interface LegacySseOptions {
   name: string;
@@ -54,6 +56,8 @@ export class LegacySse {
   /** Where each session lives, for the other replicas (keyed by the sealed id the client presents). */
   private readonly homes: SessionHomes;
   private readonly homed = new WeakMap<ClientSession, HomedSession>();
+  /** MCP 2026-07-28 clients: the version bridge, one upstream HTTP+SSE session per principal (sse-bridged.ts). */
+  readonly bridges: HeldBridges;
 
   constructor(private readonly o: LegacySseOptions) {
     this.url = new URL(o.http.url);
@@ -61,11 +65,17 @@ export class LegacySse {
     this.scope = `mcp-sse-session:${o.name}:${this.url.href}`;
     // One long-lived GET per client session: no connection cap (the POST pool keeps its own).
     this.streams = new Pool(this.url.origin, { connect: { timeout: o.http.connectTimeout }, keepAliveTimeout: 30_000 });
+    const { url, streams } = this;
+    this.bridges = new HeldBridges({
+      create: () => new SseBridged({ url, streams, posts: o.posts, timeout: o.http.timeout, endpointWithin: PROBE_MS }),
+      resumeTimeoutMs: () => o.http.timeout,
+      idleMs: () => o.http.idleTimeout,
+    });
   }
 
-  /** Client sessions open now. */
+  /** Client sessions open now, and bridged principals. */
   get size(): number {
-    return this.sessions.size;
+    return this.sessions.size + this.bridges.size;
   }
 
   holds(sealed: string): boolean {
@@ -222,13 +232,25 @@ export class LegacySse {
     await reply.send(answer.body);
   }
 
+  /** `auto`: whether the server speaks HTTP+SSE, found by opening the principal's bridged session. */
+  async bridgeable(principal: Principal, headers: Record<string, string>): Promise<boolean> {
+    try {
+      await this.bridges.get(principal, headers).up.ready();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Logout: the user's sessions end (their upstream streams close). */
-  endUser(sub: string): void {
+  endUser(sub: string): Promise<void> {
     for (const s of [...this.sessions.values()]) if (s.owner === sub) s.close();
+    return this.bridges.endUser(sub);
   }
 
   async close(): Promise<void> {
     for (const s of [...this.sessions.values()]) s.close();
+    await this.bridges.endAll();
     await this.streams.close().catch(() => this.streams.destroy());
   }
 }

@@ -63,6 +63,7 @@ export class VersionBridge {
   ) {
     up.onmessage = (m, related) => this.fromUpstream(m, related);
     up.onclose = () => this.closed();
+    up.onrenew = () => this.listeners.renewed();
     this.listeners = new Listeners(up, () => `bridge-${this.nextId++}`);
   }
 

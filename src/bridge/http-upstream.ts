@@ -1,14 +1,15 @@
 /**
- * A 2025 streamable-HTTP MCP session as the version bridge's upstream (one per principal), and
- * the bridges of one HTTP backend.
+ * A 2025 streamable-HTTP MCP session the proxy opened, as the version bridge's upstream (one per
+ * principal): initialized on first use, its GET stream reopened when the server drops it, opened
+ * again once when the server forgets it (404), ended (DELETE) when the bridge lets it go.
  */
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import type { Principal } from '../identity/principal.js';
 import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
-import { type BridgeEntry, PrincipalBridges } from './sessions.js';
-import type { Upstream2025 } from './upstream.js';
+import type { HeldUpstream } from './held.js';
+import { InFlight } from './related.js';
 
 /** One request to the MCP URL; the backend's pool and timeouts. */
 export type HttpCall = (
@@ -21,6 +22,16 @@ export type HttpCall = (
 /** Client headers that describe the client's own exchange, not the upstream one. */
 const OWN = new Set(['content-length', 'host', 'accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version']);
 const OWN_PREFIX = ['mcp-method', 'mcp-name', 'last-event-id'];
+/** A GET stream the server keeps dropping at once is reopened this many times, backing off. */
+const MAX_QUICK_DROPS = 5;
+
+/** The server could not be reached, or cut the connection (not a slow answer, not a bad body). */
+export function unreachable(e: unknown): boolean {
+  const code = String((e as { code?: unknown }).code ?? '');
+  return /^(UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|ECONN|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)/.test(
+    code,
+  );
+}
 
 /** The JSON-RPC messages of an SSE body, as they come. */
 async function* sseMessages(body: Readable): AsyncGenerator<RpcMessage> {
@@ -40,20 +51,30 @@ async function* sseMessages(body: Readable): AsyncGenerator<RpcMessage> {
   }
 }
 
-export class HttpUpstream implements Upstream2025 {
+export interface HttpUpstreamOptions {
+  /** The server failed (unreachable, or refused to initialize): what the backend knows of it may be stale. */
+  onFailure?: () => void;
+}
+
+export class HttpUpstream implements HeldUpstream {
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
   onclose?: () => void;
-  /** The identity headers, assertion and upstream credential of the latest request (set per request). */
+  onrenew?: () => void;
   headers: Record<string, string> = {};
   private session?: string;
   private version = LATEST_PROTOCOL_VERSION;
   private init?: Promise<Record<string, unknown>>;
   private readonly abort = new AbortController();
+  /** The current session's GET stream (aborted when the session is replaced). */
+  private stream?: AbortController;
   private gone = false;
   /** The bridge's requests the server has not answered yet. */
-  private readonly pending = new Set<RequestId>();
+  private readonly pending = new InFlight();
 
-  constructor(private readonly call: HttpCall) {}
+  constructor(
+    private readonly call: HttpCall,
+    private readonly o: HttpUpstreamOptions = {},
+  ) {}
 
   private head(accept: string): Record<string, string> {
     const h: Record<string, string> = {};
@@ -65,8 +86,12 @@ export class HttpUpstream implements Upstream2025 {
     return h;
   }
 
+  /** Initialized once; a session that cannot be initialized ends (the next request starts another). */
   ready(): Promise<Record<string, unknown>> {
-    this.init ??= this.initialize();
+    this.init ??= this.initialize().catch((e: Error) => {
+      this.failed();
+      throw e;
+    });
     return this.init;
   }
 
@@ -77,6 +102,8 @@ export class HttpUpstream implements Upstream2025 {
       capabilities: { sampling: {}, elicitation: {} },
       clientInfo: { name: 'mcp-oidc-proxy-bridge', version: '1' },
     };
+    this.session = undefined;
+    this.version = LATEST_PROTOCOL_VERSION;
     const res = await this.post({ jsonrpc: '2.0', id, method: 'initialize', params });
     const sid = res.headers['mcp-session-id'];
     if (typeof sid === 'string') this.session = sid;
@@ -94,25 +121,40 @@ export class HttpUpstream implements Upstream2025 {
     return result;
   }
 
-  /** The session's GET stream (server→client requests and notifications); none when the server offers none. */
-  private async listen(): Promise<void> {
-    try {
-      const res = await this.call('GET', this.head('text/event-stream'), undefined, this.abort.signal);
-      if (res.statusCode !== 200) return void (await res.body.dump());
-      for await (const m of sseMessages(res.body)) this.onmessage?.(m, this.cause());
-    } catch {
-      // closed, or the server dropped the stream: requests still carry their answers
-    }
-  }
-
   /**
-   * The request a message on the GET stream belongs to: the one request in flight; with several
-   * (or none) nobody is guessed (as stdio's bridge does).
+   * The session's GET stream (server→client requests and notifications); none when the server
+   * offers none. A stream the server drops is reopened (the session lives on); the server gone
+   * ends the session, the session gone (404) too.
    */
-  private cause(): RequestId | undefined {
-    if (this.pending.size !== 1) return undefined;
-    const [only] = this.pending;
-    return only;
+  private async listen(): Promise<void> {
+    const own = new AbortController();
+    this.stream = own;
+    const signal = AbortSignal.any([this.abort.signal, own.signal]);
+    for (let drops = 0; !signal.aborted && drops <= MAX_QUICK_DROPS; ) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.call('GET', this.head('text/event-stream'), undefined, signal);
+      } catch (e) {
+        if (!signal.aborted && unreachable(e)) this.failed();
+        return;
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump().catch(() => undefined);
+        if (res.statusCode === 404 && !signal.aborted) this.end();
+        return;
+      }
+      let got = false;
+      try {
+        for await (const m of sseMessages(res.body)) {
+          got = true;
+          this.onmessage?.(m, this.pending.related(m));
+        }
+      } catch {
+        // cut: reopened below unless the session is over
+      }
+      drops = got ? 0 : drops + 1;
+      if (drops) await sleep(50 * 2 ** drops, undefined, { ref: false, signal }).catch(() => undefined);
+    }
   }
 
   private post(msg: RpcMessage): Promise<Dispatcher.ResponseData> {
@@ -133,38 +175,82 @@ export class HttpUpstream implements Upstream2025 {
     void this.deliver(msg);
   }
 
-  private async deliver(msg: RpcMessage): Promise<void> {
+  /**
+   * The server no longer knows the session `lost` (404): a new one is initialized (once for all
+   * requests that met the same 404). False when it could not be.
+   */
+  private async renew(lost: string): Promise<boolean> {
+    if (this.session === lost) {
+      this.stream?.abort();
+      this.init = this.initialize().then(
+        (r) => {
+          this.onrenew?.();
+          return r;
+        },
+        (e: Error) => {
+          this.failed();
+          throw e;
+        },
+      );
+    }
+    try {
+      await this.init;
+      return !this.gone;
+    } catch {
+      return false;
+    }
+  }
+
+  private async deliver(msg: RpcMessage, retried = false): Promise<void> {
     const request = msg.method !== undefined && msg.id !== undefined && msg.id !== null;
-    if (request) this.pending.add(msg.id!);
+    if (request && !retried) this.pending.add(msg);
     try {
       await this.ready();
+      const used = this.session;
       const res = await this.post(msg);
-      if (res.statusCode === 404 && this.session) {
+      if (res.statusCode === 404 && used) {
         await res.body.dump();
-        return this.end(); // the server ended the session: the bridge answers what was open
+        // A request is sent again, once, on a new session; an answer or notification belonged to the
+        // session that is gone (the next request opens another).
+        if (request && !retried && (await this.renew(used))) return this.deliver(msg, true);
+        return this.unanswered(msg, 'the server ended the session');
       }
       let answered = false;
       for await (const m of this.messages(res)) {
         if (request && m.method === undefined && m.id === msg.id) {
           answered = true;
-          this.pending.delete(msg.id!);
+          this.pending.done(msg.id);
         }
         this.onmessage?.(m, request ? msg.id! : undefined);
       }
-      this.pending.delete(msg.id!);
-      if (request && !answered)
-        this.onmessage?.({ jsonrpc: '2.0', id: msg.id!, error: { code: -32603, message: `HTTP ${res.statusCode}` } });
+      if (request && !answered) this.unanswered(msg, `HTTP ${res.statusCode}`);
     } catch (e) {
-      this.pending.delete(msg.id!);
-      if (!request || this.gone) return;
-      this.onmessage?.({ jsonrpc: '2.0', id: msg.id!, error: { code: -32603, message: (e as Error).message } });
+      if (unreachable(e) && !this.abort.signal.aborted) this.failed();
+      this.unanswered(msg, (e as Error).message);
     }
   }
 
+  /** A request the server will not answer: the bridge gets an error for it. */
+  private unanswered(msg: RpcMessage, why: string): void {
+    if (msg.method === undefined || msg.id === undefined || msg.id === null) return;
+    this.pending.done(msg.id);
+    if (this.gone) return;
+    this.onmessage?.({ jsonrpc: '2.0', id: msg.id, error: { code: -32603, message: why } });
+  }
+
+  /** The server failed: the session ends, and the backend learns of it. */
+  private failed(): void {
+    if (this.gone) return;
+    this.o.onFailure?.();
+    this.end();
+  }
+
+  /** The session is over without a DELETE (the server ended it, or is gone). */
   private end(): void {
     if (this.gone) return;
     this.gone = true;
     this.abort.abort();
+    this.pending.clear();
     this.onclose?.();
   }
 
@@ -179,22 +265,5 @@ export class HttpUpstream implements Upstream2025 {
       void this.call('DELETE', h, undefined, AbortSignal.timeout(5000))
         .then((r) => r.body.dump())
         .catch(() => undefined);
-  }
-}
-
-/** The version bridges of one HTTP backend: one upstream session per principal, ended when idle or at logout. */
-export class HttpBridges extends PrincipalBridges<HttpUpstream> {
-  constructor(
-    private readonly call: HttpCall,
-    resumeTimeoutMs: () => number,
-  ) {
-    super({ resumeTimeoutMs, endUpstream: (up) => up.close() });
-  }
-
-  /** The principal's bridge, its upstream session carrying this request's headers. */
-  get(principal: Principal, headers: Record<string, string>): BridgeEntry<HttpUpstream> {
-    const entry = this.entry(principal, () => new HttpUpstream(this.call));
-    entry.up.headers = headers;
-    return entry;
   }
 }

@@ -92,6 +92,15 @@ export class Listeners {
     return this.own.delete(String(m.id));
   }
 
+  /** A new upstream session: the 2025 subscriptions open streams hold are made again on it. */
+  renewed(): void {
+    for (const uri of this.uris.keys()) {
+      const id = this.newId();
+      this.own.add(id);
+      this.up.send({ jsonrpc: '2.0', id, method: 'resources/subscribe', params: { uri } });
+    }
+  }
+
   /** Every stream ends with its (empty) result. */
   closeAll(): void {
     for (const l of [...this.open]) {

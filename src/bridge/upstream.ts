@@ -11,6 +11,11 @@ export interface Upstream2025 {
    * relate to, when known) and server→client requests. Set by the bridge.
    */
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
+  /**
+   * The session was replaced by a new one (the server forgot it): what the bridge set up on it
+   * (2025 resource subscriptions) is set up again. Set by the bridge.
+   */
+  onrenew?: () => void;
   /** The session is gone (the server exited). Set by the bridge. */
   onclose?: () => void;
 }

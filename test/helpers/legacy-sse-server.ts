@@ -2,7 +2,8 @@
  * A real 2024-11-05 HTTP+SSE MCP server (the SDK's deprecated SSEServerTransport): GET /sse
  * opens a session's stream, POST /messages?sessionId= carries messages, POST /sse answers 405
  * (what makes a streamable client fall back). Tools: `whoami` (the identity headers of the
- * POST), `count` (progress notifications), `ask` (a sampling request to the client). Records
+ * POST), `count` (progress notifications), `ask` (a sampling request to the client); with
+ * `more`, also `name` (an elicitation) and `grow` (adds a tool: list changed). Records
  * the headers of every request and when each session's stream closes.
  */
 import { EventEmitter, once } from 'node:events';
@@ -28,12 +29,18 @@ export interface LegacySseServer {
   events: EventEmitter;
   /** Headers of every POST /messages, in order. */
   posts: IncomingHttpHeaders[];
+  /** The session id of every POST /messages, in the same order. */
+  postedTo: string[];
+  /** The server ends a session's stream (as one restarting would); resolves once closed. */
+  drop(id: string): Promise<void>;
+  /** The server forgets a session (its POSTs get 404) and leaves its stream open. */
+  forget(id: string): void;
   /** Streams open now. */
   readonly open: number;
   close(): Promise<void>;
 }
 
-function mcpServer(): McpServer {
+function mcpServer(more: boolean): McpServer {
   const server = new McpServer({ name: 'legacy-sse', version: '1.0.0' });
   server.registerTool('whoami', { description: 'the identity headers the tool call came with' }, async (extra) => {
     const h = extra.requestInfo?.headers ?? {};
@@ -64,30 +71,46 @@ function mcpServer(): McpServer {
   server.registerTool('secret', { description: 'a tool policy hides' }, async () => ({
     content: [{ type: 'text', text: 'hidden' }],
   }));
+  if (!more) return server;
+  server.registerTool('name', { description: 'asks the user for a name' }, async () => {
+    const schema = { type: 'object' as const, properties: { name: { type: 'string' as const } }, required: ['name'] };
+    const a = await server.server.elicitInput({ message: 'Name?', requestedSchema: schema });
+    return { content: [{ type: 'text', text: `hello ${a.content?.name}` }] };
+  });
+  let added = 0;
+  server.registerTool('grow', { description: 'adds a tool' }, async () => {
+    server.registerTool(`added_${++added}`, { description: 'added' }, async () => ({ content: [] }));
+    return { content: [{ type: 'text', text: 'grown' }] };
+  });
   return server;
 }
 
-export async function startLegacySseServer(): Promise<LegacySseServer> {
+/** `more`: the `name` and `grow` tools too. */
+export async function startLegacySseServer(more = false): Promise<LegacySseServer> {
   const transports = new Map<string, SSEServerTransport>();
   const sessions = new Map<string, LegacySession>();
   const events = new EventEmitter();
   const posts: IncomingHttpHeaders[] = [];
+  const postedTo: string[] = [];
+  const responses = new Map<string, import('node:http').ServerResponse>();
   const http: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/sse' && req.method === 'GET') {
       const transport = new SSEServerTransport('/messages', res);
       transports.set(transport.sessionId, transport);
+      responses.set(transport.sessionId, res);
       const closed = once(res, 'close').then(() => {
         transports.delete(transport.sessionId);
       });
       const session = { id: transport.sessionId, headers: req.headers, closed };
       sessions.set(session.id, session);
-      await mcpServer().connect(transport);
+      await mcpServer(more).connect(transport);
       events.emit('open', session);
       return;
     }
     if (url.pathname === '/messages' && req.method === 'POST') {
       posts.push(req.headers);
+      postedTo.push(url.searchParams.get('sessionId') ?? '');
       const transport = transports.get(url.searchParams.get('sessionId') ?? '');
       if (!transport) return void res.writeHead(404).end('unknown session');
       return void (await transport.handlePostMessage(req, res));
@@ -100,6 +123,12 @@ export async function startLegacySseServer(): Promise<LegacySseServer> {
     sessions,
     events,
     posts,
+    postedTo,
+    forget: (id: string) => void transports.delete(id),
+    drop: async (id: string) => {
+      responses.get(id)?.end();
+      await sessions.get(id)?.closed;
+    },
     get open() {
       return transports.size;
     },
