@@ -20,6 +20,7 @@ import type { Upstream } from '../bridge/reverse/detect.js';
 import { HttpBridges } from '../bridge/http-upstream.js';
 import { refusal } from '../bridge/revision.js';
 import { answersAs2025, outgoing, serveBridged, statelessRequest } from './http-version.js';
+import { httpProbeFailure, httpProbeStatus } from './probe.js';
 
 /**
  * The whole body when it has already arrived (ended, all of it in the stream's buffer: a
@@ -266,7 +267,7 @@ export class HttpBackend implements Backend {
     return new Errors.BACKEND_UNAVAILABLE(this.name);
   }
 
-  /** Reachable when any HTTP answer comes back within 2 s. */
+  /** A plain GET, answered within 2 s: what the answer means is ./probe.ts. */
   async status(): Promise<BackendStatus> {
     try {
       const res = await this.pool.request({
@@ -277,9 +278,9 @@ export class HttpBackend implements Backend {
         bodyTimeout: 2000,
       });
       await res.body.dump({ limit: 0 }).catch(() => undefined);
-      return { ok: true, detail: `HTTP ${res.statusCode}` };
+      return httpProbeStatus(res.statusCode);
     } catch (e) {
-      return { ok: false, detail: (e as { code?: string }).code ?? (e as Error).message };
+      return httpProbeFailure(e);
     }
   }
 

@@ -13,6 +13,7 @@ import type { UpstreamCredentials } from '../upstream/credentials.js';
 import { mcpPipeline } from './pipeline.js';
 import { acceptBodiesAsBytes } from './stages/read-body.js';
 import type { OpenStreams } from './streams.js';
+import { isBrowserVisit, sendMcpUrlPage } from '../web/mcp-url-page.js';
 
 export interface McpRouteOptions {
   config: Config;
@@ -28,7 +29,13 @@ export interface McpRouteOptions {
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
   const { config, live, streams } = opts;
-  const handle = mcpPipeline({ ...opts, makeLimiter: (limit) => app.limiter(limit) });
+  const pipeline = mcpPipeline({ ...opts, makeLimiter: (limit) => app.limiter(limit) });
+  // A browser opening the URL gets a page saying what it is for (MCP clients never match: README, Endpoints).
+  const handle: typeof pipeline = async (req, reply, backend) => {
+    if (!isBrowserVisit(req)) return pipeline(req, reply, backend);
+    sendMcpUrlPage(req, reply, config.server.publicUrl, (req.params as { backend?: string }).backend);
+    return reply;
+  };
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
   app.addHook('preClose', async () => void streams.close());
