@@ -28,8 +28,8 @@ interface Explained {
 }
 
 const home = (): Step => '<a href="/" id="go-home">Go back to the home page</a> to see what you can use.';
-const login = (f: ErrorPageFacts, what = 'Log in again'): Step =>
-  `<a href="/oauth/login?returnTo=${encodeURIComponent(f.path)}" id="log-in">${what}</a>, then try once more.`;
+const login = (f: ErrorPageFacts, what = 'Log in again', then = ', then try once more.'): Step =>
+  `<a href="/oauth/login?returnTo=${encodeURIComponent(f.path)}" id="log-in">${what}</a>${then}`;
 const retry = 'Wait a moment and reload this page.';
 const tellAdmin = 'If it keeps happening, give the request id below to your administrator.';
 
@@ -54,7 +54,7 @@ const EXPLAINED: Record<string, Explained> = {
   UNAUTHENTICATED: {
     title: 'Please log in',
     explain: 'This page needs you to be logged in, and this browser has no valid session (it may have expired).',
-    steps: (f) => [login(f, 'Log in'), home()],
+    steps: (f) => [login(f, 'Log in', '.'), home()],
   },
   INVALID_TOKEN: {
     title: 'Your credentials expired',
@@ -87,7 +87,7 @@ const EXPLAINED: Record<string, Explained> = {
     explain:
       'The answer from the identity provider could not be accepted (the login may have been cancelled, ' +
       'taken too long, or been opened in another tab).',
-    steps: (f) => [login({ ...f, path: '/' }, 'Start the login again'), tellAdmin],
+    steps: (f) => [login({ ...f, path: '/' }, 'Start the login again', '.'), tellAdmin],
   },
   IDP_UNAVAILABLE: {
     title: 'The identity provider cannot be reached',
