@@ -18,9 +18,20 @@ export function isBrowserVisit(req: FastifyRequest): boolean {
 }
 
 const STYLE = `<style>
-.snippet h3{font-size:1rem;margin:.9rem 0 .2rem}.snippet pre{margin:.2rem 0;overflow-x:auto;white-space:pre}
+.snippet h3{font-size:1rem;margin:.9rem 0 .2rem}.snippet pre{margin:.2rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.snippet pre code{background:none;padding:0}.snippet button{font-size:.8rem;padding:.2rem .6rem;margin-top:.2rem}
 .url{font-size:1.1rem;word-break:break-all}
 </style>`;
+
+/** Copy buttons: the snippet's text to the clipboard (a secure context: https, or http on loopback). */
+const COPY_SCRIPT = `<script>
+for (const b of document.querySelectorAll('.snippet .copy')) b.addEventListener('click', async () => {
+  const text = b.parentElement.querySelector('code').textContent;
+  try { await navigator.clipboard.writeText(text); b.textContent = 'Copied'; }
+  catch { b.textContent = 'Select and copy'; }
+  setTimeout(() => { b.textContent = 'Copy'; }, 1500);
+});
+</script>`;
 
 /** The page for `url` (the MCP URL as the client must use it); `name` names the server in client configs. */
 export function mcpUrlPageHtml(url: string, name: string, signedIn: boolean): string {
@@ -28,7 +39,8 @@ export function mcpUrlPageHtml(url: string, name: string, signedIn: boolean): st
     .map(
       (s) =>
         `<div class="snippet" id="snippet-${s.id}"><h3>${escapeHtml(s.client)} <span class="muted">` +
-        `(${escapeHtml(s.where)})</span></h3><pre><code>${escapeHtml(s.text)}</code></pre></div>`,
+        `(${escapeHtml(s.where)})</span></h3><pre><code>${escapeHtml(s.text)}</code></pre>` +
+        '<button type="button" class="secondary copy">Copy</button></div>',
     )
     .join('');
   const console = signedIn
@@ -46,7 +58,7 @@ proxy's login, then gets a token for this URL alone.</p>
 <p>${console}</p>
 <div class="card"><h2 style="font-size:1.1rem;margin:0">Connect a client</h2>${snippets}
 <p class="muted">Scripts and CI use an API key instead: <code>Authorization: Bearer &lt;key&gt;</code> or
-<code>X-API-Key</code>.</p></div></main>`,
+<code>X-API-Key</code>.</p></div></main>${COPY_SCRIPT}`,
   );
 }
 

@@ -42,7 +42,7 @@ t.test('a browser on /mcp (anonymous): what the URL is for, how to connect, a wa
       t.match(response?.headers()['content-type'], /^text\/html/);
     },
     'mcp-url-anonymous',
-    async (page) => {
+    async (page, screen) => {
       t.equal(await page.locator('h1').textContent(), 'This is an MCP endpoint');
       t.equal(await page.locator('#mcp-url').textContent(), url);
       t.equal(
@@ -62,6 +62,17 @@ t.test('a browser on /mcp (anonymous): what the URL is for, how to connect, a wa
       t.same(JSON.parse((await page.locator('#snippet-cursor code').textContent()) ?? ''), {
         mcpServers: { mcp: { url } },
       });
+      if (screen !== 'desktop') return;
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.proxy.url });
+      await page.locator('#snippet-vscode button.copy').click();
+      await page.locator('#snippet-vscode button.copy', { hasText: 'Copied' }).waitFor();
+      t.same(
+        JSON.parse(await page.evaluate('navigator.clipboard.readText()')),
+        {
+          servers: { mcp: { type: 'http', url } },
+        },
+        'Copy puts the snippet on the clipboard',
+      );
     },
   );
   t.comment(`screenshots: ${saved.join(', ')}`);
