@@ -1,4 +1,7 @@
-/** Screenshots of one page at the two widths every page is checked at (desktop, phone), saved under test-output/screenshots/. */
+/**
+ * Screenshots of one page at the two widths every page is checked at (desktop, phone), saved
+ * under test-output/screenshots/.
+ */
 import { mkdir } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 
@@ -10,7 +13,8 @@ export const SCREENS = {
 export const SCREENSHOT_DIR = 'test-output/screenshots';
 
 /**
- * Opens `open` (a URL, or steps that navigate) in a fresh context per screen (with `cookies`), runs `check` on each page, and
+ * Opens `open` (a URL, or steps that navigate) in a fresh context per screen (with `cookies`),
+ * runs `check` on each page, and
  * saves `<name>-desktop.png` / `<name>-phone.png`. Returns the saved paths.
  */
 export async function atBothWidths(
@@ -22,7 +26,8 @@ export async function atBothWidths(
 ): Promise<string[]> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const saved: string[] = [];
-  for (const [screen, viewport] of Object.entries(SCREENS) as Array<[keyof typeof SCREENS, typeof SCREENS.desktop]>) {
+  type Screen = [keyof typeof SCREENS, { width: number; height: number }];
+  for (const [screen, viewport] of Object.entries(SCREENS) as Screen[]) {
     const context = await browser.newContext({ viewport, isMobile: screen === 'phone', hasTouch: screen === 'phone' });
     context.setDefaultTimeout(15_000);
     await context.addCookies(cookies);

@@ -46,7 +46,8 @@ async function header(t: Test, page: Page) {
     .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
   t.ok(logo > 0, 'its logo (/favicon.svg) loads');
   const ico = await page.evaluate(
-    `new Promise((ok, no) => { const i = new Image(); i.onload = () => ok(i.naturalWidth); i.onerror = no; i.src = '/favicon.ico'; })`,
+    'new Promise((ok, no) => { const i = new Image(); i.onload = () => ok(i.naturalWidth); i.onerror = no; ' +
+      "i.src = '/favicon.ico'; })",
   );
   t.equal(ico, 32, 'the browser decodes /favicon.ico (32 px)');
   t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'nothing overflows sideways');
