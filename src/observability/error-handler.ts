@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isExposed, jsonRpcCode, type ProxyErrorShape } from '../errors.js';
 import { errorPageHtml, type ErrorPageFacts } from '../web/error-page.js';
+import { isBrowserVisit } from '../web/mcp-url-page.js';
 import { isApiPath, isMcpPath } from '../lib/paths.js';
 import type { BackendConfig } from '../config/schema.js';
 
@@ -45,7 +46,8 @@ export function sendError(
   if (!exposed) code = 'INTERNAL';
   if (err.headers) reply.headers(err.headers);
   reply.code(status);
-  if (isMcpPath(req.url)) {
+  // MCP clients get JSON-RPC; a browser visiting an MCP URL gets the HTML page below.
+  if (isMcpPath(req.url) && !isBrowserVisit(req)) {
     return reply
       .type('application/json')
       .send({ jsonrpc: '2.0', id: null, error: { code: jsonRpcCode(status), message, data: { code } } });

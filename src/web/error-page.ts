@@ -174,8 +174,8 @@ code,pre{background:#222833;color:#e6e9ef}.product{border-color:#333a46}.muted{c
 
 const STYLE = `<style>
 .status{font-size:.85rem;letter-spacing:.04em;color:#667;text-transform:uppercase}.steps li{margin:.3rem 0}
-.rid{font-size:.9rem;color:#556}.rid code{user-select:all}.group{font-weight:600}
-@media (prefers-color-scheme:dark){.status,.rid{color:#9aa3b2}}
+#error-message{color:#556}.rid{font-size:.9rem;color:#556}.rid code{user-select:all}.group{font-weight:600}
+@media (prefers-color-scheme:dark){.status,.rid,#error-message{color:#9aa3b2}}
 </style>`;
 
 /** The product header (with its style) the error page and the MCP URL page start with. */
@@ -191,7 +191,7 @@ export function errorPageHtml(f: ErrorPageFacts): string {
 <main><p class="status">Error ${f.status} · <span id="error-code">${escapeHtml(f.code)}</span></p>
 <h1 id="error-title">${escapeHtml(e.title)}</h1>
 <p id="error-explain">${escapeHtml(e.explain)}</p>
-<p class="muted" id="error-message">${escapeHtml(f.message)}</p>
+<p id="error-message">${escapeHtml(f.message)}</p>
 <div class="card"><h2 style="font-size:1.05rem;margin:0">What to do next</h2>
 <ul class="steps" id="error-steps">${steps.map((s) => `<li>${s}</li>`).join('')}</ul></div>
 <p class="rid">Request id: <code id="request-id">${escapeHtml(f.requestId)}</code> — it finds this request in the

@@ -1,7 +1,7 @@
 /**
- * What a browser opening an MCP URL (`/mcp`, `/mcp/<backend>`) gets: a page saying what the URL
- * is for and how to connect a client to it, instead of a 401 or a JSON-RPC error. MCP clients
- * are told apart by what they accept and send (text/event-stream, MCP headers) and never see it.
+ * What a logged-in browser opening an MCP URL (`/mcp`, `/mcp/<backend>`) gets: a page saying what
+ * the URL is for and how to connect a client to it, instead of a JSON-RPC error. MCP clients are
+ * told apart by what they accept and send (text/event-stream, MCP headers) and never see it.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientSnippets } from './client-snippets.js';
@@ -33,8 +33,8 @@ for (const b of document.querySelectorAll('.snippet .copy')) b.addEventListener(
 });
 </script>`;
 
-/** The page for `url` (the MCP URL as the client must use it); `name` names the server in client configs. */
-export function mcpUrlPageHtml(url: string, name: string, signedIn: boolean): string {
+/** The page for `url` (the MCP URL as the client must use it) of backend `name` (also its name in client configs). */
+export function mcpUrlPageHtml(url: string, name: string): string {
   const snippets = clientSnippets(url, name)
     .map(
       (s) =>
@@ -43,10 +43,9 @@ export function mcpUrlPageHtml(url: string, name: string, signedIn: boolean): st
         '<button type="button" class="secondary copy">Copy</button></div>',
     )
     .join('');
-  const console = signedIn
-    ? '<a href="/" id="console">Open the web console</a> to see your backends and try their tools in the explorer.'
-    : '<a href="/oauth/login?returnTo=%2F" id="console">Log in to the web console</a> to see your backends and ' +
-      'try their tools in the explorer.';
+  const console =
+    `<a href="/" id="console">Open the web console</a> to see your backends, or ` +
+    `<a href="/explore/${encodeURIComponent(name)}" id="explore">try this one's tools in the explorer</a>.`;
   return page(
     `MCP endpoint ${url}`,
     `${STYLE}${productHeader()}<main>
@@ -62,18 +61,18 @@ proxy's login, then gets a token for this URL alone.</p>
   );
 }
 
-/** Answers a browser's visit with the page (200, HTML). */
+/** Answers a browser's visit with the page (200, HTML): `routed` is the name in the URL (none for `/mcp`). */
 export function sendMcpUrlPage(
-  req: FastifyRequest,
   reply: FastifyReply,
   publicUrl: string,
-  backend?: string,
+  routed: string | undefined,
+  backend: string,
 ): FastifyReply {
-  const path = backend === undefined ? '/mcp' : `/mcp/${encodeURIComponent(backend)}`;
+  const path = routed === undefined ? '/mcp' : `/mcp/${encodeURIComponent(routed)}`;
   return reply
     .code(200)
     .type('text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('vary', 'accept')
-    .send(mcpUrlPageHtml(`${publicUrl}${path}`, backend ?? 'mcp', Boolean(req.principal)));
+    .send(mcpUrlPageHtml(`${publicUrl}${path}`, backend));
 }

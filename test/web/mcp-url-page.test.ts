@@ -1,5 +1,5 @@
-// A browser opening an MCP URL gets a page saying what the URL is for and how to connect (the
-// copy-paste lines of src/web/client-snippets.ts), not a 401 or JSON-RPC; MCP clients' requests,
+// A browser opening an MCP URL logs in, then gets a page saying what the URL is for and how to
+// connect (the copy-paste lines of src/web/client-snippets.ts), not JSON-RPC; MCP clients' requests,
 // GET streams included, are answered exactly as before. Checked in Chromium; screenshots at desktop
 // and phone widths in test-output/screenshots/.
 import t from 'tap';
@@ -15,62 +15,68 @@ import { clientSnippets } from '../../src/web/client-snippets.js';
 let stack: Stack;
 let browser: Browser;
 let alice: string;
+let bob: string;
 
 t.before(async () => {
   stack = await startStack({
     consent: false,
     backends: (url) => [
       { name: 'demo', http: { url }, default: true },
-      { name: 'tickets', http: { url } },
+      { name: 'tickets', http: { url }, allow: { groups: ['admin'] } },
     ],
   });
   browser = await launchChromium();
   alice = (await loginThroughProxy(stack.proxy.url, 'alice')).cookie;
+  bob = (await loginThroughProxy(stack.proxy.url, 'bob')).cookie;
 });
 t.teardown(async () => {
   await browser?.close().catch(() => undefined);
   await stack?.close();
 });
 
-t.test('a browser on /mcp (anonymous): what the URL is for, how to connect, a way to the console', async (t) => {
+t.test('a browser on /mcp: logs in first, then what the URL is for and how to connect', async (t) => {
   const url = `${stack.proxy.url}/mcp`;
   const saved = await atBothWidths(
     browser,
     async (page) => {
-      const response = await page.goto(url);
-      t.equal(response?.status(), 200, 'a page, not a 401');
-      t.match(response?.headers()['content-type'], /^text\/html/);
+      // Anonymous: sent to log in (README, Endpoints), then back to the MCP URL, which is now a page.
+      await page.goto(url);
+      await page.waitForURL((u) => u.href.startsWith(stack.idp.issuer));
+      await page.locator('input[name="username"]').fill('bob');
+      await page.locator('input[name="password"]').fill('bob');
+      const back = page.waitForResponse((r) => r.url() === url);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const response = await back;
+      t.equal(response.status(), 200, 'a page, not JSON-RPC');
+      t.match(response.headers()['content-type'], /^text\/html/);
+      await page.waitForURL(url);
     },
-    'mcp-url-anonymous',
+    'mcp-url',
     async (page, screen) => {
       t.equal(await page.locator('h1').textContent(), 'This is an MCP endpoint');
       t.equal(await page.locator('#mcp-url').textContent(), url);
-      t.equal(
-        await page.locator('#console').getAttribute('href'),
-        '/oauth/login?returnTo=%2F',
-        'log in to the console',
-      );
+      t.equal(await page.locator('#console').getAttribute('href'), '/', 'a link to the console');
+      t.equal(await page.locator('#explore').getAttribute('href'), '/explore/demo', 'and to the default backend');
       t.equal(
         await page.locator('#snippet-claude-code code').textContent(),
-        `claude mcp add --transport http mcp ${url}`,
+        `claude mcp add --transport http demo ${url}`,
       );
       t.match(await page.locator('#snippet-inspector-cli code').textContent(), '--header "Authorization: Bearer');
       t.match(await page.locator('#snippet-mcp-remote code').textContent(), `npx mcp-remote ${url} --allow-http`);
       t.same(JSON.parse((await page.locator('#snippet-vscode code').textContent()) ?? ''), {
-        servers: { mcp: { type: 'http', url } },
+        servers: { demo: { type: 'http', url } },
       });
       t.same(JSON.parse((await page.locator('#snippet-cursor code').textContent()) ?? ''), {
-        mcpServers: { mcp: { url } },
+        mcpServers: { demo: { url } },
       });
+      t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no sideways scroll');
       if (screen !== 'desktop') return;
       await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.proxy.url });
       await page.locator('#snippet-vscode button.copy').click();
       await page.locator('#snippet-vscode button.copy', { hasText: 'Copied' }).waitFor();
       t.same(
         JSON.parse(await page.evaluate('navigator.clipboard.readText()')),
-        {
-          servers: { mcp: { type: 'http', url } },
-        },
+        { servers: { demo: { type: 'http', url } } },
         'Copy puts the snippet on the clipboard',
       );
     },
@@ -78,21 +84,29 @@ t.test('a browser on /mcp (anonymous): what the URL is for, how to connect, a wa
   t.comment(`screenshots: ${saved.join(', ')}`);
 });
 
-t.test('a logged-in browser on /mcp/tickets: the console link goes home', async (t) => {
+t.test('a logged-in browser on /mcp/<b>: that backend, or the error page', async (t) => {
+  const cookies = cookiesFor(alice, stack.proxy.url);
   const url = `${stack.proxy.url}/mcp/tickets`;
-  const saved = await atBothWidths(
+  await atBothWidths(
     browser,
     url,
-    'mcp-url-signed-in',
+    'mcp-url-tickets',
     async (page) => {
       t.equal(await page.locator('#mcp-url').textContent(), url);
-      t.equal(await page.locator('#console').getAttribute('href'), '/');
       t.match(await page.locator('#snippet-claude-code code').textContent(), `tickets ${url}`);
-      t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no sideways scroll');
     },
-    cookiesFor(alice, stack.proxy.url),
+    cookies,
   );
-  t.comment(`screenshots: ${saved.join(', ')}`);
+  const context = await browser.newContext();
+  await context.addCookies(cookiesFor(bob, stack.proxy.url));
+  const page = await context.newPage();
+  const denied = await page.goto(`${stack.proxy.url}/mcp/tickets`);
+  t.equal(denied?.status(), 403, 'bob may not use tickets');
+  t.match(await page.locator('#error-steps').textContent(), /add you to the group admin/);
+  const missing = await page.goto(`${stack.proxy.url}/mcp/nope`);
+  t.equal(missing?.status(), 404, 'an unknown backend: the 404 page');
+  t.equal(await page.locator('#error-code').textContent(), 'BACKEND_NOT_FOUND');
+  await context.close();
 });
 
 t.test("MCP clients' requests are unchanged", async (t) => {
