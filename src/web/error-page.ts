@@ -123,7 +123,9 @@ const EXPLAINED: Record<string, Explained> = {
     title: 'Connect your account first',
     explain: 'This backend acts as you with your own account there, and that account is not connected yet.',
     steps: (f) => [
-      f.connectUrl ? `<a href="${escapeHtml(f.connectUrl)}" id="connect">Connect it</a>, then try again.` : home(),
+      f.connectUrl && /^(https?:\/\/|\/)/.test(f.connectUrl)
+        ? `<a href="${escapeHtml(f.connectUrl)}" id="connect">Connect it</a>, then try again.`
+        : home(),
     ],
   },
   NOT_IMPLEMENTED: {
