@@ -74,6 +74,7 @@ t.test("the README's demo API key and curl lines work", async (t) => {
   const readme = readFileSync(`${ROOT}README.md`, 'utf8');
   const key = /Bearer (demo-api-key-[a-z-]+)/.exec(readme)?.[1];
   t.equal(key, 'demo-api-key-never-deploy', 'the README names the demo key');
+  t.match(output(), `Bearer ${key}`, 'so does the banner of npm start');
   t.match(readFileSync(`${ROOT}config/dev.yaml`, 'utf8'), 'printf %s demo-api-key-never-deploy | sha256sum');
   const auth = { authorization: `Bearer ${key}` };
   const list = await fetch(`${url}/api/backends/demo/tools`, { headers: auth });
