@@ -186,8 +186,7 @@ export function productHeader(): string {
   return `${HEADER_STYLE}<header class="product"><a href="/">${logo} mcp-oidc-proxy</a></header>`;
 }
 
-export function errorPageHtml(f: ErrorPageFacts): string {
-  const e = explained(f);
+export function errorPageHtml(f: ErrorPageFacts, e: Explained = explained(f)): string {
   const steps = e.steps(f).filter((s) => !(s.includes('id="go-home"') && f.path === '/'));
   const body = `${STYLE}${productHeader()}
 <main><p class="status">Error ${f.status} · <span id="error-code">${escapeHtml(f.code)}</span></p>
@@ -199,4 +198,24 @@ export function errorPageHtml(f: ErrorPageFacts): string {
 <p class="rid">Request id: <code id="request-id">${escapeHtml(f.requestId)}</code> — it finds this request in the
 proxy’s log; quote it when you ask for help.${f.signedIn ? '' : ' You are not logged in.'}</p></main>`;
   return page(`${e.title} (${f.status})`, body);
+}
+
+const OAUTH: Explained = {
+  title: 'This sign-in request cannot be accepted',
+  explain:
+    'The application that sent you here (an MCP client) asked this proxy’s authorization server for ' +
+    'something it does not allow, such as an unregistered redirect address.',
+  steps: () => [
+    'Go back to the application and connect again.',
+    'If it keeps happening, the application’s registration needs fixing: give the error code and the ' +
+      'request id below to whoever runs it or this proxy.',
+    home(),
+  ],
+};
+
+/** The authorization server's error page (oidc-provider's renderError): the OAuth error code and description. */
+export function oauthErrorPageHtml(status: number, error: string, description: string, requestId: string): string {
+  const code = error || 'server_error';
+  const facts = { status, code, message: description || code, requestId, path: '/', signedIn: true };
+  return errorPageHtml(facts, status >= 500 ? EXPLAINED.INTERNAL! : OAUTH);
 }

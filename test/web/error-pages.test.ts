@@ -126,6 +126,41 @@ t.test('OAuth callback error: the IdP answered access_denied', async (t) => {
   t.comment(`screenshots: ${saved.join(', ')}`);
 });
 
+t.test("the authorization server's error page: an unknown MCP client", async (t) => {
+  const meta = (await (await fetch(`${stack.proxy.url}/.well-known/oauth-authorization-server`)).json()) as {
+    authorization_endpoint: string;
+  };
+  const auth = new URL(meta.authorization_endpoint);
+  auth.search = new URLSearchParams({
+    client_id: 'no-such-client',
+    response_type: 'code',
+    redirect_uri: 'http://127.0.0.1:1/callback',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  }).toString();
+  const saved = await atBothWidths(
+    browser,
+    async (page) => {
+      const response = await page.goto(auth.href);
+      t.equal(response?.status(), 400);
+      const shown = (await page.locator('#request-id').textContent())?.trim();
+      t.match(shown, /^[0-9a-f]{16}$/, 'a request id');
+      t.equal(response?.headers()['x-request-id'], shown, 'the X-Request-Id header');
+      t.ok(
+        stack.proxy.logs().some((l) => l.reqId === shown),
+        'and the reqId of its log line',
+      );
+    },
+    'error-oauth-authorize',
+    async (page) => {
+      await header(t, page);
+      t.equal(await page.locator('#error-code').textContent(), 'invalid_client');
+      t.equal(await page.locator('#error-title').textContent(), 'This sign-in request cannot be accepted');
+    },
+  );
+  t.comment(`screenshots: ${saved.join(', ')}`);
+});
+
 t.test('anonymous on a protected page still goes to the login; MCP keeps JSON-RPC', async (t) => {
   const page = await fetch(`${stack.proxy.url}/explore/demo`, { headers: { accept: 'text/html' }, redirect: 'manual' });
   t.equal(page.status, 302);
