@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import type { Browser, Page, Response } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium.js';
 import { atBothWidths, cookiesFor } from '../helpers/screens.js';
-import { loginThroughProxy } from '../helpers/session-client.js';
+import { loginThroughProxy, mcpSession } from '../helpers/session-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -28,6 +28,15 @@ t.teardown(async () => {
   await browser?.close().catch(() => undefined);
   await stack?.close();
 });
+
+/** Resolves once `check` holds (audit lines are flushed every 200 ms); rejects after 5 s. */
+async function waitFor(check: () => boolean): Promise<void> {
+  const until = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('not within 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** The page's request id, checked against the response header and the proxy's log lines. */
 async function requestIdOf(t: Test, page: Page, response: Response | null) {
@@ -171,4 +180,14 @@ t.test('anonymous on a protected page still goes to the login; MCP keeps JSON-RP
   });
   t.equal(mcp.status, 404);
   t.match(await mcp.json(), { jsonrpc: '2.0', error: { data: { code: 'BACKEND_NOT_FOUND' } } });
+  t.match(mcp.headers.get('x-request-id'), /^[0-9a-f]{16}$/, 'MCP answers carry a request id too');
+  // An MCP request's log line is its audit line: it carries the same id.
+  const { call } = await mcpSession(`${stack.proxy.url}/mcp/demo`, { cookie: bob });
+  const listed = await call('tools/list');
+  const id = listed.headers.get('x-request-id');
+  await listed.text();
+  await t.resolves(
+    waitFor(() => stack.proxy.logs().some((l) => l.audit === true && l.reqId === id && l.method === 'tools/list')),
+    'the audit line of tools/list has the reqId of its X-Request-Id',
+  );
 });
