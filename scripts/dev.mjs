@@ -18,7 +18,10 @@ const { main } = await import('../dist/cli.js');
 setTimeout(() => {
   process.stderr.write(
     `\n  Demo ready: open ${publicUrl}/ and log in as alice / alice (or bob / bob).\n  MCP endpoints: ` +
-      `${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user).\n\n`,
+      `${publicUrl}/mcp (HTTP demo backend) and ${publicUrl}/mcp/legacy (stdio demo, a process per user);\n` +
+      '  open one in the browser for the lines that connect Claude Code, Inspector, VS Code, Cursor.\n' +
+      `  Demo API key (scripts, curl, Inspector CLI): curl -H "Authorization: Bearer demo-api-key-never-deploy" ` +
+      `${publicUrl}/api/backends\n\n`,
   );
 }, 300).unref();
 const code = await main([

@@ -34,6 +34,7 @@ import { Metrics, metricsRoutes } from '../observability/metrics.js';
 import { isMcpPath } from '../lib/paths.js';
 import { accessLog, loggerOptions, OneLinePerRequest } from '../observability/logger.js';
 import { AuditLog } from '../observability/audit.js';
+import { newRequestId, requestIdHeader } from '../observability/request-id.js';
 import { AssertionSigner } from '../propagation/assertion.js';
 import { jwksRoute } from '../propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from '../propagation/keys.js';
@@ -57,6 +58,7 @@ import { connectRoutes } from '../web/connect.js';
 import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
+import { faviconRoutes } from '../web/favicon.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   const app = Fastify({
     logger: loggerOptions(config.server.logLevel, deps.logStream),
     logController: new OneLinePerRequest(),
+    genReqId: newRequestId,
     trustProxy: config.server.trustProxy as boolean | string,
     bodyLimit: config.server.bodyLimit,
     // Fastify's default (0) turns off Node's request timeout: a stalled or dripped body would hold
@@ -178,7 +181,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     fetch: deps.fetch,
   });
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, { backendConfig: (name) => live.current.config.backends.find((b) => b.name === name) });
+  requestIdHeader(app);
   // Answers sent before the body was read reach a client still sending it (no reset).
   lingeringClose(app);
   // MCP requests get an audit line instead, unless audit lines go to a file of their own.
@@ -251,6 +255,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
   await app.register(homeRoutes, { config, live, connections: oauth.connections });
+  await app.register(faviconRoutes);
   const connections = { live, connections: oauth.connections, oauth: oauth.tokens, tokens };
   await app.register(apiRoutes, { config, live, clients: restClients, connections });
   await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });

@@ -12,7 +12,7 @@ import type { Config } from '../config/load.js';
 import type { SigningKey } from '../propagation/keys.js';
 import type { Store } from '../store/index.js';
 import { storeAdapter } from './adapter.js';
-import { errorPage } from '../web/html.js';
+import { oauthErrorPageHtml } from '../web/error-page.js';
 import { ruleScopes } from '../policy/engine.js';
 import { deviceSources } from './device-pages.js';
 import { AS_COOKIE_NAMES } from './browser-session.js';
@@ -227,7 +227,8 @@ export function createAuthorizationServer(opts: {
     ...(enterprise ? { discovery: { authorization_grant_profiles_supported: [ID_JAG_PROFILE] } } : {}),
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = errorPage(String(out.error), String(out.error_description ?? ''));
+      const requestId = String(ctx.res.getHeader('x-request-id') ?? '');
+      ctx.body = oauthErrorPageHtml(ctx.status, String(out.error), String(out.error_description ?? ''), requestId);
     },
   };
   const provider = new Provider(config.server.publicUrl, configuration);

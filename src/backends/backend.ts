@@ -24,7 +24,12 @@ export interface McpForward {
 
 export interface BackendStatus {
   ok: boolean;
+  /** Which kind of backend answers: what `detail` is about. */
+  kind?: 'http' | 'stdio' | 'virtual';
+  /** In words: `reachable (HTTP 400 …)`, `unreachable: connection refused`, `command not found: …`. */
   detail?: string;
+  /** Virtual servers: the backends they merge (/readyz reports them from those backends' own status). */
+  members?: string[];
 }
 
 /** Counts read at scrape time by metrics. */

@@ -18,6 +18,7 @@ import { ReverseBridge } from '../bridge/reverse/bridge.js';
 import type { Upstream } from '../bridge/reverse/detect.js';
 import { serveBridged, statelessRequest } from './http-version.js';
 import { type SseProbe, StatelessSide } from './http-stateless.js';
+import { httpProbeFailure, httpProbeStatus } from './probe.js';
 
 export class HttpBackend implements Backend {
   readonly audience: string[];
@@ -235,7 +236,7 @@ export class HttpBackend implements Backend {
     return new Errors.BACKEND_UNAVAILABLE(this.name);
   }
 
-  /** Reachable when any HTTP answer comes back within 2 s. */
+  /** A plain GET, answered within 2 s: what the answer means is ./probe.ts. */
   async status(): Promise<BackendStatus> {
     try {
       const res = await this.pool.request({
@@ -246,9 +247,9 @@ export class HttpBackend implements Backend {
         bodyTimeout: 2000,
       });
       await res.body.dump({ limit: 0 }).catch(() => undefined);
-      return { ok: true, detail: `HTTP ${res.statusCode}` };
+      return httpProbeStatus(res.statusCode);
     } catch (e) {
-      return { ok: false, detail: (e as { code?: string }).code ?? (e as Error).message };
+      return httpProbeFailure(e);
     }
   }
 

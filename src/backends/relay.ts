@@ -7,8 +7,11 @@ import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { hopByHopAnd } from '../lib/hop-by-hop.js';
 
-/** Response headers never relayed: hop-by-hop ones, and cookies (the backend's, not the client's to keep). */
-const NOT_RELAYED = hopByHopAnd('set-cookie');
+/**
+ * Response headers never relayed: hop-by-hop ones, cookies (the backend's, not the client's to
+ * keep) and X-Request-Id (the client gets this proxy's id, the one in its log lines).
+ */
+const NOT_RELAYED = hopByHopAnd('set-cookie', 'x-request-id');
 
 /** Status and headers of `res` onto the reply (hop-by-hop ones and Set-Cookie left out). */
 export function relayHead(reply: FastifyReply, res: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>): void {

@@ -129,6 +129,8 @@ export const oidcProviderMount: FastifyPluginAsync<MountProviderOptions> = async
       url: path,
       handler: async (req, reply) => {
         reply.hijack();
+        // The request id (X-Request-Id, on the error page) reaches the hijacked response too.
+        reply.raw.setHeader('x-request-id', String(req.id));
         const raw = req.raw as MountedRequest;
         pinToIssuer(raw);
         const url = raw.url ?? '/';

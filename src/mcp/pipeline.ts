@@ -60,7 +60,7 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     const request = parse(req, raw, { principal, backend: b.config, auditArguments });
     const mismatch = validate(request, req.headers);
     if (mismatch) {
-      auditMismatch(audit, principal, b.name, request, mismatch);
+      auditMismatch(audit, principal, b.name, request, mismatch, String(req.id));
       const id = request.batch ? null : (request.messages[0]?.id ?? null);
       return reply
         .code(mismatch.status ?? 400)

@@ -13,6 +13,8 @@ import type { UpstreamCredentials } from '../upstream/credentials.js';
 import { mcpPipeline } from './pipeline.js';
 import { acceptBodiesAsBytes } from './stages/read-body.js';
 import type { OpenStreams } from './streams.js';
+import { isBrowserVisit, sendMcpUrlPage } from '../web/mcp-url-page.js';
+import { backendDecision } from '../policy/engine.js';
 
 export interface McpRouteOptions {
   config: Config;
@@ -28,7 +30,17 @@ export interface McpRouteOptions {
 
 export async function mcpRoutes(app: FastifyInstance, opts: McpRouteOptions): Promise<void> {
   const { config, live, streams } = opts;
-  const handle = mcpPipeline({ ...opts, makeLimiter: (limit) => app.limiter(limit) });
+  const pipeline = mcpPipeline({ ...opts, makeLimiter: (limit) => app.limiter(limit) });
+  // A logged-in browser opening the URL gets a page saying what it is for and how to connect (an
+  // anonymous one is sent to log in first, by the pipeline; MCP clients never match: README, Endpoints).
+  const handle: typeof pipeline = async (req, reply, backend) => {
+    const p = req.principal;
+    if (!p || !isBrowserVisit(req)) return pipeline(req, reply, backend);
+    const b = backend();
+    if (!backendDecision(p, b.config).allow) throw new Errors.FORBIDDEN(`you may not use backend "${b.name}"`);
+    sendMcpUrlPage(reply, config.server.publicUrl, (req.params as { backend?: string }).backend, b.name);
+    return reply;
+  };
 
   // GET streams never end by themselves: at shutdown they are cut (clients reconnect), calls in flight finish.
   app.addHook('preClose', async () => void streams.close());

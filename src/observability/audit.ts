@@ -23,6 +23,8 @@ export interface AuditEntry {
   /** Allowed by policy but not forwarded: the error code it was answered with (UPSTREAM_TOKEN_FAILED …). */
   error?: string;
   arguments?: unknown;
+  /** The request id (X-Request-Id): an MCP request's audit line is its log line. */
+  reqId?: string;
 }
 
 /** A copy of `value` with every key named in `keys` (case-insensitive, any depth) replaced. */
@@ -81,6 +83,7 @@ export class AuditLog {
     const line = JSON.stringify({
       level: 30,
       time: new Date().toISOString(),
+      reqId: e.reqId,
       audit: true,
       decision: e.decision,
       reason: e.reason,

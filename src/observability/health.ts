@@ -3,6 +3,7 @@
  * IdP, the store and each backend are reported in the body but never make it fail (README, Endpoints).
  */
 import type { FastifyInstance } from 'fastify';
+import type { BackendStatus } from '../backends/backend.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { UpstreamClient } from '../oidc/client.js';
 
@@ -22,6 +23,27 @@ async function idpStatus(client: UpstreamClient) {
   return Promise.race([settled, slow]);
 }
 
+/** A virtual server is as ready as its members: each is reported from that backend's own status. */
+function withMembers(all: Record<string, BackendStatus>): Record<string, BackendStatus> {
+  const out: Record<string, BackendStatus> = {};
+  for (const [name, s] of Object.entries(all)) {
+    if (!s.members) {
+      out[name] = s;
+      continue;
+    }
+    const { members, ...rest } = s;
+    const down = members.filter((m) => all[m] && !all[m]!.ok);
+    out[name] = down.length
+      ? {
+          ...rest,
+          ok: false,
+          detail: `${rest.detail}; not ready: ${down.map((m) => `${m} (${all[m]!.detail})`).join(', ')}`,
+        }
+      : { ...rest, detail: `${rest.detail}; all ${members.length} ready` };
+  }
+  return out;
+}
+
 export async function healthRoutes(
   app: FastifyInstance,
   opts: { backends: BackendRegistry; client?: UpstreamClient; store: { kind: string; ready?(): Promise<boolean> } },
@@ -33,6 +55,7 @@ export async function healthRoutes(
     if (cached && Date.now() - cached.at < CACHE_MS) return cached.body;
     const idp = opts.client ? await idpStatus(opts.client) : { ok: true, detail: 'no upstream IdP configured' };
     const entries = await Promise.all(opts.backends.all().map(async (b) => [b.name, await b.status()] as const));
+    const backends = withMembers(Object.fromEntries(entries));
     const storeOk = opts.store.ready ? await opts.store.ready() : true;
     const body = {
       ready: true,
@@ -42,7 +65,7 @@ export async function healthRoutes(
         ok: storeOk,
         ...(storeOk ? {} : { detail: 'unreachable: calls that need it fail until it is back' }),
       },
-      backends: Object.fromEntries(entries),
+      backends,
     };
     cached = { at: Date.now(), body };
     return body;

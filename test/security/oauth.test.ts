@@ -54,7 +54,9 @@ async function redirectRefused(t: Test, redirectUri: string) {
   );
   t.equal(res.status, 400);
   t.equal(res.headers.get('location'), null, 'no redirect');
-  t.match(await res.text(), /<h1>invalid_redirect_uri<\/h1>/);
+  const page = await res.text();
+  t.match(page, '<span id="error-code">invalid_redirect_uri</span>', 'the error page names the OAuth error');
+  t.match(page, `<code id="request-id">${res.headers.get('x-request-id')}</code>`, 'and the request id');
 }
 
 t.test('control: the registered redirect URIs are accepted', async (t) => {

@@ -258,9 +258,10 @@ export class StdioBackend implements Backend {
 
   async status(): Promise<BackendStatus> {
     const ok = commandExists(this.stdio.command, this.stdio.env.PATH ?? process.env.PATH ?? '', this.stdio.cwd);
+    const n = this.processes.length;
     return ok
-      ? { ok: true, detail: `${this.processes.length} process(es)` }
-      : { ok: false, detail: `command not found: ${this.stdio.command}` };
+      ? { ok: true, kind: 'stdio', detail: `${this.stdio.command} found; ${n} process${n === 1 ? '' : 'es'} running` }
+      : { ok: false, kind: 'stdio', detail: `command not found: ${this.stdio.command}` };
   }
 
   holds(sessionId: string): boolean {

@@ -127,7 +127,8 @@ export class VirtualBackend implements Backend {
   }
 
   async status(): Promise<BackendStatus> {
-    return { ok: true, detail: `virtual: ${this.virtual.backends.map((b) => b.name).join(', ')}` };
+    const members = this.virtual.backends.map((b) => b.name);
+    return { ok: true, kind: 'virtual', detail: `virtual server over ${members.join(', ')}`, members };
   }
 
   stats(): BackendStats {

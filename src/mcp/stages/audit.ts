@@ -13,7 +13,7 @@ export function auditOnClose(reply: FastifyReply, audit: AuditLog, entries: read
   reply.raw.once('close', () => {
     const status = reply.raw.statusCode;
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    for (const e of entries) audit.write({ ...e, status, latencyMs });
+    for (const e of entries) audit.write({ ...e, reqId: String(reply.request.id), status, latencyMs });
   });
 }
 
@@ -24,6 +24,7 @@ export function auditMismatch(
   backend: string,
   request: McpRequest,
   problem: HeaderProblem,
+  reqId?: string,
 ): void {
   const m = request.batch ? undefined : request.messages[0];
   audit.write({
@@ -35,5 +36,6 @@ export function auditMismatch(
     id: m?.id,
     status: problem.status ?? 400,
     latencyMs: 0,
+    reqId,
   });
 }
