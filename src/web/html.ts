@@ -27,14 +27,6 @@ export function page(title: string, body: string): string {
 ${STYLE}</style></head><body>${body}</body></html>`;
 }
 
-/** The one error page (proxy errors and the authorization server's), in the shared look. */
-export function errorPage(title: string, message: string): string {
-  return page(
-    title,
-    `<h1>${escapeHtml(title)}</h1><p id="error-message">${escapeHtml(message)}</p><p><a href="/">Home</a></p>`,
-  );
-}
-
 /**
  * A console page (home, explorer): the product header with a theme toggle, styles and scripts from /assets
  * (web/assets.ts). `body` must already be escaped; `scripts` (modules) and `styles` are asset names.
@@ -44,7 +36,8 @@ export function consolePage(title: string, body: string, scripts: string[] = [],
   const sheets = styles.map((s) => `<link rel="stylesheet" href="/assets/${escapeHtml(s)}">`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><link rel="stylesheet" href="/assets/console.css">${sheets}
+<title>${escapeHtml(title)}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/console.css">${sheets}
 <script src="/assets/theme.js"></script>${modules}</head><body class="console">
 <header class="bar"><a class="brand" href="/">mcp-oidc-proxy</a>
 <button type="button" class="ghost" id="theme-toggle" aria-label="Switch theme" hidden>Theme</button></header>

@@ -39,7 +39,7 @@ t.test('home: cards with health, URL, snippets, local times, no empty rows; them
   for (const name of ['demo', 'rich', 'down']) t.equal(await page.locator(`#backend-${name}`).count(), 1, name);
   await page.waitForSelector('#health-demo[data-state=up]');
   await page.waitForSelector('#health-down[data-state=down]');
-  t.match(await page.textContent('#health-down'), /down: ECONNREFUSED/, 'the down backend says why');
+  t.match(await page.textContent('#health-down'), /down: unreachable: .*\(ECONNREFUSED\)/, 'the down backend says why');
   t.match(await page.textContent('#health-demo'), /up/);
   t.match(await page.textContent('#backend-demo .about'), /Demo server\s*Echo, whoami/, 'title and description');
   t.equal(await page.textContent('#backend-down .kind'), 'http', 'kind');
@@ -61,13 +61,16 @@ t.test('home: cards with health, URL, snippets, local times, no empty rows; them
   const url = `${base}/mcp/demo`;
   t.equal(await page.textContent('#url-demo'), url, 'the MCP URL');
   await page.click('#snippets-demo summary');
-  t.equal(await page.textContent('#snippet-demo-claude'), `claude mcp add --transport http demo ${url}`);
+  t.equal(await page.textContent('#snippet-demo-claude-code'), `claude mcp add --transport http demo ${url}`);
   t.equal(await page.textContent('#snippet-demo-mcp-remote'), `npx mcp-remote ${url} --allow-http`);
-  t.equal(await page.textContent('#snippet-demo-inspector'), 'npx @modelcontextprotocol/inspector');
+  t.equal(
+    await page.textContent('#snippet-demo-inspector'),
+    `npx @modelcontextprotocol/inspector --transport http --server-url ${url}`,
+  );
   t.same(JSON.parse((await page.textContent('#snippet-demo-vscode'))!), { servers: { demo: { type: 'http', url } } });
   t.same(JSON.parse((await page.textContent('#snippet-demo-cursor'))!), { mcpServers: { demo: { url } } });
-  await page.click('[data-copy="snippet-demo-claude"]');
-  await page.waitForSelector('[data-copy="snippet-demo-claude"][data-copied=true]');
+  await page.click('[data-copy="snippet-demo-claude-code"]');
+  await page.waitForSelector('[data-copy="snippet-demo-claude-code"][data-copied=true]');
   t.equal(
     await page.evaluate('navigator.clipboard.readText()'),
     `claude mcp add --transport http demo ${url}`,
