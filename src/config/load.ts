@@ -36,8 +36,8 @@ export interface LoadOptions {
   doc?: Record<string, unknown>;
   env?: Env;
   cwd?: string;
-  /** Applied after the environment: `--port`, `--host`. */
-  overrides?: { port?: number; host?: string };
+  /** Applied after the environment: `--port`, `--host`, `--public-url`. */
+  overrides?: { port?: number; host?: string; publicUrl?: string };
 }
 
 /** `--config`, else MCP_PROXY_CONFIG, else config/proxy.yaml when it exists. */
@@ -70,12 +70,8 @@ export function readConfig(opts: LoadOptions, presets: OidcPresets): LoadResult 
   // Overrides first: a key the environment replaces needs none of the file's ${VARS}.
   applyEnvOverrides(doc, env, problems);
   doc = interpolate(doc, env, problems) as Record<string, unknown>;
-  if (opts.overrides?.port !== undefined || opts.overrides?.host !== undefined) {
-    const server = { ...((doc.server as object) ?? {}) } as Record<string, unknown>;
-    if (opts.overrides.port !== undefined) server.port = opts.overrides.port;
-    if (opts.overrides.host !== undefined) server.host = opts.overrides.host;
-    doc.server = server;
-  }
+  const flags = Object.entries(opts.overrides ?? {}).filter(([, v]) => v !== undefined);
+  if (flags.length) doc.server = { ...((doc.server as object) ?? {}), ...Object.fromEntries(flags) };
   const parsed = ConfigSchema.safeParse(doc);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`);
