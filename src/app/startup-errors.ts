@@ -53,6 +53,7 @@ export function startupFailure(err: unknown): { line: string; exitCode: number }
   // A file some part of the proxy reads at start (a signing key, a TLS certificate …).
   if (e?.path && FILE_FIXES[code]) return startupFailure(fileUnreadable('file', e.path, e));
   // Node's argument parser (an unknown option, a missing value): its message says which.
-  if (code.startsWith('ERR_PARSE_ARGS_')) return { line: `error: ${e!.message} (see --help)`, exitCode: 2 };
+  if (code.startsWith('ERR_PARSE_ARGS_'))
+    return { line: `error: ${e!.message.replace(/\s*\n\s*/g, ' ')} (see --help)`, exitCode: 2 };
   return undefined;
 }
