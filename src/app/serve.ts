@@ -37,7 +37,9 @@ export async function serve(config: Config, { reload, err, format, version, file
   const a = app.server.address() as AddressInfo;
   const listening = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   const redirectUri = config.oidc && config.oidc.issuer !== `${publicUrl}${DEV_IDP_PATH}` && config.oidc.redirectUri;
-  const said = `mcp-oidc-proxy ${version} listening on ${listening}${publicUrl === listening ? '' : ` (public URL ${publicUrl})`}`;
+  const said =
+    `mcp-oidc-proxy ${version} listening on ${listening}` +
+    (publicUrl === listening ? '' : ` (public URL ${publicUrl})`);
   const register = redirectUri ? `register this redirect URI at your IdP: ${redirectUri}` : undefined;
   const backends = config.backends.map((b) => b.name);
   app.log.info({ event: 'start', listening, publicUrl, redirectUri: redirectUri || undefined, backends }, said);
