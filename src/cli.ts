@@ -2,7 +2,6 @@
  * The command line (documented in README.md): run the proxy, `check-config`, or wrap one legacy stdio
  * server with zero config (`… --issuer URL --client-id ID --client-secret-file F -- node server.js`).
  */
-import './lib/supported-runtime.js'; // first: before oidc-provider is loaded
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
