@@ -33,12 +33,14 @@ const UNDICI: Record<string, string> = {
 };
 
 const isObject = (e: unknown): e is ErrorLike => typeof e === 'object' && e !== null;
+/** An error, not some other cause (openid-client's is the IdP's JSON answer, which its message already sums up). */
+const isError = (e: unknown): e is ErrorLike => e instanceof Error || (isObject(e) && typeof e.message === 'string');
 
 /** The innermost error that says more than its wrapper (`fetch failed` → its cause; AggregateError → its first). */
 function innermost(err: ErrorLike, depth = 0): ErrorLike {
   if (depth > 8) return err;
-  if (isObject(err.cause)) return innermost(err.cause, depth + 1);
-  if (Array.isArray(err.errors) && isObject(err.errors[0])) return innermost(err.errors[0], depth + 1);
+  if (isError(err.cause)) return innermost(err.cause, depth + 1);
+  if (Array.isArray(err.errors) && isError(err.errors[0])) return innermost(err.errors[0], depth + 1);
   return err;
 }
 

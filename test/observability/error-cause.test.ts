@@ -50,6 +50,11 @@ t.test('DNS, timeouts and wrappers that add words', async (t) => {
   t.equal(errorCause(Object.assign(new AggregateError([refused]), { code: 'ECONNREFUSED' })), 'ECONNREFUSED ::1:9');
   t.equal(errorCause(new Error('discovery', { cause: dns })), 'discovery: ENOTFOUND idp.example');
   t.equal(errorCause(new Error('plain')), 'plain');
+  const answer = { error: 'invalid_client', error_description: 'bad secret' }; // openid-client: the IdP's body
+  t.equal(
+    errorCause(Object.assign(new Error('server responded with an error', { cause: answer }), { code: 'X' })),
+    'server responded with an error (X)',
+  );
   t.equal(errorCause('a string'), 'a string');
 });
 
