@@ -121,7 +121,7 @@ function publicUrlFlag(raw: string): string {
   try {
     u = new URL(raw);
   } catch {}
-  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash || u.username || u.password || raw.includes('?'))
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash || u.username || u.password || /[?#]/.test(raw))
     throw new Errors.USAGE(
       `--public-url: "${raw}" is not an absolute http(s) URL without query or fragment (e.g. http://localhost:8080)`,
     );
@@ -213,7 +213,7 @@ async function command(parsed: Parsed, io: CliIo): Promise<number> {
     );
     return 0;
   }
-  // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
   const format = chooseLogFormat(parsed.logFormat, config.log.format, Boolean(process.stdout.isTTY));
+  // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
   return serve(config, { reload: () => load(parsed, io), err: io.err, format, version: VERSION, file });
 }
