@@ -35,9 +35,11 @@ function value(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function fields(o: Line, skip: Set<string>): string {
+/** `key=value` for each field but those hidden, skipped, or already said by the message (a URL, a reason). */
+function fields(o: Line, skip: Set<string>, said = ''): string {
   return Object.entries(o)
     .filter(([k, v]) => !skip.has(k) && !HIDDEN.has(k) && v !== undefined)
+    .filter(([, v]) => !(typeof v === 'string' && v.length > 3 && said.includes(v)))
     .map(([k, v]) => `${k}=${value(v)}`)
     .join(' ');
 }
@@ -75,7 +77,7 @@ export function formatLine(o: Line, color = false): string {
     if (req?.method) parts.push(`${req.method} ${req.url}${res?.statusCode ? ` → ${res.statusCode}` : ''}`);
     if (o.responseTime !== undefined) parts.push(`${o.responseTime}ms`);
     if (o.reqId) parts.push(paint('90', `[${o.reqId}]`));
-    const rest = fields(o, new Set());
+    const rest = fields(o, new Set(), String(o.msg ?? ''));
     if (rest) parts.push(paint('90', rest));
     if (o.err && typeof o.err === 'object') parts.push(errText(o.err as Record<string, unknown>, level >= 50));
     text = parts.filter(Boolean).join('  ');

@@ -73,6 +73,11 @@ t.test('pretty lines: one per event; an unexpected error keeps its stack, a warn
     formatLine({ level: 40, time, msg: 'IdP discovery failed', event: 'idp', reason: 'ENOTFOUND x', pid: 1 }),
     `${clock} WARN  IdP discovery failed  event=idp reason="ENOTFOUND x"\n`,
   );
+  t.equal(
+    formatLine({ level: 40, time, msg: 'backend down: ECONNREFUSED 127.0.0.1:9', reason: 'ECONNREFUSED 127.0.0.1:9' }),
+    `${clock} WARN  backend down: ECONNREFUSED 127.0.0.1:9\n`,
+    'a field the message already says is not repeated',
+  );
   const err = { type: 'TypeError', message: 'boom', stack: 'TypeError: boom\n    at f (a.js:1:1)' };
   const line = formatLine({ level: 50, time, msg: 'request failed', reqId: 'req-7', err });
   t.match(line, /^\d\d:\d\d:02\.345 ERROR request failed {2}\[req-7\] {2}TypeError: boom\n {4}at f \(a\.js:1:1\)\n$/);
