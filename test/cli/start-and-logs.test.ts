@@ -18,8 +18,10 @@ const file = (name: string, text: string) => {
   writeFileSync(f, text);
   return f;
 };
+/** The lines written in full so far (a line may be half-way through its write). */
+const whole = (text: string) => text.slice(0, text.lastIndexOf('\n') + 1);
 const jsonLines = (text: string) =>
-  text
+  whole(text)
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
@@ -154,7 +156,7 @@ t.test('MCP_PROXY_LOG_FORMAT=pretty: one readable line per event, audit included
   t.equal(res.status, 502);
   await res.body?.cancel();
   await outputMatches(child, output, / AUDIT .*\n/);
-  const lines = stdout().split('\n').filter(Boolean);
+  const lines = whole(stdout()).split('\n').filter(Boolean);
   for (const l of lines) t.match(l, /^\d\d:\d\d:\d\d\.\d{3} (INFO |WARN |AUDIT) \S/, l);
   t.match(stdout(), `listening on http://127.0.0.1:${port}`);
   t.match(stdout(), `WARN  backend request failed: ECONNREFUSED 127.0.0.1:${dead}`);
