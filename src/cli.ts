@@ -2,14 +2,16 @@
  * The command line (documented in README.md): run the proxy, `check-config`, or wrap one legacy stdio
  * server with zero config (`… --issuer URL --client-id ID --client-secret-file F -- node server.js`).
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { buildApp } from './app.js';
 import { configWarnings, loadConfig, resolveConfigFile, type Config } from './app/config.js';
 import { maskSecrets } from './config/mask.js';
-import { reloadTriggers } from './app/triggers.js';
 import { formatResult, probesFor, runProbes } from './probe/index.js';
+import { serve } from './app/serve.js';
+import { fileUnreadable, startupFailure } from './app/startup-errors.js';
+import { Errors } from './errors.js';
+import { chooseLogFormat, type LogFormat } from './observability/pretty.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -17,7 +19,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 const HELP = `mcp-oidc-proxy ${VERSION} — an authenticating reverse proxy for MCP servers
 
 Usage:
-  mcp-oidc-proxy [--config FILE] [--port N] [--host ADDR]
+  mcp-oidc-proxy [--config FILE] [--port N] [--host ADDR] [--public-url URL] [--log-format pretty|json]
   mcp-oidc-proxy check-config [--config FILE] [--probe]
   mcp-oidc-proxy --issuer URL --client-id ID (--client-secret S | --client-secret-file F) [--port N] -- COMMAND [ARGS…]
 
@@ -25,6 +27,10 @@ Options:
   --config FILE           config file (YAML or JSON); default $MCP_PROXY_CONFIG, else config/proxy.yaml
   --port N, --host ADDR   override server.port / server.host
   --probe                 check-config: also try the IdP, backends, stdio commands and the store
+  --public-url URL        the URL people and clients use (server.publicUrl); the IdP redirect URI is
+                          URL/oauth/callback
+  --log-format F          pretty (one readable line per event) or json; default pretty on a terminal,
+                          else json (also log.format, $MCP_PROXY_LOG_FORMAT)
   --issuer URL            OIDC issuer (zero-config form)
   --client-id ID          OIDC client id (zero-config form)
   --client-secret S       OIDC client secret (prefer --client-secret-file or $OIDC_CLIENT_SECRET)
@@ -52,6 +58,8 @@ interface Parsed {
   probe?: boolean;
   port?: number;
   host?: string;
+  publicUrl?: string;
+  logFormat?: LogFormat;
   wrap?: { issuer?: string; clientId?: string; clientSecret?: string; clientSecretFile?: string; argv: string[] };
 }
 
@@ -67,6 +75,8 @@ export function parseCli(argv: string[]): Parsed {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      'public-url': { type: 'string' },
+      'log-format': { type: 'string' },
       issuer: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
@@ -79,14 +89,17 @@ export function parseCli(argv: string[]): Parsed {
   if (values.help) return { command: 'help' };
   if (values.version) return { command: 'version' };
   if (positionals.length > 1 || (positionals[0] && positionals[0] !== 'check-config'))
-    throw new Error(`unknown command "${positionals.join(' ')}" (see --help)`);
-  if (values.probe && positionals[0] !== 'check-config') throw new Error('--probe goes with check-config');
+    throw new Errors.USAGE(`unknown command "${positionals.join(' ')}" (see --help)`);
+  if (values.probe && positionals[0] !== 'check-config') throw new Errors.USAGE('--probe goes with check-config');
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new Error(`--port: not a port number: ${values.port}`);
+    if (!/^\d+$/.test(values.port) || port > 65535)
+      throw new Errors.USAGE(`--port: "${values.port}" is not a port number: use 1-65535 (0 picks a free one)`);
   }
+  const logFormat = values['log-format'];
+  if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json')
+    throw new Errors.USAGE(`--log-format: "${logFormat}" is neither pretty nor json`);
   const wrapping = child.length > 0 || values.issuer || values['client-id'];
   return {
     command: positionals[0] === 'check-config' ? 'check-config' : 'run',
@@ -94,6 +107,8 @@ export function parseCli(argv: string[]): Parsed {
     probe: values.probe,
     port,
     host: values.host,
+    publicUrl: values['public-url'] === undefined ? undefined : publicUrlFlag(values['public-url']),
+    logFormat,
     wrap: wrapping
       ? {
           issuer: values.issuer,
@@ -104,6 +119,33 @@ export function parseCli(argv: string[]): Parsed {
         }
       : undefined,
   };
+}
+
+/** `--public-url`: an absolute http(s) URL, no query or fragment; a trailing slash is dropped. */
+function publicUrlFlag(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {}
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash || u.username || u.password || /[?#]/.test(raw))
+    throw new Errors.USAGE(
+      `--public-url: "${raw}" is not an absolute http(s) URL without query or fragment (e.g. http://localhost:8080)`,
+    );
+  return u.href.replace(/\/+$/, '');
+}
+
+/** The files named on the command line or as config, read before anything starts: one clear line if one cannot be. */
+function checkFiles(p: Parsed, file: string | undefined): void {
+  const readable = (what: string, path: string, hint?: string) => {
+    try {
+      accessSync(path, constants.R_OK);
+      if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    } catch (e) {
+      throw fileUnreadable(what, path, e as NodeJS.ErrnoException, hint);
+    }
+  };
+  if (file) readable('config file', file, 'pass --config FILE');
+  if (p.wrap?.clientSecretFile) readable('client secret file', p.wrap.clientSecretFile);
 }
 
 /** The zero-config form as a config document: one stdio backend named `default`, served at /mcp. */
@@ -134,20 +176,26 @@ function load(p: Parsed, io: CliIo): { config?: Config; problems: string[]; file
     };
   try {
     const doc = p.wrap ? wrapDocument(p.wrap, io.env, io) : undefined;
-    return loadConfig({ file, doc, env: io.env, cwd: io.cwd, overrides: { port: p.port, host: p.host } });
+    const overrides = { port: p.port, host: p.host, publicUrl: p.publicUrl };
+    return loadConfig({ file, doc, env: io.env, cwd: io.cwd, overrides });
   } catch (e) {
     return { problems: [(e as Error).message], file };
   }
 }
 
+/** Runs a command; an expected failure (./app/startup-errors.ts) is one line on stderr and an exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  let parsed: Parsed;
   try {
-    parsed = parseCli(argv);
+    return await command(parseCli(argv), io);
   } catch (e) {
-    io.err(`error: ${(e as Error).message}\n`);
-    return 2;
+    const failure = startupFailure(e);
+    if (!failure) throw e;
+    io.err(`${failure.line}\n`);
+    return failure.exitCode;
   }
+}
+
+async function command(parsed: Parsed, io: CliIo): Promise<number> {
   if (parsed.command === 'help') {
     io.out(HELP);
     return 0;
@@ -156,6 +204,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.out(`${VERSION}\n`);
     return 0;
   }
+  checkFiles(parsed, resolveConfigFile(parsed.config, io.env, io.cwd));
   const { config, problems, file } = load(parsed, io);
   if (!config) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
@@ -170,8 +219,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     );
     return parsed.probe ? probe(config, io) : 0;
   }
+  const format = chooseLogFormat(parsed.logFormat, config.log.format, Boolean(process.stdout.isTTY));
   // SIGHUP (and server.watchConfig) re-read the same file, environment and flags.
-  return run(config, () => load(parsed, io), file);
+  return serve(config, { reload: () => load(parsed, io), err: io.err, format, version: VERSION, file });
 }
 
 /** `check-config --probe`: one line per probe, exit 1 when any failed. */
@@ -181,69 +231,4 @@ async function probe(config: Config, io: CliIo): Promise<number> {
   io.out(`${results.map((r) => `${formatResult(r)}\n`).join('')}`);
   io.out(failed ? `probes: ${failed} of ${results.length} failed\n` : `probes: all ${results.length} OK\n`);
   return failed ? 1 : 0;
-}
-
-async function run(config: Config, reload: () => ReturnType<typeof load>, file?: string): Promise<number> {
-  const proxy = await buildApp(config);
-  const { app, client } = proxy;
-  for (const w of configWarnings(config)) app.log.warn({ event: 'config.lint' }, w);
-  await app.listen({ host: config.server.host, port: config.server.port });
-  app.log.info(
-    { event: 'start', publicUrl: config.server.publicUrl, backends: config.backends.map((b) => b.name) },
-    `mcp-oidc-proxy listening, public URL ${config.server.publicUrl}`,
-  );
-  client
-    ?.get()
-    .catch(() =>
-      app.log.warn(
-        { event: 'idp.discovery_failed', issuer: client.settings.issuer, reason: client.lastError },
-        'IdP discovery failed; retrying at the next login',
-      ),
-    );
-  return new Promise<number>((resolve) => {
-    let closing = false;
-    const stop = (signal: string) => {
-      if (closing) return;
-      closing = true;
-      stopReloads();
-      app.log.info({ event: 'shutdown', signal }, 'draining in-flight requests');
-      const force = setTimeout(() => {
-        app.log.warn({ event: 'shutdown.forced' }, 'shutdown timeout reached: closing remaining connections');
-        app.server.closeAllConnections();
-        resolve(0);
-      }, config.server.shutdownTimeout);
-      force.unref();
-      app.close().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    onLauncherExit(() => stop('launcher exited'));
-    const stopReloads = reloadTriggers({
-      file,
-      watchConfig: config.server.watchConfig,
-      load: reload,
-      reload: proxy.reload,
-      log: app.log,
-    });
-  });
-}
-
-/**
- * `npx mcp-oidc-proxy` runs npm → sh → node: a SIGTERM to npm reaches sh, which ends without
- * passing it on, and the proxy would go on serving as an orphan. Under `npm exec` (npx), the
- * launcher going away (the parent process changes) stops the proxy as SIGTERM would. Not
- * otherwise: `nohup mcp-oidc-proxy &` must outlive its shell.
- */
-function onLauncherExit(stop: () => void): void {
-  if (process.env.npm_command !== 'exec') return;
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
-    clearInterval(timer);
-    stop();
-  }, 250);
-  timer.unref();
 }

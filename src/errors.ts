@@ -65,6 +65,10 @@ export const Errors = {
   UPSTREAM_CONNECT_FAILED: def('UPSTREAM_CONNECT_FAILED', 'could not connect backend "%s": %s', 400),
   RATE_LIMITED: def('RATE_LIMITED', 'too many requests', 429),
   INTERNAL: def('INTERNAL', 'internal error', 500),
+  // Start-up failures (src/app/startup-errors.ts prints them as one line and an exit code; never an HTTP answer).
+  USAGE: def('USAGE', '%s', 400),
+  FILE_UNREADABLE: def('FILE_UNREADABLE', 'cannot read %s %s: %s: %s', 500),
+  LISTEN_FAILED: def('LISTEN_FAILED', '%s', 500),
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

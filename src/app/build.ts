@@ -6,6 +6,7 @@
  *
  *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
  */
+import '../lib/supported-runtime.js'; // first: before oidc-provider is loaded
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config, LoadResult } from '../config/load.js';
 import { DEV_IDP_PATH } from '../config/load.js';

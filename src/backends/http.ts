@@ -14,6 +14,7 @@ import { backendTimer } from '../observability/request-facts.js';
 import { arrived, relayHead } from './relay.js';
 import { LegacySse } from './legacy-sse.js';
 import { BoundedMap } from '../store/memory.js';
+import { errorCause } from '../lib/error-cause.js';
 import { ReverseBridge } from '../bridge/reverse/bridge.js';
 import type { Upstream } from '../bridge/reverse/detect.js';
 import { serveBridged, statelessRequest } from './http-version.js';
@@ -232,7 +233,7 @@ export class HttpBackend implements Backend {
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
       return new Errors.BACKEND_UNAVAILABLE(this.name);
-    log.warn({ backend: this.name, reason: (e as { code?: string }).code ?? e.message }, 'backend request failed');
+    log.warn({ backend: this.name, reason: errorCause(e) }, `backend request failed: ${errorCause(e)}`);
     return new Errors.BACKEND_UNAVAILABLE(this.name);
   }
 

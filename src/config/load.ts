@@ -37,8 +37,8 @@ export interface LoadOptions {
   doc?: Record<string, unknown>;
   env?: Env;
   cwd?: string;
-  /** Applied after the environment: `--port`, `--host`. */
-  overrides?: { port?: number; host?: string };
+  /** Applied after the environment: `--port`, `--host`, `--public-url`. */
+  overrides?: { port?: number; host?: string; publicUrl?: string };
 }
 
 /** `--config`, else MCP_PROXY_CONFIG, else config/proxy.yaml when it exists. */
@@ -72,12 +72,8 @@ export function readConfig(opts: LoadOptions, presets: OidcPresets): LoadResult 
   applyEnvOverrides(doc, env, problems);
   const unset = new Set<string>();
   doc = interpolate(doc, env, problems, '', unset) as Record<string, unknown>;
-  if (opts.overrides?.port !== undefined || opts.overrides?.host !== undefined) {
-    const server = { ...((doc.server as object) ?? {}) } as Record<string, unknown>;
-    if (opts.overrides.port !== undefined) server.port = opts.overrides.port;
-    if (opts.overrides.host !== undefined) server.host = opts.overrides.host;
-    doc.server = server;
-  }
+  const flags = Object.entries(opts.overrides ?? {}).filter(([, v]) => v !== undefined);
+  if (flags.length) doc.server = { ...((doc.server as object) ?? {}), ...Object.fromEntries(flags) };
   const { data, problems: invalid } = validate(doc, (oidc) => presets.errors(oidc), unset);
   problems.push(...invalid);
   if (problems.length || !data) return { problems, file: opts.file };

@@ -165,6 +165,8 @@ export const ConfigSchema = z
     /** Several backends as one MCP server at `/mcp/<name>` (DESIGN.md §12). */
     virtualServers: z.array(VirtualServerSchema).default([]),
     policy: z.strictObject({ mode: z.enum(['enforce', 'dry-run']).default('enforce') }).prefault({}),
+    /** How log lines look: `pretty` (one readable line each) or `json`; default pretty on a terminal, else json. */
+    log: z.strictObject({ format: z.enum(['pretty', 'json']).optional() }).prefault({}),
     /** Audit lines: stdout unless `file` names a file to append to. */
     audit: z
       .strictObject({

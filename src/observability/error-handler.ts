@@ -23,6 +23,17 @@ const PUBLIC_FASTIFY: Record<string, [number, string]> = {
   FST_ERR_VALIDATION: [400, 'BAD_REQUEST'],
 };
 
+/** Coded answers about something outside the proxy: logged at warn with their reason, never with a stack. */
+const EXPECTED = new Set([
+  'IDP_UNAVAILABLE',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_TIMEOUT',
+  'BACKEND_BUSY',
+  'STORE_UNAVAILABLE',
+  'UPSTREAM_TOKEN_FAILED',
+  'UPSTREAM_CONNECT_FAILED',
+]);
+
 export function wantsHtml(req: FastifyRequest): boolean {
   const accept = req.headers.accept ?? '';
   return accept.includes('text/html');
@@ -41,7 +52,11 @@ export function sendError(
   if (status < 400 || status > 599) status = 500;
   const exposed = mapped !== undefined || isExposed({ ...err, statusCode: status });
   const message = exposed ? (err.message ?? 'error') : 'internal error';
-  if (status >= 500) req.log.error({ err }, 'request failed');
+  if (EXPECTED.has(code)) {
+    // Conditions of the world outside (IdP or backend down or slow): a warning with its cause, no stack.
+    const reason = (err as { reason?: string }).reason;
+    req.log.warn({ code, status, reason }, reason ? `${message}: ${reason}` : message);
+  } else if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code, status }, message);
   if (!exposed) code = 'INTERNAL';
   if (err.headers) reply.headers(err.headers);

@@ -1,5 +1,5 @@
 /**
- * Logger options for Fastify's pino: JSON lines, secrets never written. Headers are not
+ * Logger options for Fastify's pino: JSON lines with ISO 8601 times, secrets never written. Headers are not
  * logged at all by the request serializer; redaction is the second line of defence for
  * anything a module logs on purpose (config, errors).
  */
@@ -47,6 +47,8 @@ export function safeUrl(url: string | undefined): string | undefined {
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
   return {
     level,
+    // One time format for every line: the audit trail's ISO 8601.
+    timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
@@ -84,7 +86,10 @@ export function accessLog(
   stream?: NodeJS.WritableStream,
   skip?: (url: string) => boolean,
 ): void {
-  const log = pino({ level, messageKey: 'msg' }, (stream ?? process.stdout) as pino.DestinationStream);
+  const log = pino(
+    { level, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime },
+    (stream ?? process.stdout) as pino.DestinationStream,
+  );
   if (!log.isLevelEnabled('info')) return;
   app.addHook('onResponse', (req, reply, done) => {
     if (!skip?.(req.url))

@@ -5,8 +5,9 @@
  */
 import * as oidc from 'openid-client';
 import type { Config } from '../config/load.js';
-import { Errors } from '../errors.js';
+import { idpUnavailable } from '../errors.js';
 import { FailureBackoff } from '../lib/backoff.js';
+import { errorCause } from '../lib/error-cause.js';
 import { presetFor, upstreamAuthParams, type Identity, type IdpPreset } from './providers/index.js';
 import { mergeClaims } from './providers/generic.js';
 
@@ -56,8 +57,8 @@ export class UpstreamClient {
         },
         (e: Error) => {
           this.pending = undefined;
-          this.lastError = e.message;
-          throw new Errors.IDP_UNAVAILABLE();
+          this.lastError = errorCause(e);
+          throw idpUnavailable(`discovery at ${this.settings.issuer}: ${this.lastError}`);
         },
       );
     return this.pending;

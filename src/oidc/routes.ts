@@ -21,6 +21,7 @@ import { assertCsrf } from '../security/csrf.js';
 import type { UpstreamClient } from './client.js';
 import { LoginRefused, type Identity } from './providers/index.js';
 import { safeReturnTo } from './return-to.js';
+import { errorCause } from '../lib/error-cause.js';
 
 /** Browsers keep cookies up to 4096 bytes (name + value); leave room for the attributes. */
 const MAX_COOKIE_BYTES = 3900;
@@ -96,7 +97,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
         req.log.warn({ event: 'login.refused', reason: e.message }, 'login refused by the IdP preset');
         throw failed('not_allowed', new Errors.LOGIN_REFUSED(e.message));
       }
-      req.log.warn({ event: 'login.failed', reason: (e as Error).message }, 'login callback refused');
+      req.log.warn({ event: 'login.failed', reason: errorCause(e) }, 'login callback refused');
       const stateMismatch =
         (e as { code?: string }).code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message);
       throw failed(

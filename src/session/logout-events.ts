@@ -10,6 +10,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { randomId } from '../lib/crypto.js';
 import type { Store } from '../store/store.js';
+import { errorCause } from '../lib/error-cause.js';
 
 export type LogoutEvent = { session: string } | { user: string } | { grant: string };
 
@@ -62,7 +63,7 @@ export class LogoutEvents {
       if (typeof e.grant === 'string') await h.grant(e.grant);
     } catch (err) {
       this.log.warn(
-        { event: 'logout.remote_failed', reason: (err as Error).message },
+        { event: 'logout.remote_failed', reason: errorCause(err) },
         'a logout from another replica was not applied in full',
       );
     }

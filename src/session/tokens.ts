@@ -12,6 +12,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { RECHECK_MS, type Store } from '../store/store.js';
 import { BoundedMap } from '../store/memory.js';
 import type { UpstreamClient, UpstreamTokens } from '../oidc/client.js';
+import { errorCause } from '../lib/error-cause.js';
 
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -110,7 +111,7 @@ export class SessionTokens {
         return null;
       }
       this.log.warn(
-        { event: 'session.refresh_failed', reason: err.code ?? err.message },
+        { event: 'session.refresh_failed', reason: errorCause(e) },
         'upstream token refresh failed; keeping the session',
       );
       return t;

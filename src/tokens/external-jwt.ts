@@ -18,6 +18,7 @@ import {
 } from 'jose';
 import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
+import { errorCause } from '../lib/error-cause.js';
 import { claimText, makePrincipal, type Principal } from '../identity/principal.js';
 import { FailureBackoff } from '../lib/backoff.js';
 import { sha256Hex } from '../lib/crypto.js';
@@ -100,14 +101,14 @@ class Issuer {
   private fetchKey: GetKey = async (header, input) => {
     this.keys ??= this.remoteSet().catch((e: Error) => {
       this.keys = undefined; // retried at the next token
-      throw e instanceof Errors.IDP_UNAVAILABLE ? e : idpUnavailable(`discovery: ${e.message}`);
+      throw e instanceof Errors.IDP_UNAVAILABLE ? e : idpUnavailable(`discovery: ${errorCause(e)}`);
     });
     const set = await this.keys;
     try {
       return await set(header, input);
     } catch (e) {
       if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) throw e;
-      throw idpUnavailable(`jwks: ${(e as { code?: string }).code ?? (e as Error).message}`);
+      throw idpUnavailable(`jwks: ${errorCause(e)}`);
     }
   };
 
@@ -133,7 +134,7 @@ class Issuer {
       try {
         res = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
       } catch (e) {
-        throw idpUnavailable(`discovery: ${(e as Error).message}`);
+        throw idpUnavailable(`discovery: ${errorCause(e)}`);
       }
       if (res.status !== 200) {
         await res.body?.cancel();

@@ -11,6 +11,7 @@ import type { Config } from '../config/load.js';
 import { Errors, idpUnavailable, invalidToken } from '../errors.js';
 import { claimText as str, makePrincipal, type Principal } from '../identity/principal.js';
 import { FailureBackoff } from '../lib/backoff.js';
+import { errorCause } from '../lib/error-cause.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { BoundedMap } from '../store/memory.js';
 
@@ -123,7 +124,7 @@ export class IntrospectionVerifier {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (e) {
-      throw idpUnavailable(`introspection: ${(e as Error).name}: ${(e as Error).message}`);
+      throw idpUnavailable(`introspection: ${errorCause(e)}`);
     }
     if (res.status === 400) {
       // invalid_request is about the token we passed on (oidc-provider answers so for a JWT);

@@ -26,6 +26,7 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import { decodeCursor, encodeCursor, type ResourceOwners, route } from './merge.js';
 import { memberError, type MemberLink } from './member.js';
+import { errorCause } from '../../lib/error-cause.js';
 
 /** The client request a member's own request or notification belongs to (its POST stream carries it). */
 export const causedBy = new AsyncLocalStorage<RequestId>();
@@ -105,7 +106,7 @@ async function listPage(view: SessionView, kind: Kind, params: Params | undefine
         items[i] = list;
         if (typeof res.nextCursor === 'string') next[i] = res.nextCursor;
       } catch (e) {
-        view.log.warn({ event: 'virtual.member_failed', backend: m.name, reason: (e as Error).message }, 'list failed');
+        view.log.warn({ event: 'virtual.member_failed', backend: m.name, reason: errorCause(e) }, 'list failed');
       }
     }),
   );

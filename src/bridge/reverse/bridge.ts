@@ -19,6 +19,7 @@ import { filterFor, listen } from './listen.js';
 import { call } from './rounds.js';
 import { IDLE_MS, ReverseSession, ReverseSessions } from './session.js';
 import { SERVER_INFO_META, sseEvent } from './wire.js';
+import { errorCause } from '../../lib/error-cause.js';
 
 /** Marks the session ids this bridge hands out, so routing needs no decryption. */
 const MARK = 'r.';
@@ -141,7 +142,7 @@ export class ReverseBridge {
     reply.raw.once('pipe', () => reply.raw.flushHeaders());
     reply.send(out);
     await this.relisten(session, held).catch((e: Error) =>
-      f.req.log.warn({ backend: this.backend, reason: e.message }, 'reverse bridge: listen failed'),
+      f.req.log.warn({ backend: this.backend, reason: errorCause(e) }, 'reverse bridge: listen failed'),
     );
   }
 
@@ -200,7 +201,7 @@ export class ReverseBridge {
       requests.map(async (m) => {
         const answer = await this.answer(f, session, held, m, write, abort.signal).catch((e: Error) => {
           if (!abort.signal.aborted) this.detector.forget();
-          f.req.log.warn({ backend: this.backend, reason: e.message }, 'reverse bridge: backend request failed');
+          f.req.log.warn({ backend: this.backend, reason: errorCause(e) }, 'reverse bridge: backend request failed');
           return rpcError(m.id!, INTERNAL_ERROR, `backend "${this.backend}" is unavailable`);
         });
         write(f.rewrite ? f.rewrite(answer) : answer);
