@@ -16,7 +16,7 @@ import {
 } from '../helpers/conformance-servers.js';
 
 // Eight columns in parallel on a shared machine; a stdio backend with isolation: session spawns a child per session.
-t.setTimeout(360_000);
+t.setTimeout(480_000);
 const { columns, close } = await startConformanceColumns();
 t.teardown(close);
 const runs = await runConformanceTable(columns);
