@@ -29,7 +29,7 @@ export const ACK_TIMEOUT_MS = 10_000;
 
 /**
  * Opens a listen stream; resolves with its stop function once the server acknowledged it.
- * Rejects when the server refuses it or the stream ends first.
+ * Rejects when the server refuses it, the stream ends first, or no acknowledgement comes within `ackTimeoutMs`.
  */
 export async function listen(
   upstream: Upstream,
@@ -38,6 +38,7 @@ export async function listen(
   filter: Record<string, unknown>,
   /** The server ended an acknowledged stream (not called when `stop` ended it). */
   onLost: (stop: () => void) => void = () => undefined,
+  ackTimeoutMs = ACK_TIMEOUT_MS,
 ): Promise<() => void> {
   const abort = new AbortController();
   const id = `listen-${++listens}`;
@@ -53,7 +54,7 @@ export async function listen(
   const stop = () => abort.abort();
   const messages = messagesOf(res.body, res.type);
   // Until it is acknowledged, a stream that stays silent holds up the client's subscribe: given up.
-  const unacknowledged = setTimeout(stop, ACK_TIMEOUT_MS);
+  const unacknowledged = setTimeout(stop, ackTimeoutMs);
   return new Promise((resolve, reject) => {
     let acknowledged = false;
     (async () => {
