@@ -1,7 +1,8 @@
 /**
  * Prints the conformance table of the README's "MCP protocol revisions" section from a real run: the MCP
  * conformance suite's server scenarios (both requirement sets) against its reference server, direct and
- * through the proxy (HTTP backend, stdio backend in each isolation mode).
+ * through the proxy (HTTP backend, HTTP backend through the version bridge each way, stdio backend in each
+ * isolation mode, virtual server), one line per column.
  *
  *   npm run conformance-table
  */

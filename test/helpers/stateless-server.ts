@@ -40,6 +40,8 @@ export interface StatelessServer {
   listeners(): Listener['filter'][];
   /** Ends every listen stream (as a restarting server would). */
   dropListeners(): void;
+  /** Listen streams opened from now on wait for `release()` before they are acknowledged. */
+  holdAcks(): () => void;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startStatelessServer(port = 0): Promise<StatelessServer> {
   const seen: SeenRequest[] = [];
   const listeners = new Set<Listener>();
   const events = new EventEmitter();
+  let held: Array<() => void> | undefined;
   const notify = (l: Listener, method: string, params: Record<string, unknown> = {}) => {
     const _meta = { 'io.modelcontextprotocol/subscriptionId': l.id };
     l.res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method, params: { ...params, _meta } })}\n\n`);
@@ -125,7 +128,11 @@ export async function startStatelessServer(port = 0): Promise<StatelessServer> {
       case 'subscriptions/listen': {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const l: Listener = { id, filter: params.notifications ?? {}, res };
-        notify(l, 'notifications/subscriptions/acknowledged', { notifications: l.filter });
+        const ack = () => {
+          if (!res.writableEnded) notify(l, 'notifications/subscriptions/acknowledged', { notifications: l.filter });
+        };
+        if (held) held.push(ack);
+        else ack();
         listeners.add(l);
         events.emit('listeners', listeners.size);
         res.once('close', () => {
@@ -148,6 +155,14 @@ export async function startStatelessServer(port = 0): Promise<StatelessServer> {
     listeners: () => [...listeners].map((l) => l.filter),
     dropListeners: () => {
       for (const l of listeners) l.res.end();
+    },
+    holdAcks: () => {
+      held = [];
+      return () => {
+        const waiting = held ?? [];
+        held = undefined;
+        for (const ack of waiting) ack();
+      };
     },
     close: () => shut(server),
   };

@@ -150,11 +150,15 @@ export class ReverseBridge {
   private relisten(session: ReverseSession, held: Held): Promise<void> {
     // One change at a time per session: two at once would leave a stream nobody stops.
     const next = held.listening.then(async () => {
+      if (session.ended) return;
       const filter = filterFor(session, held.server);
       const old = session.stopListening;
-      session.stopListening = Object.keys(filter).length
+      const stop = Object.keys(filter).length
         ? await listen(this.upstream, held.identity, session, filter, (lost) => this.listenLost(session, held, lost))
         : undefined;
+      // The session may have ended while the server acknowledged (a shutdown right after the GET stream closed).
+      if (session.ended) stop?.();
+      else session.stopListening = stop;
       old?.();
     });
     held.listening = next.catch(() => undefined);
@@ -167,7 +171,7 @@ export class ReverseBridge {
     session.stopListening = undefined;
     const retry = () => {
       const now = this.latest();
-      if (session.stopListening || !now.sessions.has(session.id)) return;
+      if (session.stopListening || session.ended || !now.sessions.has(session.id)) return;
       now.relisten(session, held).catch(() => setTimeout(retry, RELISTEN_MS).unref());
     };
     setTimeout(retry, RELISTEN_MS).unref();

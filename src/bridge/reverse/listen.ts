@@ -24,10 +24,12 @@ export function filterFor(session: ReverseSession, server: Record<string, unknow
 }
 
 let listens = 0;
+/** A listen stream not acknowledged this long is given up (its first message is the acknowledgement). */
+export const ACK_TIMEOUT_MS = 10_000;
 
 /**
  * Opens a listen stream; resolves with its stop function once the server acknowledged it.
- * Rejects when the server refuses it or the stream ends first.
+ * Rejects when the server refuses it, the stream ends first, or no acknowledgement comes within `ackTimeoutMs`.
  */
 export async function listen(
   upstream: Upstream,
@@ -36,6 +38,7 @@ export async function listen(
   filter: Record<string, unknown>,
   /** The server ended an acknowledged stream (not called when `stop` ended it). */
   onLost: (stop: () => void) => void = () => undefined,
+  ackTimeoutMs = ACK_TIMEOUT_MS,
 ): Promise<() => void> {
   const abort = new AbortController();
   const id = `listen-${++listens}`;
@@ -50,12 +53,15 @@ export async function listen(
   );
   const stop = () => abort.abort();
   const messages = messagesOf(res.body, res.type);
+  // Until it is acknowledged, a stream that stays silent holds up the client's subscribe: given up.
+  const unacknowledged = setTimeout(stop, ackTimeoutMs);
   return new Promise((resolve, reject) => {
     let acknowledged = false;
     (async () => {
       for await (const m of messages) {
         if (m.method === 'notifications/subscriptions/acknowledged') {
           acknowledged = true;
+          clearTimeout(unacknowledged);
           resolve(stop);
         } else if (typeof m.method === 'string' && m.id === undefined) {
           if (acknowledged) session.notify(untagged(m));
@@ -64,6 +70,7 @@ export async function listen(
     })()
       .catch(() => undefined)
       .finally(() => {
+        clearTimeout(unacknowledged);
         if (!acknowledged) reject(new Error('the backend refused subscriptions/listen'));
         else if (!abort.signal.aborted) onLost(stop);
       });

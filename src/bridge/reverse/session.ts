@@ -19,6 +19,8 @@ export class ReverseSession {
   readonly inFlight = new Map<RequestId, AbortController>();
   /** Ends the upstream `subscriptions/listen` stream now open, if any. */
   stopListening?: () => void;
+  /** The session ended: a listen stream acknowledged after that is stopped at once. */
+  ended = false;
   private next = 0;
 
   constructor(
@@ -51,6 +53,7 @@ export class ReverseSession {
   }
 
   end(): void {
+    this.ended = true;
     this.stopListening?.();
     this.stopListening = undefined;
     for (const a of this.inFlight.values()) a.abort();

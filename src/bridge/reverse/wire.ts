@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
 import type { RpcMessage } from '../../mcp/jsonrpc.js';
+import { jsonValues } from './json-values.js';
 import { PROTOCOL_VERSION_META, STATELESS_REVISION } from '../../mcp/stateless.js';
 
 export const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
@@ -76,13 +77,12 @@ export function untagged(m: RpcMessage): RpcMessage {
   return { ...m, params };
 }
 
-/** Every JSON-RPC message of an upstream answer, in order: one JSON body, or SSE events as they come. */
+/** Every JSON-RPC message of an upstream answer, in order, as it comes: JSON values or SSE events. */
 export async function* messagesOf(body: Readable, contentType: string): AsyncGenerator<RpcMessage> {
   if (!contentType.startsWith('text/event-stream')) {
-    let text = '';
-    for await (const chunk of body) text += chunk;
-    const value = text ? (JSON.parse(text) as unknown) : undefined;
-    for (const m of Array.isArray(value) ? value : value === undefined ? [] : [value]) yield m as RpcMessage;
+    // JSON: each value as it completes (a listen stream may come as newline-delimited JSON)
+    for await (const value of jsonValues(body))
+      for (const m of Array.isArray(value) ? value : [value]) yield m as RpcMessage;
     return;
   }
   const queue: RpcMessage[] = [];
