@@ -161,7 +161,7 @@ t.test('MCP_PROXY_LOG_FORMAT=pretty: one readable line per event, audit included
   t.match(stdout(), `listening on http://127.0.0.1:${port}`);
   t.match(stdout(), `WARN  backend request failed: ECONNREFUSED 127.0.0.1:${dead}`);
   t.match(stdout(), /AUDIT ALLOW .* → demo initialize 502/);
-  t.match(stdout(), /INFO  GET \/healthz → 200 /);
+  t.match(stdout(), /INFO {2}GET \/healthz → 200 /);
   t.equal(stderr(), '', 'nothing on stderr: the log says it');
   child.kill('SIGTERM');
   t.equal(await exited(child), 0);

@@ -32,8 +32,14 @@ export async function startAndWait(
   let out = '';
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => ((out += d), (stdout += d)));
-  child.stderr!.on('data', (d) => ((out += d), (stderr += d)));
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+    stderr += d;
+  });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${script} exited early:\n${out}`);
