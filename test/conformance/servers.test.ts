@@ -47,9 +47,10 @@ t.comment([...runs].map(([key, run]) => `${key}: ${Math.round(run.ms / 1000)} s`
  * What a 2025 server cannot show through the version bridge (stdio backends, and the HTTP backend held to
  * 2025, run the reference server's 2025 McpServer; a virtual server's member sessions are 2025 sessions):
  * the reference server defines the MRTR tools (`test_input_required_result_*`) and `test_missing_capability`
- * only on its own 2026-07-28 HTTP path, so these have no 2025 counterpart (§12). (Its `test_trigger_*_change`
- * tools are 2026-07-28-only too: the two list-changed-on-subscription checks warn, which fails no scenario; test/bridge/http-conformance.test.ts
- * shows them passing through the bridge in front of a 2025 server that has such tools.)
+ * only on its own 2026-07-28 HTTP path, so these have no 2025 counterpart (§12). Its `test_trigger_*_change`
+ * tools are 2026-07-28-only too: the two list-changed-on-subscription checks warn, which fails no scenario;
+ * test/bridge/http-conformance.test.ts shows them passing through the bridge in front of a 2025 server that
+ * has such tools.
  */
 const NO_2025_COUNTERPART = {
   scenarios: /^input-required-result-/,
