@@ -60,6 +60,9 @@ import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
 import { faviconRoutes } from '../web/favicon.js';
+import { adminRoutes } from '../admin/plugin.js';
+import { AsRegistry } from '../authz-server/registry.js';
+import { LastUsed } from '../identity/last-used.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -213,6 +216,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     enrich: (p) => withTenant(live.current.tenants, p),
   });
   if (dpop && dpop.mode !== 'off') app.addHook('onSend', dpop.onSend);
+  // When each API key (and client certificate) was last used, for the admin console.
+  const lastUsed = new LastUsed(store);
+  app.addHook('onRequest', async (req) => lastUsed.touchPrincipal(req.principal));
   // 4. routes
   const restClients = new RestMcpClients(app, config.server.publicUrl);
   const streams = new OpenStreams();
@@ -261,6 +267,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(apiRoutes, { config, live, clients: restClients, connections });
   await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });
   await app.register(explorerRoutes, { config, live, connections: oauth.connections });
+  if (config.admin)
+    await app.register(adminRoutes, {
+      config,
+      live,
+      audit,
+      store,
+      registry: provider ? new AsRegistry(store, grantGone) : undefined,
+      logout,
+      tokens,
+      connections: oauth.connections,
+      oauth: oauth.tokens,
+      lastUsed,
+    });
   await app.register(healthRoutes, {
     backends,
     client,

@@ -49,6 +49,10 @@ export function storeAdapter(backing: Store, prefix = 'as') {
         const ids = (await store.get<string[]>(ak)) ?? [];
         if (!ids.includes(id)) await store.set(ak, [...ids, id], Math.max(ttl, FOREVER_S * 1000));
       }
+      // Registered clients, and grants by client: what the admin console lists and revokes (./registry.ts).
+      if (this.model === 'Client') await remember(store, clientIndexKey(prefix), id, MAX_LISTED_CLIENTS);
+      if (this.model === 'Grant' && typeof payload.clientId === 'string')
+        await remember(store, clientGrantsKey(prefix, payload.clientId), id, MAX_CLIENT_GRANTS);
       if (payload.grantId) {
         const gk = `${prefix}:grant:${payload.grantId}`;
         const keys = (await store.get<string[]>(gk)) ?? [];
@@ -110,7 +114,33 @@ export function storeAdapter(backing: Store, prefix = 'as') {
   };
 }
 
-const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}:account-grants:${accountId}`;
+export const accountGrantsKey = (prefix: string, accountId: string) => `${prefix}:account-grants:${accountId}`;
+/** The registered (DCR) client ids, newest last, and each client's grant ids. */
+export const clientIndexKey = (prefix = 'as') => `${prefix}:client-index`;
+export const clientGrantsKey = (prefix: string, clientId: string) => `${prefix}:client-grants:${clientId}`;
+const MAX_LISTED_CLIENTS = 5000;
+const MAX_CLIENT_GRANTS = 10_000;
+
+/** Adds `id` to the list at `key` (once), keeping the newest `max`. */
+async function remember(store: Store, key: string, id: string, max: number): Promise<void> {
+  const ids = (await store.get<string[]>(key)) ?? [];
+  if (ids.includes(id)) return;
+  await store.set(key, [...ids, id].slice(-max), FOREVER_S * 1000);
+}
+
+/** One grant, its tokens and codes deleted; `onRevoked` tells the replicas. */
+export async function deleteGrant(
+  store: Store,
+  gid: string,
+  onRevoked: (grantId: string) => Promise<void>,
+  prefix = 'as',
+): Promise<void> {
+  await store.delete(grantKey(gid, prefix));
+  const gk = `${prefix}:grant:${gid}`;
+  for (const k of (await store.get<string[]>(gk)) ?? []) await store.delete(k);
+  await store.delete(gk);
+  await onRevoked(gid);
+}
 
 /** Where a grant lives: an access token is valid while this key exists (live-grants.ts). */
 export const grantKey = (grantId: string, prefix = 'as') => `${prefix}:Grant:${grantId}`;
@@ -128,13 +158,7 @@ export async function revokeUserGrants(
 ): Promise<number> {
   const ak = accountGrantsKey(prefix, accountId);
   const ids = (await store.get<string[]>(ak)) ?? [];
-  for (const gid of ids) {
-    await store.delete(grantKey(gid, prefix));
-    const gk = `${prefix}:grant:${gid}`;
-    for (const k of (await store.get<string[]>(gk)) ?? []) await store.delete(k);
-    await store.delete(gk);
-    await onRevoked(gid);
-  }
+  for (const gid of ids) await deleteGrant(store, gid, onRevoked, prefix);
   await store.delete(ak);
   return ids.length;
 }

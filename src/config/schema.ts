@@ -217,6 +217,8 @@ export const ConfigSchema = z
       .strictObject({ kind: z.enum(['memory', 'redis', 'postgres']).default('memory'), url: z.string().optional() })
       .prefault({}),
     signing: z.strictObject({ keyFile: z.string().optional() }).optional(),
+    /** The admin console at /admin and /admin/api/* (DESIGN.md §13), for members of `groups`; off when unset. */
+    admin: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
     /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   })

@@ -27,6 +27,17 @@ export interface AuditEntry {
   reqId?: string;
 }
 
+export interface AdminAuditEntry {
+  principal: Principal;
+  /** `client.delete`, `grant.delete`, `session.end`, `connection.delete`. */
+  action: string;
+  /** The id acted on (client id, grant id, session id, `<user>/<backend>`). */
+  target: string;
+  result: 'done' | 'not_found' | 'refused';
+  detail?: Record<string, unknown>;
+  reqId?: string;
+}
+
 /** A copy of `value` with every key named in `keys` (case-insensitive, any depth) replaced. */
 export function redactKeys(value: unknown, keys: ReadonlySet<string>, depth = 0): unknown {
   if (depth > 20) return '[too deep]';
@@ -72,6 +83,24 @@ export class AuditLog {
   async flush(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await new Promise<void>((resolve) => this.log.flush(() => resolve()));
+  }
+
+  /** An admin console action (src/admin/): who did it, what to, and how it ended. */
+  adminAction(e: AdminAuditEntry): void {
+    const p = e.principal;
+    const line = JSON.stringify({
+      level: 30,
+      time: new Date().toISOString(),
+      reqId: e.reqId,
+      audit: true,
+      admin: true,
+      action: e.action,
+      target: e.target,
+      result: e.result,
+      principal: { id: principalKey(p), sub: p.sub, email: p.email, source: p.source, apiKey: p.apiKey },
+      detail: e.detail,
+    });
+    this.dest.write(`${line}\n`);
   }
 
   /**

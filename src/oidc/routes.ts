@@ -128,10 +128,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: OidcRouteOptions): 
       );
     }
     await tokens.save(user.sid, result.tokens);
-    await logout.remember(user.sub, user.sid, {
-      issuer: config.oidc!.issuer,
-      sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
-    });
+    await logout.remember(
+      user.sub,
+      user.sid,
+      {
+        issuer: config.oidc!.issuer,
+        sid: typeof result.claims.sid === 'string' ? result.claims.sid : undefined,
+      },
+      req.headers['user-agent'],
+    );
     req.log.info({ event: 'login', sub: user.sub }, 'user logged in');
     opts.metrics?.loginSucceeded();
     return reply.header('cache-control', 'no-store').redirect(tx.returnTo, 302);

@@ -38,6 +38,15 @@ export interface LogoutDeps {
 }
 
 const userKey = (sub: string) => `user-sessions:${sub}`;
+/** What the admin console lists of a browser session (admin/sessions.ts); it expires with the session. */
+export interface SessionInfo {
+  sub: string;
+  /** ms since epoch. */
+  createdAt: number;
+  expiresAt: number;
+  userAgent?: string;
+}
+export const sessionInfoKey = (sessionId: string) => `session-info:${sessionId}`;
 const idpKey = (issuer: string, sid: string) => `idp-session:${issuer}:${sid}`;
 
 export class Logout {
@@ -56,10 +65,28 @@ export class Logout {
   }
 
   /** At login: remember this browser session under its user and the IdP's session id. */
-  async remember(sub: string, sessionId: string, idp?: { issuer: string; sid?: string }): Promise<void> {
+  async remember(
+    sub: string,
+    sessionId: string,
+    idp?: { issuer: string; sid?: string },
+    userAgent?: string,
+  ): Promise<void> {
     const list = ((await this.d.store.get<string[]>(userKey(sub))) ?? []).slice(-49);
     await this.d.store.set(userKey(sub), [...list, sessionId], this.d.ttlMs);
+    const now = Date.now();
+    const info: SessionInfo = {
+      sub,
+      createdAt: now,
+      expiresAt: now + this.d.ttlMs,
+      userAgent: userAgent?.slice(0, 200),
+    };
+    await this.d.store.set(sessionInfoKey(sessionId), info, this.d.ttlMs);
     if (idp?.sid) await this.d.store.set(idpKey(idp.issuer, idp.sid), { sub, sessionId }, this.d.ttlMs);
+  }
+
+  /** The browser sessions a user logged in (ids, oldest first; some may have ended since). */
+  async sessionsOf(sub: string): Promise<string[]> {
+    return (await this.d.store.get<string[]>(userKey(sub))) ?? [];
   }
 
   /** The browser sessions the IdP's session `sid` logged in. */
@@ -71,6 +98,7 @@ export class Logout {
     // The REST API's MCP sessions close first: they close with the session's own credential.
     await this.d.closeRestSessions(sessionId).catch(() => undefined);
     await this.d.tokens.end(sessionId);
+    await this.d.store.delete(sessionInfoKey(sessionId));
     await this.endSessionHere(sessionId);
     await this.d.events.publish({ session: sessionId });
   }

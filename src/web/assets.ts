@@ -18,6 +18,8 @@ export const ASSETS = [
   'explorer-result.js',
   'explorer-history.js',
   'explorer-lists.js',
+  'admin.js',
+  'admin.css',
 ];
 
 export async function assetRoutes(app: FastifyInstance): Promise<void> {
