@@ -48,7 +48,11 @@
     for (const row of rows) {
       const tr = body.insertRow();
       tr.dataset.id = row.id;
-      for (const [key] of columns) tr.append(cell(row[key]));
+      for (const [key, label] of columns) {
+        const td = cell(row[key]);
+        td.dataset.label = label;
+        tr.append(td);
+      }
       if (!action) continue;
       const td = document.createElement('td');
       const can = action.when ? action.when(row) : true;
