@@ -44,9 +44,13 @@ function fields(o: Line, skip: Set<string>, said = ''): string {
     .join(' ');
 }
 
+const ADMIN_SAID = new Set(['audit', 'admin', 'principal', 'action', 'target', 'result']);
+
 function auditText(o: Line): string {
   const p = (o.principal ?? {}) as Record<string, unknown>;
   const who = p.email ?? p.id ?? p.sub ?? 'anonymous';
+  // An admin console action (AuditLog.adminAction): who did what to which id, and how it ended.
+  if (o.admin) return `ADMIN ${who} ${o.action} ${value(o.target)} ${o.result}  ${fields(o, ADMIN_SAID)}`;
   const what = [o.method, o.name].filter(Boolean).join(' ');
   const outcome = [o.status, o.latencyMs !== undefined ? `${o.latencyMs}ms` : undefined].filter(Boolean).join(' ');
   const rest = fields(

@@ -13,6 +13,7 @@ import { codeFlowTokens, register, tokenRequest } from '../helpers/oauth-manual.
 import { INITIALIZE, loginThroughProxy, MCP_ACCEPT, readRpc } from '../helpers/session-client.js';
 import { startStack } from '../helpers/stack.js';
 import { hashApiKey } from '../../src/tokens/apikeys.js';
+import { formatLine } from '../../src/observability/pretty.js';
 
 const OPS_KEY = 'ops-key-0123456789abcdef0123456789';
 const BOT_KEY = 'bot-key-0123456789abcdef0123456789';
@@ -209,6 +210,11 @@ t.test('clients: listed with their grants; a deleted client takes its grants, it
     principal: { sub: 'alice', source: 'session' },
     detail: { grants: 1 },
   });
+  t.match(
+    formatLine(line ?? {}),
+    new RegExp(`AUDIT ADMIN alice@example\\.com client\\.delete ${c.clientId} done {2}.*detail=\\{"grants":1\\}`),
+    'pretty: who, what, which id',
+  );
   t.ok(
     auditLines.some((l) => l.admin && l.result === 'refused' && l.principal.sub === 'alice'),
     'refused writes are audited too',
