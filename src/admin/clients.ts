@@ -1,7 +1,8 @@
 /**
- * `GET /admin/api/clients`: the OAuth clients of the authorization server — registered ones (DCR)
- * and those in `authorizationServer.clients`; `DELETE /admin/api/clients/:clientId` deletes a
- * registered client and every grant it holds (its tokens are refused from then on).
+ * `GET /admin/api/clients`: the OAuth clients of the authorization server — registered ones (DCR),
+ * metadata-document ones holding grants, those in `authorizationServer.clients`;
+ * `DELETE /admin/api/clients/:clientId` deletes a client's registration and every grant it holds
+ * (its tokens are refused from then on).
  */
 import type { FastifyInstance } from 'fastify';
 import { Errors } from '../errors.js';
@@ -20,9 +21,9 @@ export async function adminClients(app: FastifyInstance, ctx: AdminContext): Pro
       createdAt: null,
     }));
     const registered = ctx.registry
-      ? (await ctx.registry.clients()).map((c) => ({
+      ? (await ctx.registry.clients()).map(({ kind, client: c }) => ({
           id: c.client_id,
-          kind: 'registered' as const,
+          kind,
           name: c.client_name ?? null,
           redirectUris: c.redirect_uris ?? [],
           grantTypes: c.grant_types ?? [],
@@ -42,6 +43,7 @@ export async function adminClients(app: FastifyInstance, ctx: AdminContext): Pro
     const found = out.deleted || out.grants > 0;
     ctx.audited(req, 'client.delete', id, found ? 'done' : 'not_found', { grants: out.grants });
     if (!found) throw new Errors.NOT_FOUND();
-    return { id, deleted: true, grants: out.grants };
+    // `deleted`: a stored registration went; a metadata-document client has none, only grants.
+    return { id, deleted: out.deleted, grants: out.grants };
   });
 }

@@ -51,8 +51,12 @@ export function storeAdapter(backing: Store, prefix = 'as') {
       }
       // Registered clients, and grants by client: what the admin console lists and revokes (./registry.ts).
       if (this.model === 'Client') await remember(store, clientIndexKey(prefix), id, MAX_LISTED_CLIENTS);
-      if (this.model === 'Grant' && typeof payload.clientId === 'string')
+      if (this.model === 'Grant' && typeof payload.clientId === 'string') {
         await remember(store, clientGrantsKey(prefix, payload.clientId), id, MAX_CLIENT_GRANTS);
+        // A metadata-document client (its id a URL) has no Client record: listed by its grants.
+        if (/^https?:\/\//.test(payload.clientId))
+          await remember(store, clientIndexKey(prefix), payload.clientId, MAX_LISTED_CLIENTS);
+      }
       if (payload.grantId) {
         const gk = `${prefix}:grant:${payload.grantId}`;
         const keys = (await store.get<string[]>(gk)) ?? [];

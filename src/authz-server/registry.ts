@@ -49,11 +49,21 @@ export class AsRegistry {
     private readonly onRevoked: (grantId: string) => Promise<void>,
   ) {}
 
-  /** The registered clients still stored, newest last (the index may name deleted or expired ones). */
-  async clients(): Promise<RegisteredClient[]> {
+  /**
+   * The clients still known, newest last: registered ones (their stored record) and Client ID
+   * Metadata Document clients while they hold a grant (the index may name deleted or expired ones).
+   */
+  async clients(): Promise<Array<{ kind: 'registered' | 'metadataDocument'; client: RegisteredClient }>> {
     const ids = (await this.store.get<string[]>(clientIndexKey(PREFIX))) ?? [];
-    const found = await Promise.all(ids.map((id) => this.store.get<RegisteredClient>(clientKey(id))));
-    return found.filter((c): c is RegisteredClient => c !== undefined);
+    const found = await Promise.all(
+      ids.map(async (id) => {
+        const client = await this.store.get<RegisteredClient>(clientKey(id));
+        if (client) return { kind: 'registered' as const, client };
+        if (!/^https?:\/\//.test(id) || !(await this.grants({ clientId: id })).length) return undefined;
+        return { kind: 'metadataDocument' as const, client: { client_id: id } };
+      }),
+    );
+    return found.filter((c) => c !== undefined);
   }
 
   /** The live grant ids of a client (as stored). */
@@ -70,15 +80,14 @@ export class AsRegistry {
     const gids = await this.grantIdsOf(clientId);
     for (const gid of gids) await deleteGrant(this.store, gid, this.onRevoked, PREFIX);
     await this.store.delete(clientGrantsKey(PREFIX, clientId));
-    if (!client) return { deleted: false, grants: gids.length };
-    await this.store.delete(clientKey(clientId));
+    if (client) await this.store.delete(clientKey(clientId));
     const ids = (await this.store.get<string[]>(clientIndexKey(PREFIX))) ?? [];
     await this.store.set(
       clientIndexKey(PREFIX),
       ids.filter((id) => id !== clientId),
       30 * 24 * 3600_000,
     );
-    return { deleted: true, grants: gids.length };
+    return { deleted: client !== undefined, grants: gids.length };
   }
 
   /** The stored grants of a user (`accountId`, the login's `sub`) or of a client. */
