@@ -4,7 +4,7 @@
  * Cookie-authenticated writes need the session's `X-CSRF-Token` and a same-origin `Origin`. One
  * file per endpoint group beside this one; each action writes an audit line (AuditLog.adminAction).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Errors } from '../errors.js';
 import { requirePrincipal } from '../identity/challenge.js';
 import type { AdminContext, AdminDeps } from './context.js';
@@ -35,6 +35,19 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
       }),
   };
 
+  /** A write refused (not an admin, CSRF, Origin): audited with what it aimed at, then thrown. */
+  const refused = (req: FastifyRequest, e: Error): Error => {
+    deps.audit.adminAction({
+      principal: req.principal!,
+      action: req.method,
+      target: req.url.split('?')[0]!.replace(/^\/admin\/api\//, ''),
+      result: 'refused',
+      detail: { code: (e as { code?: string }).code },
+      reqId: req.id,
+    });
+    return e;
+  };
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('cache-control', 'no-store');
     const api = req.url.startsWith('/admin/api/');
@@ -44,36 +57,19 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
     }
     const p = req.principal!;
     if (!isAdmin(p, groups)) {
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        deps.audit.adminAction({
-          principal: p,
-          action: `${req.method} ${req.url.split('?')[0]}`,
-          target: '',
-          result: 'refused',
-          reqId: req.id,
-        });
-      throw new Errors.FORBIDDEN('the admin console is for the groups in admin.groups');
+      const e = new Errors.FORBIDDEN('the admin console is for the groups in admin.groups');
+      throw req.method === 'GET' || req.method === 'HEAD' ? e : refused(req, e);
     }
   });
   // Cookie-authenticated writes: the session's CSRF token and this proxy's own Origin (not merely an allowed one).
   app.addHook('preHandler', async (req) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.principal?.source !== 'session') return;
-    const refuse = (e: Error) => {
-      deps.audit.adminAction({
-        principal: req.principal!,
-        action: `${req.method} ${req.url.split('?')[0]}`,
-        target: '',
-        result: 'refused',
-        detail: { code: (e as { code?: string }).code },
-        reqId: req.id,
-      });
-      throw e;
-    };
-    if (req.headers.origin !== origin) refuse(new Errors.ORIGIN_FORBIDDEN(JSON.stringify(req.headers.origin ?? null)));
+    if (req.headers.origin !== origin)
+      throw refused(req, new Errors.ORIGIN_FORBIDDEN(JSON.stringify(req.headers.origin ?? null)));
     try {
       assertCsrf(req, req.session.get('user')?.csrf);
     } catch (e) {
-      refuse(e as Error);
+      throw refused(req, e as Error);
     }
   });
 

@@ -29,9 +29,12 @@ export interface AuditEntry {
 
 export interface AdminAuditEntry {
   principal: Principal;
-  /** `client.delete`, `grant.delete`, `session.end`, `connection.delete`. */
+  /** `client.delete`, `grant.delete`, `session.end`, `connection.delete`; a refused write: its method. */
   action: string;
-  /** The id acted on (client id, grant id, session id, `<user>/<backend>`). */
+  /**
+   * The id acted on (client id, grant id, session id, `<user>/<backend>`);
+   * a refused write: its path under /admin/api/.
+   */
   target: string;
   result: 'done' | 'not_found' | 'refused';
   detail?: Record<string, unknown>;

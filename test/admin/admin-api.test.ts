@@ -219,9 +219,14 @@ t.test('clients: listed with their grants; a deleted client takes its grants, it
     auditLines.some((l) => l.admin && l.result === 'refused' && l.principal.sub === 'alice'),
     'refused writes are audited too',
   );
-  t.ok(
-    auditLines.some((l) => l.admin && l.result === 'refused' && l.principal.sub === 'bob'),
+  t.match(
+    auditLines.find((l) => l.admin && l.result === 'refused' && l.principal.sub === 'bob'),
+    { action: 'DELETE', target: 'sessions/anything', detail: { code: 'FORBIDDEN' } },
     "bob's refused write is audited",
+  );
+  t.match(
+    auditLines.find((l) => l.admin && l.result === 'refused' && l.detail?.code === 'ORIGIN_FORBIDDEN'),
+    { action: 'DELETE', target: `clients/${encodeURIComponent(c.clientId)}`, principal: { sub: 'alice' } },
   );
 });
 
