@@ -10,6 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
+import { requestSpan, startSpan } from '../observability/tracing.js';
 import { INTERNAL_ERROR, type RequestId, rpcError, URL_ELICITATION_REQUIRED } from './jsonrpc.js';
 import { auditMismatch, auditOnClose } from './stages/audit.js';
 import { authenticate } from './stages/authenticate.js';
@@ -21,6 +22,7 @@ import { propagate, type PropagateDeps } from './stages/propagate.js';
 import { readBody } from './stages/read-body.js';
 import { validate } from './stages/validate.js';
 import type { OpenStreams } from './streams.js';
+import { callAttributes } from './trace-attributes.js';
 
 export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
   config: Config;
@@ -67,8 +69,15 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
         .type('application/json')
         .send(rpcError(id, mismatch.code, mismatch.message));
     }
+    const decided = startSpan(req, 'policy', callAttributes(b.name, request));
     const verdict = judge(principal, b.config, request, { dryRun: !live.current.enforce, auditArguments });
     noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
+    decided?.set({
+      'mcp_proxy.policy.decision': verdict.refuse ? 'deny' : 'allow',
+      'mcp_proxy.policy.enforced': live.current.enforce,
+    });
+    decided?.end();
+    if (decided) requestSpan(req)?.set(callAttributes(b.name, request));
     auditOnClose(reply, audit, verdict.entries);
     if (sendRefusal(req, reply, verdict, publicUrl)) return reply;
     let out: Awaited<ReturnType<typeof propagate>>;
