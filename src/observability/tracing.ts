@@ -42,13 +42,16 @@ export function startSpan(
 }
 
 /** Runs `fn` with a span that is the parent of the spans started meanwhile for this request. */
-export async function inSpan<T>(
+export function inSpan<T>(
   req: FastifyRequest,
   name: string,
   fn: (span: TraceSpan | undefined) => Promise<T>,
 ): Promise<T> {
   const t = traces.get(req);
-  if (!t) return fn(undefined);
+  return t ? traced(t, name, fn) : fn(undefined);
+}
+
+async function traced<T>(t: RequestTrace, name: string, fn: (span: TraceSpan) => Promise<T>): Promise<T> {
   const parent = t.current;
   const span = parent.child(name);
   t.current = span;

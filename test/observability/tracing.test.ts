@@ -9,6 +9,7 @@ import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.j
 import { startProxy } from '../helpers/proxy.js';
 import { MCP_ACCEPT, mcpSession, readRpc, rpc } from '../helpers/session-client.js';
 import { ROOT } from '../helpers/spawn.js';
+import { startClientCredentialsIdp } from '../helpers/upstream-idp.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -143,6 +144,60 @@ t.test('spans for the request, identity, policy and backend calls, linked and ex
   for (const secret of [ARG_SECRET, COOKIE_SECRET, BEARER_SECRET, API_KEY])
     t.notOk(raw.includes(secret), `not exported: ${secret.slice(0, 12)}…`);
   t.notOk(raw.includes(bot.config.sha256), "not even the API key's digest");
+});
+
+t.test('token exchange: a span per upstream credential, its kind and failure, never the token', async (t) => {
+  const receiver = await startOtlpReceiver();
+  const rec = await startRecorder();
+  const cc = await startClientCredentialsIdp();
+  const upstream = (clientSecret: string) => ({
+    kind: 'clientCredentials',
+    tokenEndpoint: cc.tokenEndpoint,
+    clientId: cc.clientId,
+    clientSecret,
+    scopes: ['reports'],
+  });
+  const proxy = await startProxy({
+    apiKeys: [bot.config],
+    backends: [
+      { name: 'reports', http: { url: rec.url }, upstream: upstream(cc.clientSecret) },
+      { name: 'refused', http: { url: rec.url }, upstream: upstream('wrong-secret-5a6b7c8d') },
+    ],
+    telemetry: { otlp: { endpoint: receiver.endpoint } },
+  });
+  t.teardown(() => Promise.all([rec.close(), receiver.close(), cc.close()]));
+  const post = (backend: string) =>
+    fetch(`${proxy.url}/mcp/${backend}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, ...bot.headers },
+      body: rpc('tools/list'),
+    }).then(async (r) => ({ status: r.status, body: await readRpc(r) }));
+  t.equal((await post('reports')).status, 200);
+  const issued = String(rec.seen.at(-1)?.headers.authorization).slice('Bearer '.length);
+  t.ok(issued.length > 10, 'the backend got the upstream token');
+  const refused = await post('refused');
+  t.equal(refused.body.error?.data?.code, 'UPSTREAM_TOKEN_FAILED');
+  await proxy.close();
+
+  const exchanges = byName(receiver.spans, 'token.exchange');
+  t.same(exchanges.map((s) => [s.attributes['mcp_proxy.backend'], s.attributes['mcp_proxy.upstream.kind']]).sort(), [
+    ['refused', 'clientCredentials'],
+    ['reports', 'clientCredentials'],
+  ]);
+  for (const x of exchanges) {
+    const parent = receiver.spans.find((s) => s.spanId === x.parentSpanId);
+    t.equal(parent?.kind, SERVER, 'under the request span');
+  }
+  const failed = exchanges.find((s) => s.attributes['mcp_proxy.backend'] === 'refused');
+  t.equal(failed?.status?.code, 2);
+  t.equal(failed?.attributes['error.type'], 'UPSTREAM_TOKEN_FAILED');
+  const raw = receiver.raw();
+  for (const secret of [issued, cc.clientSecret, 'wrong-secret-5a6b7c8d', API_KEY])
+    t.notOk(raw.includes(secret), `not exported: ${secret.slice(0, 12)}…`);
+  t.ok(
+    receiver.spans.every((s) => s.service === 'mcp-oidc-proxy'),
+    'serviceName defaults to mcp-oidc-proxy',
+  );
 });
 
 t.test('off by default: no span, no export, the client trace context passed on untouched', async (t) => {

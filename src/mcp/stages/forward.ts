@@ -4,23 +4,23 @@
  * for HTTP backends, in each request's `_meta` for stdio ones (the round trip to the child).
  */
 import type { Backend, McpForward } from '../../backends/backend.js';
-import { errorCode, startSpan, type TraceSpan } from '../../observability/tracing.js';
+import { errorCode, requestSpan, type TraceSpan } from '../../observability/tracing.js';
 import { withTraceMeta } from '../../propagation/trace-meta.js';
 import type { OpenStreams } from '../streams.js';
 
 export function forward(b: Backend, f: McpForward, streams: OpenStreams): Promise<void> {
   if (f.request.method === 'GET') streams.add(f.reply.raw, f.principal);
+  const parent = requestSpan(f.req);
+  return parent ? traced(b, f, parent) : b.forward(f);
+}
+
+async function traced(b: Backend, f: McpForward, parent: TraceSpan): Promise<void> {
   const transport = b.config.http ? 'http' : b.config.stdio ? 'stdio' : 'virtual';
-  const span = startSpan(
-    f.req,
+  const span = parent.child(
     transport === 'stdio' ? 'stdio.round_trip' : 'backend.call',
     { 'mcp_proxy.backend': b.name, 'mcp_proxy.backend.transport': transport, 'http.request.method': f.request.method },
     true,
   );
-  return span ? traced(b, f, transport, span) : b.forward(f);
-}
-
-async function traced(b: Backend, f: McpForward, transport: string, span: TraceSpan): Promise<void> {
   const ctx = span.context();
   let out = f;
   if (transport === 'http') {
