@@ -8,6 +8,7 @@
  *
  *   BENCH_SECONDS=5   seconds per throughput row
  *   BENCH_ROUNDS=3    off/on pairs (medians reported)
+ *   BENCH_PROFILE=1   the proxies run with --cpu-prof (bench/profiles/tracing-<mode>/)
  *   BENCH_BEFORE=<dir> also a build without tracing code (e.g. an earlier commit's dist/): the cost of "off"
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BEFORE = process.env.BENCH_BEFORE;
+const PROFILE = process.env.BENCH_PROFILE === '1';
 type Mode = 'before' | 'off' | 'on';
 const MODES: Mode[] = BEFORE ? ['before', 'off', 'on'] : ['off', 'on'];
 const CONNECTIONS = 10;
@@ -77,6 +79,7 @@ try {
     mkdirSync(d);
     const proxy = await startBenchProxy(d, await freePort(), configs[mode], {
       dist: mode === 'before' ? BEFORE : undefined,
+      profileDir: PROFILE ? join(here, 'profiles', `tracing-${mode}`) : undefined,
     });
     targets[mode] = {
       label: `proxy ${mode === 'before' ? 'build without tracing' : `tracing ${mode}`}`,
@@ -159,6 +162,7 @@ try {
   );
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results/tracing.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await stopAll(); // the proxies flush their spans as they stop
   receiver.close();
 } finally {
   await stopAll();

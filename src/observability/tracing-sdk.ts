@@ -22,6 +22,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { SpanAttributes, TraceContext, TraceSpan, Tracing } from './trace-types.js';
 
 const propagator = new W3CTraceContextPropagator();
+const SHUTDOWN_MS = 2000;
 
 function defined(attrs: SpanAttributes | undefined): Record<string, string | number | boolean> | undefined {
   if (!attrs) return undefined;
@@ -78,6 +79,15 @@ export function createTracing(o: { endpoint: string; serviceName: string }): Tra
         tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: defined(attrs) }, parent),
       );
     },
-    shutdown: () => provider.shutdown(),
+    // What is buffered goes out, for at most SHUTDOWN_MS: an unreachable collector does not hold the exit.
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SHUTDOWN_MS);
+        timer.unref();
+        provider.shutdown().then(
+          () => resolve(),
+          () => resolve(),
+        );
+      }).then(() => undefined),
   };
 }

@@ -72,22 +72,16 @@ export function errorCode(e: unknown): string {
   return typeof code === 'string' ? code : e instanceof Error ? e.name : 'ERROR';
 }
 
-/** The path without its query (which may carry anything, a refused `access_token` included). */
-const pathOf = (url: string) => {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-};
-
 /**
  * A server span per request, started before anything else (register first) and ended when
- * the response is done (for a stream: when it closes).
+ * the response is done (for a stream: when it closes). Named by its route pattern: a path may
+ * hold ids and a query anything (a refused `access_token` included), so neither is recorded.
  */
 export function tracingHooks(app: FastifyInstance, tracing: Tracing): void {
   app.addHook('onRequest', async (req) => {
     const route = req.routeOptions.url;
     const root = tracing.serverSpan(`${req.method} ${route ?? 'unmatched'}`, req.headers, {
       'http.request.method': req.method,
-      'url.path': pathOf(req.url),
       'http.route': route,
       'mcp_proxy.request_id': String(req.id),
     });

@@ -21,6 +21,7 @@ const parseParent = (tp: string) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.e
 const ARG_SECRET = 'argument-value-3f9c1d7e-do-not-export';
 const COOKIE_SECRET = 'cookie-value-8a7b6c5d-do-not-export';
 const BEARER_SECRET = 'bearer-token-1e2d3c4b-do-not-export';
+const QUERY_SECRET = 'query-token-9f8e7d6c-do-not-export';
 const bot = apiKey('tracer', 'svc:tracer', { groups: ['bots'] });
 const API_KEY = bot.headers['x-api-key']!;
 
@@ -84,6 +85,9 @@ t.test('spans for the request, identity, policy and backend calls, linked and ex
   });
   t.equal(refused.status, 401);
   await refused.text();
+  const inQuery = await fetch(`${proxy.url}/mcp/web?access_token=${QUERY_SECRET}`, { headers: bot.headers });
+  t.equal(inQuery.status, 401, 'a token in the query string is refused');
+  await inQuery.text();
 
   await proxy.close(); // the batch is flushed on close
   const spans = receiver.spans;
@@ -107,6 +111,7 @@ t.test('spans for the request, identity, policy and backend calls, linked and ex
   t.equal(server?.parentSpanId, CLIENT_SPAN, "the server span continues the client's traceparent");
   t.equal(server?.traceId, TRACE_ID);
   t.match(server?.attributes, {
+    'http.route': '/mcp/:backend',
     'http.request.method': 'POST',
     'http.response.status_code': 200,
     'mcp_proxy.backend': 'web',
@@ -141,7 +146,7 @@ t.test('spans for the request, identity, policy and backend calls, linked and ex
   // No secret in any exported byte.
   const raw = receiver.raw();
   t.ok(raw.length > 0);
-  for (const secret of [ARG_SECRET, COOKIE_SECRET, BEARER_SECRET, API_KEY])
+  for (const secret of [ARG_SECRET, COOKIE_SECRET, BEARER_SECRET, QUERY_SECRET, API_KEY])
     t.notOk(raw.includes(secret), `not exported: ${secret.slice(0, 12)}…`);
   t.notOk(raw.includes(bot.config.sha256), "not even the API key's digest");
 });
