@@ -32,6 +32,7 @@ import { oidcRoutes } from '../oidc/routes.js';
 import { registerErrorHandling } from '../observability/error-handler.js';
 import { healthRoutes } from '../observability/health.js';
 import { Metrics, metricsRoutes } from '../observability/metrics.js';
+import { loadTracing, tracingHooks } from '../observability/tracing.js';
 import { isMcpPath } from '../lib/paths.js';
 import { accessLog, loggerOptions, OneLinePerRequest } from '../observability/logger.js';
 import { AuditLog } from '../observability/audit.js';
@@ -185,6 +186,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     fetch: deps.fetch,
   });
 
+  // Tracing (DESIGN §13): the SDK is loaded only when configured; the server span starts before any other hook.
+  const tracing = await loadTracing(config.telemetry);
+  if (tracing) tracingHooks(app, tracing);
   registerErrorHandling(app, { backendConfig: (name) => live.current.config.backends.find((b) => b.name === name) });
   requestIdHeader(app);
   // Answers sent before the body was read reach a client still sending it (no reset).

@@ -221,6 +221,13 @@ export const ConfigSchema = z
     admin: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
     /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    /** OpenTelemetry traces over OTLP/HTTP (`<endpoint>/v1/traces`); absent: off, no SDK loaded. */
+    telemetry: z
+      .strictObject({
+        otlp: z.strictObject({ endpoint: url }).optional(),
+        serviceName: z.string().min(1).default('mcp-oidc-proxy'),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => crossFieldProblems(c, (path, message) => ctx.addIssue({ code: 'custom', path, message })))
   // Also when other keys are wrong: every problem in one run.

@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from './principal.js';
+import { inSpan } from '../observability/tracing.js';
 
 export type IdentitySource = (req: FastifyRequest) => Promise<Principal | null> | Principal | null;
 
@@ -20,15 +21,19 @@ async function identityPlugin(
   opts: { sources: IdentitySource[]; enrich?: (p: Principal) => Principal },
 ) {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
-    for (const source of opts.sources) {
-      const p = await source(req);
-      if (p) {
-        req.principal = opts.enrich ? opts.enrich(p) : p;
-        return;
+  app.addHook('onRequest', (req) =>
+    inSpan(req, 'identity', async (span) => {
+      for (const source of opts.sources) {
+        const p = await source(req);
+        if (p) {
+          req.principal = opts.enrich ? opts.enrich(p) : p;
+          span?.set({ 'mcp_proxy.identity.source': p.source });
+          return;
+        }
       }
-    }
-  });
+      span?.set({ 'mcp_proxy.identity.source': 'anonymous' });
+    }),
+  );
 }
 
 export default fp(identityPlugin, { name: 'identity', dependencies: ['session'] });

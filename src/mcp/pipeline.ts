@@ -10,6 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Live } from '../live.js';
 import type { AuditLog } from '../observability/audit.js';
 import { noteDecision } from '../observability/request-facts.js';
+import { requestSpan, type SpanAttributes, startSpan, type TraceSpan } from '../observability/tracing.js';
 import { INTERNAL_ERROR, type RequestId, rpcError, URL_ELICITATION_REQUIRED } from './jsonrpc.js';
 import { auditMismatch, auditOnClose } from './stages/audit.js';
 import { authenticate } from './stages/authenticate.js';
@@ -21,6 +22,8 @@ import { propagate, type PropagateDeps } from './stages/propagate.js';
 import { readBody } from './stages/read-body.js';
 import { validate } from './stages/validate.js';
 import type { OpenStreams } from './streams.js';
+import type { Verdict } from './request.js';
+import { callAttributes } from './trace-attributes.js';
 
 export interface PipelineDeps extends Omit<PropagateDeps, 'publicUrl'> {
   config: Config;
@@ -67,8 +70,10 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
         .type('application/json')
         .send(rpcError(id, mismatch.code, mismatch.message));
     }
+    const decided = startSpan(req, 'policy');
     const verdict = judge(principal, b.config, request, { dryRun: !live.current.enforce, auditArguments });
     noteDecision(req, request.json, verdict.refuse ? 'deny' : 'allow', request.declared?.method);
+    if (decided) tracePolicy(req, decided, callAttributes(b.name, request), verdict, live.current.enforce);
     auditOnClose(reply, audit, verdict.entries);
     if (sendRefusal(req, reply, verdict, publicUrl)) return reply;
     let out: Awaited<ReturnType<typeof propagate>>;
@@ -102,6 +107,14 @@ export function mcpPipeline(deps: PipelineDeps): McpHandler {
     );
     return reply;
   };
+}
+
+/** The policy span ended with the decision; the request span told the call (backend, method, tool). */
+function tracePolicy(req: FastifyRequest, span: TraceSpan, call: SpanAttributes, verdict: Verdict, enforced: boolean) {
+  const decision = verdict.refuse ? 'deny' : 'allow';
+  span.set({ ...call, 'mcp_proxy.policy.decision': decision, 'mcp_proxy.policy.enforced': enforced });
+  span.end();
+  requestSpan(req)?.set(call);
 }
 
 /**

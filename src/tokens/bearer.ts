@@ -18,6 +18,7 @@ import { isDpopRefusal, presentation, type DpopVerifier } from './dpop.js';
 import { unverifiedIssuer, type ExternalJwtVerifier } from './external-jwt.js';
 import type { IntrospectionVerifier } from './introspection.js';
 import type { ProxyTokenVerifier } from './proxy-jwt.js';
+import { inSpan, type TraceSpan } from '../observability/tracing.js';
 
 export interface BearerSourceOptions {
   publicUrl: string;
@@ -76,24 +77,44 @@ export function bearerSource(o: BearerSourceOptions) {
       if (auth && !/^Basic /i.test(auth)) reject(req, 'unsupported Authorization scheme: use Bearer');
       return null;
     }
+    return inSpan(req, 'token.verify', (span) => verify(req, token, presented, typeof apiKeyHeader === 'string', span));
+  };
+
+  /** The presented credential checked (span: which kind of credential it was, never the credential). */
+  async function verify(
+    req: FastifyRequest,
+    token: string,
+    presented: ReturnType<typeof presentation>,
+    apiKeyHeader: boolean,
+    span: TraceSpan | undefined,
+  ): Promise<Principal | null> {
+    const dpopOn = o.dpop !== undefined && o.dpop.mode !== 'off';
     // One digest per request serves the API key lookup and the verified-token cache.
     const digest = sha256Hex(token);
     const byKey = presented?.scheme === 'dpop' ? undefined : o.live.current.apiKeys.lookupDigest(digest);
+    if (byKey || apiKeyHeader) span?.set({ 'mcp_proxy.token.kind': 'api_key' });
     if (byKey) return byKey;
-    if (typeof apiKeyHeader === 'string') return reject(req, 'unknown API key');
+    if (apiKeyHeader) return reject(req, 'unknown API key');
     const known = o.proxy?.isCached(digest);
     const iss = known ? undefined : unverifiedIssuer(token);
     try {
       if (known || o.proxy?.handles(iss)) {
+        span?.set({ 'mcp_proxy.token.kind': 'proxy_jwt' });
         const bind = dpopOn && presented ? (jkt: string | undefined) => o.dpop!.bind(presented, token, jkt) : undefined;
         return await o.proxy!.verify(token, audiencesFor(resourcePath(req)), digest, bind);
       }
       if (presented?.scheme === 'dpop') return reject(req, "DPoP is accepted for this proxy's own tokens only");
-      if (iss && o.external?.handles(iss)) return await o.external.verify(token);
-      if (o.introspection) return await o.introspection.verify(token);
+      if (iss && o.external?.handles(iss)) {
+        span?.set({ 'mcp_proxy.token.kind': 'external_jwt' });
+        return await o.external.verify(token);
+      }
+      if (o.introspection) {
+        span?.set({ 'mcp_proxy.token.kind': 'introspection' });
+        return await o.introspection.verify(token);
+      }
     } catch (e) {
       return reject(req, 'the access token is invalid or expired', e);
     }
     return reject(req, 'unknown token issuer');
-  };
+  }
 }

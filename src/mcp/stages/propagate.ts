@@ -7,6 +7,7 @@
  * and the upstream token in their environment and token file (handed to the backend).
  */
 import type { FastifyRequest } from 'fastify';
+import { inSpan } from '../../observability/tracing.js';
 import type { Backend } from '../../backends/backend.js';
 import type { Principal } from '../../identity/principal.js';
 import type { AssertionSigner } from '../../propagation/assertion.js';
@@ -47,8 +48,12 @@ export async function propagate(
   // Ending a stdio session needs no token.
   if (!b.config.http && request.method === 'DELETE') return { headers: NO_HEADERS };
   // Obtained before anything else is built: a backend that needs it hears nothing without it (throws).
-  const upstream = b.config.upstream
-    ? await deps.upstream?.credentialFor(b.config, principal, presentedBearer(req, principal))
+  const upstreamConfig = b.config.upstream;
+  const upstream = upstreamConfig
+    ? await inSpan(req, 'token.exchange', async (span) => {
+        span?.set({ 'mcp_proxy.backend': b.name, 'mcp_proxy.upstream.kind': upstreamConfig.kind });
+        return deps.upstream?.credentialFor(b.config, principal, presentedBearer(req, principal));
+      })
     : undefined;
   if (b.config.upstream && !upstream) throw new Error(`no upstream credentials configured for "${b.name}"`);
   if (!b.config.http) return { headers: NO_HEADERS, credential: upstream, upstream: upstream?.kind };
