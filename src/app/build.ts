@@ -60,6 +60,8 @@ import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
 import { homeRoutes } from '../web/home.js';
 import { faviconRoutes } from '../web/favicon.js';
+import { clientCertificateSource } from '../identity/client-certificates.js';
+import { httpsOptions, TlsReloader, type SecureServer } from './tls.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -82,9 +84,17 @@ export interface ProxyApp {
   client?: UpstreamClient;
   /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys. */
   reload(next: Config | LoadResult): ReloadResult;
+  /** With `server.tls`: the listener's files, watched; `reload()` re-reads them (SIGHUP). */
+  tls?: TlsReloader;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
+  const listener = config.server.tls && httpsOptions(config.server.tls);
+  const http = {
+    requestTimeout: config.server.requestTimeout,
+    headersTimeout: Math.min(60_000, config.server.requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
+  };
   const app = Fastify({
     logger: loggerOptions(config.server.logLevel, deps.logStream),
     logController: new OneLinePerRequest(),
@@ -96,11 +106,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     // requestTimeout, so it is capped; expired requests are looked for every
     // connectionsCheckingInterval (30 s by default, too coarse for short timeouts).
     requestTimeout: config.server.requestTimeout,
-    http: {
-      requestTimeout: config.server.requestTimeout,
-      headersTimeout: Math.min(60_000, config.server.requestTimeout),
-      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
-    },
+    http,
+    // server.tls: HTTPS (https.createServer takes the same timeouts); the type stays Fastify's default.
+    ...((listener ? { https: { ...http, ...listener.options } } : {}) as object),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
@@ -207,6 +215,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(identity, {
     sources: [
       handoff.source,
+      clientCertificateSource(live),
       bearer,
       sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants }),
     ],
@@ -315,5 +324,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
   const reloader = createReloader({ live, next: nextState, asEnabled: Boolean(provider), log: app.log });
   app.addHook('onClose', () => reloader.close());
-  return { app, config, backends, client, reload: reloader.reload };
+  const tls = listener
+    ? new TlsReloader(config.server.tls!, app.server as unknown as SecureServer, listener.files, app.log)
+    : undefined;
+  tls?.watch();
+  app.addHook('onClose', () => tls?.close());
+  return { app, config, backends, client, reload: reloader.reload, tls };
 }
