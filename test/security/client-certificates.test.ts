@@ -5,6 +5,9 @@
  * `optional` lets other sources (an API key) authenticate.
  */
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { Agent, fetch as undiciFetch, request } from 'undici';
@@ -27,9 +30,13 @@ const KEY = 'ci-key-0123456789';
 const backend = await startDemoHttpServer();
 t.teardown(() => backend.close());
 
-async function proxyWith(clientAuth: 'optional' | 'require', allow?: unknown): Promise<RunningProxy> {
+async function proxyWith(
+  clientAuth: 'optional' | 'require',
+  allow?: unknown,
+  files: { cert: string; key: string } = server,
+): Promise<RunningProxy> {
   const proxy = await startProxy({
-    server: { tls: { cert: server.cert, key: server.key, clientCa: ca.cert, clientAuth } },
+    server: { tls: { cert: files.cert, key: files.key, clientCa: ca.cert, clientAuth } },
     // Colons and capitals, as `openssl x509 -fingerprint -sha256` prints it.
     clientCertificates: [{ name: 'batch', sha256: batch.fingerprint, subject: 'svc:batch', groups: ['bots'] }],
     apiKeys: [{ name: 'ci', sha256: hashApiKey(KEY), subject: 'svc:ci' }],
@@ -126,7 +133,17 @@ t.test('optional: a listed certificate is the principal; unlisted and foreign on
 });
 
 t.test('require: no certificate, no handshake; the listed one gets through', async (t) => {
-  const proxy = await proxyWith('require');
+  const dir = mkdtempSync(join(tmpdir(), 'tls-require-'));
+  const files = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+  copyFileSync(server.cert, files.cert);
+  copyFileSync(server.key, files.key);
+  const proxy = await proxyWith('require', undefined, files);
+  // What follows holds after a certificate reload too (the new context keeps the client CA).
+  const next = ca.server();
+  proxy.tls!.close();
+  copyFileSync(next.key, files.key);
+  copyFileSync(next.cert, files.cert);
+  t.equal(proxy.tls!.reload('SIGHUP'), 'reloaded');
   const none = await curl(`${proxy.url}/healthz`, undefined, '-H', `x-api-key: ${KEY}`);
   t.equal(none.status, 0, 'no HTTP answer');
   t.not(none.code, 0, `curl fails the handshake (exit ${none.code})`);
