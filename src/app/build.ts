@@ -73,6 +73,11 @@ export interface AppDeps {
   store?: Store;
   signingKey?: SigningKey;
   backendFactory?: BackendFactory;
+  /**
+   * Measurement only (bench/tls-h2.ts), not a config key: with `server.tls`, serve HTTP/2 by ALPN
+   * with HTTP/1.1 beside it (README, "TLS and certificates", says why it is not offered).
+   */
+  http2?: boolean;
   /** Tests only: a loopback https origin allowed to serve Client ID Metadata Documents. */
   cimdTestOrigin?: CimdTestOrigin;
 }
@@ -108,7 +113,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     requestTimeout: config.server.requestTimeout,
     http,
     // server.tls: HTTPS (https.createServer takes the same timeouts); the type stays Fastify's default.
-    ...((listener ? { https: { ...http, ...listener.options } } : {}) as object),
+    ...((listener
+      ? { https: { ...http, ...listener.options, allowHTTP1: deps.http2 }, http2: deps.http2 === true }
+      : {}) as object),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
