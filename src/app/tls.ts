@@ -34,7 +34,10 @@ function readTlsFiles(t: ServerTls): TlsFiles {
   const files = {
     cert: read('the TLS certificate (server.tls.cert)', t.cert),
     key: read('the TLS key (server.tls.key)', t.key),
-    ca: t.clientCa ? read('the client CA (server.tls.clientCa)', t.clientCa) : undefined,
+    // Several CA files are one PEM bundle.
+    ca: t.clientCa
+      ? Buffer.concat(t.clientCa.flatMap((f) => [read('the client CA (server.tls.clientCa)', f), Buffer.from('\n')]))
+      : undefined,
   };
   try {
     createSecureContext(files);
@@ -94,7 +97,7 @@ export class TlsReloader extends EventEmitter {
 
   /** Watches the files' directories (any change there: editors and secret mounts replace, not write). */
   watch(): void {
-    const dirs = new Set([this.t.cert, this.t.key, this.t.clientCa].filter(Boolean).map((f) => dirname(f!)));
+    const dirs = new Set([this.t.cert, this.t.key, ...(this.t.clientCa ?? [])].map((f) => dirname(f)));
     for (const dir of dirs) {
       const w = watch(dir, () => {
         clearTimeout(this.timer);

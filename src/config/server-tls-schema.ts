@@ -17,8 +17,11 @@ export const ServerTlsSchema = z
   .strictObject({
     cert: file,
     key: file,
-    /** CA certificate(s) (PEM, one file) that client certificates must chain to. */
-    clientCa: file.optional(),
+    /** CA certificate(s) (PEM) that client certificates must chain to: one file or a list. */
+    clientCa: z
+      .union([file, z.array(file).min(1)])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
     clientAuth: z.enum(CLIENT_AUTH).optional(),
   })
   .transform((t, ctx) => {

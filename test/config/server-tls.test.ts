@@ -18,6 +18,9 @@ t.test('clientAuth: optional when a CA is named, none otherwise; each needs the 
   t.equal(withCa.config?.server.tls?.clientAuth, 'optional');
   t.equal(withCa.config?.server.publicUrl, 'https://127.0.0.1:8080', 'publicUrl follows the listener: https');
   t.equal(withCa.config?.clientCertificates[0]?.sha256, HEX, 'the fingerprint is kept as lowercase hex');
+  const two = load({ server: { tls: tls({ clientCa: ['a.pem', 'b.pem'] }) }, clientCertificates: [cert(HEX)] });
+  t.same(two.config?.server.tls?.clientCa, ['a.pem', 'b.pem'], 'one CA file or a list');
+  t.same(withCa.config?.server.tls?.clientCa, ['ca.pem']);
   const plain = load({ server: { tls: tls() }, apiKeys: [{ name: 'k', sha256: HEX, subject: 's' }] });
   t.equal(plain.config?.server.tls?.clientAuth, 'none');
   t.same(load({ server: { tls: tls({ clientAuth: 'require' }) }, clientCertificates: [cert(HEX)] }).problems, [

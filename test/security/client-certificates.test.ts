@@ -34,9 +34,10 @@ async function proxyWith(
   clientAuth: 'optional' | 'require',
   allow?: unknown,
   files: { cert: string; key: string } = server,
+  clientCa: string | string[] = ca.cert,
 ): Promise<RunningProxy> {
   const proxy = await startProxy({
-    server: { tls: { cert: files.cert, key: files.key, clientCa: ca.cert, clientAuth } },
+    server: { tls: { cert: files.cert, key: files.key, clientCa, clientAuth } },
     // Colons and capitals, as `openssl x509 -fingerprint -sha256` prints it.
     clientCertificates: [{ name: 'batch', sha256: batch.fingerprint, subject: 'svc:batch', groups: ['bots'] }],
     apiKeys: [{ name: 'ci', sha256: hashApiKey(KEY), subject: 'svc:ci' }],
@@ -137,7 +138,8 @@ t.test('require: no certificate, no handshake; the listed one gets through', asy
   const files = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
   copyFileSync(server.cert, files.cert);
   copyFileSync(server.key, files.key);
-  const proxy = await proxyWith('require', undefined, files);
+  // Two CA files: one bundle (the other CA issued none of the certificates used here).
+  const proxy = await proxyWith('require', undefined, files, [new TestCa('Third CA').cert, ca.cert]);
   // What follows holds after a certificate reload too (the new context keeps the client CA).
   const next = ca.server();
   proxy.tls!.close();
