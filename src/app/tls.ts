@@ -93,6 +93,7 @@ export class TlsReloader extends EventEmitter {
     super();
     this.current = initial;
     log.info({ event: 'tls.loaded', ...describe(initial.cert) }, 'TLS certificate loaded');
+    this.warnIfExpired(initial.cert);
   }
 
   /** Watches the files' directories (any change there: editors and secret mounts replace, not write). */
@@ -126,7 +127,15 @@ export class TlsReloader extends EventEmitter {
     this.server.setSecureContext(next);
     this.current = next;
     this.log.info({ event: 'tls.reloaded', trigger, ...describe(next.cert) }, 'TLS certificate reloaded');
+    this.warnIfExpired(next.cert);
     return this.done('reloaded');
+  }
+
+  /** Served all the same (clients decide), but said: an expired certificate is an outage for most of them. */
+  private warnIfExpired(cert: Buffer): void {
+    const { validTo } = describe(cert);
+    if (validTo && Date.parse(validTo) < Date.now())
+      this.log.warn({ event: 'tls.expired', validTo }, `the TLS certificate expired on ${validTo}`);
   }
 
   private done(result: TlsReloadResult): TlsReloadResult {

@@ -1,6 +1,6 @@
 /** The inbound TLS keys: `server.tls` (clientAuth and its CA) and `clientCertificates` (fingerprints). */
 import t from 'tap';
-import { loadConfig } from '../../src/app/config.js';
+import { configWarnings, loadConfig } from '../../src/app/config.js';
 import { restartKeys } from '../../src/config/live-keys.js';
 import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 
@@ -69,4 +69,14 @@ t.test('clientCertificates change live; the listener keys need a restart', async
   }).config!;
   t.same(restartKeys(a, moved), ['server.tls'], 'other paths: a restart (the files themselves are re-read live)');
   t.match(c.problems, [/^nobody can authenticate: .*clientCertificates/], 'an empty list is no way in');
+});
+
+t.test('certificate groups count as a source of groups for policy', async (t) => {
+  const doc = (groups: string[]) => ({
+    server: { tls: tls({ clientCa: 'ca.pem' }) },
+    clientCertificates: [{ ...cert(HEX), groups }],
+    backends: [{ name: 'a', http: { url: 'http://127.0.0.1:1/mcp' }, allow: { groups: ['bots'] } }],
+  });
+  t.same(configWarnings(load(doc(['bots'])).config!), []);
+  t.match(configWarnings(load(doc([])).config!), [/nothing configured supplies groups/]);
 });
