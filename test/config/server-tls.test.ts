@@ -80,3 +80,12 @@ t.test('certificate groups count as a source of groups for policy', async (t) =>
   t.same(configWarnings(load(doc(['bots'])).config!), []);
   t.match(configWarnings(load(doc([])).config!), [/nothing configured supplies groups/]);
 });
+
+t.test('the listener files can come from the environment', async (t) => {
+  const { config, problems } = loadConfig({
+    doc: { session: { keys: [TEST_SESSION_KEY] }, backends, apiKeys: [{ name: 'k', sha256: HEX, subject: 's' }] },
+    env: { MCP_PROXY_SERVER_TLS_CERT: '/etc/tls/tls.crt', MCP_PROXY_SERVER_TLS_KEY: '/etc/tls/tls.key' },
+  });
+  t.same(problems, []);
+  t.same(config?.server.tls, { cert: '/etc/tls/tls.crt', key: '/etc/tls/tls.key', clientAuth: 'none' });
+});
