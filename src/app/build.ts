@@ -87,7 +87,7 @@ export interface ProxyApp {
   config: Config;
   backends: BackendRegistry;
   client?: UpstreamClient;
-  /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys. */
+  /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys, clientCertificates. */
   reload(next: Config | LoadResult): ReloadResult;
   /** With `server.tls`: the listener's files, watched; `reload()` re-reads them (SIGHUP). */
   tls?: TlsReloader;
