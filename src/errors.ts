@@ -69,6 +69,8 @@ export const Errors = {
   USAGE: def('USAGE', '%s', 400),
   FILE_UNREADABLE: def('FILE_UNREADABLE', 'cannot read %s %s: %s: %s', 500),
   LISTEN_FAILED: def('LISTEN_FAILED', '%s', 500),
+  /** `server.tls`: the files read but do not make a usable certificate (at start; at a reload the old one stays). */
+  TLS_INVALID: def('TLS_INVALID', 'server.tls: %s', 500),
 } as const;
 
 export type ErrorCode = keyof typeof Errors;

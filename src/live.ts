@@ -7,6 +7,7 @@ import type { Config } from './config/load.js';
 import type { Backend } from './backends/backend.js';
 import type { BackendSet } from './backends/registry.js';
 import type { ApiKeys } from './tokens/apikeys.js';
+import type { ClientCertificates } from './identity/client-certificates.js';
 
 export interface LiveState {
   /** The config this state was built from (the keys that are not live equal the running ones). */
@@ -23,6 +24,8 @@ export interface LiveState {
   readonly tenants: Config['tenants'];
   /** The API key index (by sha256). */
   readonly apiKeys: ApiKeys;
+  /** The client certificates that are principals (by DER sha256). */
+  readonly clientCertificates: ClientCertificates;
   /** Every MCP resource URL of this proxy with the OAuth scopes it offers. */
   readonly resources: ReadonlyMap<string, string[]>;
 }

@@ -64,6 +64,8 @@ import { faviconRoutes } from '../web/favicon.js';
 import { adminRoutes } from '../admin/plugin.js';
 import { AsRegistry } from '../authz-server/registry.js';
 import { LastUsed } from '../identity/last-used.js';
+import { clientCertificateSource } from '../identity/client-certificates.js';
+import { httpsOptions, TlsReloader, type SecureServer } from './tls.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -75,6 +77,11 @@ export interface AppDeps {
   store?: Store;
   signingKey?: SigningKey;
   backendFactory?: BackendFactory;
+  /**
+   * Measurement only (bench/tls-h2.ts), not a config key: with `server.tls`, serve HTTP/2 by ALPN
+   * with HTTP/1.1 beside it (README, "TLS and certificates", says why it is not offered).
+   */
+  http2?: boolean;
   /** Tests only: a loopback https origin allowed to serve Client ID Metadata Documents. */
   cimdTestOrigin?: CimdTestOrigin;
 }
@@ -84,11 +91,19 @@ export interface ProxyApp {
   config: Config;
   backends: BackendRegistry;
   client?: UpstreamClient;
-  /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys. */
+  /** Apply a new config without downtime (./reload.ts): backends, policy, tenants, apiKeys, clientCertificates. */
   reload(next: Config | LoadResult): ReloadResult;
+  /** With `server.tls`: the listener's files, watched; `reload()` re-reads them (SIGHUP). */
+  tls?: TlsReloader;
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
+  const listener = config.server.tls && httpsOptions(config.server.tls);
+  const http = {
+    requestTimeout: config.server.requestTimeout,
+    headersTimeout: Math.min(60_000, config.server.requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
+  };
   const app = Fastify({
     logger: loggerOptions(config.server.logLevel, deps.logStream),
     logController: new OneLinePerRequest(),
@@ -100,11 +115,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     // requestTimeout, so it is capped; expired requests are looked for every
     // connectionsCheckingInterval (30 s by default, too coarse for short timeouts).
     requestTimeout: config.server.requestTimeout,
-    http: {
-      requestTimeout: config.server.requestTimeout,
-      headersTimeout: Math.min(60_000, config.server.requestTimeout),
-      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
-    },
+    http,
+    // server.tls: HTTPS (https.createServer takes the same timeouts); the type stays Fastify's default.
+    ...((listener
+      ? { https: { ...http, ...listener.options, allowHTTP1: deps.http2 }, http2: deps.http2 === true }
+      : {}) as object),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
@@ -214,6 +229,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   await app.register(identity, {
     sources: [
       handoff.source,
+      clientCertificateSource(live),
       bearer,
       sessionSource({ idleMs: config.session.idleTimeout, tokens, tenants: () => live.current.tenants }),
     ],
@@ -338,5 +354,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
   const reloader = createReloader({ live, next: nextState, asEnabled: Boolean(provider), log: app.log });
   app.addHook('onClose', () => reloader.close());
-  return { app, config, backends, client, reload: reloader.reload };
+  const tls = listener
+    ? new TlsReloader(config.server.tls!, app.server as unknown as SecureServer, listener.files, app.log)
+    : undefined;
+  tls?.watch();
+  app.addHook('onClose', () => tls?.close());
+  return { app, config, backends, client, reload: reloader.reload, tls };
 }

@@ -17,6 +17,7 @@ import { mcpResources } from '../authz-server/provider.js';
 import type { Backend } from '../backends/backend.js';
 import { BackendSet, defaultBackendName } from '../backends/registry.js';
 import { ApiKeys } from '../tokens/apikeys.js';
+import { ClientCertificates } from '../identity/client-certificates.js';
 import type { LiveState } from '../live.js';
 
 export type { Live, LiveState } from '../live.js';
@@ -60,6 +61,7 @@ export function nextLiveState(
   startVirtual?: (v: VirtualServerConfig) => Backend,
 ): NextState {
   const apiKeys = new ApiKeys(config.apiKeys);
+  const clientCertificates = new ClientCertificates(config.clientCertificates);
   const defaultName = defaultBackendName(config.backends);
   const resources = resourcesOf(config);
   const before = prior?.served ?? new Map<string, Backend>();
@@ -109,6 +111,7 @@ export function nextLiveState(
     enforce: config.policy.mode === 'enforce',
     tenants: config.tenants,
     apiKeys,
+    clientCertificates,
     resources,
   });
   return {

@@ -35,7 +35,8 @@ export async function serve(config: Config, { reload, err, format, version, file
     throw listenFailed(e as NodeJS.ErrnoException, host, port) ?? e;
   }
   const a = app.server.address() as AddressInfo;
-  const listening = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  const scheme = config.server.tls ? 'https' : 'http';
+  const listening = `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   const redirectUri = config.oidc && config.oidc.issuer !== `${publicUrl}${DEV_IDP_PATH}` && config.oidc.redirectUri;
   const said =
     `mcp-oidc-proxy ${version} listening on ${listening}` +
@@ -60,6 +61,7 @@ export async function serve(config: Config, { reload, err, format, version, file
       if (closing) return;
       closing = true;
       stopReloads();
+      process.off('SIGHUP', tlsReload);
       app.log.info({ event: 'shutdown', signal }, 'draining in-flight requests');
       const force = setTimeout(() => {
         app.log.warn({ event: 'shutdown.forced' }, 'shutdown timeout reached: closing remaining connections');
@@ -75,6 +77,9 @@ export async function serve(config: Config, { reload, err, format, version, file
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     onLauncherExit(() => stop('launcher exited'));
+    // server.tls: SIGHUP also re-reads the certificate files (they are watched as well).
+    const tlsReload = () => proxy.tls?.reload('SIGHUP');
+    if (proxy.tls) process.on('SIGHUP', tlsReload);
     const stopReloads = reloadTriggers({
       file,
       watchConfig: config.server.watchConfig,

@@ -5,7 +5,13 @@
  */
 import { Errors } from '../errors.js';
 
-const EXIT_CODES: Record<string, number> = { USAGE: 2, FILE_UNREADABLE: 1, LISTEN_FAILED: 1, CONFIG_INVALID: 1 };
+const EXIT_CODES: Record<string, number> = {
+  USAGE: 2,
+  FILE_UNREADABLE: 1,
+  LISTEN_FAILED: 1,
+  CONFIG_INVALID: 1,
+  TLS_INVALID: 1,
+};
 
 type Errno = NodeJS.ErrnoException;
 

@@ -15,7 +15,8 @@ interface OidcPart {
 
 /** What the checks read of the valid sections (a backend list holds `undefined` where a backend is invalid). */
 export interface ValidParts {
-  server?: { advertiseUrl?: string };
+  server?: { advertiseUrl?: string; publicUrl?: string; tls?: { clientAuth: string } };
+  clientCertificates?: unknown[];
   oidc?: OidcPart;
   backends?: Array<BackendConfig | undefined>;
   authorizationServer?: { enabled: boolean; enterpriseIdps: unknown[]; clients: unknown[] };
@@ -60,8 +61,21 @@ export function crossFieldProblems(c: ValidParts, report: Report, broken: Readon
         'machine clients need the authorization server: enabled, with oidc (or devIdp) configured',
       );
   }
+  if (ok('server')) tlsProblems(c, report);
   if (c.store && c.store.kind !== 'memory' && !c.store.url)
     report(['store', 'url'], `store "${c.store.kind}" needs a url`);
+}
+
+/** The TLS listener and client certificates as principals (DESIGN.md §13). */
+function tlsProblems(c: ValidParts, report: Report): void {
+  const tls = c.server?.tls;
+  if (c.clientCertificates?.length && (!tls || tls.clientAuth === 'none'))
+    report(
+      ['clientCertificates'],
+      'client certificates need server.tls with clientCa and clientAuth optional or require',
+    );
+  if (tls && c.server?.publicUrl?.startsWith('http:'))
+    report(['server', 'publicUrl'], 'the proxy listens over HTTPS (server.tls): publicUrl must be https');
 }
 
 function oidcProblems(oidc: OidcPart, report: Report): void {
@@ -95,7 +109,7 @@ export function waysIn(doc: Record<string, unknown>): string[] {
     ['devIdp', isObject(doc.devIdp) && doc.devIdp.enabled === true],
     ['apiKeys', nonEmpty(doc.apiKeys)],
     ['externalTokens', nonEmpty(ext.jwt) || ext.introspection !== undefined],
-    ['clientCertificates', doc.clientCertificates !== undefined],
+    ['clientCertificates', nonEmpty(doc.clientCertificates)],
     ['authorizationServer.clients', nonEmpty(as.clients)],
   ];
   return ways.filter(([, on]) => on).map(([w]) => w);
@@ -103,4 +117,4 @@ export function waysIn(doc: Record<string, unknown>): string[] {
 
 export const NO_WAY_IN =
   'nobody can authenticate: configure oidc, devIdp (enabled: true), apiKeys, externalTokens ' +
-  '(jwt or introspection) or authorizationServer.clients';
+  '(jwt or introspection), clientCertificates or authorizationServer.clients';

@@ -1,12 +1,13 @@
 /**
- * Which config keys a reload may change: `backends`, `virtualServers`, `policy`, `tenants`, `apiKeys` (and
- * `server.watchConfig`, applied by the reload triggers). Every other key needs a restart.
+ * Which config keys a reload may change: `backends`, `virtualServers`, `policy`, `tenants`, `apiKeys`,
+ * `clientCertificates` (and `server.watchConfig`, applied by the reload triggers). Every other key
+ * needs a restart (the files `server.tls` names are re-read on their own: src/app/tls.ts).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './load.js';
 import { DEV_IDP_PATH } from './load.js';
 
-const LIVE_KEYS = new Set(['backends', 'virtualServers', 'policy', 'tenants', 'apiKeys']);
+const LIVE_KEYS = new Set(['backends', 'virtualServers', 'policy', 'tenants', 'apiKeys', 'clientCertificates']);
 const LIVE_SERVER_KEYS = new Set(['watchConfig']);
 
 /** The keys (`server.port`, `oidc`, …) that differ between two configs and cannot change live. */

@@ -91,7 +91,7 @@ function derive(c: ParsedConfig, presets: OidcPresets): Config {
   let publicUrl = c.server.publicUrl ?? (redirect ? new URL(redirect).origin : undefined);
   if (!publicUrl) {
     const host = ['0.0.0.0', '::', ''].includes(c.server.host) ? '127.0.0.1' : c.server.host;
-    publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${c.server.port}`;
+    publicUrl = `${c.server.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${c.server.port}`;
   }
   publicUrl = stripSlash(publicUrl);
   const out = { ...c, server: { ...c.server, publicUrl } } as Config;

@@ -10,6 +10,7 @@ import { duration, name, strList, url } from './zod-helpers.js';
 import { crossFieldProblems } from './cross-checks.js';
 import { EnterpriseIdpsSchema } from './enterprise-idps-schema.js';
 import { AsClientsSchema } from './as-clients-schema.js';
+import { ClientCertificatesSchema, ServerTlsSchema } from './server-tls-schema.js';
 import { redirectPatternProblem } from '../lib/redirect-patterns.js';
 
 /** The IdP presets `oidc.provider` may name (each is implemented in src/oidc/providers/). */
@@ -83,6 +84,8 @@ export const ConfigSchema = z
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** Reload when the config file changes (as on SIGHUP; see src/app/reload.ts). */
         watchConfig: z.boolean().default(false),
+        /** Listen over HTTPS with these files, re-read on SIGHUP and on change (server-tls-schema.ts). */
+        tls: ServerTlsSchema.optional(),
       })
       .prefault({}),
     oidc: OidcSchema.optional(),
@@ -158,6 +161,8 @@ export const ConfigSchema = z
         }),
       )
       .default([]),
+    /** Client certificates (mTLS, `server.tls.clientCa`) that are principals, by DER sha256 (server-tls-schema.ts). */
+    clientCertificates: ClientCertificatesSchema,
     backends: z
       .array(BackendSchema)
       .min(1, 'at least one backend is required')

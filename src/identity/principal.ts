@@ -1,5 +1,5 @@
 /** The one Principal type: who is calling, whatever proved it. */
-export type PrincipalSource = 'session' | 'bearer' | 'external' | 'apikey';
+export type PrincipalSource = 'session' | 'bearer' | 'external' | 'apikey' | 'clientCertificate';
 
 export interface Principal {
   readonly sub: string;
@@ -11,6 +11,8 @@ export interface Principal {
   readonly source: PrincipalSource;
   /** API key name, for `allow.apiKeys` rules. */
   readonly apiKey?: string;
+  /** `clientCertificates[].name` of a client certificate principal. */
+  readonly certificate?: string;
   /** When the credential stops being valid (ms since epoch). */
   readonly expiresAt?: number;
   /** Browser session id (session source only). */
@@ -29,14 +31,16 @@ export interface Principal {
 /**
  * Who a principal is, as one string: `sub` alone for the proxy's own login (browser session,
  * this authorization server's tokens, external issuers configured with `sameUsers`);
- * `apikey:<name>` for an API key; `<issuer>#<sub>` for another issuer's tokens. Policy
- * (`allow.subjects`), session ownership, per-user processes, logout and rate-limit keys all
- * use it, so an `alice` from another source is never the login's alice.
+ * `apikey:<name>` for an API key; `cert:<name>` for a client certificate; `<issuer>#<sub>` for
+ * another issuer's tokens. Policy (`allow.subjects`), session ownership, per-user processes,
+ * logout and rate-limit keys all use it, so an `alice` from another source is never the login's alice.
  */
-export function principalKey(p: Pick<Principal, 'sub' | 'source' | 'apiKey' | 'issuer'>): string {
+export function principalKey(p: Pick<Principal, 'sub' | 'source' | 'apiKey' | 'issuer' | 'certificate'>): string {
   switch (p.source) {
     case 'apikey':
       return `apikey:${p.apiKey ?? p.sub}`;
+    case 'clientCertificate':
+      return `cert:${p.certificate ?? p.sub}`;
     case 'external':
     case 'bearer': // this authorization server's tokens for an enterprise IdP's users (ID-JAG)
       return p.issuer ? `${p.issuer}#${p.sub}` : p.sub;

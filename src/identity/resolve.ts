@@ -1,6 +1,7 @@
 /**
  * Identity resolution: the first source that recognises the request wins. Sources are
- * tried in the identity order (docs/ARCHITECTURE.md, "Pipeline") (API key, proxy JWT, external token, session cookie);
+ * tried in the identity order (docs/ARCHITECTURE.md, "Pipeline") (client certificate, API key, proxy JWT,
+ * external token, session cookie);
  * a source that recognises a credential but finds it bad throws (401), it does not fall through.
  */
 import fp from 'fastify-plugin';

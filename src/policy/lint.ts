@@ -28,10 +28,11 @@ export function lintPolicy(config: Config): string[] {
       });
     }
     const usesGroups = [b.allow, ...(b.tools ?? []).map((r) => r.allow)].some((a) => a?.groups.length);
-    if (usesGroups && !config.oidc && !config.apiKeys.some((k) => k.groups.length) && !config.externalTokens) {
+    const grouped = [...config.apiKeys, ...config.clientCertificates].some((k) => k.groups.length);
+    if (usesGroups && !config.oidc && !grouped && !config.externalTokens) {
       out.push(
-        `backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens or ` +
-          'API key groups)',
+        `backends[${bi}] allows by groups, but nothing configured supplies groups (no oidc, external tokens, ` +
+          'API key or client certificate groups)',
       );
     }
   }

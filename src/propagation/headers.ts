@@ -45,6 +45,7 @@ export function isStrippedRequestHeader(name: string, ours?: ReadonlySet<string>
   const n = canonicalHeaderName(name);
   return (
     DROP.has(n) ||
+    n.startsWith(':') || // HTTP/2 pseudo-headers (`:authority`, `:path`, …) belong to the client's connection
     n.startsWith('x-forwarded-') ||
     n.startsWith('x-mcp-proxy-') ||
     n.startsWith('x-auth-request-') ||

@@ -54,11 +54,12 @@ export class OAuthTokens {
 
   /** The access token `principal`'s connection to `backend` holds (refreshed when due). */
   async tokenFor(backend: BackendConfig, principal: Principal): Promise<{ token: string; expiresAt?: number }> {
-    // An API key is nobody's browser: it can never connect an account.
-    if (principal.source === 'apikey')
+    // An API key or a client certificate is nobody's browser: it can never connect an account.
+    if (principal.source === 'apikey' || principal.source === 'clientCertificate')
       throw new Errors.UPSTREAM_TOKEN_UNAVAILABLE(
         backend.name,
-        'an API key belongs to no browser, so it cannot connect an account there',
+        `${principal.source === 'apikey' ? 'an API key' : 'a client certificate'} belongs to no browser, ` +
+          'so it cannot connect an account there',
       );
     const user = principalKey(principal);
     let c = await this.deps.connections.get(user, backend.name);

@@ -56,6 +56,10 @@ export async function subjectFor(
       return { token: presented };
     }
     default:
-      return { why: 'an API key carries no user token (use a browser login or an MCP client that signs in here)' };
+      return {
+        why:
+          `${p.source === 'clientCertificate' ? 'a client certificate' : 'an API key'} carries no user token ` +
+          '(use a browser login or an MCP client that signs in here)',
+      };
   }
 }

@@ -33,13 +33,16 @@ export interface ConnectionEntry {
   expiresAt: string | null;
 }
 
+/** API keys and client certificates belong to no browser: they never hold a connection. */
+const noBrowser = (p: Principal) => p.source === 'apikey' || p.source === 'clientCertificate';
+
 export async function connectionsApi(app: FastifyInstance, opts: ConnectionsApiOptions): Promise<void> {
   const { live, connections, oauth, tokens } = opts;
 
   async function entry(p: Principal, b: BackendConfig): Promise<ConnectionEntry> {
     const u = b.upstream!;
     if (u.kind === 'oauth') {
-      const c = p.source === 'apikey' ? undefined : await connections.get(principalKey(p), b.name);
+      const c = noBrowser(p) ? undefined : await connections.get(principalKey(p), b.name);
       const expiresAt = c?.expiresAt === undefined ? null : new Date(c.expiresAt).toISOString();
       return { backend: b.name, kind: u.kind, connected: !!c, scopes: c?.scopes ?? [], expiresAt };
     }
@@ -68,7 +71,7 @@ export async function connectionsApi(app: FastifyInstance, opts: ConnectionsApiO
     if (!backendDecision(p, b).allow) throw new Errors.FORBIDDEN(`you may not use backend "${b.name}"`);
     if (b.upstream?.kind !== 'oauth')
       throw new Errors.BAD_REQUEST(`backend "${b.name}" has no connection to forget (it is not upstream kind oauth)`);
-    const removed = p.source === 'apikey' ? false : await oauth.disconnect(b, principalKey(p));
+    const removed = noBrowser(p) ? false : await oauth.disconnect(b, principalKey(p));
     return { backend: b.name, connected: false, removed };
   });
 }

@@ -141,10 +141,15 @@ t.test('a config nobody could authenticate to is refused; each way in is enough'
   const refused = load(base);
   t.equal(refused.config, undefined);
   t.same(refused.problems, [
-    'nobody can authenticate: configure oidc, devIdp (enabled: true), apiKeys, externalTokens (jwt or introspection) ' +
-      'or authorizationServer.clients',
+    'nobody can authenticate: configure oidc, devIdp (enabled: true), apiKeys, ' +
+      'externalTokens (jwt or introspection), clientCertificates or authorizationServer.clients',
   ]);
-  t.match(load(`${base}devIdp: { enabled: false }\napiKeys: []\nexternalTokens: {}\n`).problems.join(), 'nobody');
+  t.match(
+    load(
+      `${base}devIdp: { enabled: false }\napiKeys: []\nexternalTokens: {}\nclientCertificates: []\n`,
+    ).problems.join(),
+    'nobody',
+  );
   const ways: Record<string, string> = {
     oidc: 'oidc: { issuer: "https://idp.example.com", clientId: a, clientSecret: b }',
     devIdp: 'devIdp: { enabled: true }',
@@ -153,6 +158,9 @@ t.test('a config nobody could authenticate to is refused; each way in is enough'
     'externalTokens.introspection':
       'externalTokens: { introspection: { endpoint: "https://idp.example.com/introspect", ' +
       'clientId: a, clientSecret: b } }',
+    clientCertificates:
+      'server: { tls: { cert: c.pem, key: k.pem, clientCa: ca.pem } }\n' +
+      `clientCertificates: [{ name: batch, sha256: "${'AB:'.repeat(31)}AB", subject: svc:batch }]`,
     'authorizationServer.clients':
       'devIdp: { enabled: true }\n' +
       'authorizationServer: { clients: [{ clientId: ci, clientSecret: "0123456789abcdef", scopes: [mcp] }] }',

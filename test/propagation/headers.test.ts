@@ -49,6 +49,18 @@ t.test('client identity headers and credentials are replaced, never forwarded', 
   t.equal(h['x-forwarded-proto'], 'https');
 });
 
+t.test('HTTP/2 pseudo-headers are never passed on (undici refuses them: a 502)', async (t) => {
+  const h = upstreamHeaders(
+    { ':authority': 'proxy', ':path': '/mcp', ':method': 'POST', ':scheme': 'https', accept: 'application/json' },
+    { principal: alice, clientIp: '::1', publicUrl: new URL('https://x') },
+  );
+  t.same(
+    Object.keys(h).filter((k) => k.startsWith(':')),
+    [],
+  );
+  t.equal(h.accept, 'application/json');
+});
+
 t.test('forwardAccessToken sends the upstream token, not the client one', async (t) => {
   const h = upstreamHeaders(
     { authorization: 'Bearer client' },
