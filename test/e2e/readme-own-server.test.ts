@@ -47,7 +47,7 @@ t.match(exportLine, /^export SESSION_KEY=\$\(openssl rand -base64 32\)$/);
 const SESSION_KEY = execFileSync('sh', ['-c', `${exportLine}; printf %s "$SESSION_KEY"`], { encoding: 'utf8' });
 t.equal(Buffer.from(SESSION_KEY, 'base64').length, 32, 'a 32-byte key');
 const start = words(startLine!);
-t.same(start.slice(0, 2), ['npx', 'mcp-oidc-proxy'], 'the start line runs the package bin');
+t.same(start.slice(0, 2), ['node', 'bin/mcp-oidc-proxy.js'], 'the start line runs the package bin');
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -57,6 +57,7 @@ t.test('check-config --probe, as the README suggests, passes', async (t) => {
   const r = await runCli(['check-config', '--config', join(dir, 'my-proxy.yaml'), '--probe'], env);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /ok +backend mine command "node"/);
+  t.match(readme, '`node bin/mcp-oidc-proxy.js check-config --config my-proxy.yaml --probe`', 'the line run here');
 });
 
 t.test('the start line, then every Inspector line through the SDK client', async (t) => {
