@@ -4,6 +4,7 @@
  * serve until SIGTERM/SIGINT (draining) while SIGHUP and the config watcher reload it.
  */
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './build.js';
 import { configWarnings, type Config, type LoadResult } from './config.js';
 import { reloadTriggers } from './triggers.js';
@@ -29,7 +30,7 @@ export async function serve(config: Config, { reload, err, format, version, file
   for (const w of configWarnings(config)) app.log.warn({ event: 'config.lint' }, w);
   const { host, port, publicUrl } = config.server;
   try {
-    await app.listen({ host, port });
+    await listenQuietly(app, host, port);
   } catch (e) {
     await app.close().catch(() => {});
     throw listenFailed(e as NodeJS.ErrnoException, host, port) ?? e;
@@ -88,6 +89,22 @@ export async function serve(config: Config, { reload, err, format, version, file
       log: app.log,
     });
   });
+}
+
+/** Fastify's own "Server listening at …" line: the proxy says it once, in its own words, with the public URL. */
+const FASTIFY_LISTENING = '\u0000fastify-listening';
+
+async function listenQuietly(app: FastifyInstance, host: string, port: number): Promise<void> {
+  const log = app.log as unknown as { info: (...a: unknown[]) => void };
+  const info = log.info;
+  log.info = function (this: unknown, ...a: unknown[]) {
+    if (a[0] !== FASTIFY_LISTENING) info.apply(this, a);
+  };
+  try {
+    await app.listen({ host, port, listenTextResolver: () => FASTIFY_LISTENING });
+  } finally {
+    log.info = info;
+  }
 }
 
 /**

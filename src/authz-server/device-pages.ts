@@ -1,6 +1,6 @@
 /** The device flow's pages (RFC 8628): enter the code, confirm, done. Plain HTML in the proxy's look. */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { escapeHtml, page } from '../web/html.js';
+import { escapeHtml, narrowPage } from '../web/html.js';
 
 export function deviceSources() {
   return {
@@ -22,7 +22,7 @@ export function deviceSources() {
       // oidc-provider's form already has the user_code input: add only the button
       // (a second input would post the field twice).
       const withButton = form.replace('</form>', '<button type="submit" id="continue">Continue</button></form>');
-      ctx.body = page(
+      ctx.body = narrowPage(
         'Connect a device',
         `<h1>Connect a device</h1>${error}` +
           `<div class="card"><p>Enter the code shown on your device.</p>${withButton}</div>`,
@@ -41,7 +41,7 @@ export function deviceSources() {
         '<button type="submit" id="confirm">Continue</button> <button type="submit" class="secondary" ' +
           'name="abort" value="yes">Cancel</button></form>',
       );
-      ctx.body = page(
+      ctx.body = narrowPage(
         'Confirm the device',
         '<h1>Confirm the device</h1><div class="card">' +
           `<p><strong>${escapeHtml(client.clientName ?? client.clientId)}</strong> asks to connect with the code ` +
@@ -51,7 +51,7 @@ export function deviceSources() {
     },
     successSource: (ctx: KoaContextWithOIDC) => {
       ctx.type = 'html';
-      ctx.body = page(
+      ctx.body = narrowPage(
         'Device connected',
         '<h1>Device connected</h1><p>You can close this window and go back to your device.</p>',
       );

@@ -11,7 +11,7 @@ import { Errors } from '../errors.js';
 import type { Principal } from '../identity/principal.js';
 import { assertCsrf } from '../security/csrf.js';
 import type { Store } from '../store/index.js';
-import { escapeHtml, page } from '../web/html.js';
+import { escapeHtml, narrowPage } from '../web/html.js';
 import type { AccountClaims } from './provider.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -147,7 +147,7 @@ function consentPage(d: Details, clientName: string, csrf: string): string {
   const form = (to: string) => `<form method="post" action="${action}/${to}" style="display:inline">${hidden}`;
   const returnsTo = escapeHtml(redirect ? redirect.host || redirect.protocol : '(device)');
   const servers = resources.map((r) => `<code>${escapeHtml(r)}</code>`).join('<br>') || 'all';
-  return page(
+  return narrowPage(
     'Allow access?',
     `<h1>Allow access?</h1>
 <div class="card" id="consent">

@@ -32,14 +32,14 @@ export function clientSnippets(url: string, name: string): ClientSnippet[] {
       id: 'inspector',
       client: 'MCP Inspector (UI)',
       where: 'shell; then Connect → log in',
-      text: `npx @modelcontextprotocol/inspector --transport http --server-url ${url}`,
+      text: `npx @modelcontextprotocol/inspector@latest --transport http --server-url ${url}`,
     },
     {
       id: 'inspector-cli',
       client: 'MCP Inspector (CLI)',
       where: 'shell, with an API key (apiKeys)',
       text:
-        `npx @modelcontextprotocol/inspector --cli ${url} --transport http --method tools/list ` +
+        `npx @modelcontextprotocol/inspector@latest --cli ${url} --transport http --method tools/list ` +
         '--header "Authorization: Bearer $MCP_API_KEY"',
     },
     {

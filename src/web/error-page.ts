@@ -1,9 +1,9 @@
 /**
- * The HTML error page browsers get: the product header, what the error means in plain words,
+ * The HTML error page browsers get (in the console's shell, html.ts): what the error means in plain words,
  * what to do next (log in again, ask an administrator for a group, go home) and the request id
  * that finds the request's lines in the proxy's log.
  */
-import { escapeHtml, page } from './html.js';
+import { escapeHtml, narrowPage } from './html.js';
 
 export interface ErrorPageFacts {
   status: number;
@@ -166,38 +166,24 @@ function explained(f: ErrorPageFacts): Explained {
   return f.status >= 500 ? EXPLAINED.INTERNAL! : BY_STATUS[400]!;
 }
 
-const HEADER_STYLE = `<style>
-.product{display:flex;align-items:center;gap:.5rem;padding-bottom:.75rem;border-bottom:1px solid #dde2ea;
-margin-bottom:1.5rem;font-weight:600}.product a{color:inherit;text-decoration:none}
-.product img{width:1.5rem;height:1.5rem;vertical-align:middle}
-@media (prefers-color-scheme:dark){body{background:#14171d;color:#e6e9ef}.card{border-color:#333a46}
-code,pre{background:#222833;color:#e6e9ef}.product{border-color:#333a46}.muted{color:#9aa3b2}a{color:#8fb0ff}}
-</style>`;
-
 const STYLE = `<style>
-.status{font-size:.85rem;letter-spacing:.04em;color:#667;text-transform:uppercase}.steps li{margin:.3rem 0}
-#error-message{color:#556}.rid{font-size:.9rem;color:#556}.rid code{user-select:all}.group{font-weight:600}
-@media (prefers-color-scheme:dark){.status,.rid,#error-message{color:#9aa3b2}}
+.status{font-size:.85rem;letter-spacing:.04em;color:var(--muted);text-transform:uppercase;margin:0}
+.steps li{margin:.3rem 0}#error-message,.rid{color:var(--muted)}.rid{font-size:.9rem}.rid code{user-select:all}
+.group{font-weight:600}.next h2{font-size:1.05rem;margin:0}
 </style>`;
-
-/** The product header (with its style) the error page and the MCP URL page start with. */
-export function productHeader(): string {
-  const logo = '<img src="/favicon.svg" alt="">';
-  return `${HEADER_STYLE}<header class="product"><a href="/">${logo} mcp-oidc-proxy</a></header>`;
-}
 
 export function errorPageHtml(f: ErrorPageFacts, e: Explained = explained(f)): string {
   const steps = e.steps(f).filter((s) => !(s.includes('id="go-home"') && f.path === '/'));
-  const body = `${STYLE}${productHeader()}
-<main><p class="status">Error ${f.status} · <span id="error-code">${escapeHtml(f.code)}</span></p>
+  const code = `<span id="error-code">${escapeHtml(f.code)}</span>`;
+  const body = `${STYLE}<p class="status">Error ${f.status} · ${code}</p>
 <h1 id="error-title">${escapeHtml(e.title)}</h1>
 <p id="error-explain">${escapeHtml(e.explain)}</p>
 <p id="error-message">${escapeHtml(f.message)}</p>
-<div class="card"><h2 style="font-size:1.05rem;margin:0">What to do next</h2>
+<div class="card next"><h2>What to do next</h2>
 <ul class="steps" id="error-steps">${steps.map((s) => `<li>${s}</li>`).join('')}</ul></div>
 <p class="rid">Request id: <code id="request-id">${escapeHtml(f.requestId)}</code> — it finds this request in the
-proxy’s log; quote it when you ask for help.${f.signedIn ? '' : ' You are not logged in.'}</p></main>`;
-  return page(`${e.title} (${f.status})`, body);
+proxy’s log; quote it when you ask for help.${f.signedIn ? '' : ' You are not logged in.'}</p>`;
+  return narrowPage(`${e.title} (${f.status})`, body);
 }
 
 const OAUTH: Explained = {

@@ -56,12 +56,14 @@ export async function explorerRoutes(
     return consolePage(
       `${b.name} — MCP explorer`,
       `<nav class="crumbs" aria-label="Breadcrumb"><a href="/">Home</a> / explorer</nav>
-<nav class="jump" aria-label="On this page"><a href="#h-tools">Tools</a> <a href="#h-resources">Resources</a>
-<a href="#h-prompts">Prompts</a> <a href="#h-history">History</a></nav>
+<nav class="jump" aria-label="On this page"><a href="#h-tools" data-section>Tools</a>
+<a href="#h-resources" data-section>Resources</a> <a href="#h-prompts" data-section>Prompts</a>
+<a href="#h-history">History</a></nav>
 <header class="card backend explorer-head" data-backend="${name}">
 <div class="card-head"><h1>MCP explorer: <code>${name}</code></h1><span class="badge kind">${kind}</span>
 <span class="badge health" id="health-${name}" data-state="checking" role="status">checking…</span></div>
 ${title}${description}${copyBlock(`url-${b.name}`, url, `the MCP URL of ${b.name}`)}${connection}</header>
+<div id="explorer-down" class="explorer-down" hidden></div>
 <div id="explorer" class="explorer" data-backend="${name}" data-csrf="${escapeHtml(csrf)}">
 <div class="sections">${SECTIONS}</div>
 ${HISTORY}</div>`,

@@ -18,7 +18,10 @@ const STYLE =
   '.error{color:#b3261e}.result img{max-width:100%}label{display:inline-block;min-width:8rem}textarea{width:100%}' +
   'td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}\n';
 
-/** A page with the shared look; `body` must already be escaped. */
+/**
+ * A plain page, not the proxy's: the embedded dev IdP's, which stands in for an outside IdP and so does
+ * not wear the proxy's header. The proxy's own pages use consolePage. `body` must already be escaped.
+ */
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -27,9 +30,12 @@ export function page(title: string, body: string): string {
 ${STYLE}</style></head><body>${body}</body></html>`;
 }
 
+const LOGO = '<img src="/favicon.svg" alt="" width="24" height="24">';
+
 /**
- * A console page (home, explorer): the product header with a theme toggle, styles and scripts from /assets
- * (web/assets.ts). `body` must already be escaped; `scripts` (modules) and `styles` are asset names.
+ * Every page of the proxy's own (home, explorer, MCP URL page, error pages, consent, device flow): the product
+ * header (logo, name, theme toggle), favicon, styles and scripts from /assets (web/assets.ts). `body` must already
+ * be escaped; `scripts` (modules) and `styles` are asset names.
  */
 export function consolePage(title: string, body: string, scripts: string[] = [], styles: string[] = []): string {
   const modules = scripts.map((s) => `<script type="module" src="/assets/${escapeHtml(s)}"></script>`).join('');
@@ -39,7 +45,12 @@ export function consolePage(title: string, body: string, scripts: string[] = [],
 <title>${escapeHtml(title)}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/console.css">${sheets}
 <script src="/assets/theme.js"></script>${modules}</head><body class="console">
-<header class="bar"><a class="brand" href="/">mcp-oidc-proxy</a>
+<header class="bar product"><a class="brand" href="/">${LOGO} mcp-oidc-proxy</a>
 <button type="button" class="ghost" id="theme-toggle" aria-label="Switch theme" hidden>Theme</button></header>
 <main>${body}</main></body></html>`;
+}
+
+/** A console page of one short text, narrower (errors, the MCP URL page, consent, device flow). */
+export function narrowPage(title: string, body: string, scripts: string[] = []): string {
+  return consolePage(title, `<div class="narrow">${body}</div>`, scripts);
 }

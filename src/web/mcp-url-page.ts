@@ -5,8 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientSnippets } from './client-snippets.js';
-import { productHeader } from './error-page.js';
-import { escapeHtml, page } from './html.js';
+import { escapeHtml, narrowPage } from './html.js';
 
 /** A browser navigating to the URL: a GET asking for HTML, with nothing an MCP client sends. */
 export function isBrowserVisit(req: FastifyRequest): boolean {
@@ -18,20 +17,9 @@ export function isBrowserVisit(req: FastifyRequest): boolean {
 }
 
 const STYLE = `<style>
-.snippet h3{font-size:1rem;margin:.9rem 0 .2rem}.snippet pre{margin:.2rem 0;white-space:pre-wrap;overflow-wrap:anywhere}
-.snippet pre code{background:none;padding:0}.snippet button{font-size:.8rem;padding:.2rem .6rem;margin-top:.2rem}
-.url{font-size:1.1rem;word-break:break-all}
+.snippet h3{font-size:1rem;margin:.9rem 0 .2rem}.snippet pre{margin:.2rem 0}.snippet pre code{background:none;padding:0}
+.url{font-size:1.1rem;word-break:break-all}.connect h2{font-size:1.1rem;margin:0}
 </style>`;
-
-/** Copy buttons: the snippet's text to the clipboard (a secure context: https, or http on loopback). */
-const COPY_SCRIPT = `<script>
-for (const b of document.querySelectorAll('.snippet .copy')) b.addEventListener('click', async () => {
-  const text = b.parentElement.querySelector('code').textContent;
-  try { await navigator.clipboard.writeText(text); b.textContent = 'Copied'; }
-  catch { b.textContent = 'Select and copy'; }
-  setTimeout(() => { b.textContent = 'Copy'; }, 1500);
-});
-</script>`;
 
 /** The page for `url` (the MCP URL as the client must use it) of backend `name` (also its name in client configs). */
 export function mcpUrlPageHtml(url: string, name: string): string {
@@ -39,25 +27,25 @@ export function mcpUrlPageHtml(url: string, name: string): string {
     .map(
       (s) =>
         `<div class="snippet" id="snippet-${s.id}"><h3>${escapeHtml(s.client)} <span class="muted">` +
-        `(${escapeHtml(s.where)})</span></h3><pre><code>${escapeHtml(s.text)}</code></pre>` +
-        '<button type="button" class="secondary copy">Copy</button></div>',
+        `(${escapeHtml(s.where)})</span></h3><pre><code id="code-${s.id}">${escapeHtml(s.text)}</code></pre>` +
+        `<button type="button" class="secondary small copy" data-copy="code-${s.id}">Copy</button></div>`,
     )
     .join('');
   const console =
     `<a href="/" id="console">Open the web console</a> to see your backends, or ` +
     `<a href="/explore/${encodeURIComponent(name)}" id="explore">try this one's tools in the explorer</a>.`;
-  return page(
+  return narrowPage(
     `MCP endpoint ${url}`,
-    `${STYLE}${productHeader()}<main>
-<h1>This is an MCP endpoint</h1>
+    `${STYLE}<h1>This is an MCP endpoint</h1>
 <p class="url"><code id="mcp-url">${escapeHtml(url)}</code></p>
 <p>This address is for MCP clients (Claude Code, MCP Inspector, VS Code, Cursor, …), not for a browser. It speaks
 MCP over streamable HTTP; the proxy in front of it logs you in with OAuth: your client opens your browser at the
 proxy's login, then gets a token for this URL alone.</p>
 <p>${console}</p>
-<div class="card"><h2 style="font-size:1.1rem;margin:0">Connect a client</h2>${snippets}
+<div class="card connect"><h2>Connect a client</h2>${snippets}
 <p class="muted">Scripts and CI use an API key instead: <code>Authorization: Bearer &lt;key&gt;</code> or
-<code>X-API-Key</code>.</p></div></main>${COPY_SCRIPT}`,
+<code>X-API-Key</code>.</p></div>`,
+    ['console.js'],
   );
 }
 

@@ -117,7 +117,9 @@ backends: [{ name: demo, http: { url: "http://127.0.0.1:9/mcp" } }]
 
 t.test('npx <checkout> --help', async (t) => {
   const cwd = mkdtempSync(join(work, 'npx-'));
-  const r = await run(npx, ['--yes', '--prefer-offline', ROOT, '--help'], { cwd, env });
+  // --ignore-scripts: a first `npx <checkout>` (nothing cached for this path yet) runs `prepare`, which rebuilds
+  // dist/ in the checkout, from under the tests running alongside; dist/ is built already.
+  const r = await run(npx, ['--yes', '--prefer-offline', '--ignore-scripts', ROOT, '--help'], { cwd, env });
   t.match(r.stdout, /^mcp-oidc-proxy \d+\.\d+\.\d+ — /);
   t.match(r.stdout, '--public-url');
 });

@@ -81,8 +81,14 @@ function richServer(): McpServer {
 /** A server that offers no tools, resources or prompts (no capability for any). */
 const emptyServer = () => new McpServer({ name: 'empty', version: '1.0.0' });
 
-/** A stateless streamable HTTP MCP server (one McpServer per POST) at `<url>`; `kind` picks its offer. */
-export async function startConsoleBackend(kind: 'rich' | 'empty'): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * A stateless streamable HTTP MCP server (one McpServer per POST) at `<url>` (on `listenPort`, else any free
+ * port); `kind` picks its offer.
+ */
+export async function startConsoleBackend(
+  kind: 'rich' | 'empty',
+  listenPort = 0,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer(async (req, res) => {
     if (req.method !== 'POST') return res.writeHead(405).end();
     const chunks: Buffer[] = [];
@@ -93,7 +99,7 @@ export async function startConsoleBackend(kind: 'rich' | 'empty'): Promise<{ url
     await mcp.connect(transport);
     await transport.handleRequest(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(listenPort, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}/mcp`,

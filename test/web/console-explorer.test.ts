@@ -43,20 +43,46 @@ const loaded = (p: Page) => p.waitForSelector('#explorer[data-loaded=true]');
 const toolCalls: string[] = [];
 page.on('request', (r) => void (r.url().endsWith('/tools/call') && toolCalls.push(r.postData() ?? '')));
 
-t.test('a down backend: each list says what failed, with the code and the backend', async (t) => {
+t.test('a down backend: the failure once, above hidden sections, and Retry loads them once it is up', async (t) => {
+  const listCalls: string[] = [];
+  const onRequest = (r: { url(): string }) => {
+    if (/\/api\/backends\/down\/(tools|resources|prompts)$/.test(r.url())) listCalls.push(r.url());
+  };
+  page.on('request', onRequest);
+  t.teardown(() => page.off('request', onRequest));
   await page.goto(`${base}/explore/down`);
   await loaded(page);
-  for (const id of ['tools', 'resources', 'prompts']) {
-    t.equal(await page.getAttribute(`#${id}`, 'data-state'), 'error', `${id}: error state`);
-    const alert = (await page.textContent(`#${id} .alert`))!;
-    t.match(alert, `Could not list the ${id} of "down"`);
-    t.match(alert, /backend "down" is unavailable/);
-    t.match(alert, /BACKEND_UNAVAILABLE · HTTP 502/);
-    t.ok(await page.isVisible(`#${id} button.retry`), 'a Retry button');
-  }
+  t.equal(await page.getAttribute('#explorer', 'data-state'), 'down');
+  t.equal(await page.locator('#explorer-down .alert').count(), 1, 'one error, not one per list');
+  const alert = (await page.textContent('#explorer-down .alert'))!;
+  t.match(alert, 'Could not load the tools, resources and prompts of "down"');
+  t.match(alert, /backend "down" is unavailable/);
+  t.match(alert, /BACKEND_UNAVAILABLE · HTTP 502/);
+  t.equal(await page.locator('.alert').count(), 1, 'no other error on the page');
+  t.notOk(await page.isVisible('.sections'), 'the empty sections are hidden');
+  const jumpHidden = () =>
+    page.locator('nav.jump a[href="#h-tools"]').evaluate((a) => (a as { hidden: boolean }).hidden);
+  t.ok(await jumpHidden(), 'and so are their jump links (phones)');
+  t.ok(await page.isVisible('#h-history'), 'the history stays');
+  t.equal(listCalls.length, 3, 'each list asked once');
   await page.waitForSelector('#health-down[data-state=down]');
   const shots = await screenshots(page, 'explorer-down', async () => {});
   t.equal(shots.length, 4);
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.click('#explorer-down button.retry');
+  await page.waitForSelector('#explorer[data-state=down]');
+  t.equal(listCalls.length, 6, 'Retry asks for the three lists again');
+  t.equal(await page.locator('#explorer-down .alert').count(), 1, 'still down: still one error');
+
+  const up = await startConsoleBackend('rich', closedPort);
+  t.teardown(() => up.close());
+  await page.click('#explorer-down button.retry');
+  await page.waitForSelector('#explorer[data-state=loaded] #tools[data-state=loaded]');
+  t.ok(await page.isHidden('#explorer-down'), 'the error is gone');
+  t.ok(await page.isVisible('.sections'), 'the sections are back');
+  t.notOk(await jumpHidden(), 'and their jump links');
+  t.ok((await page.locator('#tools .card.tool').count()) > 0, 'with the tools of the backend, now up');
 });
 
 t.test('an empty backend: "this backend has no …", not an error', async (t) => {

@@ -65,7 +65,7 @@ t.test('home: cards with health, URL, snippets, local times, no empty rows; them
   t.equal(await page.textContent('#snippet-demo-mcp-remote'), `npx mcp-remote ${url} --allow-http`);
   t.equal(
     await page.textContent('#snippet-demo-inspector'),
-    `npx @modelcontextprotocol/inspector --transport http --server-url ${url}`,
+    `npx @modelcontextprotocol/inspector@latest --transport http --server-url ${url}`,
   );
   t.same(JSON.parse((await page.textContent('#snippet-demo-vscode'))!), { servers: { demo: { type: 'http', url } } });
   t.same(JSON.parse((await page.textContent('#snippet-demo-cursor'))!), { mcpServers: { demo: { url } } });

@@ -49,7 +49,12 @@ async function requestIdOf(t: Test, page: Page, response: Response | null) {
 }
 
 async function header(t: Test, page: Page) {
-  t.equal(await page.locator('header.product').textContent(), ' mcp-oidc-proxy', 'the product header');
+  t.equal(await page.locator('header.product a.brand').textContent(), ' mcp-oidc-proxy', 'the product header');
+  t.ok(await page.isVisible('header.product #theme-toggle'), 'with the theme toggle of the console');
+  t.ok(
+    await page.evaluate("getComputedStyle(document.body).backgroundColor !== 'rgba(0, 0, 0, 0)'"),
+    "the console's stylesheet",
+  );
   const logo = await page
     .locator('header.product img')
     .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);

@@ -151,7 +151,7 @@ t.test('the snippets name the server and suit plain-http URLs', async (t) => {
   t.equal(https.find((s) => s.id === 'mcp-remote')?.text, 'npx mcp-remote https://mcp.example.com/mcp/tickets');
   t.equal(
     https.find((s) => s.id === 'inspector')?.text,
-    'npx @modelcontextprotocol/inspector --transport http --server-url https://mcp.example.com/mcp/tickets',
+    'npx @modelcontextprotocol/inspector@latest --transport http --server-url https://mcp.example.com/mcp/tickets',
   );
   t.match(clientSnippets('http://127.0.0.1:1/mcp/a b', 'a b')[0]?.text, 'claude mcp add --transport http a-b ');
 });

@@ -26,15 +26,21 @@ export function makeApi(backend, csrf) {
   };
 }
 
+/** "Loading <noun>…" in `box` (aria-busy) until it is filled. */
+export function showLoading(box, noun) {
+  box.setAttribute('aria-busy', 'true');
+  box.dataset.state = 'loading';
+  box.replaceChildren(
+    el('p', { class: 'loading', role: 'status' }, el('span', { class: 'spinner' }), ` Loading ${noun}…`),
+  );
+}
+
 /**
  * Fill `box` with a list: "Loading…" (aria-busy) while `fetchList()` runs, then the error with a Retry button,
  * the empty sentence, or `render(item)` for each item. Resolves to the number of items (-1 on error).
  */
 export async function loadSection(box, { noun, backend, fetchList, render, countEl }) {
-  box.setAttribute('aria-busy', 'true');
-  box.replaceChildren(
-    el('p', { class: 'loading', role: 'status' }, el('span', { class: 'spinner' }), ` Loading ${noun}…`),
-  );
+  showLoading(box, noun);
   const res = await fetchList();
   box.removeAttribute('aria-busy');
   box.replaceChildren();

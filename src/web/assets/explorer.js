@@ -2,8 +2,8 @@
 // schema, results rendered, and this session's history. No framework, no build step.
 import { fillForm, readForm, schemaFields, field, submitOnCtrlEnter } from './explorer-form.js';
 import { clearHistory, remember, renderHistory } from './explorer-history.js';
-import { loadSection, makeApi, runCall } from './explorer-lists.js';
-import { el, renderResult } from './explorer-result.js';
+import { loadSection, makeApi, runCall, showLoading } from './explorer-lists.js';
+import { el, errorBox, renderResult } from './explorer-result.js';
 
 const root = document.getElementById('explorer');
 const backend = root.dataset.backend;
@@ -137,23 +137,61 @@ const list = (path, key) => async () => {
   return { ...res, items: res.ok ? res.data[key] : undefined };
 };
 
-const section = (id, noun, path, key, render) =>
-  loadSection(document.getElementById(id), {
-    noun,
-    backend,
-    fetchList: list(path, key),
-    render,
-    countEl: document.getElementById(`count-${id}`),
-  });
+const SECTIONS = [
+  { id: 'tools', noun: 'tools', fetchList: list('/tools', 'tools'), render: toolCard },
+  { id: 'resources', noun: 'resources', fetchList: list('/resources', 'resources'), render: resourceCard },
+  { id: 'prompts', noun: 'prompts', fetchList: list('/prompts', 'prompts'), render: promptCard },
+];
+const sectionsBox = root.querySelector('.sections');
+const downBox = document.getElementById('explorer-down');
+const jump = document.querySelector('nav.jump');
+const failed = (res) => !res.ok || !Array.isArray(res.items);
+
+/**
+ * All three lists at once. When every one fails (the backend is down, or refuses this user), the failure is shown
+ * once above the sections, with one Retry, and the sections are hidden; otherwise each section shows its own state.
+ */
+async function loadAll() {
+  root.dataset.state = 'loading';
+  downBox.hidden = true;
+  sectionsBox.hidden = false;
+  for (const s of SECTIONS) showLoading(document.getElementById(s.id), s.noun);
+  const results = await Promise.all(SECTIONS.map((s) => s.fetchList()));
+  const down = results.every(failed);
+  sectionsBox.hidden = down;
+  for (const a of jump?.querySelectorAll('a[data-section]') ?? []) a.hidden = down;
+  if (down) {
+    const retry = el('button', { type: 'button', class: 'secondary small retry', text: 'Retry' });
+    retry.addEventListener('click', () => loadAll());
+    downBox.replaceChildren(
+      errorBox(`Could not load the tools, resources and prompts of "${backend}"`, results[0]),
+      retry,
+    );
+    downBox.hidden = false;
+    for (const s of SECTIONS) document.getElementById(`count-${s.id}`).textContent = '!';
+    root.dataset.state = 'down';
+    return;
+  }
+  root.dataset.state = 'loaded';
+  await Promise.all(
+    SECTIONS.map((s, i) => {
+      let first = results[i];
+      const fetchList = () => {
+        const res = first ?? s.fetchList();
+        first = undefined;
+        return res;
+      };
+      const box = document.getElementById(s.id);
+      return loadSection(box, { noun: s.noun, backend, fetchList, render: s.render, countEl: countOf(s.id) });
+    }),
+  );
+}
+const countOf = (id) => document.getElementById(`count-${id}`);
 
 document.getElementById('history-clear')?.addEventListener('click', () => {
   clearHistory(backend);
   showHistory();
 });
 showHistory();
-await Promise.all([
-  section('tools', 'tools', '/tools', 'tools', toolCard),
-  section('resources', 'resources', '/resources', 'resources', resourceCard),
-  section('prompts', 'prompts', '/prompts', 'prompts', promptCard),
-]);
+await loadAll();
 root.dataset.loaded = 'true';
