@@ -7,9 +7,8 @@
  *   security → session cookies → identity → routes (oauth, mcp, pages, health) → errors
  */
 import '../lib/supported-runtime.js'; // first: before oidc-provider is loaded
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, LoadResult } from '../config/load.js';
-import { DEV_IDP_PATH } from '../config/load.js';
 import { authorizationServerPlugin } from '../authz-server/plugin.js';
 import { endAsSession } from '../authz-server/browser-session.js';
 import { createAuthorizationServer, type CimdTestOrigin } from '../authz-server/provider.js';
@@ -20,7 +19,6 @@ import { BackendRegistry, defaultFactory, type BackendFactory } from '../backend
 import type { StdioBackendDeps } from '../backends/stdio/backend.js';
 import { nextLiveState, type LiveState } from './live-state.js';
 import { createReloader, type ReloadResult } from './reload.js';
-import { DEFAULT_DEV_USERS, devIdpPlugin } from '../devidp/plugin.js';
 import identity from '../identity/resolve.js';
 import { withTenant } from '../identity/tenant.js';
 import { sessionSource } from '../identity/session-source.js';
@@ -34,9 +32,7 @@ import { healthRoutes } from '../observability/health.js';
 import { Metrics, metricsRoutes } from '../observability/metrics.js';
 import { loadTracing, tracingHooks } from '../observability/tracing.js';
 import { isMcpPath } from '../lib/paths.js';
-import { accessLog, loggerOptions, OneLinePerRequest } from '../observability/logger.js';
 import { AuditLog } from '../observability/audit.js';
-import { newRequestId, requestIdHeader } from '../observability/request-id.js';
 import { AssertionSigner } from '../propagation/assertion.js';
 import { jwksRoute } from '../propagation/jwks.js';
 import { loadSigningKey, type SigningKey } from '../propagation/keys.js';
@@ -47,6 +43,10 @@ import security from '../security/plugin.js';
 import session from '../session/plugin.js';
 import { SessionTokens } from '../session/tokens.js';
 import { buildUpstream } from './upstream.js';
+import { createFastify, registerDevIdp } from './fastify.js';
+import { accessLog } from '../observability/logger.js';
+import { requestIdHeader } from '../observability/request-id.js';
+import { TlsReloader, type SecureServer } from './tls.js';
 import { buildBearer } from './bearer.js';
 import { Logout } from '../session/logout.js';
 import { LogoutEvents } from '../session/logout-events.js';
@@ -65,7 +65,6 @@ import { adminRoutes } from '../admin/plugin.js';
 import { AsRegistry } from '../authz-server/registry.js';
 import { LastUsed } from '../identity/last-used.js';
 import { clientCertificateSource } from '../identity/client-certificates.js';
-import { httpsOptions, TlsReloader, type SecureServer } from './tls.js';
 
 export interface AppDeps {
   /** fetch used for every call to the IdP (tests inject one). */
@@ -98,32 +97,7 @@ export interface ProxyApp {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<ProxyApp> {
-  const listener = config.server.tls && httpsOptions(config.server.tls);
-  const http = {
-    requestTimeout: config.server.requestTimeout,
-    headersTimeout: Math.min(60_000, config.server.requestTimeout),
-    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.server.requestTimeout / 4))),
-  };
-  const app = Fastify({
-    logger: loggerOptions(config.server.logLevel, deps.logStream),
-    logController: new OneLinePerRequest(),
-    genReqId: newRequestId,
-    trustProxy: config.server.trustProxy as boolean | string,
-    bodyLimit: config.server.bodyLimit,
-    // Fastify's default (0) turns off Node's request timeout: a stalled or dripped body would hold
-    // its socket forever. Node swaps the two timeouts when headersTimeout (60 s) exceeds
-    // requestTimeout, so it is capped; expired requests are looked for every
-    // connectionsCheckingInterval (30 s by default, too coarse for short timeouts).
-    requestTimeout: config.server.requestTimeout,
-    http,
-    // server.tls: HTTPS (https.createServer takes the same timeouts); the type stays Fastify's default.
-    ...((listener
-      ? { https: { ...http, ...listener.options, allowHTTP1: deps.http2 }, http2: deps.http2 === true }
-      : {}) as object),
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    routerOptions: { maxParamLength: 200 },
-  });
+  const { app, listener } = createFastify(config, deps);
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   const createdStore = deps.store ?? createStore(config.store, config.session.keys);
   // Failed store calls are counted (mcp_proxy_store_errors_total).
@@ -319,28 +293,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
       registration: config.authorizationServer.registration === 'open',
       metrics,
     });
-  if (config.devIdp?.enabled) {
-    await app.register(devIdpPlugin, {
-      issuer: `${config.server.publicUrl}${DEV_IDP_PATH}`,
-      prefix: DEV_IDP_PATH,
-      users: config.devIdp.users.length
-        ? config.devIdp.users
-        : DEFAULT_DEV_USERS.map((u) => ({ ...u, groups: [...u.groups] })),
-      trustProxy: Boolean(config.server.trustProxy),
-      consent: config.devIdp.consent,
-      clients: config.oidc
-        ? [
-            {
-              client_id: config.oidc.clientId,
-              client_secret: config.oidc.clientSecret!,
-              redirect_uris: [config.oidc.redirectUri],
-              grant_types: ['authorization_code', 'refresh_token'],
-              post_logout_redirect_uris: [`${config.server.publicUrl}/`],
-            },
-          ]
-        : [],
-    });
-  }
+  if (config.devIdp?.enabled) await registerDevIdp(app, config);
 
   // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
   app.addHook('preClose', () => backends.drain());
