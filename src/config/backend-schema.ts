@@ -39,24 +39,48 @@ export const RateLimitSchema = z.strictObject({
   per: z.enum(['user', 'tenant']).default('user'),
 });
 
-const HttpBackendSchema = z.strictObject({
-  url,
-  timeout: duration('60s'),
-  connectTimeout: duration('10s'),
-  headers: z.record(z.string(), z.string()).default({}),
-  /**
-   * streamable HTTP, the 2024-11-05 HTTP+SSE transport (`url` is then its SSE endpoint), or
-   * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
-   */
-  transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
-  /** HTTP+SSE client sessions and version-bridge upstream sessions: idle this long, closed. */
-  idleTimeout: duration('10m'),
-  /**
-   * The MCP revision the server speaks: auto (found out), 2025 (never reverse-bridged; 2026-07-28
-   * clients always version-bridged) or 2026-07-28 (only that).
-   */
-  protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
-});
+/** PEM file paths: one, or a list (DESIGN.md §13). */
+export const pemPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** TLS toward one backend: its CA (beside Node's roots and `tls.ca`), a client certificate (mTLS), its name. */
+const BackendTlsSchema = z
+  .strictObject({
+    ca: pemPaths.optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** The name the backend's certificate must carry (and SNI), when not the URL's host. */
+    serverName: z.string().min(1).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (Boolean(t.cert) !== Boolean(t.key))
+      ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together (mTLS)' });
+  });
+
+const HttpBackendSchema = z
+  .strictObject({
+    url,
+    /** https only: see BackendTlsSchema. */
+    tls: BackendTlsSchema.optional(),
+    timeout: duration('60s'),
+    connectTimeout: duration('10s'),
+    headers: z.record(z.string(), z.string()).default({}),
+    /**
+     * streamable HTTP, the 2024-11-05 HTTP+SSE transport (`url` is then its SSE endpoint), or
+     * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
+     */
+    transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
+    /** HTTP+SSE client sessions and version-bridge upstream sessions: idle this long, closed. */
+    idleTimeout: duration('10m'),
+    /**
+     * The MCP revision the server speaks: auto (found out), 2025 (never reverse-bridged; 2026-07-28
+     * clients always version-bridged) or 2026-07-28 (only that).
+     */
+    protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
+  })
+  .superRefine((h, ctx) => {
+    if (h.tls && h.url.startsWith('http:'))
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls is for an https url (this one is plain http)' });
+  });
 
 const StdioBackendSchema = z.strictObject({
   command: z.string().min(1),

@@ -4,7 +4,7 @@
  * sees numbers. What only an IdP preset can judge is checked outside config/ (see load.ts).
  */
 import { z } from 'zod';
-import { BackendSchema, RateLimitSchema } from './backend-schema.js';
+import { BackendSchema, pemPaths, RateLimitSchema } from './backend-schema.js';
 import { VirtualServerSchema, virtualServerProblems } from './virtual-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { crossFieldProblems } from './cross-checks.js';
@@ -217,6 +217,8 @@ export const ConfigSchema = z
       .strictObject({ kind: z.enum(['memory', 'redis', 'postgres']).default('memory'), url: z.string().optional() })
       .prefault({}),
     signing: z.strictObject({ keyFile: z.string().optional() }).optional(),
+    /** Outbound TLS: extra CAs (PEM files) every outbound call trusts beside Node's roots (DESIGN.md §13). */
+    tls: z.strictObject({ ca: pemPaths.optional() }).optional(),
     /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   })

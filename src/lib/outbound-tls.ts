@@ -1,0 +1,123 @@
+/**
+ * Outbound TLS (DESIGN.md §13): the CAs every outbound call trusts — Node's roots plus `tls.ca` — as one
+ * undici Agent and one fetch, and a backend's own `http.tls` (its CA, client certificate, server name)
+ * as the connect options of that backend's pools. Without `tls.ca` nothing changes: Node's defaults.
+ */
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
+import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { Errors } from '../errors.js';
+
+/** The config's shape: file paths (`ca` one or a list) and a server name. */
+export interface TlsFiles {
+  ca?: string | string[];
+  cert?: string;
+  key?: string;
+  serverName?: string;
+}
+
+/** undici's `connect` TLS options (node:tls names). */
+export interface TlsConnect {
+  ca?: string[];
+  cert?: string;
+  key?: string;
+  servername?: string;
+}
+
+const paths = (v?: string | string[]) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** A PEM file the config names; unreadable: FILE_UNREADABLE naming the config key (a start-up failure). */
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const fix = err.code === 'ENOENT' ? 'check the path' : 'check the file and its permissions';
+    throw new Errors.FILE_UNREADABLE(what, file, err.code ?? err.message, fix);
+  }
+}
+
+/** What Node trusts by default: its roots, and NODE_EXTRA_CA_CERTS (newer Node: also the system store if asked). */
+function defaultRoots(): string[] {
+  const get = (tls as { getCACertificates?: (kind: string) => string[] }).getCACertificates;
+  if (get) return get('default');
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  let more: string[] = [];
+  if (extra) {
+    try {
+      more = [readFileSync(extra, 'utf8')];
+    } catch {
+      /* Node itself warned about it at start */
+    }
+  }
+  return [...tls.rootCertificates, ...more];
+}
+
+export class OutboundTls {
+  /** `tls.ca`'s certificates (PEM files), empty when none is configured. */
+  private readonly extra: string[];
+  /** Node's roots plus `tls.ca`; undefined without `tls.ca` (Node's defaults stand). */
+  readonly ca?: string[];
+  /** For every outbound fetch and request that is not a backend's: undefined without `tls.ca` (the global one). */
+  readonly dispatcher?: Dispatcher;
+  /** fetch trusting `ca`: openid-client (customFetch), jose (customFetch), introspection, the probes. */
+  readonly fetch: typeof fetch;
+
+  constructor(files: { ca?: string | string[] } = {}) {
+    this.extra = paths(files.ca).map((f) => readPem(f, 'tls.ca'));
+    if (!this.extra.length) {
+      this.fetch = (input, init) => globalThis.fetch(input, init);
+      return;
+    }
+    this.ca = [...defaultRoots(), ...this.extra];
+    const agent = new Agent({ connect: { ca: this.ca } });
+    this.dispatcher = agent;
+    this.fetch = (input, init) => {
+      // A dispatcher already given (oidc-provider's guard) keeps its own TLS settings.
+      const given = (init as { dispatcher?: unknown } | undefined)?.dispatcher;
+      return undiciFetch(input as never, { ...(init as object), dispatcher: given ?? agent } as never) as never;
+    };
+  }
+
+  /**
+   * The TLS options of a backend's pools: `tls.ca` and its own `ca` trusted beside Node's roots, its client
+   * certificate, the name its certificate is checked against (`serverName`; also sent as SNI).
+   * `where` names the config key in errors (`backends[2].http.tls`).
+   */
+  backend(files: TlsFiles | undefined, where: string): TlsConnect {
+    if (!files) return this.ca ? { ca: this.ca } : {};
+    const own = paths(files.ca).map((f) => readPem(f, `${where}.ca`));
+    const out: TlsConnect = {};
+    if (own.length) out.ca = [...(this.ca ?? defaultRoots()), ...own];
+    else if (this.ca) out.ca = this.ca;
+    if (files.cert) out.cert = readPem(files.cert, `${where}.cert`);
+    if (files.key) out.key = readPem(files.key, `${where}.key`);
+    if (files.serverName) out.servername = files.serverName;
+    return out;
+  }
+
+  /** A dispatcher with a backend's TLS options (the probes use it as the backend's pools do). */
+  backendDispatcher(files: TlsFiles | undefined, where: string): Dispatcher | undefined {
+    if (!files) return this.dispatcher;
+    return new Agent({ connect: connectWith(this.backend(files, where)) });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * undici's `connect` option for `options` (and a connect timeout): a connector that always sends
+ * `servername` when one is configured (undici would otherwise take it from the Host header).
+ */
+export function connectWith(
+  options: TlsConnect,
+  timeout?: number,
+): buildConnector.BuildOptions | buildConnector.connector {
+  const base = timeout === undefined ? { ...options } : { ...options, timeout };
+  if (!options.servername) return base;
+  const connector = buildConnector(base as buildConnector.BuildOptions);
+  const servername = options.servername;
+  return (opts, callback) => connector({ ...opts, servername }, callback);
+}
