@@ -20,7 +20,7 @@ import type { Upstream } from '../bridge/reverse/detect.js';
 import { serveBridged, statelessRequest } from './http-version.js';
 import { type SseProbe, StatelessSide } from './http-stateless.js';
 import { httpProbeFailure, httpProbeStatus } from './probe.js';
-import { connectWith, OutboundTls } from '../lib/outbound-tls.js';
+import { BackendConnector, OutboundTls } from '../lib/outbound-tls.js';
 import { tlsFailure } from '../lib/error-cause.js';
 
 /** No `tls.ca`: Node's defaults (a backend's own `http.tls` still applies). */
@@ -43,6 +43,8 @@ export class HttpBackend implements Backend {
   private readonly reverse: ReverseBridge;
   /** MCP 2026-07-28 clients: the server's own revision, or the version bridge to a 2025 server. */
   private readonly stateless: StatelessSide;
+  /** Connects the pools (`tls.ca`, `http.tls`) and remembers the TLS alerts servers end connections with. */
+  private readonly connector: BackendConnector;
 
   constructor(
     private definition: BackendConfig,
@@ -56,10 +58,9 @@ export class HttpBackend implements Backend {
     this.url = new URL(this.http.url);
     this.scope = `mcp-session:${definition.name}:${this.url.href}`;
     this.audience = [definition.name, this.http.url];
-    const connect = connectWith(
-      tls.backend(this.http.tls, `backend "${definition.name}" http.tls`),
-      this.http.connectTimeout,
-    );
+    const where = `backend "${definition.name}" http.tls`;
+    this.connector = new BackendConnector(tls.backend(this.http.tls, where), this.http.connectTimeout);
+    const connect = this.connector.connect;
     this.pool = new Pool(this.url.origin, {
       connect,
       keepAliveTimeout: 30_000,
@@ -246,7 +247,7 @@ export class HttpBackend implements Backend {
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
       return new Errors.BACKEND_UNAVAILABLE(this.name);
     // A TLS failure (unknown CA, hostname mismatch, refused client certificate): its own code, the reason logged.
-    const tlsReason = tlsFailure(e);
+    const tlsReason = tlsFailure(e) ?? tlsFailure(this.connector.alertBehind(e));
     if (tlsReason) return withReason(new Errors.BACKEND_TLS(this.name), tlsReason);
     log.warn({ backend: this.name, reason: errorCause(e) }, `backend request failed: ${errorCause(e)}`);
     return new Errors.BACKEND_UNAVAILABLE(this.name);

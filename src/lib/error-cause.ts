@@ -60,7 +60,9 @@ function describeOne(e: ErrorLike): string {
   return message;
 }
 
-const isTlsCode = (code: string, name?: string) => /CERT|TLS|SSL/.test(code) || name === 'SSLError';
+/** OpenSSL's verify codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED …) and Node's ERR_TLS_/ERR_SSL_ ones. */
+const isTlsCode = (code: string, name?: string) =>
+  /CERT|TLS|SSL|^UNABLE_TO_|SIGNATURE|^INVALID_(CA|PURPOSE)$|^PATH_LENGTH_EXCEEDED$/.test(code) || name === 'SSLError';
 
 /** What kind of TLS failure an OpenSSL/Node code is, in the words an operator looks for. */
 const TLS_KINDS: Array<[RegExp, string]> = [
@@ -70,7 +72,7 @@ const TLS_KINDS: Array<[RegExp, string]> = [
   ],
   [/ALTNAME|HOST/, 'hostname mismatch'],
   [
-    /ALERT_(CERTIFICATE_REQUIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/,
+    /ALERT_(CERTIFICATE_REQUIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)|CLOSED_AFTER_HANDSHAKE/,
     'client certificate refused',
   ],
   [/^ERR_(SSL|TLS)_/, 'handshake failure'],

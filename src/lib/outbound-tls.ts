@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
+import type { Socket } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { Errors } from '../errors.js';
 
@@ -99,7 +100,7 @@ export class OutboundTls {
   /** A dispatcher with a backend's TLS options (the probes use it as the backend's pools do). */
   backendDispatcher(files: TlsFiles | undefined, where: string): Dispatcher | undefined {
     if (!files) return this.dispatcher;
-    return new Agent({ connect: connectWith(this.backend(files, where)) });
+    return new Agent({ connect: new BackendConnector(this.backend(files, where)).connect });
   }
 
   async close(): Promise<void> {
@@ -107,17 +108,60 @@ export class OutboundTls {
   }
 }
 
+const TLS_CODE = /^ERR_(SSL|TLS)_/;
+
+const closedAfterHandshake = () =>
+  Object.assign(
+    new Error(
+      'the server closed the connection after the TLS handshake without a word (no TLS alert): ' +
+        'it most likely refused the client certificate',
+    ),
+    { code: 'ERR_TLS_CLOSED_AFTER_HANDSHAKE' },
+  );
+
 /**
- * undici's `connect` option for `options` (and a connect timeout): a connector that always sends
- * `servername` when one is configured (undici would otherwise take it from the Host header).
+ * A backend pool's connector (`tls` options, a connect timeout) that remembers why the server ended a
+ * TLS connection: with TLS 1.3 a refused client certificate arrives as an alert after the handshake,
+ * and undici reports only "other side closed" (its SocketError names the socket's local port).
  */
-export function connectWith(
-  options: TlsConnect,
-  timeout?: number,
-): buildConnector.BuildOptions | buildConnector.connector {
-  const base = timeout === undefined ? { ...options } : { ...options, timeout };
-  if (!options.servername) return base;
-  const connector = buildConnector(base as buildConnector.BuildOptions);
-  const servername = options.servername;
-  return (opts, callback) => connector({ ...opts, servername }, callback);
+export class BackendConnector {
+  readonly connect: buildConnector.connector;
+  /** Alerts by local port, kept until read or a few seconds after the socket closed. */
+  private readonly alerts = new Map<number, Error>();
+
+  constructor(options: TlsConnect, timeout?: number) {
+    const base = timeout === undefined ? { ...options } : { ...options, timeout };
+    const connector = buildConnector(base as buildConnector.BuildOptions);
+    // undici would otherwise take the name from the Host header.
+    const servername = options.servername;
+    this.connect = (opts, callback) =>
+      connector(servername ? { ...opts, servername } : opts, (err, socket) => {
+        if (socket && opts.protocol === 'https:') this.watch(socket, Boolean(options.cert));
+        (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+      });
+  }
+
+  private watch(socket: Socket, clientCert: boolean): void {
+    const port = socket.localPort;
+    if (port === undefined) return;
+    const remember = (e: Error) => {
+      this.alerts.set(port, e);
+      socket.once('close', () => setTimeout(() => this.alerts.delete(port), 5000).unref());
+    };
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (TLS_CODE.test(String(e.code))) remember(e);
+    });
+    // Some servers (Node's own) refuse a client certificate by closing the connection, with no alert.
+    if (clientCert)
+      socket.once('end', () => {
+        if (socket.bytesRead === 0 && !this.alerts.has(port)) remember(closedAfterHandshake());
+      });
+  }
+
+  /** The TLS alert behind undici's "other side closed" (UND_ERR_SOCKET), when the server sent one. */
+  alertBehind(err: unknown): Error | undefined {
+    const e = err as { code?: string; socket?: { localPort?: number } } | undefined;
+    const port = e?.code === 'UND_ERR_SOCKET' ? e.socket?.localPort : undefined;
+    return port === undefined ? undefined : this.alerts.get(port);
+  }
 }
