@@ -97,12 +97,6 @@ export class OutboundTls {
     return out;
   }
 
-  /** A dispatcher with a backend's TLS options (the probes use it as the backend's pools do). */
-  backendDispatcher(files: TlsFiles | undefined, where: string): Dispatcher | undefined {
-    if (!files) return this.dispatcher;
-    return new Agent({ connect: new BackendConnector(this.backend(files, where)).connect });
-  }
-
   async close(): Promise<void> {
     await this.dispatcher?.close().catch(() => undefined);
   }

@@ -6,6 +6,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { BackendConfig } from '../config/backend-schema.js';
 import type { Config } from '../config/load.js';
+import { Agent } from 'undici';
+import { BackendConnector } from '../lib/outbound-tls.js';
 import { ProbeFailure } from './cause.js';
 import { reach, shownUrl } from './http.js';
 import type { Probe, ProbeNet } from './types.js';
@@ -18,11 +20,15 @@ export function backendProbes(config: Config, net: ProbeNet): Probe[] {
       const url = b.http.url;
       const tls = b.http.tls;
       const run = async (signal: AbortSignal) => {
-        const own = tls ? net.tls.backendDispatcher(tls, `backend "${b.name}" http.tls`) : undefined;
+        if (!url.startsWith('https:')) return reach(url, signal, net.dispatcher);
+        const connector = new BackendConnector(net.tls.backend(tls, `backend "${b.name}" http.tls`));
+        const own = new Agent({ connect: connector.connect });
         try {
-          return await reach(url, signal, own ?? net.dispatcher);
+          return await reach(url, signal, own);
+        } catch (e) {
+          throw connector.alertBehind(e) ?? e;
         } finally {
-          await own?.close().catch(() => undefined);
+          await own.close().catch(() => undefined);
         }
       };
       return { what, target: shownUrl(url), run };
