@@ -67,7 +67,7 @@ const isTlsCode = (code: string, name?: string) =>
 /** What kind of TLS failure an OpenSSL/Node code is, in the words an operator looks for. */
 const TLS_KINDS: Array<[RegExp, string]> = [
   [
-    /^(UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)$/,
+    /^UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)$|^SELF_SIGNED_CERT_IN_CHAIN$|SELF_SIGNED_CERT$/,
     'unknown CA',
   ],
   [/ALTNAME|HOST/, 'hostname mismatch'],

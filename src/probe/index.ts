@@ -16,7 +16,7 @@ export type { Probe, ProbeResult } from './types.js';
 
 export const PROBE_TIMEOUT_MS = 5000;
 
-/** The probes of `config`, reaching out as the proxy does (`tls.ca`); an unreadable `tls.ca` is a failure of its own. */
+/** The probes of `config`, reaching out as the proxy does (`tls.ca`); an unreadable `tls.ca` is a failure itself. */
 export function probesFor(config: Config): Probe[] {
   let tls: OutboundTls;
   const failed: Probe[] = [];
