@@ -32,9 +32,14 @@ const mtls = await startHttpsMcp({
   requestCert: true,
   rejectUnauthorized: true,
 });
+// The same over the 2024-11-05 HTTP+SSE transport.
+const mtlsSse = await startHttpsMcp(
+  { key: serverCert.key, cert: serverCert.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
+  { sse: true },
+);
 // Its certificate names backend.internal only.
 const named = await startHttpsMcp({ key: namedCert.key, cert: namedCert.cert });
-t.teardown(() => Promise.all([plain.close(), mtls.close(), named.close()]));
+t.teardown(() => Promise.all([plain.close(), mtls.close(), mtlsSse.close(), named.close()]));
 
 const ca = pki.caFile;
 const proxy = await startProxy({
@@ -45,6 +50,14 @@ const proxy = await startProxy({
     { name: 'nocert', http: { url: mtls.url, tls: { ca } } },
     { name: 'stranger', http: { url: mtls.url, tls: { ca, cert: strangerCert.certFile, key: strangerCert.keyFile } } },
     { name: 'mtls', http: { url: mtls.url, tls: { ca, cert: clientCert.certFile, key: clientCert.keyFile } } },
+    {
+      name: 'sse',
+      http: {
+        url: mtlsSse.url,
+        transport: 'sse',
+        tls: { ca, cert: clientCert.certFile, key: clientCert.keyFile },
+      },
+    },
     { name: 'misnamed', http: { url: named.url, tls: { ca } } },
     { name: 'named', http: { url: named.url, tls: { ca, serverName: 'backend.internal' } } },
   ],
@@ -126,6 +139,12 @@ t.test('a backend demanding a client certificate', async (t) => {
     t.ok(mtls.peers.length > before);
     t.same(new Set(mtls.peers.slice(before)), new Set(['proxy-client']), 'every request carried it');
   });
+});
+
+t.test('HTTP+SSE (2024-11-05): the stream and the POSTs carry the client certificate', async (t) => {
+  t.equal(await whoami(proxy, 'sse'), 'proxy-client');
+  t.ok(mtlsSse.peers.length >= 2, 'a stream and its POSTs');
+  t.same(new Set(mtlsSse.peers), new Set(['proxy-client']));
 });
 
 t.test('serverName', async (t) => {
