@@ -130,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     log: app.log,
     metrics,
     fetch: outFetch,
+    backendFetch: (b) => outbound.backendFetch(b.http?.tls, `backend "${b.name}" http.tls`),
   });
   const replicas =
     shared && config.server.advertiseUrl

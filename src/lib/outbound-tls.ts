@@ -63,6 +63,8 @@ export class OutboundTls {
   readonly dispatcher?: Dispatcher;
   /** fetch trusting `ca`: openid-client (customFetch), jose (customFetch), introspection, the probes. */
   readonly fetch: typeof fetch;
+  /** backendFetch's, by the backend's `http.tls`. */
+  private readonly backendFetches = new Map<string, { agent: Agent; fetch: typeof fetch }>();
 
   constructor(files: { ca?: string | string[] } = {}) {
     this.extra = paths(files.ca).map((f) => readPem(f, 'tls.ca'));
@@ -97,8 +99,24 @@ export class OutboundTls {
     return out;
   }
 
+  /** A fetch for a backend's own URLs (its RFC 9728 metadata) with its `http.tls`; undefined without one. */
+  backendFetch(files: TlsFiles | undefined, where: string): typeof fetch | undefined {
+    if (!files) return undefined;
+    const key = JSON.stringify(files);
+    let held = this.backendFetches.get(key);
+    if (!held) {
+      const agent = new Agent({ connect: new BackendConnector(this.backend(files, where)).connect });
+      const f: typeof fetch = (input, init) =>
+        undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never) as never;
+      held = { agent, fetch: f };
+      this.backendFetches.set(key, held);
+    }
+    return held.fetch;
+  }
+
   async close(): Promise<void> {
     await this.dispatcher?.close().catch(() => undefined);
+    for (const { agent } of this.backendFetches.values()) await agent.close().catch(() => undefined);
   }
 }
 

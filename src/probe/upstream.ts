@@ -15,7 +15,7 @@ export function upstreamProbes(config: Config, net: ProbeNet): Probe[] {
     const what = `backend ${b.name} upstream`;
     if (u?.kind === 'oauth') {
       const target = shownUrl(u.issuer ?? `${b.http?.url ?? ''} (RFC 9728 metadata)`);
-      probes.push({ what, target, run: (signal) => metadata(b, signal, net.fetch) });
+      probes.push({ what, target, run: (signal) => metadata(b, signal, net) });
     } else if (u && 'tokenEndpoint' in u && u.tokenEndpoint) {
       const endpoint = u.tokenEndpoint;
       probes.push({ what, target: shownUrl(endpoint), run: (signal) => reach(endpoint, signal, net.dispatcher) });
@@ -24,7 +24,8 @@ export function upstreamProbes(config: Config, net: ProbeNet): Probe[] {
   return probes;
 }
 
-async function metadata(backend: Config['backends'][number], signal: AbortSignal, get: typeof fetch): Promise<string> {
+async function metadata(backend: Config['backends'][number], signal: AbortSignal, net: ProbeNet): Promise<string> {
+  const get = net.fetch;
   let networkError: unknown;
   const watched: typeof fetch = (input, init) =>
     get(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }).catch((e) => {
@@ -32,7 +33,8 @@ async function metadata(backend: Config['backends'][number], signal: AbortSignal
       throw e;
     });
   try {
-    const found = await new AuthServerDiscovery(watched).get(backend);
+    const own = (b: Config['backends'][number]) => net.tls.backendFetch(b.http?.tls, `backend "${b.name}" http.tls`);
+    const found = await new AuthServerDiscovery(watched, own).get(backend);
     return `metadata of ${found.issuer}`;
   } catch (e) {
     if (networkError) throw networkError;
