@@ -55,8 +55,6 @@ function defaultRoots(): string[] {
 }
 
 export class OutboundTls {
-  /** `tls.ca`'s certificates (PEM files), empty when none is configured. */
-  private readonly extra: string[];
   /** Node's roots plus `tls.ca`; undefined without `tls.ca` (Node's defaults stand). */
   readonly ca?: string[];
   /** For every outbound fetch and request that is not a backend's: undefined without `tls.ca` (the global one). */
@@ -67,12 +65,12 @@ export class OutboundTls {
   private readonly backendFetches = new Map<string, { agent: Agent; fetch: typeof fetch }>();
 
   constructor(files: { ca?: string | string[] } = {}) {
-    this.extra = paths(files.ca).map((f) => readPem(f, 'tls.ca'));
-    if (!this.extra.length) {
+    const extra = paths(files.ca).map((f) => readPem(f, 'tls.ca'));
+    if (!extra.length) {
       this.fetch = (input, init) => globalThis.fetch(input, init);
       return;
     }
-    this.ca = [...defaultRoots(), ...this.extra];
+    this.ca = [...defaultRoots(), ...extra];
     const agent = new Agent({ connect: { ca: this.ca } });
     this.dispatcher = agent;
     this.fetch = (input, init) => {
@@ -138,7 +136,7 @@ const closedAfterHandshake = () =>
  */
 export class BackendConnector {
   readonly connect: buildConnector.connector;
-  /** Alerts by local port, kept until read or a few seconds after the socket closed. */
+  /** Alerts by local port, kept until a few seconds after the socket closed. */
   private readonly alerts = new Map<number, Error>();
 
   constructor(options: TlsConnect, timeout?: number) {
