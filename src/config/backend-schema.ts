@@ -56,31 +56,26 @@ const BackendTlsSchema = z
       ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together (mTLS)' });
   });
 
-const HttpBackendSchema = z
-  .strictObject({
-    url,
-    /** https only: see BackendTlsSchema. */
-    tls: BackendTlsSchema.optional(),
-    timeout: duration('60s'),
-    connectTimeout: duration('10s'),
-    headers: z.record(z.string(), z.string()).default({}),
-    /**
-     * streamable HTTP, the 2024-11-05 HTTP+SSE transport (`url` is then its SSE endpoint), or
-     * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
-     */
-    transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
-    /** HTTP+SSE client sessions and version-bridge upstream sessions: idle this long, closed. */
-    idleTimeout: duration('10m'),
-    /**
-     * The MCP revision the server speaks: auto (found out), 2025 (never reverse-bridged; 2026-07-28
-     * clients always version-bridged) or 2026-07-28 (only that).
-     */
-    protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
-  })
-  .superRefine((h, ctx) => {
-    if (h.tls && h.url.startsWith('http:'))
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls is for an https url (this one is plain http)' });
-  });
+const HttpBackendSchema = z.strictObject({
+  url,
+  /** https only: see BackendTlsSchema. */
+  tls: BackendTlsSchema.optional(),
+  timeout: duration('60s'),
+  connectTimeout: duration('10s'),
+  headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * streamable HTTP, the 2024-11-05 HTTP+SSE transport (`url` is then its SSE endpoint), or
+   * `auto`: streamable, falling back to HTTP+SSE when the initialize POST gets a 4xx.
+   */
+  transport: z.enum(['streamable', 'sse', 'auto']).default('auto'),
+  /** HTTP+SSE client sessions and version-bridge upstream sessions: idle this long, closed. */
+  idleTimeout: duration('10m'),
+  /**
+   * The MCP revision the server speaks: auto (found out), 2025 (never reverse-bridged; 2026-07-28
+   * clients always version-bridged) or 2026-07-28 (only that).
+   */
+  protocol: z.enum(['auto', '2025', '2026-07-28']).default('auto'),
+});
 
 const StdioBackendSchema = z.strictObject({
   command: z.string().min(1),
@@ -181,6 +176,14 @@ export const BackendSchema = z
     },
     { when: (p) => typeof p.value === 'object' && p.value !== null },
   )
+  .superRefine((b, ctx) => {
+    if (b.http?.tls && b.http.url.startsWith('http:'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http', 'tls'],
+        message: 'tls is for an https url (this one is plain http)',
+      });
+  })
   .superRefine((b, ctx) => upstreamProblems(b, ctx));
 
 function upstreamProblems(
