@@ -47,6 +47,8 @@ export const Errors = {
   LOGIN_REFUSED: def('LOGIN_REFUSED', 'login refused: %s', 403),
   IDP_UNAVAILABLE: def('IDP_UNAVAILABLE', 'the identity provider is unavailable', 502),
   BACKEND_UNAVAILABLE: def('BACKEND_UNAVAILABLE', 'backend "%s" is unavailable', 502),
+  /** The TLS handshake with a backend failed (its certificate, our client certificate): the reason is logged. */
+  BACKEND_TLS: def('BACKEND_TLS', 'backend "%s" is unavailable: the TLS connection to it failed', 502),
   BACKEND_TIMEOUT: def('BACKEND_TIMEOUT', 'backend "%s" did not answer in time', 504),
   BACKEND_BUSY: def('BACKEND_BUSY', 'backend "%s" is at capacity', 503),
   STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 'the proxy cannot reach its store; try again shortly', 503),

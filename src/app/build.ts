@@ -15,8 +15,8 @@ import { createAuthorizationServer, type CimdTestOrigin } from '../authz-server/
 import { resourceMetadataRoutes } from '../authz-server/resource-metadata.js';
 import { LiveGrants } from '../authz-server/live-grants.js';
 import { revokeUserGrants } from '../authz-server/adapter.js';
-import { BackendRegistry, defaultFactory, type BackendFactory } from '../backends/registry.js';
-import type { StdioBackendDeps } from '../backends/stdio/backend.js';
+import { BackendRegistry, defaultFactory, type BackendDeps, type BackendFactory } from '../backends/registry.js';
+import { OutboundTls } from '../lib/outbound-tls.js';
 import { nextLiveState, type LiveState } from './live-state.js';
 import { createReloader, type ReloadResult } from './reload.js';
 import identity from '../identity/resolve.js';
@@ -105,7 +105,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   // State other replicas must see (session owners, relaying): only with a shared store.
   const shared = config.store.kind === 'memory' ? undefined : store;
   const key = deps.signingKey ?? (await loadSigningKey(config.signing?.keyFile));
-  const client = config.oidc ? new UpstreamClient(config.oidc, deps.fetch) : undefined;
+  // Every outbound call trusts Node's roots plus `tls.ca` (DESIGN.md §13); tests may inject their own fetch.
+  const outbound = new OutboundTls(config.tls);
+  const outFetch = deps.fetch ?? (outbound.ca ? outbound.fetch : undefined);
+  const client = config.oidc ? new UpstreamClient(config.oidc, outFetch) : undefined;
   const tokens = new SessionTokens(store, client, config.session.maxAge, app.log);
   const {
     oauth,
@@ -119,21 +122,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     tokens,
     log: app.log,
     metrics,
-    fetch: deps.fetch,
+    fetch: outFetch,
+    backendFetch: (b) => outbound.backendFetch(b.http?.tls, `backend "${b.name}" http.tls`),
   });
   const replicas =
     shared && config.server.advertiseUrl
-      ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!)
+      ? new Replicas(shared, config.server.advertiseUrl, config.session.keys[0]!, outbound.ca)
       : undefined;
   // What a reload may change (backends, policy, tenants, API keys, MCP resources): one immutable
   // state, built here and at each reload by the same function, swapped by one assignment.
-  const backendDeps: StdioBackendDeps = {
+  const backendDeps: BackendDeps = {
     log: app.log,
     store: shared,
     replicas,
     enforced: () => live.current.enforce,
     sessionIds: new SessionIds(config.session.keys),
     upstream,
+    tls: outbound,
   };
   const factory = deps.backendFactory ?? defaultFactory;
   // Virtual servers reach their members through this app's own routes, as the client's principal.
@@ -162,6 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
         defaultResource: backends.defaultName ? `${config.server.publicUrl}/mcp` : undefined,
         cimdTestOrigin: deps.cimdTestOrigin,
         tenants: () => live.current.tenants,
+        fetch: outbound.ca ? outbound.fetch : undefined,
       })
     : undefined;
   const audit = new AuditLog(deps.auditStream ?? deps.logStream, config.audit.file);
@@ -172,7 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     store,
     grants,
     live,
-    fetch: deps.fetch,
+    fetch: outFetch,
   });
 
   // Tracing (DESIGN §13): the SDK is loaded only when configured; the server span starts before any other hook.
@@ -304,6 +310,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     await replicas?.close();
     await logout.close();
     await store.close();
+    await outbound.close();
   });
   const reloader = createReloader({ live, next: nextState, asEnabled: Boolean(provider), log: app.log });
   app.addHook('onClose', () => reloader.close());

@@ -22,6 +22,8 @@ export function buildUpstream(d: {
   log: FastifyBaseLogger;
   metrics?: Metrics;
   fetch?: typeof fetch;
+  /** A backend's own fetch (its `http.tls`: src/lib/outbound-tls.ts). */
+  backendFetch?: (backend: Config['backends'][number]) => typeof fetch | undefined;
 }) {
   const { config, store, client, tokens, log, metrics } = d;
   const oauth = createOAuthUpstream({
@@ -29,6 +31,7 @@ export function buildUpstream(d: {
     publicUrl: config.server.publicUrl,
     log,
     fetch: d.fetch,
+    backendFetch: d.backendFetch,
     count: metrics && ((backend, result) => metrics.upstreamToken(backend, 'oauth', result)),
   });
   // MCP clients of the authorization server keep the upstream login they were let in with (their subject token).

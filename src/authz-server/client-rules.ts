@@ -26,8 +26,12 @@ export interface CimdTestOrigin {
  * connecting (oidc-provider's own guard cuts the socket only after the TCP handshake); the operator's own JWKS URLs
  * (authorizationServer.clients) may be loopback, like oidc.issuer; only the test origin bypasses the rest.
  */
-export function providerFetch(machines: MachineClients, testOrigin?: CimdTestOrigin): typeof fetch {
-  return operatorFetch(machines, testOrigin ? testOriginFetch(testOrigin) : guardedFetch);
+export function providerFetch(
+  machines: MachineClients,
+  testOrigin?: CimdTestOrigin,
+  operator: typeof fetch = fetch,
+): typeof fetch {
+  return operatorFetch(machines, testOrigin ? testOriginFetch(testOrigin) : guardedFetch, operator);
 }
 
 /** Whether a Client ID Metadata Document may be fetched: https, and not a special-use address by name or lookup. */
@@ -39,11 +43,11 @@ export async function cimdFetchAllowed(clientId: string, testOrigin?: CimdTestOr
 }
 
 /** oidc-provider hands every fetch its guarding dispatcher: the operator's own URLs go without it. */
-function operatorFetch(machines: MachineClients, other: typeof fetch): typeof fetch {
+function operatorFetch(machines: MachineClients, other: typeof fetch, operator: typeof fetch): typeof fetch {
   return (input, init) => {
     if (!machines.isConfiguredJwksUri(input instanceof Request ? input.url : String(input))) return other(input, init);
     const { dispatcher: _guard, ...plain } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-    return fetch(input, plain);
+    return operator(input, plain);
   };
 }
 

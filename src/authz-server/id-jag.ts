@@ -5,7 +5,15 @@
  * `exp`/`iat`, and the claims the grant needs (`sub`, `jti`, `client_id`). Refusals are oidc-provider's
  * `invalid_grant` with a description saying what is wrong; an IdP whose keys cannot be fetched is 503.
  */
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+} from 'jose';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { EnterpriseIdpConfig } from '../config/enterprise-idps-schema.js';
 import { ALLOWED_ALGORITHMS } from '../tokens/external-jwt.js';
@@ -49,11 +57,16 @@ export class IdJagVerifier {
   constructor(
     idps: readonly EnterpriseIdpConfig[],
     private readonly issuer: string,
+    /** The outbound fetch (`tls.ca`, src/lib/outbound-tls.ts); default: the global one. */
+    fetchImpl?: typeof fetch,
   ) {
     for (const cfg of idps) {
       const keys = cfg.jwks
         ? createLocalJWKSet(cfg.jwks as { keys: never[] })
-        : createRemoteJWKSet(new URL(cfg.jwksUri!), { timeoutDuration: 5000 });
+        : createRemoteJWKSet(new URL(cfg.jwksUri!), {
+            timeoutDuration: 5000,
+            ...(fetchImpl ? { [customFetch]: fetchImpl } : {}),
+          });
       this.idps.set(cfg.issuer, { cfg, keys });
     }
   }

@@ -82,6 +82,8 @@ export function createAuthorizationServer(opts: {
   defaultResource?: string;
   cimdTestOrigin?: CimdTestOrigin;
   tenants?: () => TenantConfig | undefined;
+  /** fetch for the operator's own URLs (machine clients' and enterprise IdPs' JWKS): trusts `tls.ca`. */
+  fetch?: typeof fetch;
 }): Provider {
   const { config, as, key, store, resources } = opts;
   // The tenant is computed when a token is issued, from the live config: a reload reaches refreshed tokens.
@@ -209,7 +211,7 @@ export function createAuthorizationServer(opts: {
         getResourceServerInfo: (_ctx, resource) => resourceServerInfo(resource),
       },
     },
-    fetch: providerFetch(machines, opts.cimdTestOrigin),
+    fetch: providerFetch(machines, opts.cimdTestOrigin, opts.fetch),
     // Registered and metadata-document clients alike (the schema runs for both).
     extraClientMetadata: {
       properties: ['redirect_uris', 'jwks_uri', 'scope'],
@@ -237,7 +239,7 @@ export function createAuthorizationServer(opts: {
   restrictClientCredentials(provider, machines);
   if (enterprise)
     registerIdJagGrant(provider, {
-      verifier: new IdJagVerifier(as.enterpriseIdps, config.server.publicUrl),
+      verifier: new IdJagVerifier(as.enterpriseIdps, config.server.publicUrl, opts.fetch),
       store,
       resources,
       resourceServerInfo,

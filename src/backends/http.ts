@@ -5,7 +5,7 @@
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import type { BackendConfig } from '../config/schema.js';
-import { Errors } from '../errors.js';
+import { Errors, withReason } from '../errors.js';
 import { rewriteJsonBody, sseRewriter } from '../mcp/response-rewrite.js';
 import type { Replicas } from '../mcp/replicas.js';
 import type { SessionIds } from '../mcp/session-owners.js';
@@ -20,6 +20,11 @@ import type { Upstream } from '../bridge/reverse/detect.js';
 import { serveBridged, statelessRequest } from './http-version.js';
 import { type SseProbe, StatelessSide } from './http-stateless.js';
 import { httpProbeFailure, httpProbeStatus } from './probe.js';
+import { BackendConnector, OutboundTls } from '../lib/outbound-tls.js';
+import { tlsFailure } from '../lib/error-cause.js';
+
+/** No `tls.ca`: Node's defaults (a backend's own `http.tls` still applies). */
+const NODE_DEFAULTS = new OutboundTls();
 
 export class HttpBackend implements Backend {
   readonly audience: string[];
@@ -38,19 +43,26 @@ export class HttpBackend implements Backend {
   private readonly reverse: ReverseBridge;
   /** MCP 2026-07-28 clients: the server's own revision, or the version bridge to a 2025 server. */
   private readonly stateless: StatelessSide;
+  /** Connects the pools (`tls.ca`, `http.tls`) and remembers the TLS alerts servers end connections with. */
+  private readonly connector: BackendConnector;
 
   constructor(
     private definition: BackendConfig,
     private readonly ids: SessionIds,
     /** Replicas sharing a store: HTTP+SSE sessions (held here) are reached from any of them. */
     replicas?: Replicas,
+    /** The CAs of every outbound call (`tls.ca`); this backend's `http.tls` adds to them. */
+    tls: OutboundTls = NODE_DEFAULTS,
   ) {
     this.http = definition.http!;
     this.url = new URL(this.http.url);
     this.scope = `mcp-session:${definition.name}:${this.url.href}`;
     this.audience = [definition.name, this.http.url];
+    const where = `backend "${definition.name}" http.tls`;
+    this.connector = new BackendConnector(tls.backend(this.http.tls, where), this.http.connectTimeout);
+    const connect = this.connector.connect;
     this.pool = new Pool(this.url.origin, {
-      connect: { timeout: this.http.connectTimeout },
+      connect,
       keepAliveTimeout: 30_000,
       connections: 128,
     });
@@ -60,6 +72,7 @@ export class HttpBackend implements Backend {
         http: this.http,
         ids,
         posts: this.pool,
+        connect,
         mapError: (e, log) => this.mapError(e, log),
         replicas,
       });
@@ -233,6 +246,9 @@ export class HttpBackend implements Backend {
       return new Errors.BACKEND_TIMEOUT(this.name);
     if (e.name === 'AbortError' || e instanceof undiciErrors.RequestAbortedError)
       return new Errors.BACKEND_UNAVAILABLE(this.name);
+    // A TLS failure (unknown CA, hostname mismatch, refused client certificate): its own code, the reason logged.
+    const tlsReason = tlsFailure(e) ?? tlsFailure(this.connector.alertBehind(e));
+    if (tlsReason) return withReason(new Errors.BACKEND_TLS(this.name), tlsReason);
     log.warn({ backend: this.name, reason: errorCause(e) }, `backend request failed: ${errorCause(e)}`);
     return new Errors.BACKEND_UNAVAILABLE(this.name);
   }

@@ -30,6 +30,8 @@ export interface LegacySseOptions {
   ids: SessionIds;
   /** The backend's pool, for POSTs. */
   posts: Pool;
+  /** The backend's connect options (timeout, TLS: src/lib/outbound-tls.ts), for the SSE streams' pool. */
+  connect?: Pool.Options['connect'];
   /** An upstream failure as the proxy's error (timeout, unavailable). */
   mapError: (e: Error, log: McpForward['req']['log']) => Error;
   /** Replicas sharing a store: a session is recorded with its home and relayed there from the others. */
@@ -64,7 +66,8 @@ export class LegacySse {
     this.homes = new SessionHomes(o.name, o.replicas, () => o.http.idleTimeout + 60_000);
     this.scope = `mcp-sse-session:${o.name}:${this.url.href}`;
     // One long-lived GET per client session: no connection cap (the POST pool keeps its own).
-    this.streams = new Pool(this.url.origin, { connect: { timeout: o.http.connectTimeout }, keepAliveTimeout: 30_000 });
+    const connect = o.connect ?? { timeout: o.http.connectTimeout };
+    this.streams = new Pool(this.url.origin, { connect, keepAliveTimeout: 30_000 });
     const { url, streams } = this;
     this.bridges = new HeldBridges({
       create: () => new SseBridged({ url, streams, posts: o.posts, timeout: o.http.timeout, endpointWithin: PROBE_MS }),

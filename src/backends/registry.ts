@@ -8,11 +8,14 @@ import { Errors } from '../errors.js';
 import type { Backend } from './backend.js';
 import { HttpBackend } from './http.js';
 import { StdioBackend, type StdioBackendDeps } from './stdio/backend.js';
+import type { OutboundTls } from '../lib/outbound-tls.js';
 
-export type BackendFactory = (cfg: Config['backends'][number], deps: StdioBackendDeps) => Backend;
+/** What a backend is built with: the stdio deps, and the outbound TLS (`tls.ca`) of HTTP backends. */
+export type BackendDeps = StdioBackendDeps & { tls?: OutboundTls };
+export type BackendFactory = (cfg: Config['backends'][number], deps: BackendDeps) => Backend;
 
 export const defaultFactory: BackendFactory = (cfg, deps) =>
-  cfg.http ? new HttpBackend(cfg, deps.sessionIds, deps.replicas) : new StdioBackend(cfg, deps);
+  cfg.http ? new HttpBackend(cfg, deps.sessionIds, deps.replicas, deps.tls) : new StdioBackend(cfg, deps);
 
 /** The backend served at `/mcp`: the one marked default, or the only one. */
 export const defaultBackendName = (backends: Config['backends']): string | undefined =>

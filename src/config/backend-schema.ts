@@ -39,8 +39,27 @@ export const RateLimitSchema = z.strictObject({
   per: z.enum(['user', 'tenant']).default('user'),
 });
 
+/** PEM file paths: one, or a list (DESIGN.md §13). */
+export const pemPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** TLS toward one backend: its CA (beside Node's roots and `tls.ca`), a client certificate (mTLS), its name. */
+const BackendTlsSchema = z
+  .strictObject({
+    ca: pemPaths.optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** The name the backend's certificate must carry (and SNI), when not the URL's host. */
+    serverName: z.string().min(1).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (Boolean(t.cert) !== Boolean(t.key))
+      ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together (mTLS)' });
+  });
+
 const HttpBackendSchema = z.strictObject({
   url,
+  /** https only: see BackendTlsSchema. */
+  tls: BackendTlsSchema.optional(),
   timeout: duration('60s'),
   connectTimeout: duration('10s'),
   headers: z.record(z.string(), z.string()).default({}),
@@ -157,6 +176,14 @@ export const BackendSchema = z
     },
     { when: (p) => typeof p.value === 'object' && p.value !== null },
   )
+  .superRefine((b, ctx) => {
+    if (b.http?.tls && b.http.url.startsWith('http:'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['http', 'tls'],
+        message: 'tls is for an https url (this one is plain http)',
+      });
+  })
   .superRefine((b, ctx) => upstreamProblems(b, ctx));
 
 function upstreamProblems(

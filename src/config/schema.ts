@@ -4,7 +4,7 @@
  * sees numbers. What only an IdP preset can judge is checked outside config/ (see load.ts).
  */
 import { z } from 'zod';
-import { BackendSchema, RateLimitSchema } from './backend-schema.js';
+import { BackendSchema, pemPaths, RateLimitSchema } from './backend-schema.js';
 import { VirtualServerSchema, virtualServerProblems } from './virtual-schema.js';
 import { duration, name, strList, url } from './zod-helpers.js';
 import { crossFieldProblems } from './cross-checks.js';
@@ -224,6 +224,8 @@ export const ConfigSchema = z
     signing: z.strictObject({ keyFile: z.string().optional() }).optional(),
     /** The admin console at /admin and /admin/api/* (DESIGN.md §13), for members of `groups`; off when unset. */
     admin: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
+    /** Outbound TLS: extra CAs (PEM files) every outbound call trusts beside Node's roots (DESIGN.md §13). */
+    tls: z.strictObject({ ca: pemPaths.optional() }).optional(),
     /** Prometheus metrics at GET /metrics (no credentials, like /healthz); 404 when disabled. */
     metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
     /** OpenTelemetry traces over OTLP/HTTP (`<endpoint>/v1/traces`); absent: off, no SDK loaded. */

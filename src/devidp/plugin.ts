@@ -4,6 +4,7 @@
  * (`http://127.0.0.1:<port>/oauth2/default`, Okta-like).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyPluginAsync } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
@@ -66,16 +67,23 @@ export const devIdpPlugin: FastifyPluginAsync<DevIdpPluginOptions> = async (app,
   );
 };
 
-/** An HTTP server already listening (port 0 = any free port), so its URL is known before the app is built. */
-export async function listenFirst(host = '127.0.0.1', port = 0): Promise<{ server: Server; origin: string }> {
-  const server = createServer();
+/**
+ * An HTTP server already listening (port 0 = any free port), so its URL is known before the app is built;
+ * with `tls` (PEM key and certificate) an HTTPS one.
+ */
+export async function listenFirst(
+  host = '127.0.0.1',
+  port = 0,
+  tls?: { key: string; cert: string },
+): Promise<{ server: Server; origin: string }> {
+  const server: Server = tls ? createHttpsServer(tls) : createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const { port: actual } = server.address() as AddressInfo;
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  return { server, origin: `http://${hostPart}:${actual}` };
+  return { server, origin: `${tls ? 'https' : 'http'}://${hostPart}:${actual}` };
 }
 
 export interface StandaloneIdpOptions {
@@ -89,6 +97,8 @@ export interface StandaloneIdpOptions {
   ttl?: DevIdpTtl;
   cookiePrefix?: string;
   logger?: boolean;
+  /** Serve over HTTPS with this PEM key and certificate (tests of outbound TLS). */
+  tls?: { key: string; cert: string };
 }
 
 export interface StandaloneIdp {
@@ -101,7 +111,7 @@ export interface StandaloneIdp {
 
 /** The dev IdP on its own Fastify server: for tests and for the demo. */
 export async function startStandaloneIdp(opts: StandaloneIdpOptions): Promise<StandaloneIdp> {
-  const { server, origin } = await listenFirst(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  const { server, origin } = await listenFirst(opts.host ?? '127.0.0.1', opts.port ?? 0, opts.tls);
   // `issuerPath: '/'` keeps the trailing slash (an Auth0-style issuer); '' is the bare origin.
   const issuer =
     opts.issuerPath === '/' ? `${origin}/` : `${origin}${normalizePrefix(opts.issuerPath ?? '/oauth2/default')}`;

@@ -55,9 +55,46 @@ function describeOne(e: ErrorLike): string {
   if (code && UNDICI[code]) return UNDICI[code];
   if (e.name === 'TimeoutError') return 'timeout';
   // TLS failures carry OpenSSL's code (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID …).
-  if (code && (/CERT|TLS|SSL/.test(code) || e.name === 'SSLError')) return `TLS: ${message} (${code})`;
+  if (code && isTlsCode(code, e.name)) return `TLS: ${tlsKind(code)}: ${message} (${code})`;
   if (code && !message.includes(code)) return `${message} (${code})`;
   return message;
+}
+
+/** OpenSSL's verify codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED …) and Node's ERR_TLS_/ERR_SSL_ ones. */
+const isTlsCode = (code: string, name?: string) =>
+  /CERT|TLS|SSL|^UNABLE_TO_|SIGNATURE|^INVALID_(CA|PURPOSE)$|^PATH_LENGTH_EXCEEDED$/.test(code) || name === 'SSLError';
+
+/** What kind of TLS failure an OpenSSL/Node code is, in the words an operator looks for. */
+const TLS_KINDS: Array<[RegExp, string]> = [
+  [
+    /^UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE)$|^SELF_SIGNED_CERT_IN_CHAIN$|SELF_SIGNED_CERT$/,
+    'unknown CA',
+  ],
+  [/ALTNAME|HOST/, 'hostname mismatch'],
+  [
+    /ALERT_(CERTIFICATE_REQUIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|ACCESS_DENIED)|CLOSED_AFTER_HANDSHAKE/,
+    'client certificate refused',
+  ],
+  [/^ERR_(SSL|TLS)_/, 'handshake failure'],
+];
+
+function tlsKind(code: string): string {
+  return TLS_KINDS.find(([re]) => re.test(code))?.[1] ?? 'certificate verify failed';
+}
+
+/**
+ * The reason of a TLS failure inside `err` (through its causes), as errorCause words it
+ * (`TLS: unknown CA: self-signed certificate (SELF_SIGNED_CERT_IN_CHAIN)`); undefined when `err` is not one.
+ */
+export function tlsFailure(err: unknown): string | undefined {
+  if (!isObject(err)) return undefined;
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; isObject(e) && !seen.has(e); ) {
+    seen.add(e);
+    if (typeof e.code === 'string' && isTlsCode(e.code, e.name)) return describeOne(e);
+    e = Array.isArray(e.errors) && e.errors.length ? e.errors[0] : e.cause;
+  }
+  return undefined;
 }
 
 /** Why `err` happened, in one line: the wrapper's message only when its cause adds nothing. */

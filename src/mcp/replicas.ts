@@ -37,6 +37,8 @@ export class Replicas {
     private readonly store: Store,
     readonly self: string,
     secret: string,
+    /** The CAs of every outbound call (`tls.ca`, src/lib/outbound-tls.ts): another replica's https advertiseUrl. */
+    private readonly ca?: string[],
   ) {
     this.key = Buffer.from(
       hkdfSync('sha256', Buffer.from(secret, 'base64'), Buffer.alloc(0), 'mcp-oidc-proxy replicas', 32),
@@ -89,7 +91,10 @@ export class Replicas {
     const target = new URL(home.replica);
     let pool = this.pools.get(target.origin);
     if (!pool)
-      this.pools.set(target.origin, (pool = new Pool(target.origin, { connections: 64, connect: { timeout: 2000 } })));
+      this.pools.set(
+        target.origin,
+        (pool = new Pool(target.origin, { connections: 64, connect: { timeout: 2000, ca: this.ca } })),
+      );
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers))
       if (value !== undefined && !DROP.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -27,6 +27,7 @@ const PUBLIC_FASTIFY: Record<string, [number, string]> = {
 const EXPECTED = new Set([
   'IDP_UNAVAILABLE',
   'BACKEND_UNAVAILABLE',
+  'BACKEND_TLS',
   'BACKEND_TIMEOUT',
   'BACKEND_BUSY',
   'STORE_UNAVAILABLE',

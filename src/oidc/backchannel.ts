@@ -8,7 +8,7 @@
  * their MCP clients, their streams and stdio sessions, their connections to `upstream: oauth` backends.
  */
 import type { FastifyInstance } from 'fastify';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import type { Logout } from '../session/logout.js';
 import type { Store } from '../store/store.js';
 import type { UpstreamClient } from './client.js';
@@ -30,7 +30,11 @@ export function backchannelLogoutRoute(
   async function verify(token: string): Promise<JWTPayload> {
     const meta = (await opts.client.get()).serverMetadata();
     if (!meta.jwks_uri) throw new Error('the identity provider publishes no jwks_uri');
-    if (jwks?.uri !== meta.jwks_uri) jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri)) };
+    if (jwks?.uri !== meta.jwks_uri) {
+      // The IdP client's fetch (it trusts `tls.ca`).
+      const f = opts.client.fetch;
+      jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri), f ? { [customFetch]: f } : {}) };
+    }
     const { payload, protectedHeader } = await jwtVerify(token, jwks.set, {
       issuer: meta.issuer,
       audience: opts.client.settings.clientId,

@@ -40,6 +40,11 @@ export class UpstreamClient {
     this.preset = presetFor(settings);
   }
 
+  /** The fetch every call to the IdP goes through (undefined: the global one). */
+  get fetch(): FetchLike | undefined {
+    return this.fetchImpl;
+  }
+
   get ready(): boolean {
     return this.config !== undefined;
   }

@@ -6,16 +6,32 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { BackendConfig } from '../config/backend-schema.js';
 import type { Config } from '../config/load.js';
+import { Agent } from 'undici';
+import { BackendConnector } from '../lib/outbound-tls.js';
 import { ProbeFailure } from './cause.js';
 import { reach, shownUrl } from './http.js';
-import type { Probe } from './types.js';
+import type { Probe, ProbeNet } from './types.js';
 
-export function backendProbes(config: Config): Probe[] {
+/** An HTTP backend is reached as its pools reach it: `tls.ca` and its own `http.tls` (CA, client certificate). */
+export function backendProbes(config: Config, net: ProbeNet): Probe[] {
   return config.backends.map((b): Probe => {
     const what = `backend ${b.name}`;
     if (b.http) {
       const url = b.http.url;
-      return { what, target: shownUrl(url), run: (signal) => reach(url, signal) };
+      const tls = b.http.tls;
+      const run = async (signal: AbortSignal) => {
+        if (!url.startsWith('https:')) return reach(url, signal, net.dispatcher);
+        const connector = new BackendConnector(net.tls.backend(tls, `backend "${b.name}" http.tls`));
+        const own = new Agent({ connect: connector.connect });
+        try {
+          return await reach(url, signal, own);
+        } catch (e) {
+          throw connector.alertBehind(e) ?? e;
+        } finally {
+          await own.close().catch(() => undefined);
+        }
+      };
+      return { what, target: shownUrl(url), run };
     }
     const stdio = b.stdio!;
     return { what, target: `command ${JSON.stringify(stdio.command)}`, run: async () => findCommand(stdio) };

@@ -1,20 +1,20 @@
 /** Plain HTTP for the probes: whether a URL answers at all, and a JSON document (a JWKS) from one. */
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { ProbeFailure } from './cause.js';
 
 /**
  * Any HTTP answer means reachable (its status is the detail); a network error is thrown as it is.
  * undici's request, not fetch: fetch refuses ports the proxy's own HTTP client does not (fetch's "bad ports").
  */
-export async function reach(url: string, signal: AbortSignal): Promise<string> {
-  const res = await request(url, { method: 'GET', signal });
+export async function reach(url: string, signal: AbortSignal, dispatcher?: Dispatcher): Promise<string> {
+  const res = await request(url, { method: 'GET', signal, dispatcher });
   res.body.on('error', () => undefined).destroy(); // an SSE answer would never end
   return `HTTP ${res.statusCode}`;
 }
 
 /** A JSON Web Key Set: how many keys it holds; a non-200 answer or no `keys` list is a failure. */
-export async function jwksKeys(url: string, signal: AbortSignal): Promise<number> {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, signal });
+export async function jwksKeys(url: string, signal: AbortSignal, get: typeof fetch = fetch): Promise<number> {
+  const res = await get(url, { headers: { accept: 'application/json' }, signal });
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
     throw new ProbeFailure(`HTTP ${res.status}`);

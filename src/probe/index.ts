@@ -4,23 +4,36 @@
  */
 import type { Config } from '../config/load.js';
 import { backendProbes } from './backends.js';
-import { describeError } from './cause.js';
+import { describeError, ProbeFailure } from './cause.js';
 import { idpProbes } from './idp.js';
 import { storeProbes } from './store.js';
 import { tokenProbes } from './tokens.js';
-import type { Probe, ProbeResult } from './types.js';
+import type { Probe, ProbeNet, ProbeResult } from './types.js';
+import { OutboundTls } from '../lib/outbound-tls.js';
 import { upstreamProbes } from './upstream.js';
 
 export type { Probe, ProbeResult } from './types.js';
 
 export const PROBE_TIMEOUT_MS = 5000;
 
+/** The probes of `config`, reaching out as the proxy does (`tls.ca`); an unreadable `tls.ca` is a failure itself. */
 export function probesFor(config: Config): Probe[] {
+  let tls: OutboundTls;
+  const failed: Probe[] = [];
+  try {
+    tls = new OutboundTls(config.tls);
+  } catch (e) {
+    tls = new OutboundTls();
+    const why = (e as Error).message;
+    failed.push({ what: 'tls.ca', target: String(config.tls?.ca), run: () => Promise.reject(new ProbeFailure(why)) });
+  }
+  const net: ProbeNet = { tls, fetch: tls.fetch, dispatcher: tls.dispatcher };
   return [
-    ...idpProbes(config),
-    ...tokenProbes(config),
-    ...backendProbes(config),
-    ...upstreamProbes(config),
+    ...failed,
+    ...idpProbes(config, net),
+    ...tokenProbes(config, net),
+    ...backendProbes(config, net),
+    ...upstreamProbes(config, net),
     ...storeProbes(config),
   ];
 }

@@ -6,11 +6,11 @@
 import type { Config } from '../config/load.js';
 import { describeError, ProbeFailure } from './cause.js';
 import { jwksKeys, keyCount, reach, shownUrl } from './http.js';
-import type { Probe } from './types.js';
+import type { Probe, ProbeNet } from './types.js';
 
-const keys = async (url: string, signal: AbortSignal) => keyCount(await jwksKeys(url, signal));
-
-export function tokenProbes(config: Config): Probe[] {
+export function tokenProbes(config: Config, net: ProbeNet): Probe[] {
+  const keys = async (url: string, signal: AbortSignal) => keyCount(await jwksKeys(url, signal, net.fetch));
+  const discovered = (issuer: string, signal: AbortSignal) => discover(issuer, signal, net.fetch);
   const probes: Probe[] = [];
   (config.externalTokens?.jwt ?? []).forEach((jwt, i) => {
     const uri = jwt.jwksUri;
@@ -26,7 +26,7 @@ export function tokenProbes(config: Config): Probe[] {
     probes.push({
       what: 'externalTokens.introspection',
       target: shownUrl(introspection.endpoint),
-      run: (s) => reach(introspection.endpoint, s),
+      run: (s) => reach(introspection.endpoint, s, net.dispatcher),
     });
   config.authorizationServer.enterpriseIdps.forEach((idp, i) => {
     const uri = idp.jwksUri;
@@ -41,7 +41,8 @@ export function tokenProbes(config: Config): Probe[] {
 }
 
 /** As src/tokens/external-jwt.ts finds the keys: OpenID discovery, then RFC 8414; then the JWKS. */
-async function discovered(issuer: string, signal: AbortSignal): Promise<string> {
+async function discover(issuer: string, signal: AbortSignal, get: typeof fetch): Promise<string> {
+  const keys = async (url: string) => keyCount(await jwksKeys(url, signal, get));
   const base = issuer.replace(/\/+$/, '');
   const u = new URL(base);
   const candidates = [
@@ -49,7 +50,7 @@ async function discovered(issuer: string, signal: AbortSignal): Promise<string> 
     `${u.origin}/.well-known/oauth-authorization-server${u.pathname === '/' ? '' : u.pathname}`,
   ];
   for (const url of candidates) {
-    const res = await fetch(url, { headers: { accept: 'application/json' }, signal });
+    const res = await get(url, { headers: { accept: 'application/json' }, signal });
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
       continue;
@@ -58,7 +59,7 @@ async function discovered(issuer: string, signal: AbortSignal): Promise<string> 
     if (doc.issuer !== issuer) throw new ProbeFailure(`discovery: issuer mismatch (${String(doc.issuer)})`);
     if (typeof doc.jwks_uri !== 'string') throw new ProbeFailure('discovery: no jwks_uri');
     try {
-      return `discovery and JWKS (${await keys(doc.jwks_uri, signal)})`;
+      return `discovery and JWKS (${await keys(doc.jwks_uri)})`;
     } catch (e) {
       throw new ProbeFailure(`jwks ${shownUrl(doc.jwks_uri)}: ${describeError(e)}`);
     }

@@ -6,33 +6,35 @@ import type { Config } from '../config/load.js';
 import { AuthServerDiscovery } from '../upstream/oauth-discovery.js';
 import { ProbeFailure } from './cause.js';
 import { reach, shownUrl } from './http.js';
-import type { Probe } from './types.js';
+import type { Probe, ProbeNet } from './types.js';
 
-export function upstreamProbes(config: Config): Probe[] {
+export function upstreamProbes(config: Config, net: ProbeNet): Probe[] {
   const probes: Probe[] = [];
   for (const b of config.backends) {
     const u = b.upstream;
     const what = `backend ${b.name} upstream`;
     if (u?.kind === 'oauth') {
       const target = shownUrl(u.issuer ?? `${b.http?.url ?? ''} (RFC 9728 metadata)`);
-      probes.push({ what, target, run: (signal) => metadata(b, signal) });
+      probes.push({ what, target, run: (signal) => metadata(b, signal, net) });
     } else if (u && 'tokenEndpoint' in u && u.tokenEndpoint) {
       const endpoint = u.tokenEndpoint;
-      probes.push({ what, target: shownUrl(endpoint), run: (signal) => reach(endpoint, signal) });
+      probes.push({ what, target: shownUrl(endpoint), run: (signal) => reach(endpoint, signal, net.dispatcher) });
     }
   }
   return probes;
 }
 
-async function metadata(backend: Config['backends'][number], signal: AbortSignal): Promise<string> {
+async function metadata(backend: Config['backends'][number], signal: AbortSignal, net: ProbeNet): Promise<string> {
+  const get = net.fetch;
   let networkError: unknown;
   const watched: typeof fetch = (input, init) =>
-    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }).catch((e) => {
+    get(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }).catch((e) => {
       networkError = e;
       throw e;
     });
   try {
-    const found = await new AuthServerDiscovery(watched).get(backend);
+    const own = (b: Config['backends'][number]) => net.tls.backendFetch(b.http?.tls, `backend "${b.name}" http.tls`);
+    const found = await new AuthServerDiscovery(watched, own).get(backend);
     return `metadata of ${found.issuer}`;
   } catch (e) {
     if (networkError) throw networkError;

@@ -39,7 +39,11 @@ export function clientOptions(url: string, fetchImpl?: typeof fetch) {
 export class AuthServerDiscovery {
   private readonly held = new Map<string, { at: number; found: Promise<AuthServer> }>();
 
-  constructor(private readonly fetchImpl: typeof fetch = fetch) {}
+  constructor(
+    private readonly fetchImpl: typeof fetch = fetch,
+    /** The fetch for a backend's own URLs when it has `http.tls` (its CA, client certificate). */
+    private readonly backendFetch?: (backend: BackendConfig) => typeof fetch | undefined,
+  ) {}
 
   /** The backend's authorization server (discovered once an hour; again at once after a failure). */
   get(backend: BackendConfig): Promise<AuthServer> {
@@ -63,7 +67,8 @@ export class AuthServerDiscovery {
     const u = backend.upstream;
     if (u?.kind !== 'oauth') throw new DiscoveryError(`backend "${backend.name}" has no oauth upstream`);
     const resource = u.resource ?? backend.http?.url;
-    const issuer = u.issuer ?? (await this.fromResourceMetadata(backend.http!.url, resource!));
+    const own = this.backendFetch?.(backend) ?? this.fetchImpl;
+    const issuer = u.issuer ?? (await this.fromResourceMetadata(backend.http!.url, resource!, own));
     const failures: string[] = [];
     for (const algorithm of ['oauth2', 'oidc'] as const) {
       try {
@@ -80,17 +85,19 @@ export class AuthServerDiscovery {
   }
 
   /** RFC 9728: the first authorization server the backend's protected-resource metadata names. */
-  private async fromResourceMetadata(backendUrl: string, resource: string): Promise<string> {
+  private async fromResourceMetadata(backendUrl: string, resource: string, get: typeof fetch): Promise<string> {
     const url = new URL(backendUrl);
     const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
     const candidates = [`${url.origin}/.well-known/oauth-protected-resource${path}`];
     if (path) candidates.push(`${url.origin}/.well-known/oauth-protected-resource`);
     for (const at of candidates) {
-      const meta = await this.json(at);
+      const meta = await this.json(at, get);
       if (meta) return this.serverOf(meta, at, resource);
     }
-    const challenged = await this.challengeMetadataUrl(backendUrl);
-    const meta = challenged && isHttpsOrLoopbackHttp(challenged) ? await this.json(challenged) : undefined;
+    const challenged = await this.challengeMetadataUrl(backendUrl, get);
+    // The metadata URL the backend names may be elsewhere: the backend's TLS settings only for its own origin.
+    const via = challenged && new URL(challenged).origin === new URL(backendUrl).origin ? get : this.fetchImpl;
+    const meta = challenged && isHttpsOrLoopbackHttp(challenged) ? await this.json(challenged, via) : undefined;
     if (meta) return this.serverOf(meta, challenged!, resource);
     throw new DiscoveryError(`backend ${backendUrl} publishes no RFC 9728 protected-resource metadata`);
   }
@@ -107,9 +114,9 @@ export class AuthServerDiscovery {
   }
 
   /** The `resource_metadata` of the backend's 401 to a request without a token. */
-  private async challengeMetadataUrl(backendUrl: string): Promise<string | undefined> {
+  private async challengeMetadataUrl(backendUrl: string, get: typeof fetch): Promise<string | undefined> {
     try {
-      const res = await this.fetchImpl(backendUrl, {
+      const res = await get(backendUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'ping' }),
@@ -124,9 +131,9 @@ export class AuthServerDiscovery {
     }
   }
 
-  private async json(url: string): Promise<Record<string, unknown> | undefined> {
+  private async json(url: string, get: typeof fetch): Promise<Record<string, unknown> | undefined> {
     try {
-      const res = await this.fetchImpl(url, {
+      const res = await get(url, {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(TIMEOUT_S * 1000),
         redirect: 'manual',

@@ -3,6 +3,7 @@
  * discovery, the proxy's clients at backends' authorization servers, each user's connections,
  * the connect records and flow, and the tokens backends receive.
  */
+import type { BackendConfig } from '../config/schema.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/store.js';
 import { ConnectRecords } from './connect-records.js';
@@ -24,12 +25,14 @@ export function createOAuthUpstream(deps: {
   publicUrl: string;
   log: FastifyBaseLogger;
   fetch?: typeof fetch;
+  /** A backend's own fetch (its `http.tls`) for its RFC 9728 metadata. */
+  backendFetch?: (backend: BackendConfig) => typeof fetch | undefined;
   count?: (backend: string, result: OAuthResult) => void;
 }): OAuthUpstream {
   const { store, publicUrl, log } = deps;
   const connections = new Connections(store);
   const records = new ConnectRecords(store);
-  const discovery = new AuthServerDiscovery(deps.fetch);
+  const discovery = new AuthServerDiscovery(deps.fetch, deps.backendFetch);
   const clients = new OAuthClients({ store, publicUrl, discovery, fetch: deps.fetch });
   return {
     connections,

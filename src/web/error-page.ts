@@ -99,6 +99,11 @@ const EXPLAINED: Record<string, Explained> = {
     explain: 'The server behind the proxy could not be reached or broke off.',
     steps: () => [retry, home(), tellAdmin],
   },
+  BACKEND_TLS: {
+    title: 'The MCP server cannot be reached securely',
+    explain: 'The secure (TLS) connection to the server behind the proxy failed: its certificate or ours was refused.',
+    steps: () => [tellAdmin],
+  },
   BACKEND_TIMEOUT: {
     title: 'The MCP server took too long',
     explain: 'The server behind the proxy did not answer in time.',

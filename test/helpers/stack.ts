@@ -27,11 +27,18 @@ export interface Stack {
 /** The Okta-like test IdP (oidc-provider) with the proxy's confidential client registered for `publicUrl`. */
 export function startIdpFor(
   publicUrl: string,
-  opts: { consent?: boolean; ttl?: DevIdpTtl; client?: Record<string, unknown> } = {},
+  opts: {
+    consent?: boolean;
+    ttl?: DevIdpTtl;
+    client?: Record<string, unknown>;
+    /** Serve the IdP over HTTPS with this key and certificate (PEM). */
+    tls?: { key: string; cert: string };
+  } = {},
 ): Promise<StandaloneIdp> {
   return startStandaloneIdp({
     consent: opts.consent ?? false,
     ttl: opts.ttl,
+    tls: opts.tls,
     clients: [
       {
         client_id: CLIENT_ID,
