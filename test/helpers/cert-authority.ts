@@ -54,22 +54,25 @@ export class TestCa {
 
   /** A server certificate for 127.0.0.1 and localhost. */
   server(cn = '127.0.0.1', outDir = this.dir): Issued {
-    return this.issue(cn, 'serverAuth', 'subjectAltName=IP:127.0.0.1,DNS:localhost', outDir);
+    return this.issue(cn, { san: 'IP:127.0.0.1,DNS:localhost', outDir });
   }
 
   /** A client certificate (extendedKeyUsage clientAuth). */
   client(cn: string, outDir = this.dir): Issued {
-    return this.issue(cn, 'clientAuth', undefined, outDir);
+    return this.issue(cn, { client: true, outDir });
   }
 
   private slug(s: string) {
     return s.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
   }
 
-  private issue(cn: string, usage: string, san: string | undefined, outDir: string): Issued {
-    const base = join(outDir, `${this.slug(cn)}-${this.serial}`);
+  /** A certificate for `cn`: `san` like `IP:127.0.0.1,DNS:backend.internal`; server use unless `client`. */
+  issue(cn: string, opts: { san?: string; client?: boolean; outDir?: string } = {}): Issued {
+    const base = join(opts.outDir ?? this.dir, `${this.slug(cn)}-${this.serial}`);
     const ext = `${base}.ext`;
-    writeFileSync(ext, [`extendedKeyUsage=${usage}`, 'basicConstraints=CA:FALSE', san ?? ''].join('\n'));
+    const usage = opts.client ? 'clientAuth' : 'serverAuth';
+    const san = opts.san ? `subjectAltName=${opts.san}` : '';
+    writeFileSync(ext, [`extendedKeyUsage=${usage}`, 'basicConstraints=CA:FALSE', san].join('\n'));
     openssl(['req', '-new', ...EC, '-subj', `/CN=${cn}`, '-keyout', `${base}.key`, '-out', `${base}.csr`]);
     openssl([
       'x509',

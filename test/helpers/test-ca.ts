@@ -1,11 +1,9 @@
 /**
- * A throwaway certificate authority made with openssl in a temp dir: its certificate, and server or
- * client certificates it signs (EC P-256, one day), as file paths and PEM text.
+ * The TestCa of cert-authority.ts seen as file paths and PEM text (the outbound TLS tests' shape):
+ * its certificate, and server or client certificates it signs.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { TestCa as Authority } from './cert-authority.js';
 
 export interface Issued {
   certFile: string;
@@ -23,58 +21,19 @@ export interface TestCa {
   issue(cn: string, opts?: { san?: string; client?: boolean }): Issued;
 }
 
-const ossl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-
 export function makeTestCa(name = 'Test CA'): TestCa {
-  const dir = mkdtempSync(join(tmpdir(), 'test-ca-'));
-  const caFile = join(dir, 'ca.pem');
-  const caKey = join(dir, 'ca.key');
-  const caExt = join(dir, 'ca.ext');
-  writeFileSync(caExt, 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  ossl(['req', '-x509', ...EC, '-days', '1', '-subj', `/CN=${name}`, '-keyout', caKey, '-out', caFile]);
-  // Re-signed with CA extensions (older openssl `req -x509` lacks -addext everywhere).
-  const csr = join(dir, 'ca.csr');
-  ossl(['req', '-new', '-key', caKey, '-subj', `/CN=${name}`, '-out', csr]);
-  ossl(['x509', '-req', '-in', csr, '-signkey', caKey, '-days', '1', '-extfile', caExt, '-out', caFile]);
-  let serial = 1;
+  const authority = new Authority(name);
   return {
-    dir,
-    caFile,
-    ca: readFileSync(caFile, 'utf8'),
+    dir: authority.dir,
+    caFile: authority.cert,
+    ca: readFileSync(authority.cert, 'utf8'),
     issue(cn, opts = {}) {
-      const base = join(dir, `${cn.replace(/[^a-z0-9]/gi, '_')}-${serial}`);
-      const ext = `${base}.ext`;
-      const lines = [
-        'basicConstraints=CA:FALSE',
-        `extendedKeyUsage=${opts.client ? 'clientAuth' : 'serverAuth'}`,
-        ...(opts.san ? [`subjectAltName=${opts.san}`] : []),
-      ];
-      writeFileSync(ext, `${lines.join('\n')}\n`);
-      ossl(['req', '-new', ...EC, '-subj', `/CN=${cn}`, '-keyout', `${base}.key`, '-out', `${base}.csr`]);
-      ossl([
-        'x509',
-        '-req',
-        '-in',
-        `${base}.csr`,
-        '-CA',
-        caFile,
-        '-CAkey',
-        caKey,
-        '-set_serial',
-        String(serial++),
-        '-days',
-        '1',
-        '-extfile',
-        ext,
-        '-out',
-        `${base}.pem`,
-      ]);
+      const issued = authority.issue(cn, opts);
       return {
-        certFile: `${base}.pem`,
-        keyFile: `${base}.key`,
-        cert: readFileSync(`${base}.pem`, 'utf8'),
-        key: readFileSync(`${base}.key`, 'utf8'),
+        certFile: issued.cert,
+        keyFile: issued.key,
+        cert: issued.pem().toString(),
+        key: issued.keyPem().toString(),
       };
     },
   };
