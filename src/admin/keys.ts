@@ -7,14 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import type { CredentialKind } from '../identity/last-used.js';
 import type { AdminContext } from './context.js';
 
-/** `clientCertificates` (DESIGN.md §13), listed here once the configuration has it. */
-interface CertificateEntry {
-  name: string;
-  sha256: string;
-  subject: string;
-  groups?: string[];
-}
-
 export async function adminKeys(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   const lastUsed = async (kind: CredentialKind, name: string) => {
     const at = await ctx.lastUsed.get(kind, name).catch(() => undefined);
@@ -32,13 +24,13 @@ export async function adminKeys(app: FastifyInstance, ctx: AdminContext): Promis
       scopes: k.scopes,
       lastUsed: await lastUsed('apikey', k.name),
     }));
-    const certs = ((config as { clientCertificates?: CertificateEntry[] }).clientCertificates ?? []).map(async (c) => ({
+    const certs = config.clientCertificates.map(async (c) => ({
       id: `certificate:${c.name}`,
       kind: 'clientCertificate' as const,
       name: c.name,
       subject: c.subject,
-      groups: c.groups ?? [],
-      scopes: [] as string[],
+      groups: c.groups,
+      scopes: c.scopes,
       sha256: c.sha256,
       lastUsed: await lastUsed('certificate', c.name),
     }));

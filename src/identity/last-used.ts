@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import { BoundedMap } from '../store/memory.js';
 import type { Principal } from './principal.js';
 
-/** The kinds of configured credential tracked; client certificates slot in as `certificate`. */
+/** The kinds of configured credential tracked. */
 export type CredentialKind = 'apikey' | 'certificate';
 
 const WRITE_EVERY_MS = 60_000;
@@ -31,6 +31,7 @@ export class LastUsed {
   /** The principal's configured credential, when it came with one. */
   touchPrincipal(p: Principal | null): void {
     if (p?.source === 'apikey' && p.apiKey) this.touch('apikey', p.apiKey);
+    else if (p?.source === 'clientCertificate' && p.certificate) this.touch('certificate', p.certificate);
   }
 
   /** ms since epoch, or undefined when never seen (or not since its record expired). */

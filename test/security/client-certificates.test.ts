@@ -181,3 +181,34 @@ t.test('a reload that drops the certificate applies to connections already open'
   t.ok(proxy.reload(next).ok, 'reloaded');
   t.equal(await status(), 401, 'the same connection is no longer a principal');
 });
+
+t.test('the admin console lists the certificate with when it was last used', async (t) => {
+  const proxy = await startProxy({
+    server: { tls: { cert: server.cert, key: server.key, clientCa: ca.cert, clientAuth: 'optional' } },
+    clientCertificates: [{ name: 'batch', sha256: batch.fingerprint, subject: 'svc:batch', groups: ['bots'] }],
+    apiKeys: [{ name: 'ci', sha256: hashApiKey(KEY), subject: 'svc:ci', groups: ['ops'] }],
+    admin: { groups: ['ops'] },
+    backends: [{ name: 'demo', http: { url: backend.url } }],
+  });
+  t.teardown(() => proxy.close());
+  const plain = agentWith();
+  t.teardown(() => plain.close());
+  const keys = async () => {
+    const res = await undiciFetch(`${proxy.url}/admin/api/keys`, {
+      headers: { authorization: `Bearer ${KEY}` },
+      dispatcher: plain,
+    });
+    t.equal(res.status, 200);
+    const body = (await res.json()) as { keys: Array<{ id: string; lastUsed: string | null; groups: string[] }> };
+    return body.keys.find((k) => k.id === 'certificate:batch');
+  };
+  const before = await keys();
+  t.same(before && { lastUsed: before.lastUsed, groups: before.groups }, { lastUsed: null, groups: ['bots'] });
+  const agent = agentWith(batch);
+  t.teardown(() => agent.close());
+  await whoami(proxy.url, agent);
+  const deadline = Date.now() + 5000;
+  let after = await keys();
+  while (!after?.lastUsed && Date.now() < deadline) after = await keys(); // the store write is not awaited
+  t.ok(after?.lastUsed && Date.parse(after.lastUsed) > Date.now() - 60_000, 'last used just now');
+});
