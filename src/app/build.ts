@@ -53,16 +53,11 @@ import { LogoutEvents } from '../session/logout-events.js';
 import { OpenStreams } from '../mcp/streams.js';
 import { createStore, redisOf, type Store } from '../store/index.js';
 import { ObservedStore } from '../store/observed.js';
-import { apiRoutes } from '../web/api.js';
 import { VirtualBackend } from '../backends/virtual/backend.js';
 import { PrincipalHandoff } from '../identity/handoff.js';
-import { connectRoutes } from '../web/connect.js';
-import { explorerRoutes } from '../web/explorer.js';
 import { RestMcpClients } from '../web/mcp-client.js';
-import { homeRoutes } from '../web/home.js';
-import { faviconRoutes } from '../web/favicon.js';
-import { adminRoutes } from '../admin/plugin.js';
-import { AsRegistry } from '../authz-server/registry.js';
+import { registerWebRoutes } from './web-routes.js';
+import { closeOnShutdown } from './shutdown.js';
 import { LastUsed } from '../identity/last-used.js';
 import { clientCertificateSource } from '../identity/client-certificates.js';
 
@@ -261,25 +256,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
   });
   await app.register(mcpRoutes, { config, signer, tokens, upstream, audit, streams, live });
   await app.register(jwksRoute, { keys: [key] });
-  await app.register(homeRoutes, { config, live, connections: oauth.connections });
-  await app.register(faviconRoutes);
-  const connections = { live, connections: oauth.connections, oauth: oauth.tokens, tokens };
-  await app.register(apiRoutes, { config, live, clients: restClients, connections });
-  await app.register(connectRoutes, { config, live, flow: oauth.flow, records: oauth.records });
-  await app.register(explorerRoutes, { config, live, connections: oauth.connections });
-  if (config.admin)
-    await app.register(adminRoutes, {
-      config,
-      live,
-      audit,
-      store,
-      registry: provider ? new AsRegistry(store, grantGone) : undefined,
-      logout,
-      tokens,
-      connections: oauth.connections,
-      oauth: oauth.tokens,
-      lastUsed,
-    });
+  await registerWebRoutes(app, {
+    config,
+    live,
+    audit,
+    store,
+    logout,
+    tokens,
+    oauth,
+    clients: restClients,
+    lastUsed,
+    grantGone: provider ? grantGone : undefined,
+  });
   await app.register(healthRoutes, {
     backends,
     client,
@@ -301,17 +289,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Prox
     });
   if (config.devIdp?.enabled) await registerDevIdp(app, config);
 
-  // Shutdown: backends stop taking sessions and end idle streams; calls in flight finish.
-  app.addHook('preClose', () => backends.drain());
-  app.addHook('onClose', async () => {
-    await restClients.close();
-    await audit.flush();
-    await backends.close();
-    await replicas?.close();
-    await logout.close();
-    await store.close();
-    await outbound.close();
-  });
+  closeOnShutdown(app, { backends, restClients, audit, replicas, logout, store, outbound });
   const reloader = createReloader({ live, next: nextState, asEnabled: Boolean(provider), log: app.log });
   app.addHook('onClose', () => reloader.close());
   const tls = listener

@@ -5,10 +5,10 @@
  * its stream, so the server dropping it ends the session and the next request opens another; a
  * session the server forgot (404) is replaced and the request sent again, once.
  */
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { Pool } from 'undici';
 import type { HeldUpstream } from '../bridge/held.js';
 import { InFlight } from '../bridge/related.js';
+import { INIT_ID, initializeRequest, renewed, usable } from '../bridge/renew.js';
 import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
 import { SseUpstream } from './sse-upstream.js';
 
@@ -20,8 +20,6 @@ export interface SseBridgedOptions {
   /** How long the stream may take to name its `endpoint`. */
   endpointWithin: number;
 }
-
-const INIT_ID = 'bridge-init';
 
 /** The server answered 404: it no longer knows the session. */
 class SessionGone extends Error {}
@@ -68,16 +66,7 @@ export class SseBridged implements HeldUpstream {
     });
     const timer = setTimeout(() => this.initialized?.reject(new Error('initialize not answered in time')), timeout);
     try {
-      await this.post({
-        jsonrpc: '2.0',
-        id: INIT_ID,
-        method: 'initialize',
-        params: {
-          protocolVersion: LATEST_PROTOCOL_VERSION,
-          capabilities: { sampling: {}, elicitation: {} },
-          clientInfo: { name: 'mcp-oidc-proxy-bridge', version: '1' },
-        },
-      });
+      await this.post(initializeRequest());
       const result = await answered;
       await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
       return result;
@@ -115,23 +104,13 @@ export class SseBridged implements HeldUpstream {
     if (lost && this.conn === lost) {
       this.conn = undefined;
       lost.close();
-      this.init = this.initialize().then(
-        (r) => {
-          this.onrenew?.();
-          return r;
-        },
-        (e: Error) => {
-          this.end();
-          throw e;
-        },
+      this.init = renewed(
+        () => this.initialize(),
+        () => this.onrenew?.(),
+        () => this.end(),
       );
     }
-    try {
-      await this.init;
-      return !this.gone;
-    } catch {
-      return false;
-    }
+    return usable(this.init, () => this.gone);
   }
 
   private async deliver(msg: RpcMessage, retried = false): Promise<void> {

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici';
 import type { RequestId, RpcMessage } from '../mcp/jsonrpc.js';
 import type { HeldUpstream } from './held.js';
 import { InFlight } from './related.js';
+import { INIT_ID, initializeRequest, renewed, usable } from './renew.js';
 
 /** One request to the MCP URL; the backend's pool and timeouts. */
 export type HttpCall = (
@@ -96,20 +97,14 @@ export class HttpUpstream implements HeldUpstream {
   }
 
   private async initialize(): Promise<Record<string, unknown>> {
-    const id = 'bridge-init';
-    const params = {
-      protocolVersion: LATEST_PROTOCOL_VERSION,
-      capabilities: { sampling: {}, elicitation: {} },
-      clientInfo: { name: 'mcp-oidc-proxy-bridge', version: '1' },
-    };
     this.session = undefined;
     this.version = LATEST_PROTOCOL_VERSION;
-    const res = await this.post({ jsonrpc: '2.0', id, method: 'initialize', params });
+    const res = await this.post(initializeRequest());
     const sid = res.headers['mcp-session-id'];
     if (typeof sid === 'string') this.session = sid;
     let result: Record<string, unknown> | undefined;
     for await (const m of this.messages(res))
-      if (m.id === id) {
+      if (m.id === INIT_ID) {
         if (m.error) throw new Error(String((m.error as { message?: string }).message ?? 'initialize failed'));
         result = m.result as Record<string, unknown>;
       } else this.onmessage?.(m);
@@ -182,23 +177,13 @@ export class HttpUpstream implements HeldUpstream {
   private async renew(lost: string): Promise<boolean> {
     if (this.session === lost) {
       this.stream?.abort();
-      this.init = this.initialize().then(
-        (r) => {
-          this.onrenew?.();
-          return r;
-        },
-        (e: Error) => {
-          this.failed();
-          throw e;
-        },
+      this.init = renewed(
+        () => this.initialize(),
+        () => this.onrenew?.(),
+        () => this.failed(),
       );
     }
-    try {
-      await this.init;
-      return !this.gone;
-    } catch {
-      return false;
-    }
+    return usable(this.init, () => this.gone);
   }
 
   private async deliver(msg: RpcMessage, retried = false): Promise<void> {

@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { ClientCertificateConfig } from '../config/server-tls-schema.js';
 import { safeEqualHex } from '../lib/crypto.js';
-import { makePrincipal, type Principal } from './principal.js';
+import { configuredPrincipal, type Principal } from './principal.js';
 
 type Index = Map<string, { digest: string; principal: Principal }>;
 
@@ -24,7 +24,7 @@ export class ClientCertificates {
       const digest = normalFingerprint(c.sha256);
       if (this.byDigest.has(digest))
         throw new Error(`clientCertificates: "${c.name}" has the same sha256 as another certificate`);
-      this.byDigest.set(digest, { digest, principal: toPrincipal(c) });
+      this.byDigest.set(digest, { digest, principal: configuredPrincipal(c, 'clientCertificate') });
     }
   }
 
@@ -39,18 +39,6 @@ export class ClientCertificates {
     if (!entry || !safeEqualHex(digest, entry.digest)) return undefined;
     return entry.principal;
   }
-}
-
-function toPrincipal(c: ClientCertificateConfig): Principal {
-  return makePrincipal({
-    sub: c.subject,
-    email: c.email,
-    groups: c.groups,
-    tenant: c.tenant,
-    scopes: c.scopes,
-    source: 'clientCertificate',
-    certificate: c.name,
-  });
 }
 
 /** The fingerprint of each connection's verified peer certificate, read once per connection. */

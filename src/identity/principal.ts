@@ -98,3 +98,26 @@ export function makePrincipal(fields: PrincipalFields): Principal {
   out.scopes = frozenList(readScopes(fields.scopes));
   return Object.freeze(out) as unknown as Principal;
 }
+
+/** What a configured credential (`apiKeys[]`, `clientCertificates[]`) says of whoever presents it. */
+export interface ConfiguredHolder {
+  name: string;
+  subject: string;
+  email?: string;
+  groups?: unknown;
+  tenant?: string;
+  scopes?: unknown;
+}
+
+/** The principal of a configured credential, named by `apiKey` or `certificate` (its `name`). */
+export function configuredPrincipal(c: ConfiguredHolder, source: 'apikey' | 'clientCertificate'): Principal {
+  return makePrincipal({
+    sub: c.subject,
+    email: c.email,
+    groups: c.groups,
+    tenant: c.tenant,
+    scopes: c.scopes,
+    source,
+    ...(source === 'apikey' ? { apiKey: c.name } : { certificate: c.name }),
+  });
+}

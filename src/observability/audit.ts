@@ -91,11 +91,7 @@ export class AuditLog {
   /** An admin console action (src/admin/): who did it, what to, and how it ended. */
   adminAction(e: AdminAuditEntry): void {
     const p = e.principal;
-    const line = JSON.stringify({
-      level: 30,
-      time: new Date().toISOString(),
-      reqId: e.reqId,
-      audit: true,
+    this.line(e.reqId, {
       admin: true,
       action: e.action,
       target: e.target,
@@ -103,7 +99,6 @@ export class AuditLog {
       principal: { id: principalKey(p), sub: p.sub, email: p.email, source: p.source, apiKey: p.apiKey },
       detail: e.detail,
     });
-    this.dest.write(`${line}\n`);
   }
 
   /**
@@ -112,11 +107,7 @@ export class AuditLog {
    */
   write(e: AuditEntry): void {
     const p = e.principal;
-    const line = JSON.stringify({
-      level: 30,
-      time: new Date().toISOString(),
-      reqId: e.reqId,
-      audit: true,
+    this.line(e.reqId, {
       decision: e.decision,
       reason: e.reason,
       rule: e.rule,
@@ -142,6 +133,12 @@ export class AuditLog {
       error: e.error,
       arguments: e.arguments,
     });
-    this.dest.write(`${line}\n`);
+  }
+
+  /** One audit line at info, as pino would write it: level, time, reqId and `audit` first. */
+  private line(reqId: string | undefined, fields: Record<string, unknown>): void {
+    this.dest.write(
+      `${JSON.stringify({ level: 30, time: new Date().toISOString(), reqId, audit: true, ...fields })}\n`,
+    );
   }
 }

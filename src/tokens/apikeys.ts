@@ -5,10 +5,8 @@
  * (O(1), no loop over keys), then confirmed with a constant-time comparison of the digests.
  */
 import type { Config } from '../config/load.js';
-import { makePrincipal, type Principal } from '../identity/principal.js';
+import { configuredPrincipal, type Principal } from '../identity/principal.js';
 import { safeEqualHex, sha256Hex } from '../lib/crypto.js';
-
-type ApiKeyConfig = Config['apiKeys'][number];
 
 /** The value to put in `apiKeys[].sha256` for a key (lowercase hex sha256 of its UTF-8 bytes). */
 export function hashApiKey(key: string): string {
@@ -22,7 +20,7 @@ function index(keys: Config['apiKeys']): Index {
   for (const k of keys) {
     const digest = k.sha256.toLowerCase();
     if (byDigest.has(digest)) throw new Error(`apiKeys: "${k.name}" has the same sha256 as another key`);
-    byDigest.set(digest, { digest, principal: toPrincipal(k) });
+    byDigest.set(digest, { digest, principal: configuredPrincipal(k, 'apikey') });
   }
   return byDigest;
 }
@@ -53,16 +51,4 @@ export class ApiKeys {
     if (!entry || !safeEqualHex(digest, entry.digest)) return undefined;
     return entry.principal;
   }
-}
-
-function toPrincipal(k: ApiKeyConfig): Principal {
-  return makePrincipal({
-    sub: k.subject,
-    email: k.email,
-    groups: k.groups,
-    tenant: k.tenant,
-    scopes: k.scopes,
-    source: 'apikey',
-    apiKey: k.name,
-  });
 }

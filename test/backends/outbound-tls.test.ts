@@ -9,34 +9,22 @@ import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startProxy, type RunningProxy } from '../helpers/proxy.js';
-import { makeTestCa } from '../helpers/test-ca.js';
-import { startHttpsMcp } from '../helpers/https-mcp.js';
+import { clientCertRequired, makeTestCa } from '../helpers/test-ca.js';
+import { startCaSignedMcps, startHttpsMcp } from '../helpers/https-mcp.js';
 
 const KEY = 'outbound-tls-test-key';
 const apiKeys = [{ name: 'tester', sha256: createHash('sha256').update(KEY).digest('hex'), subject: 'tester' }];
 
 const pki = makeTestCa();
-const serverCert = pki.issue('127.0.0.1', { san: 'IP:127.0.0.1' });
+const { serverCert, plain, mtls } = await startCaSignedMcps(pki);
 const namedCert = pki.issue('backend.internal', { san: 'DNS:backend.internal' });
 const clientCert = pki.issue('proxy-client', { client: true });
 const otherCa = makeTestCa('Other CA');
 const strangerCert = otherCa.issue('stranger', { client: true });
 
-// Signed by the test CA; no client certificate asked.
-const plain = await startHttpsMcp({ key: serverCert.key, cert: serverCert.cert });
-// Demands a client certificate from the test CA.
-const mtls = await startHttpsMcp({
-  key: serverCert.key,
-  cert: serverCert.cert,
-  ca: pki.ca,
-  requestCert: true,
-  rejectUnauthorized: true,
-});
-// The same over the 2024-11-05 HTTP+SSE transport.
-const mtlsSse = await startHttpsMcp(
-  { key: serverCert.key, cert: serverCert.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
-  { sse: true },
-);
+// `plain`: no client certificate asked; `mtls`: one from the test CA demanded; `mtlsSse`: the same
+// over the 2024-11-05 HTTP+SSE transport.
+const mtlsSse = await startHttpsMcp(clientCertRequired(serverCert, pki), { sse: true });
 // Its certificate names backend.internal only.
 const named = await startHttpsMcp({ key: namedCert.key, cert: namedCert.cert });
 t.teardown(() => Promise.all([plain.close(), mtls.close(), mtlsSse.close(), named.close()]));

@@ -11,21 +11,13 @@ import { TEST_SESSION_KEY } from '../helpers/proxy.js';
 import { runCli } from '../helpers/spawn.js';
 import { startIdpFor } from '../helpers/stack.js';
 import { makeTestCa } from '../helpers/test-ca.js';
-import { startHttpsMcp } from '../helpers/https-mcp.js';
+import { startCaSignedMcps } from '../helpers/https-mcp.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'check-config-tls-'));
 const pki = makeTestCa();
-const serverCert = pki.issue('127.0.0.1', { san: 'IP:127.0.0.1' });
+const { serverCert, plain, mtls } = await startCaSignedMcps(pki);
 const client = pki.issue('probe-client', { client: true });
 const idp = await startIdpFor('http://127.0.0.1:8080', { tls: { key: serverCert.key, cert: serverCert.cert } });
-const plain = await startHttpsMcp({ key: serverCert.key, cert: serverCert.cert });
-const mtls = await startHttpsMcp({
-  key: serverCert.key,
-  cert: serverCert.cert,
-  ca: pki.ca,
-  requestCert: true,
-  rejectUnauthorized: true,
-});
 t.teardown(() => Promise.all([idp.close(), plain.close(), mtls.close()]));
 
 const probe = async (name: string, tls: string) => {

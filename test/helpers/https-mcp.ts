@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { clientCertRequired, type Issued, type TestCa } from './test-ca.js';
 
 export interface HttpsMcp {
   url: string;
@@ -74,4 +75,15 @@ export async function startHttpsMcp(tls: ServerOptions, opts: { sse?: boolean } 
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * Two of them at 127.0.0.1 with a certificate `pki` signed (`serverCert`): `plain`, and `mtls`
+ * demanding a client certificate `pki` signed.
+ */
+export async function startCaSignedMcps(pki: TestCa): Promise<{ serverCert: Issued; plain: HttpsMcp; mtls: HttpsMcp }> {
+  const serverCert = pki.issue('127.0.0.1', { san: 'IP:127.0.0.1' });
+  const plain = await startHttpsMcp({ key: serverCert.key, cert: serverCert.cert });
+  const mtls = await startHttpsMcp(clientCertRequired(serverCert, pki));
+  return { serverCert, plain, mtls };
 }

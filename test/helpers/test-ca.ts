@@ -3,6 +3,7 @@
  * its certificate, and server or client certificates it signs.
  */
 import { readFileSync } from 'node:fs';
+import type { ServerOptions } from 'node:https';
 import { TestCa as Authority } from './cert-authority.js';
 
 export interface Issued {
@@ -37,4 +38,9 @@ export function makeTestCa(name = 'Test CA'): TestCa {
       };
     },
   };
+}
+
+/** TLS options of a server presenting `server` that demands a client certificate `pki` signed. */
+export function clientCertRequired(server: Issued, pki: TestCa): ServerOptions {
+  return { key: server.key, cert: server.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: true };
 }

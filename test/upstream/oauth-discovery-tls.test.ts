@@ -10,22 +10,19 @@ import type { BackendConfig } from '../../src/config/schema.js';
 import { OutboundTls } from '../../src/lib/outbound-tls.js';
 import { AuthServerDiscovery } from '../../src/upstream/oauth-discovery.js';
 import { startOAuthBackend } from '../helpers/backend-as.js';
-import { makeTestCa } from '../helpers/test-ca.js';
+import { clientCertRequired, makeTestCa } from '../helpers/test-ca.js';
 
 const be = await startOAuthBackend();
 const pki = makeTestCa();
 const serverCert = pki.issue('127.0.0.1', { san: 'IP:127.0.0.1' });
 const client = pki.issue('proxy-client', { client: true });
 const seen: string[] = [];
-const server = createServer(
-  { key: serverCert.key, cert: serverCert.cert, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
-  (req, res) => {
-    seen.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN));
-    if (req.url !== '/.well-known/oauth-protected-resource/mcp') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ resource: url, authorization_servers: [be.as.issuer] }));
-  },
-);
+const server = createServer(clientCertRequired(serverCert, pki), (req, res) => {
+  seen.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN));
+  if (req.url !== '/.well-known/oauth-protected-resource/mcp') return void res.writeHead(404).end();
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ resource: url, authorization_servers: [be.as.issuer] }));
+});
 server.on('tlsClientError', () => undefined);
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
