@@ -5,13 +5,11 @@
  * with those capabilities, so their server→client requests become input-required results).
  */
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { INIT_ID, initializeRequest } from '../../bridge/renew.js';
 import type { Upstream2025 } from '../../bridge/upstream.js';
 import type { RequestId, RpcMessage } from '../../mcp/jsonrpc.js';
 import type { VirtualSession } from './session.js';
-
-const INIT_ID = 'bridge-init';
-const CAPABILITIES = { sampling: {}, elicitation: {} };
 
 export class VirtualUpstream implements Upstream2025 {
   onmessage?: (msg: RpcMessage, relatedRequestId?: RequestId) => void;
@@ -38,19 +36,11 @@ export class VirtualUpstream implements Upstream2025 {
   }
 
   private async initialize(): Promise<Record<string, unknown>> {
-    await this.session.open(CAPABILITIES, this.pipe);
+    const request = initializeRequest();
+    await this.session.open((request.params as { capabilities: Record<string, unknown> }).capabilities, this.pipe);
     const answer = await new Promise<RpcMessage>((resolve) => {
       this.initialized = resolve;
-      this.toServer({
-        jsonrpc: '2.0',
-        id: INIT_ID,
-        method: 'initialize',
-        params: {
-          protocolVersion: LATEST_PROTOCOL_VERSION,
-          capabilities: CAPABILITIES,
-          clientInfo: { name: 'mcp-oidc-proxy-bridge', version: '1' },
-        },
-      });
+      this.toServer(request);
     });
     if (answer.error) throw new Error(String((answer.error as { message?: string }).message ?? 'initialize failed'));
     this.toServer({ jsonrpc: '2.0', method: 'notifications/initialized' });
