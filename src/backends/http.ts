@@ -80,33 +80,31 @@ export class HttpBackend implements Backend {
     const reverseScope = `mcp-reverse:${definition.name}:${this.url.href}`;
     const protocol = this.http.protocol ?? 'auto';
     this.reverse = new ReverseBridge(definition.name, reverseScope, ids, upstream, protocol, replicas);
-    this.stateless = new StatelessSide(
-      this.http,
-      (method, headers, body, signal) =>
-        this.pool.request({
-          method,
-          path: this.url.pathname + this.url.search,
-          headers,
-          body,
-          headersTimeout: this.http.timeout,
-          bodyTimeout: 0,
-          signal,
-        }),
-      definition.name,
-    );
+    this.stateless = new StatelessSide(this.http, (...args) => this.call(...args), definition.name);
   }
 
-  /** One POST to the MCP URL (the reverse bridge's requests). */
-  private async post(headers: Record<string, string>, body: string, signal?: AbortSignal) {
-    const res = await this.pool.request({
-      method: 'POST',
-      path: this.url.pathname + this.url.search,
+  /** One request to the MCP URL on the backend's pool (the bridges' requests): no body timeout, answers stream. */
+  private call(
+    method: 'GET' | 'POST' | 'DELETE',
+    headers: Record<string, string>,
+    body?: string,
+    signal?: AbortSignal,
+  ) {
+    const path = this.url.pathname + this.url.search;
+    return this.pool.request({
+      method,
+      path,
       headers,
       body,
       headersTimeout: this.http.timeout,
       bodyTimeout: 0,
       signal,
     });
+  }
+
+  /** One POST to the MCP URL (the reverse bridge's requests). */
+  private async post(headers: Record<string, string>, body: string, signal?: AbortSignal) {
+    const res = await this.call('POST', headers, body, signal);
     return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), body: res.body };
   }
 

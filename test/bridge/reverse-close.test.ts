@@ -12,20 +12,6 @@ const ALICE = apiKey('alice', 'alice');
 const server = await startStatelessServer();
 t.teardown(() => server.close());
 
-/** Resolves when the server's open listen streams have exactly these filters (checked at each change). */
-function listenersAre(expected: unknown[]): Promise<void> {
-  const matches = () => JSON.stringify(server.listeners()) === JSON.stringify(expected);
-  return new Promise((resolve) => {
-    if (matches()) return resolve();
-    const check = () => {
-      if (!matches()) return;
-      server.events.off('listeners', check);
-      resolve();
-    };
-    server.events.on('listeners', check);
-  });
-}
-
 t.test('a listen stream acknowledged after its session ended is stopped; close completes', async (t) => {
   const proxy = await startProxy({
     apiKeys: [ALICE.config],
@@ -37,24 +23,24 @@ t.test('a listen stream acknowledged after its session ended is stopped; close c
   });
   await client.connect(transport);
   // The GET stream is open: the session listens for list changes.
-  await listenersAre([{ toolsListChanged: true }]);
+  await server.listenersAre([{ toolsListChanged: true }]);
   await client.subscribeResource({ uri: 'test://watched' });
-  await listenersAre([{ toolsListChanged: true, resourceSubscriptions: ['test://watched'] }]);
+  await server.listenersAre([{ toolsListChanged: true, resourceSubscriptions: ['test://watched'] }]);
 
   const release = server.holdAcks();
   // The client leaves (its GET stream closes): the session now listens for its subscription only, a new
   // stream the server does not acknowledge yet; the old one stays until it does.
   await client.close();
-  await listenersAre([
+  await server.listenersAre([
     { toolsListChanged: true, resourceSubscriptions: ['test://watched'] },
     { resourceSubscriptions: ['test://watched'] },
   ]);
   // The proxy shuts down: the session ends, its acknowledged stream with it.
   const closed = proxy.close();
-  await listenersAre([{ resourceSubscriptions: ['test://watched'] }]);
+  await server.listenersAre([{ resourceSubscriptions: ['test://watched'] }]);
   // Only now does the server acknowledge the new stream: the ended session stops it at once.
   release();
-  await listenersAre([]);
+  await server.listenersAre([]);
   await closed;
   t.pass('the proxy closed with no upstream stream left open');
 });

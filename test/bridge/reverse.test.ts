@@ -43,20 +43,6 @@ async function connect(who: { headers: Record<string, string> }, backend = 'new'
   return { client, transport };
 }
 
-/** Resolves when the server's open listen streams have exactly these filters (checked at each change). */
-function listenersAre(expected: unknown[]): Promise<void> {
-  const matches = () => JSON.stringify(server.listeners()) === JSON.stringify(expected);
-  return new Promise((resolve) => {
-    if (matches()) return resolve();
-    const check = () => {
-      if (!matches()) return;
-      server.events.off('listeners', check);
-      resolve();
-    };
-    server.events.on('listeners', check);
-  });
-}
-
 const textOf = (r: any) => r.content?.[0]?.text;
 const count = (method: string) => server.seen.filter((s) => s.method === method).length;
 
@@ -152,7 +138,8 @@ t.test('elicitation and sampling: input-required results become requests to the 
 
 t.test('resources/subscribe becomes subscriptions/listen; its events reach the GET stream', async (t) => {
   const { client } = await connect(ALICE);
-  await listenersAre([{ toolsListChanged: true }]); // the client's GET stream is open: list changes are listened for
+  // the client's GET stream is open: list changes are listened for
+  await server.listenersAre([{ toolsListChanged: true }]);
   const updated: string[] = [];
   let changed!: () => void;
   let listChanged = new Promise<void>((r) => (changed = r));
@@ -170,18 +157,18 @@ t.test('resources/subscribe becomes subscriptions/listen; its events reach the G
   await listChanged;
   t.same(updated, ['test://doc']);
   await client.unsubscribeResource({ uri: 'test://doc' });
-  await listenersAre([{ toolsListChanged: true }]);
+  await server.listenersAre([{ toolsListChanged: true }]);
   t.pass('one listen stream, without the resource');
   listChanged = new Promise<void>((r) => (changed = r));
   await client.callTool({ name: 'touch', arguments: { uri: 'test://doc' } });
   await listChanged;
   t.same(updated, ['test://doc'], 'no update after unsubscribe');
   server.dropListeners();
-  await listenersAre([]);
-  await listenersAre([{ toolsListChanged: true }]);
+  await server.listenersAre([]);
+  await server.listenersAre([{ toolsListChanged: true }]);
   t.pass('a listen stream the server ended is opened again');
   await client.close();
-  await listenersAre([]);
+  await server.listenersAre([]);
   t.pass('closing the client (its GET stream) ends its listen stream');
 });
 

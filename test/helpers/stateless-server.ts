@@ -38,6 +38,8 @@ export interface StatelessServer {
    */
   events: EventEmitter;
   listeners(): Listener['filter'][];
+  /** Resolves when the open listen streams have exactly these filters (checked at each change). */
+  listenersAre(expected: unknown[]): Promise<void>;
   /** Ends every listen stream (as a restarting server would). */
   dropListeners(): void;
   /** Listen streams opened from now on wait for `release()` before they are acknowledged. */
@@ -153,6 +155,18 @@ export async function startStatelessServer(port = 0): Promise<StatelessServer> {
     seen,
     events,
     listeners: () => [...listeners].map((l) => l.filter),
+    listenersAre: (expected) => {
+      const matches = () => JSON.stringify([...listeners].map((l) => l.filter)) === JSON.stringify(expected);
+      return new Promise((resolve) => {
+        if (matches()) return resolve();
+        const check = () => {
+          if (!matches()) return;
+          events.off('listeners', check);
+          resolve();
+        };
+        events.on('listeners', check);
+      });
+    },
     dropListeners: () => {
       for (const l of listeners) l.res.end();
     },
